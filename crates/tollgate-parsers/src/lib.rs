@@ -1,0 +1,252 @@
+//! Scanner report parsers: detect a report's format from its content and turn each result item
+//! into a normalized [`Finding`].
+//!
+//! One module per format, each behind the [`Parser`] trait and listed once in [`PARSERS`].
+//! Parsers never print, never touch the file system, never panic on input, and never let a
+//! secret value out in clear (see `tollgate_model::RedactedSecret`).
+
+pub mod error;
+pub mod json;
+pub mod sniff;
+pub mod tagging;
+pub mod xml;
+
+mod bandit;
+mod datatheorem;
+mod dependency_check;
+mod generic;
+mod gitlab;
+mod gitleaks;
+mod mobsf;
+mod mobsfscan;
+mod sarif;
+mod semgrep;
+mod trivy;
+mod zap;
+
+use tollgate_model::{Finding, FingerprintBuilder, ReportMeta, SourceRef};
+
+pub use error::{ErrorKind, ParseError};
+pub use sniff::Sniff;
+
+/// A report format Tollgate reads. Ids are stable (CLI `--scanner`, summaries, the hub).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    Sarif,
+    MobsfScorecard,
+    Mobsf,
+    Mobsfscan,
+    GitlabSecretDetection,
+    GitlabSast,
+    Semgrep,
+    Bandit,
+    Trivy,
+    DependencyCheckJson,
+    DependencyCheckXml,
+    ZapJson,
+    ZapXml,
+    Gitleaks,
+    DataTheorem,
+    Generic,
+}
+
+impl Format {
+    pub const ALL: [Format; 16] = [
+        Format::Sarif,
+        Format::MobsfScorecard,
+        Format::Mobsf,
+        Format::Mobsfscan,
+        Format::GitlabSecretDetection,
+        Format::GitlabSast,
+        Format::Semgrep,
+        Format::Bandit,
+        Format::Trivy,
+        Format::DependencyCheckJson,
+        Format::DependencyCheckXml,
+        Format::ZapJson,
+        Format::ZapXml,
+        Format::Gitleaks,
+        Format::DataTheorem,
+        Format::Generic,
+    ];
+
+    /// The stable id (`sarif`, `zap-xml`, …).
+    pub fn id(self) -> &'static str {
+        match self {
+            Format::Sarif => "sarif",
+            Format::MobsfScorecard => "mobsf-scorecard",
+            Format::Mobsf => "mobsf",
+            Format::Mobsfscan => "mobsfscan",
+            Format::GitlabSecretDetection => "gitlab-secret-detection",
+            Format::GitlabSast => "gitlab-sast",
+            Format::Semgrep => "semgrep",
+            Format::Bandit => "bandit",
+            Format::Trivy => "trivy",
+            Format::DependencyCheckJson => "dependency-check-json",
+            Format::DependencyCheckXml => "dependency-check-xml",
+            Format::ZapJson => "zap-json",
+            Format::ZapXml => "zap-xml",
+            Format::Gitleaks => "gitleaks",
+            Format::DataTheorem => "datatheorem",
+            Format::Generic => "generic",
+        }
+    }
+
+    /// What a person calls it.
+    pub fn description(self) -> &'static str {
+        match self {
+            Format::Sarif => "SARIF 2.1.0 (CodeQL, Semgrep, Bandit, Gitleaks, Trivy, checkov, mobsfscan, njsscan …)",
+            Format::MobsfScorecard => "MobSF scorecard (api/v1/scorecard)",
+            Format::Mobsf => "MobSF report (api/v1/report_json), Android and iOS",
+            Format::Mobsfscan => "mobsfscan JSON",
+            Format::GitlabSecretDetection => "GitLab Secret Detection report",
+            Format::GitlabSast => "GitLab SAST report",
+            Format::Semgrep => "Semgrep JSON",
+            Format::Bandit => "Bandit JSON",
+            Format::Trivy => "Trivy JSON (schema 2 and legacy; image, filesystem, Kubernetes)",
+            Format::DependencyCheckJson => "OWASP Dependency-Check JSON",
+            Format::DependencyCheckXml => "OWASP Dependency-Check XML",
+            Format::ZapJson => "OWASP ZAP JSON report",
+            Format::ZapXml => "OWASP ZAP traditional XML report",
+            Format::Gitleaks => "Gitleaks JSON (v7, v8)",
+            Format::DataTheorem => "Data Theorem Mobile Security Results API security_findings",
+            Format::Generic => "DefectDojo Generic Findings Import JSON",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.id().eq_ignore_ascii_case(id.trim()))
+    }
+
+    pub fn parser(self) -> &'static dyn Parser {
+        *PARSERS
+            .iter()
+            .find(|p| p.format() == self)
+            .expect("every format has a parser in PARSERS")
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// The one interface every report format implements.
+pub trait Parser: Send + Sync {
+    fn format(&self) -> Format;
+
+    /// True when the sniffed head of a report looks like this format. Detection tries parsers in
+    /// [`PARSERS`] order, so more specific formats come first.
+    fn detect(&self, sniff: &Sniff) -> bool;
+
+    /// Parses a whole report, handing each finding to `sink` as soon as it is built (large
+    /// reports are streamed). On error, findings already handed over must be discarded by the
+    /// caller: the report is rejected whole.
+    fn parse(&self, input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError>;
+}
+
+/// Every parser, in detection order.
+pub static PARSERS: &[&dyn Parser] = &[
+    &sarif::SarifParser,
+    &mobsf::ScorecardParser,
+    &mobsf::MobsfParser,
+    &mobsfscan::MobsfscanParser,
+    &gitlab::SecretDetectionParser,
+    &gitlab::SastParser,
+    &semgrep::SemgrepParser,
+    &bandit::BanditParser,
+    &trivy::TrivyParser,
+    &dependency_check::JsonParser,
+    &dependency_check::XmlParser,
+    &zap::JsonParser,
+    &zap::XmlParser,
+    &datatheorem::DataTheoremParser,
+    &generic::GenericParser,
+    &gitleaks::GitleaksParser,
+];
+
+/// Names the format of a report from its content.
+pub fn detect(input: &[u8]) -> Result<Format, ParseError> {
+    json::text(&input[..input.len().min(sniff::SNIFF_BYTES)]).or_else(|e| {
+        // A multi-byte character cut by the sniff window is not an encoding error.
+        if e.kind == ErrorKind::Encoding && input.len() > sniff::SNIFF_BYTES {
+            Ok("")
+        } else {
+            Err(e)
+        }
+    })?;
+    let sniff = Sniff::new(input);
+    PARSERS
+        .iter()
+        .find(|p| p.detect(&sniff))
+        .map(|p| p.format())
+        .ok_or_else(unknown_format)
+}
+
+/// The error for content no parser recognises; it lists the supported formats.
+pub fn unknown_format() -> ParseError {
+    let list: Vec<&str> = Format::ALL.iter().map(|f| f.id()).collect();
+    ParseError::new(
+        ErrorKind::UnknownFormat,
+        format!(
+            "unknown report format; supported: {} (use --scanner to force one)",
+            list.join(", ")
+        ),
+    )
+}
+
+/// Detects (or takes `forced`) the format and parses the report, passing every finding through
+/// the shared post-processing (taxonomy tags, fallback fingerprint) before `sink`.
+pub fn parse(
+    input: &[u8],
+    forced: Option<Format>,
+    sink: &mut dyn FnMut(Finding),
+) -> Result<ReportMeta, ParseError> {
+    let text = json::text(input)?;
+    let format = match forced {
+        Some(f) => f,
+        None => detect(input)?,
+    };
+    let mut count = 0u64;
+    let mut post = |mut f: Finding| {
+        tagging::apply_common_tags(&mut f);
+        if f.fingerprint.as_str().is_empty() {
+            f.fingerprint = fallback_fingerprint(&f);
+        }
+        count += 1;
+        sink(f)
+    };
+    let mut meta = format.parser().parse(text, &mut post)?;
+    meta.format = format.id().to_string();
+    meta.findings = count;
+    Ok(meta)
+}
+
+/// Parses a whole report into memory (tests, small reports, the gate).
+pub fn parse_to_vec(input: &[u8], forced: Option<Format>) -> Result<(ReportMeta, Vec<Finding>), ParseError> {
+    let mut out = Vec::new();
+    let meta = parse(input, forced, &mut |f| out.push(f))?;
+    Ok((meta, out))
+}
+
+/// rule + normalized path + normalized snippet, for a parser that set no fingerprint.
+fn fallback_fingerprint(f: &Finding) -> tollgate_model::Fingerprint {
+    FingerprintBuilder::new("generic")
+        .part(&f.scanner.name)
+        .part(&f.rule_id)
+        .path(f.location.file.as_deref())
+        .snippet(f.location.snippet.as_deref())
+        .opt(f.location.component.as_deref())
+        .opt(f.location.url.as_deref())
+        .finish()
+}
+
+/// The `source` of a finding at `pointer` in a report of `format`.
+pub fn source(format: Format, pointer: impl Into<String>) -> SourceRef {
+    SourceRef {
+        format: format.id().to_string(),
+        file: None,
+        pointer: pointer.into(),
+    }
+}
