@@ -24,7 +24,10 @@ mod semgrep;
 mod trivy;
 mod zap;
 
-use tollgate_model::{Finding, FingerprintBuilder, ReportMeta, SourceRef};
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use tollgate_model::{Finding, Fingerprint, FingerprintBuilder, ReportMeta, SourceRef};
 
 pub use error::{ErrorKind, ParseError};
 pub use sniff::Sniff;
@@ -115,7 +118,9 @@ impl Format {
     }
 
     pub fn from_id(id: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.id().eq_ignore_ascii_case(id.trim()))
+        Format::ALL
+            .into_iter()
+            .find(|f| f.id().eq_ignore_ascii_case(id.trim()))
     }
 
     pub fn parser(self) -> &'static dyn Parser {
@@ -209,11 +214,13 @@ pub fn parse(
         None => detect(input)?,
     };
     let mut count = 0u64;
+    let mut repeats = Repeats::default();
     let mut post = |mut f: Finding| {
         tagging::apply_common_tags(&mut f);
         if f.fingerprint.as_str().is_empty() {
             f.fingerprint = fallback_fingerprint(&f);
         }
+        repeats.disambiguate(&mut f);
         count += 1;
         sink(f)
     };
@@ -224,7 +231,10 @@ pub fn parse(
 }
 
 /// Parses a whole report into memory (tests, small reports, the gate).
-pub fn parse_to_vec(input: &[u8], forced: Option<Format>) -> Result<(ReportMeta, Vec<Finding>), ParseError> {
+pub fn parse_to_vec(
+    input: &[u8],
+    forced: Option<Format>,
+) -> Result<(ReportMeta, Vec<Finding>), ParseError> {
     let mut out = Vec::new();
     let meta = parse(input, forced, &mut |f| out.push(f))?;
     Ok((meta, out))
@@ -249,4 +259,60 @@ pub fn source(format: Format, pointer: impl Into<String>) -> SourceRef {
         file: None,
         pointer: pointer.into(),
     }
+}
+
+/// Tells repeats from duplicates. A recipe without line numbers gives the same fingerprint to the
+/// same rule matching the same code twice in one file; those are distinct findings. The n-th
+/// distinct place (in report order) that shares a fingerprint gets `n` mixed in, so the identity
+/// survives code moving (order is kept) while true duplicates (same place) keep sharing one.
+#[derive(Default)]
+struct Repeats {
+    places: HashMap<Fingerprint, Vec<u64>>,
+}
+
+impl Repeats {
+    fn disambiguate(&mut self, f: &mut Finding) {
+        let place = place_hash(f);
+        let seen = self.places.entry(f.fingerprint.clone()).or_default();
+        let index = match seen.iter().position(|p| *p == place) {
+            Some(i) => i,
+            None => {
+                seen.push(place);
+                seen.len() - 1
+            }
+        };
+        if index > 0 {
+            f.fingerprint = FingerprintBuilder::new("repeat")
+                .part(f.fingerprint.as_str())
+                .part(&index.to_string())
+                .finish();
+        }
+    }
+}
+
+/// Where exactly a finding is in this report (lines included: this never enters a fingerprint
+/// directly, only the order of distinct places does).
+fn place_hash(f: &Finding) -> u64 {
+    let l = &f.location;
+    let mut h = DefaultHasher::new();
+    (
+        l.file.as_deref(),
+        l.start_line,
+        l.end_line,
+        l.snippet.as_deref(),
+    )
+        .hash(&mut h);
+    (
+        l.url.as_deref(),
+        l.method.as_deref(),
+        l.parameter.as_deref(),
+    )
+        .hash(&mut h);
+    (l.component.as_deref(), l.target.as_deref()).hash(&mut h);
+    if let Some(p) = &l.package {
+        (&p.name, p.installed_version.as_deref(), p.purl.as_deref()).hash(&mut h);
+    }
+    f.vulnerability_ids.hash(&mut h);
+    f.rule_id.hash(&mut h);
+    h.finish()
 }

@@ -1,1 +1,59 @@
-fn main() {}
+//! The `tollgate` binary: command-line wiring of the Tollgate crates. No parsing or policy logic
+//! lives here; it reads files, calls the libraries and writes what they return.
+
+mod cmd;
+mod input;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, documented in docs/cli.md.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// A usage error or a report that cannot be read or parsed.
+    pub const INPUT_ERROR: u8 = 2;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Parse security scanner reports into one finding model, gate releases on them",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse reports and print their normalized findings.
+    Parse(cmd::parse::ParseArgs),
+    /// Name the format of each report.
+    Detect(cmd::detect::DetectArgs),
+    /// List the report formats Tollgate reads.
+    Formats,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::INPUT_ERROR
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let code = match cli.command {
+        Command::Parse(args) => cmd::parse::run(args),
+        Command::Detect(args) => cmd::detect::run(args),
+        Command::Formats => cmd::detect::formats(),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,261 @@
+//! Writers for `tollgate parse`: a human table, one JSON document, or NDJSON.
+
+use std::io::{self, Write};
+
+use tollgate_model::{Finding, ReportMeta, Severity, FINDING_SCHEMA_VERSION};
+
+/// Counts by severity, most severe first.
+#[derive(Default, Clone, Copy)]
+pub struct SeverityCounts([u64; 5]);
+
+impl SeverityCounts {
+    pub fn add(&mut self, s: Severity) {
+        self.0[Severity::ALL.iter().position(|x| *x == s).unwrap_or(4)] += 1;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// `2 critical, 1 high, 4 info` (only the non-zero ones).
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = Severity::ALL
+            .iter()
+            .zip(self.0)
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{n} {}", s.as_str().to_ascii_lowercase()))
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// Where a parsed report's findings go.
+pub trait FindingWriter {
+    fn finding(&mut self, file: &str, f: &Finding) -> io::Result<()>;
+    fn end_report(
+        &mut self,
+        file: &str,
+        meta: &ReportMeta,
+        counts: &SeverityCounts,
+    ) -> io::Result<()>;
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+pub struct NdjsonWriter<W: Write> {
+    out: W,
+}
+
+impl<W: Write> NdjsonWriter<W> {
+    pub fn new(out: W) -> Self {
+        NdjsonWriter { out }
+    }
+}
+
+impl<W: Write> FindingWriter for NdjsonWriter<W> {
+    fn finding(&mut self, _file: &str, f: &Finding) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, f)?;
+        self.out.write_all(b"\n")
+    }
+
+    fn end_report(&mut self, _: &str, _: &ReportMeta, _: &SeverityCounts) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// `{"schema_version": 1, "findings": [...], "reports": [...]}`, streamed.
+pub struct JsonWriter<W: Write> {
+    out: W,
+    first: bool,
+    reports: Vec<serde_json::Value>,
+}
+
+impl<W: Write> JsonWriter<W> {
+    pub fn new(mut out: W) -> io::Result<Self> {
+        write!(
+            out,
+            "{{\"schema_version\":{FINDING_SCHEMA_VERSION},\"findings\":["
+        )?;
+        Ok(JsonWriter {
+            out,
+            first: true,
+            reports: Vec::new(),
+        })
+    }
+}
+
+impl<W: Write> FindingWriter for JsonWriter<W> {
+    fn finding(&mut self, _file: &str, f: &Finding) -> io::Result<()> {
+        if !self.first {
+            self.out.write_all(b",")?;
+        }
+        self.first = false;
+        self.out.write_all(b"\n")?;
+        serde_json::to_writer(&mut self.out, f).map_err(io::Error::from)
+    }
+
+    fn end_report(&mut self, file: &str, meta: &ReportMeta, _: &SeverityCounts) -> io::Result<()> {
+        let mut v = serde_json::to_value(meta)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("file".into(), file.into());
+        }
+        self.reports.push(v);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.write_all(b"\n],\"reports\":")?;
+        serde_json::to_writer(&mut self.out, &self.reports)?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()
+    }
+}
+
+/// One row per finding and a summary line per file, for people.
+pub struct TableWriter<W: Write> {
+    out: W,
+    color: bool,
+    header_done: bool,
+}
+
+impl<W: Write> TableWriter<W> {
+    pub fn new(out: W, color: bool) -> Self {
+        TableWriter {
+            out,
+            color,
+            header_done: false,
+        }
+    }
+
+    fn paint(&self, s: Severity, text: &str) -> String {
+        if !self.color {
+            return text.to_string();
+        }
+        let code = match s {
+            Severity::Critical => "1;35",
+            Severity::High => "1;31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+}
+
+impl<W: Write> FindingWriter for TableWriter<W> {
+    fn finding(&mut self, _file: &str, f: &Finding) -> io::Result<()> {
+        if !self.header_done {
+            writeln!(
+                self.out,
+                "{:<8}  {:<12}  {:<32}  {:<48}  LOCATION",
+                "SEVERITY", "FINGERPRINT", "RULE", "TITLE"
+            )?;
+            self.header_done = true;
+        }
+        let sev = format!("{:<8}", f.severity.as_str());
+        let mut title = clip(&f.title, 48);
+        if f.suppressed {
+            title = clip(&format!("(suppressed) {}", f.title), 48);
+        }
+        writeln!(
+            self.out,
+            "{}  {:<12}  {:<32}  {:<48}  {}",
+            self.paint(f.severity, &sev),
+            &f.fingerprint.as_str()[..12.min(f.fingerprint.as_str().len())],
+            clip(&f.rule_id, 32),
+            title,
+            describe_location(f)
+        )
+    }
+
+    fn end_report(
+        &mut self,
+        file: &str,
+        meta: &ReportMeta,
+        counts: &SeverityCounts,
+    ) -> io::Result<()> {
+        let scanners: Vec<String> = meta
+            .scanners
+            .iter()
+            .map(|s| match &s.version {
+                Some(v) => format!("{} {v}", s.name),
+                None => s.name.clone(),
+            })
+            .collect();
+        let detail = if counts.total() == 0 {
+            String::new()
+        } else {
+            format!(": {}", counts.describe())
+        };
+        writeln!(
+            self.out,
+            "== {file}: {} ({}) — {} finding{}{detail}",
+            meta.format,
+            if scanners.is_empty() {
+                "unknown scanner".to_string()
+            } else {
+                scanners.join(", ")
+            },
+            counts.total(),
+            if counts.total() == 1 { "" } else { "s" },
+        )?;
+        for reason in &meta.incomplete {
+            writeln!(self.out, "   INCOMPLETE SCAN: {reason}")?;
+        }
+        self.header_done = false;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn clip(s: &str, width: usize) -> String {
+    let s = s.lines().next().unwrap_or("");
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(width - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// The most telling place of a finding in one short string.
+pub fn describe_location(f: &Finding) -> String {
+    let l = &f.location;
+    if let Some(file) = &l.file {
+        return match l.start_line {
+            Some(n) => format!("{file}:{n}"),
+            None => file.clone(),
+        };
+    }
+    if let Some(p) = &l.package {
+        let mut s = p.name.clone();
+        if let Some(v) = &p.installed_version {
+            s = format!("{s}@{v}");
+        }
+        if let Some(fixed) = &p.fixed_version {
+            s = format!("{s} (fixed in {fixed})");
+        }
+        return s;
+    }
+    if let Some(url) = &l.url {
+        let mut s = match &l.method {
+            Some(m) => format!("{m} {url}"),
+            None => url.clone(),
+        };
+        if let Some(p) = l.parameter.as_deref().filter(|p| !p.is_empty()) {
+            s = format!("{s} [{p}]");
+        }
+        return s;
+    }
+    if let Some(c) = &l.component {
+        return c.clone();
+    }
+    l.target.clone().unwrap_or_default()
+}

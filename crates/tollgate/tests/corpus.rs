@@ -1,0 +1,364 @@
+//! Conformance over the real-scanner corpus (../shared/corpus/MANIFEST.tsv): detection, counts,
+//! rejection, secret redaction, fingerprint distinctness and stability under shifted lines.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use tollgate_model::Finding;
+use tollgate_parsers::Format;
+
+use crate::util::{corpus_dir, manifest, tollgate, ManifestRow};
+
+/// Corpus format names are Tollgate's format ids (we adopted the corpus's names).
+fn our_format(corpus_name: &str) -> Option<Format> {
+    Format::from_id(corpus_name)
+}
+
+fn parse_row(row: &ManifestRow) -> Result<(tollgate_model::ReportMeta, Vec<Finding>), String> {
+    let bytes = std::fs::read(&row.path).map_err(|e| format!("{}: {e}", row.rel))?;
+    tollgate_parsers::parse_to_vec(&bytes, None).map_err(|e| format!("{}: {e}", row.rel))
+}
+
+#[test]
+fn conformance_every_corpus_file_detects_parses_and_counts() {
+    let Some(dir) = corpus_dir("conformance") else {
+        return;
+    };
+    let rows = manifest(&dir);
+    assert!(!rows.is_empty(), "empty manifest");
+    let mut failures = Vec::new();
+    for row in &rows {
+        if row.error {
+            let out = tollgate(&["parse", "--format", "ndjson", row.path.to_str().unwrap()]);
+            if out.status.code() != Some(2) {
+                failures.push(format!(
+                    "{}: expected rejection with exit 2, got {:?}",
+                    row.rel,
+                    out.status.code()
+                ));
+            }
+            continue;
+        }
+        let Some(expected) = our_format(&row.format) else {
+            failures.push(format!(
+                "{}: corpus format {:?} has no Tollgate format",
+                row.rel, row.format
+            ));
+            continue;
+        };
+        let bytes = std::fs::read(&row.path).unwrap();
+        match tollgate_parsers::detect(&bytes) {
+            Ok(f) if f == expected => {}
+            Ok(f) => failures.push(format!("{}: detected as {f}, expected {expected}", row.rel)),
+            Err(e) => failures.push(format!("{}: not detected: {e}", row.rel)),
+        }
+        match tollgate_parsers::parse_to_vec(&bytes, None) {
+            Ok((meta, findings)) => {
+                assert_eq!(meta.findings as usize, findings.len());
+                if let Some(n) = row.items {
+                    if findings.len() != n {
+                        failures.push(format!(
+                            "{}: {} findings, manifest says {n}",
+                            row.rel,
+                            findings.len()
+                        ));
+                    }
+                }
+            }
+            Err(e) => failures.push(format!("{}: parse failed: {e}", row.rel)),
+        }
+    }
+    eprintln!("conformance: {} corpus files checked", rows.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} corpus files fail:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+/// Secret values that real scanners put in their reports.
+fn corpus_secrets(dir: &std::path::Path) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for row in manifest(dir) {
+        let Ok(text) = std::fs::read_to_string(&row.path) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        collect_secrets(&row.format, &v, &mut secrets, None);
+    }
+    secrets.retain(|s| {
+        s.chars().count() >= 8 && !s.contains("REDACTED") && !s.chars().all(|c| c == '*')
+    });
+    secrets.sort();
+    secrets.dedup();
+    secrets
+}
+
+fn collect_secrets(format: &str, v: &Value, out: &mut Vec<String>, key: Option<&str>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                collect_secrets(format, child, out, Some(k));
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                // MobSF `secrets`: entries like `"google_api_key" : "AIza…"`.
+                if key == Some("secrets") && format == "mobsf" {
+                    if let Some(s) = item.as_str() {
+                        if let Some((_, value)) = s.split_once(" : ") {
+                            out.push(value.trim().trim_matches('"').to_string());
+                        }
+                    }
+                }
+                collect_secrets(format, item, out, key);
+            }
+        }
+        Value::String(s) => {
+            let is_secret_field = match format {
+                "gitleaks" => matches!(key, Some("Secret" | "offender")),
+                "gitlab-secret-detection" => key == Some("raw_source_code_extract"),
+                "trivy" => key == Some("Match"),
+                _ => false,
+            };
+            if is_secret_field {
+                out.push(s.trim().to_string());
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn secrets_from_the_corpus_never_appear_in_output() {
+    let Some(dir) = corpus_dir("secrets") else {
+        return;
+    };
+    let secrets = corpus_secrets(&dir);
+    assert!(
+        secrets.len() >= 20,
+        "expected the corpus to hold secrets, found {}",
+        secrets.len()
+    );
+    // Gitleaks SARIF snippets are the leaked values too.
+    let mut leaks = Vec::new();
+    for row in manifest(&dir).iter().filter(|r| !r.error) {
+        let (_, findings) = parse_row(row).expect("corpus file parses (see the conformance test)");
+        let out = serde_json::to_string(&findings).unwrap();
+        for s in &secrets {
+            if out.contains(s.as_str()) {
+                leaks.push(format!(
+                    "{}: contains a secret of length {} starting {:?}",
+                    row.rel,
+                    s.len(),
+                    &s[..s.len().min(3)]
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "secrets: checked {} secret values against every corpus file's output",
+        secrets.len()
+    );
+    assert!(
+        leaks.is_empty(),
+        "secret values leaked:\n{}",
+        leaks.join("\n")
+    );
+}
+
+#[test]
+fn distinct_findings_in_the_corpus_never_share_a_fingerprint() {
+    let Some(dir) = corpus_dir("fingerprints") else {
+        return;
+    };
+    let mut owner: HashMap<String, (String, String, String)> = HashMap::new();
+    let mut failures = Vec::new();
+    for row in manifest(&dir).iter().filter(|r| !r.error) {
+        let (_, findings) = parse_row(row).expect("corpus file parses (see the conformance test)");
+        let mut in_file: HashMap<&str, &Finding> = HashMap::new();
+        for f in &findings {
+            assert_eq!(
+                f.fingerprint.as_str().len(),
+                32,
+                "{}: bad fingerprint",
+                row.rel
+            );
+            if let Some(prev) = in_file.insert(f.fingerprint.as_str(), f) {
+                // Same fingerprint in one report: only a true duplicate (same rule, same place).
+                if prev.rule_id != f.rule_id
+                    || prev.location != f.location
+                    || prev.vulnerability_ids != f.vulnerability_ids
+                {
+                    failures.push(format!(
+                        "{}: {} shared by {} @ {:?} and {} @ {:?}",
+                        row.rel,
+                        f.fingerprint,
+                        prev.rule_id,
+                        prev.location.file,
+                        f.rule_id,
+                        f.location.file
+                    ));
+                }
+            }
+            let who = (
+                f.scanner.name.clone(),
+                f.rule_id.clone(),
+                row.format.clone(),
+            );
+            if let Some(prev) = owner.get(f.fingerprint.as_str()) {
+                if prev.0 != who.0 || prev.1 != who.1 {
+                    failures.push(format!(
+                        "{}: {} also belongs to {:?}",
+                        row.rel, f.fingerprint, prev
+                    ));
+                }
+            } else {
+                owner.insert(f.fingerprint.to_string(), who);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "fingerprint collisions:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Adds `n` to every line number of a report: keys naming lines, Bandit's numbered code, MobSF's
+/// "12,34" line lists, Gitleaks' `…:line` fingerprints.
+fn shift_lines(v: &mut Value, n: i64, key: Option<&str>) {
+    let is_line_key = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        k.contains("line") && !k.contains("lines_of") && k != "line"
+            || k == "line"
+            || k == "line_number"
+            || k == "linenumber"
+    };
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if k == "start" || k == "end" {
+                    if let Some(Value::Number(num)) = child.get("line").cloned() {
+                        child["line"] = Value::from(num.as_i64().unwrap_or(0) + n);
+                    }
+                }
+                shift_lines(child, n, Some(k));
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                if let (Some(k), Value::Number(num)) = (key, &*item) {
+                    if is_line_key(k) {
+                        *item = Value::from(num.as_i64().unwrap_or(0) + n);
+                        continue;
+                    }
+                }
+                shift_lines(item, n, key);
+            }
+        }
+        Value::Number(num) => {
+            if key.is_some_and(is_line_key) {
+                if let Some(i) = num.as_i64() {
+                    *v = Value::from(i + n);
+                }
+            }
+        }
+        Value::String(s) => match key {
+            Some("code") => {
+                // Bandit: every code line starts with its number.
+                let shifted: Vec<String> = s
+                    .split_inclusive('\n')
+                    .map(|line| {
+                        let digits: String =
+                            line.chars().take_while(|c| c.is_ascii_digit()).collect();
+                        match digits.parse::<i64>() {
+                            Ok(d) if !digits.is_empty() => {
+                                format!("{}{}", d + n, &line[digits.len()..])
+                            }
+                            _ => line.to_string(),
+                        }
+                    })
+                    .collect();
+                *s = shifted.concat();
+            }
+            Some("Fingerprint") => {
+                if let Some((head, tail)) = s.rsplit_once(':') {
+                    if let Ok(l) = tail.parse::<i64>() {
+                        *s = format!("{head}:{}", l + n);
+                    }
+                }
+            }
+            Some(k) if k.contains('/') || k.contains('.') => {
+                // MobSF code analysis: {"path/File.java": "12,34"}.
+                if !s.is_empty() && s.split(',').all(|p| p.trim().parse::<i64>().is_ok()) {
+                    *s = s
+                        .split(',')
+                        .map(|p| (p.trim().parse::<i64>().unwrap_or(0) + n).to_string())
+                        .collect::<Vec<_>>()
+                        .join(",");
+                }
+            }
+            _ => {}
+        },
+        _ => {}
+    }
+}
+
+#[test]
+fn fingerprints_survive_every_line_moving_by_n() {
+    let Some(dir) = corpus_dir("shifted-lines") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for row in manifest(&dir) {
+        if row.format.ends_with("-xml") || row.error {
+            continue; // XML formats carry no line numbers
+        }
+        let bytes = std::fs::read(&row.path).unwrap();
+        let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        let (_, before) = tollgate_parsers::parse_to_vec(&bytes, None)
+            .expect("corpus file parses (see the conformance test)");
+        shift_lines(&mut v, 17, None);
+        let shifted = serde_json::to_vec(&v).unwrap();
+        let format = our_format(&row.format);
+        let after = match tollgate_parsers::parse_to_vec(&shifted, format) {
+            Ok((_, f)) => f,
+            Err(e) => {
+                failures.push(format!("{}: shifted copy does not parse: {e}", row.rel));
+                continue;
+            }
+        };
+        checked += 1;
+        let a: Vec<&str> = before.iter().map(|f| f.fingerprint.as_str()).collect();
+        let b: Vec<&str> = after.iter().map(|f| f.fingerprint.as_str()).collect();
+        if a != b {
+            let changed = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+            failures.push(format!(
+                "{}: {changed} of {} fingerprints changed when lines moved",
+                row.rel,
+                a.len()
+            ));
+        }
+        let moved = before
+            .iter()
+            .zip(&after)
+            .any(|(x, y)| x.location.start_line != y.location.start_line);
+        let has_lines = before.iter().any(|f| f.location.start_line.is_some());
+        if has_lines && !moved {
+            failures.push(format!(
+                "{}: the shift did not move any reported line (test is blind here)",
+                row.rel
+            ));
+        }
+    }
+    eprintln!("shifted-lines: {checked} corpus files checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the `tollgate` binary and of the parsers against the real-scanner corpus.
+
+mod cli;
+mod corpus;
+mod util;
