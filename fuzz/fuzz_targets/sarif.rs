@@ -1,0 +1,12 @@
+#![no_main]
+//! Fuzzes the sarif parser family: any bytes, forced into each format, must give Ok or Err, never a panic.
+use libfuzzer_sys::fuzz_target;
+use tollgate_parsers::{parse_to_vec, Format};
+
+const FORMATS: &[Format] = &[Format::Sarif];
+
+fuzz_target!(|data: &[u8]| {
+    for format in FORMATS {
+        let _ = parse_to_vec(data, Some(*format));
+    }
+});
