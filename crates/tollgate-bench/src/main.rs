@@ -78,14 +78,35 @@ fn generate(dir: &Path) {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
 
 const WORDS: &[&str] = &[
-    "user", "input", "flows", "into", "query", "without", "sanitization", "token", "request", "handler",
-    "buffer", "session", "password", "render", "template", "unsafe", "call", "path", "file", "value",
+    "user",
+    "input",
+    "flows",
+    "into",
+    "query",
+    "without",
+    "sanitization",
+    "token",
+    "request",
+    "handler",
+    "buffer",
+    "session",
+    "password",
+    "render",
+    "template",
+    "unsafe",
+    "call",
+    "path",
+    "file",
+    "value",
 ];
 
 fn sentence(rng: &mut Lcg, words: usize) -> String {
@@ -155,7 +176,11 @@ fn write_trivy(path: &Path, vulns: usize) {
     let mut rng = Lcg(7);
     out.write_all(b"{\"SchemaVersion\":2,\"CreatedAt\":\"2026-11-01T10:00:00Z\",\"ArtifactName\":\"registry.example.com/shop/api:1.4.2\",\"ArtifactType\":\"container_image\",\"Metadata\":{\"OS\":{\"Family\":\"debian\",\"Name\":\"12.5\"},\"ImageID\":\"sha256:abc\",\"RepoTags\":[\"registry.example.com/shop/api:1.4.2\"]},\"Results\":[").unwrap();
     let targets = [
-        ("registry.example.com/shop/api:1.4.2 (debian 12.5)", "os-pkgs", "debian"),
+        (
+            "registry.example.com/shop/api:1.4.2 (debian 12.5)",
+            "os-pkgs",
+            "debian",
+        ),
         ("app/package-lock.json", "lang-pkgs", "npm"),
         ("app/requirements.txt", "lang-pkgs", "pip"),
         ("app/pom.xml", "lang-pkgs", "pom"),
@@ -218,16 +243,27 @@ fn median(mut v: Vec<Measure>) -> Measure {
     v.sort_by(|a, b| a.secs.total_cmp(&b.secs));
     let rss = v.iter().map(|m| m.rss_kib).max().unwrap_or(0);
     let mid = v.swap_remove(v.len() / 2);
-    Measure { secs: mid.secs, rss_kib: rss }
+    Measure {
+        secs: mid.secs,
+        rss_kib: rss,
+    }
 }
 
 fn measure_floor(file: &Path) -> Measure {
     let me = std::env::current_exe().expect("own path");
     let started = Instant::now();
-    let out = Command::new(me).arg("floor").arg(file).output().expect("run floor");
+    let out = Command::new(me)
+        .arg("floor")
+        .arg(file)
+        .output()
+        .expect("run floor");
     let secs = started.elapsed().as_secs_f64();
     let text = String::from_utf8_lossy(&out.stdout);
-    let rss = text.split_whitespace().nth(1).and_then(|r| r.parse().ok()).unwrap_or(0);
+    let rss = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
     Measure { secs, rss_kib: rss }
 }
 
@@ -255,14 +291,31 @@ fn measure_tollgate(tollgate: &str, args: &[String]) -> Option<(Measure, String)
 fn run(dir: &Path, tollgate: &str, repeat: usize, gate_args: &[String]) -> i32 {
     generate(dir);
     println!("tollgate-bench: {repeat} runs each, median wall time, max peak RSS; ratios against the floor");
-    println!("{:<18} {:>9} {:>10} {:>9} {:>10} {:>11} {:>9} {:>9} {:>12}", "file", "size MiB", "floor s", "floor MiB", "parse s", "parse MiB", "time x", "RSS/size", "findings/s");
+    println!(
+        "{:<18} {:>9} {:>10} {:>9} {:>10} {:>11} {:>9} {:>9} {:>12}",
+        "file",
+        "size MiB",
+        "floor s",
+        "floor MiB",
+        "parse s",
+        "parse MiB",
+        "time x",
+        "RSS/size",
+        "findings/s"
+    );
     let mut ok = true;
-    for (name, path, items) in [("large.sarif", sarif_path(dir), SARIF_RESULTS), ("large-trivy.json", trivy_path(dir), TRIVY_VULNS / 4 * 4)] {
+    for (name, path, items) in [
+        ("large.sarif", sarif_path(dir), SARIF_RESULTS),
+        ("large-trivy.json", trivy_path(dir), TRIVY_VULNS / 4 * 4),
+    ] {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let size_mib = size as f64 / (1u64 << 20) as f64;
         let floor = median((0..repeat).map(|_| measure_floor(&path)).collect());
         let file = path.to_string_lossy().into_owned();
-        let args: Vec<String> = ["parse", "--format", "ndjson", "--stats", &file].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = ["parse", "--format", "ndjson", "--stats", &file]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let mut runs = Vec::new();
         let mut last_err = String::new();
         for _ in 0..repeat {
@@ -287,17 +340,39 @@ fn run(dir: &Path, tollgate: &str, repeat: usize, gate_args: &[String]) -> i32 {
         ok &= time_ratio <= 2.0 && rss_ratio <= 2.0;
         println!(
             "{:<18} {:>9.1} {:>10.3} {:>9.1} {:>10.3} {:>11.1} {:>9.2} {:>9.2} {:>12.0}",
-            name, size_mib, floor.secs, floor.rss_kib as f64 / 1024.0, parse.secs, parse.rss_kib as f64 / 1024.0, time_ratio, rss_ratio, items as f64 / parse.secs
+            name,
+            size_mib,
+            floor.secs,
+            floor.rss_kib as f64 / 1024.0,
+            parse.secs,
+            parse.rss_kib as f64 / 1024.0,
+            time_ratio,
+            rss_ratio,
+            items as f64 / parse.secs
         );
         if !gate_args.is_empty() {
             let mut args = gate_args.to_vec();
             args.push(file.clone());
             let started = Instant::now();
-            let status = Command::new(tollgate).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            let status = Command::new(tollgate)
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
             let secs = started.elapsed().as_secs_f64();
-            println!("{:<18} {} took {:.3} s ({:.2}x parse) status {:?}", name, gate_args.join(" "), secs, secs / parse.secs, status.ok().and_then(|s| s.code()));
+            println!(
+                "{:<18} {} took {:.3} s ({:.2}x parse) status {:?}",
+                name,
+                gate_args.join(" "),
+                secs,
+                secs / parse.secs,
+                status.ok().and_then(|s| s.code())
+            );
         }
     }
-    println!("targets: time x <= 2.00 and RSS/size <= 2.00: {}", if ok { "met" } else { "NOT met" });
+    println!(
+        "targets: time x <= 2.00 and RSS/size <= 2.00: {}",
+        if ok { "met" } else { "NOT met" }
+    );
     0
 }

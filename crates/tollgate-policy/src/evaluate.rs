@@ -1,0 +1,369 @@
+//! The gate decision: a pure function of (findings, reports, policy, context, baseline, today).
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use tollgate_model::{Finding, Scanner, Severity};
+
+use crate::context::Context;
+use crate::date::Date;
+use crate::policy::{Policy, StateFilter, Verdict};
+
+/// What one input report gave the gate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InputReport {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    pub scanners: Vec<Scanner>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub findings: u64,
+    /// Why the scan is known to be incomplete (scanner logs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
+    /// Why the report could not be read or parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Fingerprints of a previous run (a `security-gate-summary.json`, or the hub).
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    pub fingerprints: HashSet<String>,
+    /// Where it came from, for the summary.
+    pub source: String,
+}
+
+/// What to do when input is broken, incomplete or missing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    #[default]
+    Closed,
+    Open,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    New,
+    Existing,
+}
+
+/// What the gate did with one finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Disposition {
+    Block,
+    Warn,
+    Info,
+    /// No rule matched.
+    Advisory,
+    /// A waiver applies.
+    Waived,
+    /// The scanner itself suppressed it.
+    Suppressed,
+}
+
+impl Disposition {
+    pub const ALL: [Disposition; 6] = [
+        Disposition::Block,
+        Disposition::Warn,
+        Disposition::Info,
+        Disposition::Advisory,
+        Disposition::Waived,
+        Disposition::Suppressed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Block => "block",
+            Disposition::Warn => "warn",
+            Disposition::Info => "info",
+            Disposition::Advisory => "advisory",
+            Disposition::Waived => "waived",
+            Disposition::Suppressed => "suppressed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluated {
+    pub state: State,
+    pub disposition: Disposition,
+    /// The rule that matched (index into `Policy::rules`), even when waived or suppressed.
+    pub rule: Option<usize>,
+    /// The waiver that applies (index into `Policy::waivers`).
+    pub waiver: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Outcome {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReasonKind {
+    /// A policy rule matched findings.
+    Rule,
+    /// A report could not be read or parsed.
+    BrokenReport,
+    /// A scanner's own logs show it failed part-way.
+    IncompleteScan,
+    /// `[require] scanners` names a scanner no report provides.
+    MissingScanner,
+}
+
+/// Why the gate decided as it did: one per rule that fired, and one per fail-closed condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    pub kind: ReasonKind,
+    pub verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub message: String,
+    /// Indexes of the findings concerned (into the input findings).
+    #[serde(skip)]
+    pub findings: Vec<usize>,
+}
+
+/// A waiver and the findings it concerns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaiverUse {
+    pub waiver: usize,
+    #[serde(skip)]
+    pub findings: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WaiverReport {
+    pub applied: Vec<WaiverUse>,
+    /// Expired waivers, with the findings they would still have matched.
+    pub expired: Vec<WaiverUse>,
+    /// Waivers (not expired) that match no finding.
+    pub stale: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    /// Blocking reasons first, then warnings, then info.
+    pub reasons: Vec<Reason>,
+    /// One per input finding, same order.
+    pub evaluated: Vec<Evaluated>,
+    pub waivers: WaiverReport,
+    /// Counts by severity × state × disposition.
+    pub counts: BTreeMap<(Severity, State, Disposition), u64>,
+    /// Things the reader must know (no baseline, build assumed, fail-open).
+    pub notes: Vec<String>,
+}
+
+pub struct GateInput<'a> {
+    pub findings: &'a [Finding],
+    pub reports: &'a [InputReport],
+    pub policy: &'a Policy,
+    pub context: &'a Context,
+    pub baseline: Option<&'a Baseline>,
+    pub today: Date,
+    pub on_error: OnError,
+}
+
+/// Decides. Pure: everything it needs is in `input`.
+pub fn evaluate(input: &GateInput<'_>) -> Decision {
+    let policy = input.policy;
+    let applicable: Vec<bool> = policy
+        .rules
+        .iter()
+        .map(|r| r.applies_in(input.context))
+        .collect();
+    let live_waiver: Vec<bool> = policy
+        .waivers
+        .iter()
+        .map(|w| w.expires >= input.today)
+        .collect();
+    let mut applied: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut expired: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut by_rule: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut counts = BTreeMap::new();
+    let mut evaluated = Vec::with_capacity(input.findings.len());
+
+    for (i, f) in input.findings.iter().enumerate() {
+        let state = match input.baseline {
+            Some(b) if b.fingerprints.contains(f.fingerprint.as_str()) => State::Existing,
+            _ => State::New,
+        };
+        let rule = policy.rules.iter().enumerate().position(|(r, rule)| {
+            applicable[r]
+                && match rule.spec.state {
+                    StateFilter::Any => true,
+                    StateFilter::New => state == State::New,
+                    StateFilter::Existing => state == State::Existing,
+                }
+                && rule.matches(f)
+        });
+        let mut waiver = None;
+        for (w, wv) in policy.waivers.iter().enumerate() {
+            if wv.matches(f) {
+                if live_waiver[w] {
+                    if waiver.is_none() {
+                        waiver = Some(w);
+                        applied.entry(w).or_default().push(i);
+                    }
+                } else {
+                    expired.entry(w).or_default().push(i);
+                }
+            }
+        }
+        let disposition = if f.suppressed {
+            Disposition::Suppressed
+        } else if waiver.is_some() {
+            Disposition::Waived
+        } else {
+            match rule.map(|r| policy.rules[r].spec.verdict) {
+                Some(Verdict::Block) => Disposition::Block,
+                Some(Verdict::Warn) => Disposition::Warn,
+                Some(Verdict::Info) => Disposition::Info,
+                None => Disposition::Advisory,
+            }
+        };
+        if let (Some(r), Disposition::Block | Disposition::Warn | Disposition::Info) =
+            (rule, disposition)
+        {
+            by_rule.entry(r).or_default().push(i);
+        }
+        *counts
+            .entry((f.severity, state, disposition))
+            .or_insert(0u64) += 1;
+        evaluated.push(Evaluated {
+            state,
+            disposition,
+            rule,
+            waiver,
+        });
+    }
+
+    let mut reasons = Vec::new();
+    let mut notes = Vec::new();
+    let fail_verdict = match input.on_error {
+        OnError::Closed => Verdict::Block,
+        OnError::Open => Verdict::Warn,
+    };
+    for report in input.reports {
+        if let Some(err) = &report.error {
+            reasons.push(Reason {
+                kind: ReasonKind::BrokenReport,
+                verdict: fail_verdict,
+                rule: None,
+                message: format!("{}: the report cannot be used: {err}", report.file),
+                findings: Vec::new(),
+            });
+        }
+        for why in &report.incomplete {
+            reasons.push(Reason {
+                kind: ReasonKind::IncompleteScan,
+                verdict: fail_verdict,
+                rule: None,
+                message: format!("{}: the scan is incomplete: {why}", report.file),
+                findings: Vec::new(),
+            });
+        }
+    }
+    for required in &policy.required_scanners {
+        let provided = input.reports.iter().any(|r| {
+            r.error.is_none()
+                && (r
+                    .scanners
+                    .iter()
+                    .any(|s| s.name.eq_ignore_ascii_case(required))
+                    || r.format
+                        .as_deref()
+                        .is_some_and(|f| f.eq_ignore_ascii_case(required)))
+        });
+        if !provided {
+            reasons.push(Reason {
+                kind: ReasonKind::MissingScanner,
+                verdict: fail_verdict,
+                rule: None,
+                message: format!(
+                    "the policy requires a {required} report, and no input provides one"
+                ),
+                findings: Vec::new(),
+            });
+        }
+    }
+    if input.on_error == OnError::Open && !reasons.is_empty() {
+        notes.push(format!(
+            "FAIL-OPEN: --on-error open turned {} broken, incomplete or missing input(s) into warnings; this verdict is NOT based on complete evidence",
+            reasons.len()
+        ));
+    }
+    for (r, findings) in by_rule {
+        let spec = &policy.rules[r].spec;
+        let n = findings.len();
+        reasons.push(Reason {
+            kind: ReasonKind::Rule,
+            verdict: spec.verdict,
+            rule: Some(spec.name.clone()),
+            message: format!(
+                "{} ({n} finding{})",
+                if spec.description.is_empty() {
+                    spec.name.as_str()
+                } else {
+                    spec.description.as_str()
+                },
+                if n == 1 { "" } else { "s" }
+            ),
+            findings,
+        });
+    }
+    // Blockers first; stable within a verdict (fail-closed conditions before rules).
+    reasons.sort_by(|a, b| b.verdict.cmp(&a.verdict));
+
+    let outcome = if reasons.iter().any(|r| r.verdict == Verdict::Block) {
+        Outcome::Fail
+    } else if reasons.iter().any(|r| r.verdict == Verdict::Warn) {
+        Outcome::Warn
+    } else {
+        Outcome::Pass
+    };
+
+    if input.baseline.is_none() {
+        notes.push("no baseline was given: every finding counts as new".to_string());
+    }
+    if input.context.build_assumed {
+        notes.push(
+            "build kind not given: assumed `release` (pass --build debug for debug builds)"
+                .to_string(),
+        );
+    }
+
+    let stale = (0..policy.waivers.len())
+        .filter(|w| live_waiver[*w] && !applied.contains_key(w))
+        .collect();
+    Decision {
+        outcome,
+        reasons,
+        evaluated,
+        waivers: WaiverReport {
+            applied: applied
+                .into_iter()
+                .map(|(waiver, findings)| WaiverUse { waiver, findings })
+                .collect(),
+            expired: (0..policy.waivers.len())
+                .filter(|w| !live_waiver[*w])
+                .map(|w| WaiverUse {
+                    waiver: w,
+                    findings: expired.remove(&w).unwrap_or_default(),
+                })
+                .collect(),
+            stale,
+        },
+        counts,
+        notes,
+    }
+}
