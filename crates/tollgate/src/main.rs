@@ -12,6 +12,8 @@ use clap::{Parser, Subcommand};
 /// Exit codes, documented in docs/cli.md.
 pub mod exit {
     pub const OK: u8 = 0;
+    /// The gate blocked the release.
+    pub const BLOCKED: u8 = 1;
     /// A usage error or a report that cannot be read or parsed.
     pub const INPUT_ERROR: u8 = 2;
 }
@@ -32,6 +34,10 @@ struct Cli {
 enum Command {
     /// Parse reports and print their normalized findings.
     Parse(cmd::parse::ParseArgs),
+    /// Decide whether a release may go: PASS, WARN or FAIL, with the reasons.
+    Gate(cmd::gate::GateArgs),
+    /// Write the default policy (tollgate.toml) to edit.
+    Init(cmd::init::InitArgs),
     /// Name the format of each report.
     Detect(cmd::detect::DetectArgs),
     /// List the report formats Tollgate reads.
@@ -53,6 +59,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
         Command::Detect(args) => cmd::detect::run(args),
+        Command::Gate(args) => cmd::gate::run(args),
+        Command::Init(args) => cmd::init::run(args),
         Command::Formats => cmd::detect::formats(),
     };
     ExitCode::from(code)

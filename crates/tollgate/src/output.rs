@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use tollgate_model::{Finding, ReportMeta, Severity, FINDING_SCHEMA_VERSION};
+use tollgate_report::describe_location;
 
 /// Counts by severity, most severe first.
 #[derive(Default, Clone, Copy)]
@@ -223,39 +224,4 @@ fn clip(s: &str, width: usize) -> String {
         out.push('…');
         out
     }
-}
-
-/// The most telling place of a finding in one short string.
-pub fn describe_location(f: &Finding) -> String {
-    let l = &f.location;
-    if let Some(file) = &l.file {
-        return match l.start_line {
-            Some(n) => format!("{file}:{n}"),
-            None => file.clone(),
-        };
-    }
-    if let Some(p) = &l.package {
-        let mut s = p.name.clone();
-        if let Some(v) = &p.installed_version {
-            s = format!("{s}@{v}");
-        }
-        if let Some(fixed) = &p.fixed_version {
-            s = format!("{s} (fixed in {fixed})");
-        }
-        return s;
-    }
-    if let Some(url) = &l.url {
-        let mut s = match &l.method {
-            Some(m) => format!("{m} {url}"),
-            None => url.clone(),
-        };
-        if let Some(p) = l.parameter.as_deref().filter(|p| !p.is_empty()) {
-            s = format!("{s} [{p}]");
-        }
-        return s;
-    }
-    if let Some(c) = &l.component {
-        return c.clone();
-    }
-    l.target.clone().unwrap_or_default()
 }

@@ -1,2 +1,4 @@
 pub mod detect;
+pub mod gate;
+pub mod init;
 pub mod parse;

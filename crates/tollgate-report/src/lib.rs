@@ -1,0 +1,354 @@
+//! Writers of a gate run: `security-gate-summary.json` (versioned schema, docs/summary-schema.md),
+//! `security-gate-summary.md` (a merge-request comment), SARIF 2.1.0 for code scanning, JUnit XML
+//! and GitLab Code Quality. Writers only format what the policy decided; they never decide.
+
+mod markdown;
+mod sarif;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tollgate_model::{Finding, Severity};
+use tollgate_policy::{Baseline, Context, Decision, Disposition, InputReport, Policy, State};
+
+pub use markdown::write_markdown;
+pub use sarif::write_sarif;
+
+/// Version of the summary JSON schema.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+/// Everything a writer needs about one gate run.
+pub struct GateRun<'a> {
+    pub decision: &'a Decision,
+    pub findings: &'a [Finding],
+    pub policy: &'a Policy,
+    pub context: &'a Context,
+    pub inputs: &'a [InputReport],
+    pub baseline: Option<&'a Baseline>,
+    /// RFC 3339 UTC time of the run.
+    pub generated_at: String,
+    pub tool_version: &'a str,
+    pub exit_code: u8,
+}
+
+impl GateRun<'_> {
+    fn rule_name(&self, index: Option<usize>) -> Option<&str> {
+        index
+            .and_then(|r| self.policy.rules.get(r))
+            .map(|r| r.spec.name.as_str())
+    }
+
+    fn fingerprints(&self, findings: &[usize]) -> Vec<&str> {
+        findings
+            .iter()
+            .filter_map(|i| self.findings.get(*i))
+            .map(|f| f.fingerprint.as_str())
+            .collect()
+    }
+}
+
+#[derive(Serialize)]
+struct CompactFinding<'a> {
+    fingerprint: &'a str,
+    state: State,
+    disposition: Disposition,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'a str>,
+    severity: Severity,
+    title: &'a str,
+    scanner: &'a str,
+    rule_id: &'a str,
+    category: tollgate_model::Category,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tags: &'a [tollgate_model::Tag],
+    #[serde(skip_serializing_if = "String::is_empty")]
+    location: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+}
+
+/// The most telling place of a finding in one short string (`file:line`, `pkg@1.2`, `GET url [p]`).
+pub fn describe_location(f: &Finding) -> String {
+    let l = &f.location;
+    if let Some(file) = &l.file {
+        return match l.start_line {
+            Some(n) => format!("{file}:{n}"),
+            None => file.clone(),
+        };
+    }
+    if let Some(p) = &l.package {
+        let mut s = match &p.installed_version {
+            Some(v) => format!("{}@{v}", p.name),
+            None => p.name.clone(),
+        };
+        if let Some(fixed) = p.fixed_version.as_deref().filter(|f| !f.is_empty()) {
+            s.push_str(&format!(" (fixed in {fixed})"));
+        }
+        return s;
+    }
+    if let Some(url) = &l.url {
+        let mut s = match &l.method {
+            Some(m) => format!("{m} {url}"),
+            None => url.clone(),
+        };
+        if let Some(p) = l.parameter.as_deref().filter(|p| !p.is_empty()) {
+            s.push_str(&format!(" [{p}]"));
+        }
+        return s;
+    }
+    l.component
+        .clone()
+        .or_else(|| l.target.clone())
+        .unwrap_or_default()
+}
+
+/// `security-gate-summary.json`.
+pub fn write_summary_json(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let d = run.decision;
+    let mut counts: BTreeMap<&str, BTreeMap<&str, BTreeMap<&str, u64>>> = BTreeMap::new();
+    let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
+    for ((sev, state, disp), n) in &d.counts {
+        let state = match state {
+            State::New => "new",
+            State::Existing => "existing",
+        };
+        *counts
+            .entry(sev.as_str())
+            .or_default()
+            .entry(state)
+            .or_default()
+            .entry(disp.as_str())
+            .or_insert(0) += n;
+        *totals.entry(disp.as_str()).or_insert(0) += n;
+    }
+    totals.insert("findings", run.findings.len() as u64);
+    let waiver = |w: usize, findings: &[usize]| {
+        let wv = &run.policy.waivers[w];
+        json!({
+            "declared_in": wv.origin,
+            "matches": wv.target(),
+            "reason": wv.spec.reason,
+            "owner": wv.spec.owner,
+            "expires": wv.expires.to_string(),
+            "fingerprints": run.fingerprints(findings),
+        })
+    };
+    let reasons: Vec<Value> = d
+        .reasons
+        .iter()
+        .map(|r| {
+            json!({
+                "kind": r.kind,
+                "verdict": r.verdict,
+                "rule": r.rule,
+                "message": r.message,
+                "fingerprints": run.fingerprints(&r.findings),
+            })
+        })
+        .collect();
+    let head = json!({
+        "schema": "tollgate/security-gate-summary",
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "tool": {"name": "tollgate", "version": run.tool_version},
+        "generated_at": run.generated_at,
+        "decision": d.outcome,
+        "exit_code": run.exit_code,
+        "reasons": reasons,
+        "notes": d.notes,
+        "counts": counts,
+        "totals": totals,
+        "waivers": {
+            "applied": d.waivers.applied.iter().map(|u| waiver(u.waiver, &u.findings)).collect::<Vec<_>>(),
+            "expired": d.waivers.expired.iter().map(|u| waiver(u.waiver, &u.findings)).collect::<Vec<_>>(),
+            "stale": d.waivers.stale.iter().map(|w| waiver(*w, &[])).collect::<Vec<_>>(),
+        },
+        "context": run.context,
+        "baseline": run.baseline.map(|b| json!({"source": b.source, "fingerprints": b.fingerprints.len()})),
+        "inputs": run.inputs,
+    });
+    // Everything but the findings, then the findings streamed (they can be hundreds of thousands).
+    let mut head_text = serde_json::to_string_pretty(&head)?;
+    head_text.truncate(head_text.trim_end().len() - 1); // drop the closing brace
+    out.write_all(head_text.trim_end().as_bytes())?;
+    out.write_all(b",\n  \"findings\": [")?;
+    for (i, (f, e)) in run.findings.iter().zip(&d.evaluated).enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(b"\n    ")?;
+        let c = CompactFinding {
+            fingerprint: f.fingerprint.as_str(),
+            state: e.state,
+            disposition: e.disposition,
+            rule: run.rule_name(e.rule),
+            severity: f.severity,
+            title: &f.title,
+            scanner: &f.scanner.name,
+            rule_id: &f.rule_id,
+            category: f.category,
+            tags: &f.tags,
+            location: describe_location(f),
+            source: f.source.file.as_deref(),
+        };
+        serde_json::to_writer(&mut *out, &c)?;
+    }
+    out.write_all(b"\n  ]\n}\n")?;
+    Ok(())
+}
+
+/// Reads the fingerprints of a previous `security-gate-summary.json`.
+pub fn read_baseline(text: &str, source: &str) -> Result<Baseline, String> {
+    #[derive(serde::Deserialize)]
+    struct Summary {
+        schema_version: Option<u32>,
+        findings: Vec<Fp>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Fp {
+        fingerprint: String,
+    }
+    let s: Summary = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{source}: not a security-gate-summary.json (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    if s.schema_version.is_some_and(|v| v > SUMMARY_SCHEMA_VERSION) {
+        return Err(format!(
+            "{source}: summary schema version {} is newer than this tollgate reads ({SUMMARY_SCHEMA_VERSION})",
+            s.schema_version.unwrap_or(0)
+        ));
+    }
+    Ok(Baseline {
+        fingerprints: s.findings.into_iter().map(|f| f.fingerprint).collect(),
+        source: source.to_string(),
+    })
+}
+
+/// JUnit XML: one failing test case per blocked finding and per fail-closed condition.
+pub fn write_junit(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let d = run.decision;
+    let mut cases = Vec::new();
+    for r in d
+        .reasons
+        .iter()
+        .filter(|r| r.verdict == tollgate_policy::Verdict::Block && r.findings.is_empty())
+    {
+        cases.push((
+            format!("{:?}", r.kind).to_lowercase(),
+            r.message.clone(),
+            r.message.clone(),
+        ));
+    }
+    for (f, e) in run.findings.iter().zip(&d.evaluated) {
+        if e.disposition == Disposition::Block {
+            let rule = run.rule_name(e.rule).unwrap_or("");
+            let detail = format!(
+                "{} [{}] {} at {} (rule {}, fingerprint {})",
+                f.severity,
+                f.scanner.name,
+                f.title,
+                describe_location(f),
+                f.rule_id,
+                f.fingerprint
+            );
+            cases.push((
+                rule.to_string(),
+                format!("{}: {}", f.title, describe_location(f)),
+                detail,
+            ));
+        }
+    }
+    writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
+    writeln!(
+        out,
+        "<testsuites name=\"tollgate\" tests=\"{}\" failures=\"{}\">",
+        cases.len().max(1),
+        cases.len()
+    )?;
+    writeln!(
+        out,
+        "  <testsuite name=\"security gate\" tests=\"{}\" failures=\"{}\">",
+        cases.len().max(1),
+        cases.len()
+    )?;
+    if cases.is_empty() {
+        writeln!(
+            out,
+            "    <testcase classname=\"tollgate\" name=\"no blocking findings\"/>"
+        )?;
+    }
+    for (class, name, detail) in &cases {
+        writeln!(
+            out,
+            "    <testcase classname=\"tollgate.{}\" name=\"{}\">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+            xml_escape(class),
+            xml_escape(name),
+            xml_escape(name),
+            xml_escape(detail)
+        )?;
+    }
+    writeln!(out, "  </testsuite>\n</testsuites>")
+}
+
+pub(crate) fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// GitLab Code Quality report (`artifacts:reports:codequality`): findings with a file location
+/// that the gate did not waive or see suppressed.
+pub fn write_gitlab_codequality(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let mut items = Vec::new();
+    for (f, e) in run.findings.iter().zip(&run.decision.evaluated) {
+        if matches!(e.disposition, Disposition::Waived | Disposition::Suppressed) {
+            continue;
+        }
+        let severity = match (e.disposition, f.severity) {
+            (Disposition::Block, _) => "blocker",
+            (_, Severity::Critical) => "critical",
+            (_, Severity::High) => "major",
+            (_, Severity::Medium) => "minor",
+            _ => "info",
+        };
+        let path = f
+            .location
+            .file
+            .clone()
+            .or_else(|| f.location.package.as_ref().map(|p| p.name.clone()))
+            .or_else(|| f.location.target.clone())
+            .unwrap_or_else(|| f.source.file.clone().unwrap_or_default());
+        items.push(json!({
+            "type": "issue",
+            "check_name": f.rule_id,
+            "description": format!("[{}] {}", f.scanner.name, f.title),
+            "categories": ["Security"],
+            "fingerprint": f.fingerprint.as_str(),
+            "severity": severity,
+            "location": {"path": path, "lines": {"begin": f.location.start_line.unwrap_or(1)}},
+        }));
+    }
+    serde_json::to_writer_pretty(&mut *out, &items)?;
+    out.write_all(b"\n")
+}
+
+/// `2026-11-22T20:10:00Z` from seconds since the epoch.
+pub fn rfc3339_utc(epoch_secs: i64) -> String {
+    let date = tollgate_policy::Date::from_days(epoch_secs.div_euclid(86_400));
+    let s = epoch_secs.rem_euclid(86_400);
+    format!("{date}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
+}

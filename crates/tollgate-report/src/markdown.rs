@@ -1,0 +1,328 @@
+//! `security-gate-summary.md`: a merge-request comment. Blockers first; each shows a short
+//! statement, with the rationale and the fix folded inside `<details>`.
+
+use std::io::{self, Write};
+
+use tollgate_model::Finding;
+use tollgate_policy::{Disposition, Outcome, ReasonKind, State, Verdict};
+
+use crate::{describe_location, GateRun};
+
+/// At most this many findings are listed per section; the JSON summary has them all.
+const LIST_LIMIT: usize = 50;
+
+pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let d = run.decision;
+    let count = |disp: Disposition| d.evaluated.iter().filter(|e| e.disposition == disp).count();
+    let (blocked, warned, info, advisory, waived, suppressed) = (
+        count(Disposition::Block),
+        count(Disposition::Warn),
+        count(Disposition::Info),
+        count(Disposition::Advisory),
+        count(Disposition::Waived),
+        count(Disposition::Suppressed),
+    );
+    let fail_closed: Vec<_> = d
+        .reasons
+        .iter()
+        .filter(|r| r.kind != ReasonKind::Rule)
+        .collect();
+    let (icon, word) = match d.outcome {
+        Outcome::Fail => ("⛔", "FAIL"),
+        Outcome::Warn => ("⚠️", "WARN"),
+        Outcome::Pass => ("✅", "PASS"),
+    };
+    writeln!(out, "## {icon} Security gate: {word}\n")?;
+    let headline = match d.outcome {
+        Outcome::Fail if blocked > 0 => format!(
+            "**{blocked} finding{} block{} this release.**",
+            plural(blocked),
+            if blocked == 1 { "s" } else { "" }
+        ),
+        Outcome::Fail => {
+            "**The gate cannot vouch for this build: its evidence is broken or incomplete.**"
+                .to_string()
+        }
+        Outcome::Warn => "Nothing blocks this release; some findings need triage.".to_string(),
+        Outcome::Pass => "Nothing blocks this release.".to_string(),
+    };
+    writeln!(
+        out,
+        "{headline} {warned} to triage · {info} info · {advisory} advisory · {waived} waived · {suppressed} suppressed by the scanner · {} total\n",
+        run.findings.len()
+    )?;
+    let c = run.context;
+    let mut ctx = vec![format!(
+        "build `{}`{}",
+        match c.build {
+            tollgate_policy::Build::Release => "release",
+            tollgate_policy::Build::Debug => "debug",
+        },
+        if c.build_assumed { " (assumed)" } else { "" }
+    )];
+    if let Some(e) = &c.environment {
+        ctx.push(format!("environment `{e}`"));
+    }
+    if let Some(b) = &c.branch {
+        ctx.push(format!("branch `{b}`"));
+    }
+    if let Some(t) = &c.tag {
+        ctx.push(format!("tag `{t}`"));
+    }
+    if let Some(s) = &c.commit {
+        ctx.push(format!("commit `{}`", &s[..s.len().min(12)]));
+    }
+    if let Some(mr) = &c.merge_request {
+        ctx.push(format!("MR !{mr}"));
+    }
+    match run.baseline {
+        Some(b) => ctx.push(format!(
+            "baseline `{}` ({} fingerprints)",
+            b.source,
+            b.fingerprints.len()
+        )),
+        None => ctx.push("no baseline: every finding counts as new".to_string()),
+    }
+    writeln!(out, "{}\n", ctx.join(" · "))?;
+    for note in d.notes.iter().filter(|n| n.starts_with("FAIL-OPEN")) {
+        writeln!(out, "> **{note}**\n")?;
+    }
+
+    if !fail_closed.is_empty() {
+        writeln!(out, "### Broken or incomplete evidence\n")?;
+        for r in &fail_closed {
+            let what = match r.kind {
+                ReasonKind::BrokenReport => "Report cannot be used",
+                ReasonKind::IncompleteScan => "Scan incomplete",
+                ReasonKind::MissingScanner => "Required scanner missing",
+                ReasonKind::Rule => "",
+            };
+            let mark = if r.verdict == Verdict::Block {
+                "🚫"
+            } else {
+                "⚠️"
+            };
+            writeln!(out, "- {mark} **{what}** — {}", r.message)?;
+        }
+        writeln!(
+            out,
+            "\n<details><summary>Why this blocks and what to do</summary>\n\nThe gate fails closed: a verdict on missing evidence would be a guess. Fix the scan job (its logs say why it failed part-way), re-run the pipeline, or — if your team accepts the risk — run the gate with `--on-error open`, which is reported loudly.\n\n</details>\n"
+        )?;
+    }
+
+    if blocked > 0 {
+        writeln!(out, "### Blocking\n")?;
+        for r in d
+            .reasons
+            .iter()
+            .filter(|r| r.kind == ReasonKind::Rule && r.verdict == Verdict::Block)
+        {
+            let rule = r.rule.as_deref().unwrap_or("");
+            let spec = run
+                .policy
+                .rules
+                .iter()
+                .find(|x| x.spec.name == rule)
+                .map(|x| &x.spec);
+            writeln!(
+                out,
+                "#### 🚫 {} — `{rule}`\n",
+                spec.map_or(rule, |s| first_sentence(&s.description))
+            )?;
+            for &i in r.findings.iter().take(LIST_LIMIT) {
+                let f = &run.findings[i];
+                writeln!(out, "- {}", finding_line(f, d.evaluated[i].state))?;
+                writeln!(out, "  <details><summary>Rationale and fix</summary>\n")?;
+                if let Some(s) = spec {
+                    if !s.description.is_empty() {
+                        writeln!(
+                            out,
+                            "  **Why it blocks:** {}\n",
+                            one_line(&s.description, 600)
+                        )?;
+                    }
+                }
+                if let Some(desc) = f.description.as_deref().filter(|t| !t.trim().is_empty()) {
+                    writeln!(out, "  **Finding:** {}\n", one_line(desc, 600))?;
+                }
+                let fix = spec
+                    .and_then(|s| s.fix.as_deref())
+                    .or(f.recommendation.as_deref())
+                    .unwrap_or(
+                        "Fix the finding, or record a waiver with an owner and an expiry date.",
+                    );
+                writeln!(out, "  **Short fix:** {}\n", one_line(fix, 600))?;
+                if let Some(rec) = f
+                    .recommendation
+                    .as_deref()
+                    .filter(|r| Some(*r) != spec.and_then(|s| s.fix.as_deref()))
+                {
+                    writeln!(out, "  **Scanner's advice:** {}\n", one_line(rec, 400))?;
+                }
+                writeln!(
+                    out,
+                    "  Fingerprint `{}` · waive it in the policy with `fingerprint = \"{}\"`, a reason, an owner and an expiry date.\n  </details>",
+                    f.fingerprint, f.fingerprint
+                )?;
+            }
+            if r.findings.len() > LIST_LIMIT {
+                writeln!(
+                    out,
+                    "- … and {} more (all in `security-gate-summary.json`)",
+                    r.findings.len() - LIST_LIMIT
+                )?;
+            }
+            writeln!(out)?;
+        }
+    }
+
+    let warn_reasons: Vec<_> = d
+        .reasons
+        .iter()
+        .filter(|r| r.kind == ReasonKind::Rule && r.verdict == Verdict::Warn)
+        .collect();
+    if !warn_reasons.is_empty() {
+        writeln!(out, "### To triage ({warned})\n")?;
+        for r in warn_reasons {
+            writeln!(out, "<details><summary>⚠️ {}</summary>\n", r.message)?;
+            for &i in r.findings.iter().take(LIST_LIMIT) {
+                writeln!(
+                    out,
+                    "- {}",
+                    finding_line(&run.findings[i], d.evaluated[i].state)
+                )?;
+            }
+            if r.findings.len() > LIST_LIMIT {
+                writeln!(out, "- … and {} more", r.findings.len() - LIST_LIMIT)?;
+            }
+            writeln!(out, "\n</details>\n")?;
+        }
+    }
+
+    let w = &d.waivers;
+    if !w.applied.is_empty() || !w.expired.is_empty() || !w.stale.is_empty() {
+        writeln!(out, "### Waivers\n")?;
+        for u in &w.expired {
+            let wv = &run.policy.waivers[u.waiver];
+            writeln!(
+                out,
+                "- ⏰ **expired {}** — {} ({}; owner {}): no longer applies to {} finding{}",
+                wv.expires,
+                wv.target(),
+                wv.spec.reason.as_deref().unwrap_or(""),
+                wv.spec.owner.as_deref().unwrap_or(""),
+                u.findings.len(),
+                plural(u.findings.len())
+            )?;
+        }
+        for u in &w.applied {
+            let wv = &run.policy.waivers[u.waiver];
+            writeln!(
+                out,
+                "- ✔️ applied until {} — {} ({}; owner {}): {} finding{}",
+                wv.expires,
+                wv.target(),
+                wv.spec.reason.as_deref().unwrap_or(""),
+                wv.spec.owner.as_deref().unwrap_or(""),
+                u.findings.len(),
+                plural(u.findings.len())
+            )?;
+        }
+        for &s in &w.stale {
+            let wv = &run.policy.waivers[s];
+            writeln!(
+                out,
+                "- 🧹 stale — {} matches nothing any more: remove it ({})",
+                wv.target(),
+                wv.origin
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    writeln!(
+        out,
+        "<details><summary>Inputs ({})</summary>\n",
+        run.inputs.len()
+    )?;
+    writeln!(out, "| report | format | scanner | findings | sha256 |")?;
+    writeln!(out, "|---|---|---|---:|---|")?;
+    for i in run.inputs {
+        let scanners: Vec<String> = i
+            .scanners
+            .iter()
+            .map(|s| match &s.version {
+                Some(v) => format!("{} {v}", s.name),
+                None => s.name.clone(),
+            })
+            .collect();
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} | `{}` |",
+            i.file,
+            i.format.as_deref().unwrap_or("—"),
+            scanners.join(", "),
+            if i.error.is_some() {
+                "error".to_string()
+            } else {
+                i.findings.to_string()
+            },
+            i.sha256.as_deref().map_or("", |s| &s[..s.len().min(12)])
+        )?;
+    }
+    writeln!(out, "\n</details>")?;
+    for note in d.notes.iter().filter(|n| !n.starts_with("FAIL-OPEN")) {
+        writeln!(out, "\n_Note: {note}._")?;
+    }
+    Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn finding_line(f: &Finding, state: State) -> String {
+    let loc = describe_location(f);
+    format!(
+        "**{}** {} — {} · `{}` · {}{}",
+        f.severity,
+        md_escape(&one_line(&f.title, 160)),
+        f.scanner.name,
+        md_escape(&f.rule_id),
+        if loc.is_empty() {
+            "—".to_string()
+        } else {
+            format!("`{}`", loc.replace('`', "'"))
+        },
+        if state == State::New { " · new" } else { "" }
+    )
+}
+
+fn first_sentence(text: &str) -> &str {
+    let t = text.trim();
+    match t.find(": ").or_else(|| t.find(". ")) {
+        Some(i) => &t[..i],
+        None => t.trim_end_matches('.'),
+    }
+}
+
+fn one_line(text: &str, max: usize) -> String {
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= max {
+        collapsed
+    } else {
+        let mut s: String = collapsed.chars().take(max).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+}

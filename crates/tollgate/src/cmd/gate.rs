@@ -1,0 +1,356 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use sha2::{Digest, Sha256};
+use tollgate_model::Finding;
+use tollgate_policy::{
+    evaluate, parse_build, Context, Date, GateInput, InputReport, OnError, Outcome, Policy,
+    ReasonKind, Verdict,
+};
+use tollgate_report::GateRun;
+
+use crate::exit;
+use crate::input::{parse_size, read_report, report_error};
+
+#[derive(Args)]
+pub struct GateArgs {
+    /// Scanner reports (any supported format, detected from content).
+    #[arg(required = true)]
+    reports: Vec<String>,
+    /// Policy file. Default: ./tollgate.toml when it exists, else the built-in policy.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// A separate waivers file (`[[waiver]]` tables), added to the policy's waivers.
+    #[arg(long)]
+    waivers: Vec<PathBuf>,
+    /// A previous security-gate-summary.json: its fingerprints are the "existing" findings.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Build kind. Default: TOLLGATE_BUILD, else release (assumed, and said so).
+    #[arg(long, value_parser = build_arg)]
+    build: Option<tollgate_policy::Build>,
+    /// Deployment environment (e.g. production). Default: CI_ENVIRONMENT_NAME / TOLLGATE_ENVIRONMENT.
+    #[arg(long)]
+    environment: Option<String>,
+    /// Branch. Default: from the CI variables.
+    #[arg(long)]
+    branch: Option<String>,
+    /// Extra context, repeatable: `--context release=1.4.2`.
+    #[arg(long = "context", value_parser = key_value)]
+    context: Vec<(String, String)>,
+    /// What broken, incomplete or missing input does: `closed` fails the gate (default), `open` warns.
+    #[arg(long, value_enum, default_value = "closed")]
+    on_error: OnErrorArg,
+    /// Directory for the outputs (default: the current directory).
+    #[arg(long, default_value = ".")]
+    out_dir: PathBuf,
+    /// Also write SARIF for code scanning (default name security-gate.sarif).
+    #[arg(long, num_args = 0..=1, default_missing_value = "security-gate.sarif")]
+    sarif: Option<PathBuf>,
+    /// Also write JUnit XML, one failing case per blocked finding (default name security-gate.junit.xml).
+    #[arg(long, num_args = 0..=1, default_missing_value = "security-gate.junit.xml")]
+    junit: Option<PathBuf>,
+    /// Also write a GitLab Code Quality report (default name gl-code-quality-report.json).
+    #[arg(long, num_args = 0..=1, default_missing_value = "gl-code-quality-report.json")]
+    gitlab_codequality: Option<PathBuf>,
+    /// Refuse report files larger than this (e.g. 512M, 2G).
+    #[arg(long, value_parser = parse_size, default_value = "1G")]
+    max_size: u64,
+    /// The date waivers are checked against (YYYY-MM-DD; default today, UTC).
+    #[arg(long, value_parser = date_arg, hide = true)]
+    today: Option<Date>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OnErrorArg {
+    Closed,
+    Open,
+}
+
+fn build_arg(s: &str) -> Result<tollgate_policy::Build, String> {
+    parse_build(s).ok_or_else(|| format!("unknown build {s:?}: expected release or debug"))
+}
+
+fn date_arg(s: &str) -> Result<Date, String> {
+    Date::parse(s).ok_or_else(|| format!("invalid date {s:?}: expected YYYY-MM-DD"))
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected key=value, got {s:?}"))
+}
+
+pub fn run(args: GateArgs) -> u8 {
+    match gate(args) {
+        Ok(code) => code,
+        Err(message) => {
+            report_error(&message);
+            exit::INPUT_ERROR
+        }
+    }
+}
+
+fn load_policy(args: &GateArgs) -> Result<(Policy, String), String> {
+    let path = match &args.policy {
+        Some(p) => Some(p.clone()),
+        None => Some(PathBuf::from("tollgate.toml")).filter(|p| p.is_file()),
+    };
+    let (mut policy, origin) = match path {
+        Some(p) => {
+            let origin = p.display().to_string();
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| format!("{origin}: cannot read the policy: {e}"))?;
+            (
+                Policy::from_toml(&text, &origin).map_err(|e| e.to_string())?,
+                origin,
+            )
+        }
+        None => (
+            Policy::default_policy(),
+            "built-in default policy".to_string(),
+        ),
+    };
+    for w in &args.waivers {
+        let origin = w.display().to_string();
+        let text = std::fs::read_to_string(w)
+            .map_err(|e| format!("{origin}: cannot read the waivers: {e}"))?;
+        policy
+            .add_waivers(&text, &origin)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok((policy, origin))
+}
+
+fn gate(args: GateArgs) -> Result<u8, String> {
+    let (policy, policy_origin) = load_policy(&args)?;
+    let baseline = match &args.baseline {
+        Some(p) => {
+            let source = p.display().to_string();
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("{source}: cannot read the baseline: {e}"))?;
+            Some(tollgate_report::read_baseline(&text, &source)?)
+        }
+        None => None,
+    };
+    let mut context = Context::from_env(|k| std::env::var(k).ok());
+    if let Some(b) = args.build {
+        context.set_build(b);
+    }
+    if let Some(e) = &args.environment {
+        context.environment = Some(e.clone());
+    }
+    if let Some(b) = &args.branch {
+        context.branch = Some(b.clone());
+    }
+    for (k, v) in &args.context {
+        context.extra.insert(k.clone(), v.clone());
+    }
+    let on_error = match args.on_error {
+        OnErrorArg::Closed => OnError::Closed,
+        OnErrorArg::Open => OnError::Open,
+    };
+
+    let (findings, inputs) = read_reports(&args.reports, args.max_size);
+    let today = args.today.unwrap_or_else(Date::today);
+    let decision = evaluate(&GateInput {
+        findings: &findings,
+        reports: &inputs,
+        policy: &policy,
+        context: &context,
+        baseline: baseline.as_ref(),
+        today,
+        on_error,
+    });
+    let broken_input = inputs.iter().any(|i| i.error.is_some());
+    let code = match decision.outcome {
+        Outcome::Fail if broken_input && on_error == OnError::Closed => exit::INPUT_ERROR,
+        Outcome::Fail => exit::BLOCKED,
+        Outcome::Warn | Outcome::Pass => exit::OK,
+    };
+    let run = GateRun {
+        decision: &decision,
+        findings: &findings,
+        policy: &policy,
+        context: &context,
+        inputs: &inputs,
+        baseline: baseline.as_ref(),
+        generated_at: tollgate_report::rfc3339_utc(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        ),
+        tool_version: env!("CARGO_PKG_VERSION"),
+        exit_code: code,
+    };
+
+    let dir = &args.out_dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("{}: cannot create the output directory: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    let mut md = Vec::new();
+    tollgate_report::write_markdown(&run, &mut md).map_err(|e| e.to_string())?;
+    write_file(
+        &dir.join("security-gate-summary.json"),
+        |w| tollgate_report::write_summary_json(&run, w),
+        &mut written,
+    )?;
+    write_file(
+        &dir.join("security-gate-summary.md"),
+        |w| w.write_all(&md),
+        &mut written,
+    )?;
+    if let Some(p) = &args.sarif {
+        write_file(
+            &dir.join(p),
+            |w| tollgate_report::write_sarif(&run, w),
+            &mut written,
+        )?;
+    }
+    if let Some(p) = &args.junit {
+        write_file(
+            &dir.join(p),
+            |w| tollgate_report::write_junit(&run, w),
+            &mut written,
+        )?;
+    }
+    if let Some(p) = &args.gitlab_codequality {
+        write_file(
+            &dir.join(p),
+            |w| tollgate_report::write_gitlab_codequality(&run, w),
+            &mut written,
+        )?;
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut f| f.write_all(&md));
+        if let Err(e) = appended {
+            eprintln!("tollgate: warning: cannot append to GITHUB_STEP_SUMMARY: {e}");
+        }
+    }
+
+    print_verdict(&run, &policy_origin, &written);
+    Ok(code)
+}
+
+/// Parses every report; a report that fails is recorded (the gate fails closed on it), not fatal.
+fn read_reports(files: &[String], max_size: u64) -> (Vec<Finding>, Vec<InputReport>) {
+    let mut findings = Vec::new();
+    let mut inputs = Vec::with_capacity(files.len());
+    for file in files {
+        let mut input = InputReport {
+            file: file.clone(),
+            ..InputReport::default()
+        };
+        match read_report(file, max_size) {
+            Err(e) => input.error = Some(e.message),
+            Ok(bytes) => {
+                input.sha256 = Some(hex(&Sha256::digest(&bytes)));
+                let source = Some(file.clone());
+                let start = findings.len();
+                match tollgate_parsers::parse(&bytes, None, &mut |mut f: Finding| {
+                    f.source.file.clone_from(&source);
+                    findings.push(f);
+                }) {
+                    Ok(meta) => {
+                        input.format = Some(meta.format);
+                        input.scanners = meta.scanners;
+                        input.findings = meta.findings;
+                        input.incomplete = meta.incomplete;
+                    }
+                    Err(e) => {
+                        // The report is rejected whole: nothing of it is gated.
+                        findings.truncate(start);
+                        input.error = Some(e.to_string());
+                    }
+                }
+            }
+        }
+        inputs.push(input);
+    }
+    (findings, inputs)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes beside the target and renames, so a reader never sees half a file.
+fn write_file(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    written: &mut Vec<String>,
+) -> Result<(), String> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let result = std::fs::File::create(&tmp).and_then(|f| {
+        let mut w = std::io::BufWriter::new(f);
+        body(&mut w)?;
+        w.flush()?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    match result.and_then(|_| std::fs::rename(&tmp, path)) {
+        Ok(()) => {
+            written.push(path.display().to_string());
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(format!("{}: cannot write: {e}", path.display()))
+        }
+    }
+}
+
+fn print_verdict(run: &GateRun<'_>, policy_origin: &str, written: &[String]) {
+    let d = run.decision;
+    let blocked = d
+        .evaluated
+        .iter()
+        .filter(|e| e.disposition == tollgate_policy::Disposition::Block)
+        .count();
+    let word = match d.outcome {
+        Outcome::Pass => "PASS",
+        Outcome::Warn => "WARN",
+        Outcome::Fail => "FAIL",
+    };
+    println!(
+        "tollgate gate: {word} — {} findings from {} report(s), {blocked} blocking (policy: {policy_origin})",
+        run.findings.len(),
+        run.inputs.len()
+    );
+    for r in &d.reasons {
+        let mark = match r.verdict {
+            Verdict::Block => "BLOCK",
+            Verdict::Warn => "warn ",
+            Verdict::Info => "info ",
+        };
+        let label = match r.kind {
+            ReasonKind::Rule => r.rule.clone().unwrap_or_default(),
+            ReasonKind::BrokenReport => "broken-report".to_string(),
+            ReasonKind::IncompleteScan => "incomplete-scan".to_string(),
+            ReasonKind::MissingScanner => "missing-scanner".to_string(),
+        };
+        println!("  {mark} {label}: {}", r.message);
+    }
+    for note in &d.notes {
+        println!("  note: {note}");
+    }
+    for w in &d.waivers.expired {
+        println!(
+            "  waiver expired: {}",
+            run.policy.waivers[w.waiver].target()
+        );
+    }
+    for w in &d.waivers.stale {
+        println!(
+            "  waiver stale (matches nothing): {}",
+            run.policy.waivers[*w].target()
+        );
+    }
+    println!("  wrote {}", written.join(", "));
+}
