@@ -147,6 +147,8 @@ pub(crate) fn tags_from_rule(rule: &str) -> Vec<Tag> {
     if has("md5")
         || has("sha1")
         || has("md4")
+        || has("md2")
+        || has("_collision")
         || has("ecb")
         || has("weak_hash")
         || has("weak_cipher")
@@ -256,7 +258,9 @@ pub(crate) fn split_secret(entry: &str) -> SecretEntry {
             let name = &rest[..sep];
             let after = &rest[sep..];
             let vstart = after.find(": \"").map_or(after.len(), |i| i + 3);
-            let value = after[vstart..].strip_suffix('"').unwrap_or(&after[vstart..]);
+            let value = after[vstart..]
+                .strip_suffix('"')
+                .unwrap_or(&after[vstart..]);
             if !value.is_empty() {
                 return SecretEntry {
                     name: Some(name.to_string()),
@@ -325,10 +329,15 @@ mod tests {
     #[test]
     fn html_titles_are_cleaned() {
         assert_eq!(
-            clean_html("<strong>Activity</strong> (a.B) is not Protected. <br>[android:exported=true]"),
+            clean_html(
+                "<strong>Activity</strong> (a.B) is not Protected. <br>[android:exported=true]"
+            ),
             "Activity (a.B) is not Protected. [android:exported=true]"
         );
-        assert_eq!(component_in_parens("Activity (a.B) is x"), Some("a.B".into()));
+        assert_eq!(
+            component_in_parens("Activity (a.B) is x"),
+            Some("a.B".into())
+        );
         assert_eq!(component_in_parens("Thing (with space)"), None);
     }
 
@@ -350,9 +359,16 @@ mod tests {
 
     #[test]
     fn text_tags_ignore_the_secure_wording() {
-        assert!(tags_from_text("", "Base config is configured to disallow clear text traffic to all domains.").is_empty());
+        assert!(tags_from_text(
+            "",
+            "Base config is configured to disallow clear text traffic to all domains."
+        )
+        .is_empty());
         assert_eq!(
-            tags_from_text("", "Base config is insecurely configured to permit clear text traffic to all domains."),
+            tags_from_text(
+                "",
+                "Base config is insecurely configured to permit clear text traffic to all domains."
+            ),
             vec![Tag::CleartextTraffic]
         );
         assert!(tags_from_rule("exported_protected_permission_normal").is_empty());

@@ -103,7 +103,8 @@ impl Ctx<'_> {
     }
 
     fn emit(&mut self, mut f: Finding) {
-        if !self.secrets.is_empty() || f.description.as_deref().is_some_and(|d| d.contains("key=")) {
+        if !self.secrets.is_empty() || f.description.as_deref().is_some_and(|d| d.contains("key="))
+        {
             let s = &self.secrets;
             f.title = scrub(&f.title, s);
             f.description = f.description.map(|d| scrub(&d, s));
@@ -394,12 +395,15 @@ fn network(ctx: &mut Ctx, v: &Value) {
         };
         let description = first_text(item, &["description", "desc"]).unwrap_or_default();
         let scope: Vec<String> = match item.get("scope") {
-            Some(Value::Array(a)) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect(),
             Some(Value::String(s)) => vec![s.clone()],
             _ => Vec::new(),
         };
         let title = first_sentence(&description);
-        let rule = format!("network_{}", slug(&title));
+        let rule = network_rule(&title);
         let mut f = ctx.finding(&rule, &title, sev, sev_word.as_deref(), ptr);
         f.description = Some(if scope.is_empty() {
             description.clone()
@@ -416,6 +420,64 @@ fn network(ctx: &mut Ctx, v: &Value) {
             .finish();
         ctx.emit(f);
     }
+}
+
+/// A short stable id for MobSF's network-security wording: `network_<base|domain|debug>_<topic>`.
+pub(crate) fn network_rule(title: &str) -> String {
+    let t = title.to_ascii_lowercase();
+    let kind = if t.starts_with("base config") {
+        "base_"
+    } else if t.starts_with("domain config") {
+        "domain_"
+    } else if t.starts_with("debug") {
+        "debug_"
+    } else {
+        ""
+    };
+    let topic = if t.contains("permit clear text") {
+        "cleartext_permitted".to_string()
+    } else if t.contains("trust user installed") {
+        "trust_user_certificates".to_string()
+    } else if t.contains("trust system") {
+        "trust_system_certificates".to_string()
+    } else if t.contains("bypass certificate pinning") {
+        "pinning_bypass".to_string()
+    } else if t.contains("pin") && t.contains("expir") {
+        "pinning_expiry".to_string()
+    } else {
+        return format!(
+            "network_{}",
+            slug(title).chars().take(60).collect::<String>()
+        );
+    };
+    format!("network_{kind}{topic}")
+}
+
+/// `NSExceptionMinimumTLSVersion set to TLSv1.0 on api.example.com` → (`set to TLSv1.0` wording
+/// without the domain, `Some("api.example.com")`).
+fn split_domain(issue: &str) -> (String, Option<String>) {
+    let words: Vec<&str> = issue.split_whitespace().collect();
+    let is_domain = |w: &str| {
+        let w = w.trim_end_matches(['.', ',']);
+        w.contains('.')
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '*'))
+            && w.rsplit('.')
+                .next()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+    };
+    let Some(at) = words.iter().position(|w| is_domain(w)) else {
+        return (issue.to_string(), None);
+    };
+    let domain = words[at].trim_end_matches(['.', ',']).to_string();
+    let mut rest: Vec<&str> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if i == at || (i + 1 == at && matches!(*w, "for" | "on" | "to")) {
+            continue;
+        }
+        rest.push(w);
+    }
+    (rest.join(" "), Some(domain))
 }
 
 fn certificate(ctx: &mut Ctx, v: &Value) {
@@ -451,14 +513,22 @@ fn certificate(ctx: &mut Ctx, v: &Value) {
         }
     } else if let Some(status) = text(v, "certificate_status") {
         // MobSF 3.0–3.2: one verdict for the signing certificate.
-        let Some(sev) = severity(Some(&status)) else { return };
+        let Some(sev) = severity(Some(&status)) else {
+            return;
+        };
         if status.eq_ignore_ascii_case("good") || status.eq_ignore_ascii_case("secure") {
             return;
         }
         let desc = text(v, "description").unwrap_or_default();
         let title = first_sentence(&desc);
         let rule = format!("certificate_{}", slug(&title));
-        let mut f = ctx.finding(&rule, &title, sev, Some(&status), "/certificate_analysis".into());
+        let mut f = ctx.finding(
+            &rule,
+            &title,
+            sev,
+            Some(&status),
+            "/certificate_analysis".into(),
+        );
         f.description = Some(desc.clone());
         add_tags(&mut f, tags_from_text(&title, &desc));
         f.fingerprint = ctx.fingerprint("certificate", &rule).finish();
@@ -505,9 +575,18 @@ fn code(ctx: &mut Ctx, v: &Value) -> usize {
             f.location.file = path.map(str::to_string);
             if let Some(l) = lines {
                 let nums: Vec<u32> = match l {
-                    Value::String(s) => s.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
-                    Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()).into_iter().collect(),
-                    Value::Array(a) => a.iter().filter_map(|n| n.as_u64().and_then(|n| u32::try_from(n).ok())).collect(),
+                    Value::String(s) => {
+                        s.split(',').filter_map(|n| n.trim().parse().ok()).collect()
+                    }
+                    Value::Number(n) => n
+                        .as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .into_iter()
+                        .collect(),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(|n| n.as_u64().and_then(|n| u32::try_from(n).ok()))
+                        .collect(),
                     _ => Vec::new(),
                 };
                 f.location.start_line = nums.iter().copied().filter(|n| *n > 0).min();
@@ -530,7 +609,11 @@ fn code(ctx: &mut Ctx, v: &Value) -> usize {
             count += 1;
         } else {
             for (path, lines) in files {
-                make(Some(path), Some(lines), format!("{rule_ptr}/files/{}", esc(path)));
+                make(
+                    Some(path),
+                    Some(lines),
+                    format!("{rule_ptr}/files/{}", esc(path)),
+                );
                 count += 1;
             }
         }
@@ -610,12 +693,21 @@ fn binary_checks(ctx: &mut Ctx, lib: &Value, ptr: &str) {
             _ => first_sentence(&description),
         };
         let rule = format!("binary_{}", slug(check));
-        let mut f = ctx.finding(&rule, &title, sev, Some(&sev_word), format!("{ptr}/{}", esc(check)));
+        let mut f = ctx.finding(
+            &rule,
+            &title,
+            sev,
+            Some(&sev_word),
+            format!("{ptr}/{}", esc(check)),
+        );
         f.description = (!description.is_empty()).then(|| description.clone());
         add_metadata(&mut f, result);
         f.location.file = name.clone();
         add_tags(&mut f, tags_from_text(&title, &description));
-        f.fingerprint = ctx.fingerprint("binary", &rule).path(name.as_deref()).finish();
+        f.fingerprint = ctx
+            .fingerprint("binary", &rule)
+            .path(name.as_deref())
+            .finish();
         ctx.emit(f);
     }
 }
@@ -629,7 +721,8 @@ fn binary_issue(ctx: &mut Ctx, item: &Value, key_title: Option<&str>, ptr: &str)
         .map(str::to_string)
         .or_else(|| first_text(item, &["title", "issue"]))
         .unwrap_or_default();
-    let description = first_text(item, &["detailed_desc", "description", "desc"]).unwrap_or_default();
+    let description =
+        first_text(item, &["detailed_desc", "description", "desc"]).unwrap_or_default();
     let rule = format!("binary_{}", slug(&title));
     let mut f = ctx.finding(&rule, &title, sev, sev_word.as_deref(), ptr.to_string());
     f.description = (!description.is_empty()).then(|| description.clone());
@@ -648,8 +741,10 @@ fn ats(ctx: &mut Ctx, v: &Value) {
         };
         let title = first_text(item, &["issue", "title"]).unwrap_or_default();
         let description = first_text(item, &["description", "desc"]).unwrap_or_default();
-        let rule = format!("ats_{}", slug(&title));
+        let (generic, domain) = split_domain(&title);
+        let rule = format!("ats_{}", slug(&generic));
         let mut f = ctx.finding(&rule, &title, sev, sev_word.as_deref(), ptr);
+        f.location.component = domain.clone();
         f.description = (!description.is_empty()).then(|| description.clone());
         add_tags(&mut f, tags_from_text(&title, &description));
         // NSAllowsArbitraryLoads (all loads) and NSExceptionAllowsInsecureHTTPLoads (per domain).
@@ -657,12 +752,24 @@ fn ats(ctx: &mut Ctx, v: &Value) {
         if t.contains("arbitraryloads") || t.contains("insecurehttploads") {
             f.tag(Tag::CleartextTraffic);
         }
-        f.fingerprint = ctx.fingerprint("ats", &rule).finish();
+        f.fingerprint = ctx
+            .fingerprint("ats", &rule)
+            .opt(domain.as_deref())
+            .finish();
         ctx.emit(f);
     }
 }
 
-const KEY_FILE_EXTENSIONS: [&str; 8] = [".key", ".p12", ".pfx", ".jks", ".bks", ".keystore", ".pk8", ".ppk"];
+const KEY_FILE_EXTENSIONS: [&str; 8] = [
+    ".key",
+    ".p12",
+    ".pfx",
+    ".jks",
+    ".bks",
+    ".keystore",
+    ".pk8",
+    ".ppk",
+];
 
 /// `file_analysis`: one finding per issue × file, except the plist inventory of iOS.
 fn files(ctx: &mut Ctx, v: &Value) {
@@ -711,7 +818,13 @@ fn secret(ctx: &mut Ctx, i: usize, entry: &str) {
         Some(n) => format!("Possible hardcoded secret in string resource \"{n}\""),
         None => "Possible hardcoded secret (high-entropy string in the app)".to_string(),
     };
-    let mut f = ctx.finding("hardcoded_secret", &title, Severity::Medium, Some("warning"), format!("/secrets/{i}"));
+    let mut f = ctx.finding(
+        "hardcoded_secret",
+        &title,
+        Severity::Medium,
+        Some("warning"),
+        format!("/secrets/{i}"),
+    );
     f.description = Some(
         "MobSF identified a value that may be a secret. Ensure that it is not a secret or private information."
             .to_string(),
@@ -737,7 +850,11 @@ fn firebase(ctx: &mut Ctx, v: &Value) {
             let (rule, title, sev) = if open {
                 ("firebase_db_open", "Open Firebase database", Severity::High)
             } else {
-                ("firebase_db_exists", "App talks to a Firebase database", Severity::Info)
+                (
+                    "firebase_db_exists",
+                    "App talks to a Firebase database",
+                    Severity::Info,
+                )
             };
             let mut f = ctx.finding(rule, title, sev, None, ptr);
             f.description = Some(if open {
@@ -786,7 +903,13 @@ fn trackers(ctx: &mut Ctx, v: &Value) {
             _ => (None, None, None),
         };
         let Some(name) = name else { continue };
-        let mut f = ctx.finding("tracker", &format!("Tracker: {name}"), Severity::Info, None, format!("{base}/{i}"));
+        let mut f = ctx.finding(
+            "tracker",
+            &format!("Tracker: {name}"),
+            Severity::Info,
+            None,
+            format!("{base}/{i}"),
+        );
         f.description = Some(match &categories {
             Some(c) => format!("The app includes the tracker {name} ({c})."),
             None => format!("The app includes the tracker {name}."),
@@ -818,7 +941,10 @@ fn domains(ctx: &mut Ctx, v: &Value) {
         );
         f.description = Some(format!("MobSF's domain malware check flagged {domain}."));
         f.location.url = Some(domain.clone());
-        f.fingerprint = ctx.fingerprint("domain", "domain_malware").part(domain).finish();
+        f.fingerprint = ctx
+            .fingerprint("domain", "domain_malware")
+            .part(domain)
+            .finish();
         ctx.emit(f);
     }
 }
@@ -849,9 +975,17 @@ fn incomplete_reasons(logs: &Value, code_findings: usize) -> Vec<String> {
         let exception = text(e, "exception").filter(|x| x != "null" && x != "None");
         let lower = status.to_ascii_lowercase();
         let failed = exception.is_some()
-            || ["fail", "error", "timed out", "timeout", "not found", "unable", "missing"]
-                .iter()
-                .any(|w| lower.contains(w));
+            || [
+                "fail",
+                "error",
+                "timed out",
+                "timeout",
+                "not found",
+                "unable",
+                "missing",
+            ]
+            .iter()
+            .any(|w| lower.contains(w));
         // "Decompiling with JADX failed, attempting on all DEX files" is a retry, not a failure.
         if !failed || lower.contains("attempting") {
             continue;

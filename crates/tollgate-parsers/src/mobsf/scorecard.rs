@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use tollgate_model::{Category, Finding, FingerprintBuilder, ReportMeta, Scanner, Severity, Tag};
 
-use super::common::{component_in_parens, redacted_entry, severity, slug, split_secret, tags_from_text};
+use super::common::{
+    component_in_parens, redacted_entry, severity, slug, split_secret, tags_from_text,
+};
 use crate::json::lenient;
 use crate::{Format, ParseError};
 
@@ -37,7 +39,10 @@ struct Scorecard {
 pub(crate) fn parse(input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> {
     let card: Scorecard = crate::json::from_str(input)?;
     let Some(high) = card.high else {
-        return Err(ParseError::shape("$.high", "not a MobSF scorecard: missing the `high` list"));
+        return Err(ParseError::shape(
+            "$.high",
+            "not a MobSF scorecard: missing the `high` list",
+        ));
     };
     let scanner = Scanner::new("mobsf", None);
     let mut meta = ReportMeta::new(Format::MobsfScorecard.id());
@@ -55,7 +60,9 @@ pub(crate) fn parse(input: &str, sink: &mut dyn FnMut(Finding)) -> Result<Report
         ("hotspot", card.hotspot),
     ];
     for (level, items) in lists {
-        let Some(sev) = severity(Some(level)) else { continue };
+        let Some(sev) = severity(Some(level)) else {
+            continue;
+        };
         for (i, item) in items.unwrap_or_default().into_iter().enumerate() {
             sink(finding(&scanner, app.as_deref(), level, sev, i, item));
         }
@@ -94,7 +101,11 @@ fn finding(
         }
         description = out.join("\n");
     }
-    let rule_id = format!("{}_{}", slug(&section), slug(&title));
+    let rule_id = if section.eq_ignore_ascii_case("network") {
+        super::report::network_rule(&title)
+    } else {
+        format!("{}_{}", slug(&section), slug(&title))
+    };
     let mut f = Finding::new(scanner.clone(), &rule_id, &title);
     f.severity = sev;
     f.scanner_severity = Some(level.to_string());
