@@ -97,12 +97,17 @@ pub(crate) fn slug(s: &str) -> String {
     out
 }
 
-/// The first sentence of a description (titles of code rules), at most 200 characters.
+/// The first sentence of a description (titles of code rules), with the second one too when
+/// the first is only a heading ("Insecure WebView Implementation."), at most 200 characters.
 pub(crate) fn first_sentence(s: &str) -> String {
     let s = s.trim();
-    let end = s.find(". ").map_or(s.len(), |i| i + 1);
-    let mut t: String = s[..end].chars().take(200).collect();
-    if t.ends_with('.') && !s[..end].ends_with("etc.") {
+    let mut end = s.find(". ").map_or(s.len(), |i| i + 1);
+    if end < 40 && end < s.len() {
+        end = s[end..].find(". ").map_or(s.len(), |i| end + i + 1);
+    }
+    let head = &s[..end];
+    let mut t: String = head.chars().take(200).collect();
+    if t.ends_with('.') && !head.ends_with("etc.") {
         t.pop();
     }
     t

@@ -870,11 +870,32 @@ fn firebase(ctx: &mut Ctx, v: &Value) {
             let Some(sev) = severity(sev_word.as_deref()) else {
                 continue;
             };
-            let rule = format!("firebase_{}", slug(title.trim_start_matches("Firebase ")));
+            let t = title.to_ascii_lowercase();
+            let rule = if t.contains("open firebase database") {
+                "firebase_db_open".to_string()
+            } else if t.contains("talks to a firebase database") {
+                "firebase_db_exists".to_string()
+            } else {
+                format!("firebase_{}", slug(title.trim_start_matches("Firebase ")))
+            };
             let description = text(item, "description");
+            // "… database at https://x.firebaseio.com": the URL names the database.
+            let url = description.as_deref().and_then(|d| {
+                let at = d.find("https://").or_else(|| d.find("http://"))?;
+                let end = d[at..]
+                    .find(char::is_whitespace)
+                    .map_or(d.len(), |e| at + e);
+                Some(d[at..end].trim_end_matches(['.', ',']).to_string())
+            });
             let mut f = ctx.finding(&rule, &title, sev, sev_word.as_deref(), ptr);
             f.description = description;
-            f.fingerprint = ctx.fingerprint("firebase", &rule).finish();
+            // The Remote Config URL carries the API key: keep it only in the (scrubbed) text.
+            let db_url = url.filter(|u| u.contains("firebaseio.com"));
+            f.location.url = db_url.clone();
+            f.fingerprint = ctx
+                .fingerprint("firebase", &rule)
+                .opt(db_url.as_deref())
+                .finish();
             ctx.emit(f);
         }
     }

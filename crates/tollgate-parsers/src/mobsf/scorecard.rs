@@ -104,7 +104,12 @@ fn finding(
     let rule_id = if section.eq_ignore_ascii_case("network") {
         super::report::network_rule(&title)
     } else {
-        format!("{}_{}", slug(&section), slug(&title))
+        // Counts ("Found 3 critical permission(s)") would change the identity with every build.
+        let words: Vec<&str> = title
+            .split_whitespace()
+            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+            .collect();
+        format!("{}_{}", slug(&section), slug(&words.join(" ")))
     };
     let mut f = Finding::new(scanner.clone(), &rule_id, &title);
     f.severity = sev;
