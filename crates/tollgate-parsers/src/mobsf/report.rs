@@ -822,7 +822,7 @@ fn secret(ctx: &mut Ctx, i: usize, entry: &str) {
         "hardcoded_secret",
         &title,
         Severity::Medium,
-        Some("warning"),
+        None,
         format!("/secrets/{i}"),
     );
     f.description = Some(
@@ -972,13 +972,14 @@ fn domains(ctx: &mut Ctx, v: &Value) {
 
 /// Log entries of steps that only fetch extra context: their failure does not make the analysis
 /// incomplete.
-const BENIGN_STEPS: [&str; 6] = [
+const BENIGN_STEPS: [&str; 7] = [
     "play store",
     "app store",
     "app details",
     "icon",
     "virustotal",
-    "update",
+    "virus total",
+    "updat",
 ];
 
 /// Reasons the scan must not be trusted as complete, from MobSF's scan log

@@ -126,6 +126,18 @@ fn finding(
         f.tags.retain(|t| *t != Tag::ExportedComponent);
     }
     f.location.component = component_in_parens(&title);
+    // Code items list their files as "path, line(s) 1,2" after a "Files:" line; one file is a
+    // location, several stay in the description.
+    if let Some((_, files)) = description.split_once("\nFiles:\n") {
+        let paths: Vec<&str> = files
+            .lines()
+            .filter_map(|l| l.split_once(", line(s)").map(|(p, _)| p.trim()))
+            .filter(|p| !p.is_empty())
+            .collect();
+        if let [only] = paths.as_slice() {
+            f.location.file = Some((*only).to_string());
+        }
+    }
     f.location.target = app.map(str::to_string);
     f.description = (!description.is_empty()).then_some(description);
     // Several secrets can share one item; the first one stands for the item.
