@@ -529,6 +529,21 @@ mod tests {
         assert!(f.is_empty());
     }
 
+    #[test]
+    fn legacy_code_entries_with_path_lists() {
+        let doc = br#"{"title": "Static Analysis", "app_type": "Objective C", "bundle_id": "com.acme.old",
+            "code_analysis": {"ios_log": {"desc": "The App logs information. Sensitive information should never be logged.",
+              "level": "info", "cvss": 7.5, "cwe": "CWE-532", "path": ["Old/A.m", "Old/B.m"]}}}"#;
+        assert_eq!(detect(doc).unwrap(), Format::Mobsf);
+        let (_, findings) = parse_to_vec(doc, None).unwrap();
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[1].location.file.as_deref(), Some("Old/B.m"));
+        assert_eq!(findings[1].source.pointer, "/code_analysis/ios_log/path/1");
+        assert!(findings
+            .iter()
+            .all(|f| f.has_tag(Tag::SensitiveLogging) && f.cwe == vec![532]));
+    }
+
     fn corpus() -> Option<PathBuf> {
         let dir = std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| "/work/shared/corpus".into());
         let p = PathBuf::from(dir);

@@ -551,21 +551,48 @@ fn code(ctx: &mut Ctx, v: &Value) -> usize {
         if !is_code_rule(entry) {
             continue;
         }
-        let meta = entry.get("metadata").unwrap_or(&Value::Null);
-        let sev_word = first_text(meta, &["severity", "level"]);
+        // MobSF >= 3.x: `{files, metadata}`; older reports kept the metadata next to a `path`
+        // list (`{desc, level, cvss, cwe, path: [...]}`).
+        let meta = entry
+            .get("metadata")
+            .filter(|m| m.is_object())
+            .unwrap_or(entry);
+        let sev_word = first_text(meta, &["severity", "level", "stat"]);
         let Some(sev) = severity(sev_word.as_deref()) else {
             continue;
         };
         let rule_id = text(meta, "id").unwrap_or_else(|| rule.clone());
-        let description = first_text(meta, &["description", "message"]).unwrap_or_default();
+        let description = first_text(meta, &["description", "message", "desc"]).unwrap_or_default();
         let title = if description.is_empty() {
             rule_id.clone()
         } else {
             first_sentence(&description)
         };
         let rule_ptr = format!("{base}/{}", super::common::esc(rule));
-        let files: Vec<(&String, &Value)> = match entry.get("files") {
-            Some(Value::Object(files)) => files.iter().collect(),
+        let (files_key, files) = match entry.get("files") {
+            Some(f) => ("files", Some(f)),
+            None => ("path", entry.get("path")),
+        };
+        // (path, lines, pointer)
+        let files: Vec<(&str, Option<&Value>, String)> = match files {
+            Some(Value::Object(files)) => files
+                .iter()
+                .map(|(p, l)| {
+                    (
+                        p.as_str(),
+                        Some(l),
+                        format!("{rule_ptr}/{files_key}/{}", esc(p)),
+                    )
+                })
+                .collect(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    p.as_str()
+                        .map(|p| (p, None, format!("{rule_ptr}/{files_key}/{i}")))
+                })
+                .collect(),
             _ => Vec::new(),
         };
         let mut make = |path: Option<&str>, lines: Option<&Value>, ptr: String| {
@@ -608,12 +635,8 @@ fn code(ctx: &mut Ctx, v: &Value) -> usize {
             make(None, None, rule_ptr);
             count += 1;
         } else {
-            for (path, lines) in files {
-                make(
-                    Some(path),
-                    Some(lines),
-                    format!("{rule_ptr}/files/{}", esc(path)),
-                );
+            for (path, lines, ptr) in files {
+                make(Some(path), lines, ptr);
                 count += 1;
             }
         }
@@ -622,7 +645,10 @@ fn code(ctx: &mut Ctx, v: &Value) -> usize {
 }
 
 fn is_code_rule(v: &Value) -> bool {
-    v.get("metadata").is_some_and(Value::is_object) || v.get("files").is_some_and(Value::is_object)
+    v.get("metadata").is_some_and(Value::is_object)
+        || v.get("files")
+            .is_some_and(|f| f.is_object() || f.is_array())
+        || v.get("path").is_some_and(Value::is_array)
 }
 
 /// Android `.so` checks (list of `{name, nx: {...}, pie: {...}, …}`), iOS Mach-O checks
