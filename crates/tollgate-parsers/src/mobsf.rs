@@ -9,12 +9,12 @@
 //! | `manifest_analysis` (list, or `{manifest_findings}`) | entry | MobSF `rule`; 3.x (no rule): recognised from the title (`app_is_debuggable`, `explicitly_exported`, …) | `component` = the activity/service/receiver/provider named |
 //! | `network_security` (list, or `{network_findings}`) | entry | `network_<slug of first sentence>` | `component` = scope domains |
 //! | `certificate_analysis.certificate_findings` (`[severity, description, title]`) | entry | `certificate_<slug of title>` | – |
-//! | `code_analysis` (`{rule: {files, metadata}}`, or `{findings, summary}`) | rule × file | MobSF rule id | `file`, `start_line` = lowest line listed (all lines in the description) |
+//! | `code_analysis` (`{rule: {files, metadata}}`, or `{findings, summary}`; legacy `{rule: {desc, level, path: [...]}}`) | rule × file (a rule without files: one finding) | MobSF rule id | `file`, `start_line` = lowest line listed (all lines in the description) |
 //! | `binary_analysis` (Android: list of `.so` check sets; iOS: `{title: {...}}` or `{findings}`), `macho_analysis`, `dylib_analysis`, `framework_analysis` | failed check (`high`/`warning`; `info` there means the protection is present) / iOS binary issue | `binary_<check>` / `binary_<slug of title>` | `file` = library |
 //! | `ats_analysis` (list, or `{ats_findings}`) | entry | `ats_<slug of issue>` | – |
 //! | `file_analysis` | issue × file (not the iOS "Plist Files" inventory) | `file_<slug of issue>` | `file` |
 //! | `secrets` (`"name" : "value"` or bare value) | entry | `hardcoded_secret` | `snippet` = entry with the value redacted |
-//! | `firebase_urls` (`{url, open}` before 4.x; `{title, severity, description}` in 4.x) | entry | `firebase_db_open` / `firebase_db_exists` / `firebase_<slug>` | `url` |
+//! | `firebase_urls` (`{url, open}` before 4.x; `{title, severity, description}` in 4.x) | entry (4.x `secure` ones skipped) | `firebase_db_open` / `firebase_db_exists` / `firebase_<slug of title>` (e.g. `firebase_remote_config_enabled`) | `url` = the database URL |
 //! | `trackers.trackers` | tracker (severity Info, tag `tracker`) | `tracker` | `component` = tracker name |
 //! | `domains` | domain with `bad: yes` | `domain_malware` | `url` = domain |
 //!
@@ -26,8 +26,11 @@
 //! (inventories). The embedded `appsec` scorecard is not read (it repeats the sections above).
 //!
 //! Severity: `high` → High, `warning`/`medium` → Medium, `low` → Low, `info`/`hotspot` → Info,
-//! iOS 3.x ATS `insecure` → High; unknown words → Info. Secrets: Medium (MobSF lists them as
-//! `warning`). `file_analysis`: Medium. Open Firebase DB / bad domain: High.
+//! iOS 3.x ATS `insecure` → High; unknown words → Info. Entries without a severity of their
+//! own (no `scanner_severity` then): secrets Medium (MobSF's scorecard lists them as `warning`),
+//! `file_analysis` Medium, open Firebase DB High (else Info), bad domain High, trackers Info.
+//! Code rules keep MobSF's per-rule `cvss` score (when > 0) as a CVSS 3.1 score without vector,
+//! their CWE, `ref` as reference, OWASP-Mobile/MASVS ids in the description.
 //!
 //! # Tags
 //!
@@ -76,9 +79,13 @@
 //!
 //! `{high, warning, info, secure, hotspot: [{title, description, section}], security_score, …}`:
 //! one finding per item of `high` (High), `warning` (Medium), `info` (Info) and `hotspot` (Info,
-//! MobSF's "review manually"); `secure` items are skipped. Rule id: slug of `<section>_<title>`.
-//! Tags come from the same wording rules (plus `hardcoded-secret` for the `secrets` section,
-//! whose description lines are redacted). `security_score` is not kept.
+//! MobSF's "review manually"); `secure` items are skipped. Rule id: slug of `<section>_<title>`
+//! without pure numbers (counts), `network` items get the report's `network_*` ids. Tags come
+//! from the same wording rules (plus `hardcoded-secret` for the `secrets` section, whose
+//! description lines are redacted and whose first secret fills `secret`). `component` = the
+//! component named in the title; `file` = the only file of a code item. Target: app name +
+//! version (the scorecard has no package name). `security_score` is not kept. Detection: top-level
+//! `high` + `warning` + one of `security_score`/`secure`/`hotspot`, and no `app_type`/`results`.
 
 mod common;
 mod report;
