@@ -60,10 +60,8 @@ fn score_vector(vector: &str, hint: Option<CvssVersion>) -> Option<(CvssVersion,
         .strip_prefix('(')
         .and_then(|v| v.strip_suffix(')'))
         .unwrap_or(vector);
-    let full = if v.starts_with("CVSS:") {
-        v.to_string()
-    } else if v.contains("Au:") {
-        v.to_string()
+    let full = if v.starts_with("CVSS:") || v.contains("Au:") {
+        v.to_string() // prefixed, or a v2 vector (which has no prefix)
     } else if v.contains("AT:") {
         format!("CVSS:4.0/{v}")
     } else {

@@ -322,7 +322,7 @@ pub fn evaluate(input: &GateInput<'_>) -> Decision {
         });
     }
     // Blockers first; stable within a verdict (fail-closed conditions before rules).
-    reasons.sort_by(|a, b| b.verdict.cmp(&a.verdict));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.verdict));
 
     let outcome = if reasons.iter().any(|r| r.verdict == Verdict::Block) {
         Outcome::Fail

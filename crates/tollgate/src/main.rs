@@ -35,7 +35,7 @@ enum Command {
     /// Parse reports and print their normalized findings.
     Parse(cmd::parse::ParseArgs),
     /// Decide whether a release may go: PASS, WARN or FAIL, with the reasons.
-    Gate(cmd::gate::GateArgs),
+    Gate(Box<cmd::gate::GateArgs>),
     /// Write the default policy (tollgate.toml) to edit.
     Init(cmd::init::InitArgs),
     /// Name the format of each report.
@@ -59,7 +59,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
         Command::Detect(args) => cmd::detect::run(args),
-        Command::Gate(args) => cmd::gate::run(args),
+        Command::Gate(args) => cmd::gate::run(*args),
         Command::Init(args) => cmd::init::run(args),
         Command::Formats => cmd::detect::formats(),
     };

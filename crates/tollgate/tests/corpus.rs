@@ -234,10 +234,7 @@ fn distinct_findings_in_the_corpus_never_share_a_fingerprint() {
 fn shift_lines(v: &mut Value, n: i64, key: Option<&str>) {
     let is_line_key = |k: &str| {
         let k = k.to_ascii_lowercase();
-        k.contains("line") && !k.contains("lines_of") && k != "line"
-            || k == "line"
-            || k == "line_number"
-            || k == "linenumber"
+        k.contains("line") && !k.contains("lines_of")
     };
     match v {
         Value::Object(map) => {
@@ -261,11 +258,9 @@ fn shift_lines(v: &mut Value, n: i64, key: Option<&str>) {
                 shift_lines(item, n, key);
             }
         }
-        Value::Number(num) => {
-            if key.is_some_and(is_line_key) {
-                if let Some(i) = num.as_i64() {
-                    *v = Value::from(i + n);
-                }
+        Value::Number(num) if key.is_some_and(is_line_key) => {
+            if let Some(i) = num.as_i64() {
+                *v = Value::from(i + n);
             }
         }
         Value::String(s) => match key {
@@ -293,15 +288,17 @@ fn shift_lines(v: &mut Value, n: i64, key: Option<&str>) {
                     }
                 }
             }
-            Some(k) if k.contains('/') || k.contains('.') => {
-                // MobSF code analysis: {"path/File.java": "12,34"}.
-                if !s.is_empty() && s.split(',').all(|p| p.trim().parse::<i64>().is_ok()) {
-                    *s = s
-                        .split(',')
-                        .map(|p| (p.trim().parse::<i64>().unwrap_or(0) + n).to_string())
-                        .collect::<Vec<_>>()
-                        .join(",");
-                }
+            // MobSF code analysis: {"path/File.java": "12,34"}.
+            Some(k)
+                if (k.contains('/') || k.contains('.'))
+                    && !s.is_empty()
+                    && s.split(',').all(|p| p.trim().parse::<i64>().is_ok()) =>
+            {
+                *s = s
+                    .split(',')
+                    .map(|p| (p.trim().parse::<i64>().unwrap_or(0) + n).to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
             }
             _ => {}
         },

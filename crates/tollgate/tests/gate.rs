@@ -36,7 +36,12 @@ fn blocking_rules(s: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|r| r["verdict"] == "block")
-        .map(|r| r["rule"].as_str().unwrap_or(r["kind"].as_str().unwrap()).to_string())
+        .map(|r| {
+            r["rule"]
+                .as_str()
+                .unwrap_or(r["kind"].as_str().unwrap())
+                .to_string()
+        })
         .collect()
 }
 
@@ -44,27 +49,52 @@ fn blocking_rules(s: &Value) -> Vec<String> {
 fn examples_block_a_release_and_write_every_output() {
     let dir = temp_dir("gate-examples");
     let ex = examples();
-    let reports: Vec<String> = ["semgrep.json", "gitleaks.json", "trivy-image.json", "zap.xml"]
-        .iter()
-        .map(|f| ex.join(f).to_string_lossy().into_owned())
-        .collect();
+    let reports: Vec<String> = [
+        "semgrep.json",
+        "gitleaks.json",
+        "trivy-image.json",
+        "zap.xml",
+    ]
+    .iter()
+    .map(|f| ex.join(f).to_string_lossy().into_owned())
+    .collect();
     let mut args: Vec<&str> = reports.iter().map(String::as_str).collect();
-    args.extend(["--build", "release", "--sarif", "--junit", "--gitlab-codequality"]);
+    args.extend([
+        "--build",
+        "release",
+        "--sarif",
+        "--junit",
+        "--gitlab-codequality",
+    ]);
     let out = gate(&dir, &args);
-    assert_eq!(out.status.code(), Some(1), "{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
     let s = summary(&dir);
     assert_eq!(s["schema_version"], 1);
     assert_eq!(s["decision"], "FAIL");
     assert_eq!(s["exit_code"], 1);
     let rules = blocking_rules(&s);
     assert!(rules.contains(&"new-critical".to_string()), "{rules:?}");
-    assert!(rules.contains(&"hardcoded-secret-release".to_string()), "{rules:?}");
+    assert!(
+        rules.contains(&"hardcoded-secret-release".to_string()),
+        "{rules:?}"
+    );
     assert_eq!(s["inputs"].as_array().unwrap().len(), 4);
     assert_eq!(s["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
     let n = s["findings"].as_array().unwrap().len() as u64;
     assert_eq!(s["totals"]["findings"], n);
     // Every blocking reason cites its findings by fingerprint, and those are in the list.
-    let fps: Vec<&str> = s["findings"].as_array().unwrap().iter().map(|f| f["fingerprint"].as_str().unwrap()).collect();
+    let fps: Vec<&str> = s["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
     for r in s["reasons"].as_array().unwrap() {
         for fp in r["fingerprints"].as_array().unwrap() {
             assert!(fps.contains(&fp.as_str().unwrap()));
@@ -75,13 +105,23 @@ fn examples_block_a_release_and_write_every_output() {
     assert!(md.find("### Blocking").unwrap() < md.find("<details><summary>Inputs").unwrap());
     assert!(md.contains("<details><summary>Rationale and fix</summary>"));
     assert!(!md.contains("AKIAEXAMPLEFAKE00001"), "secret in Markdown");
-    let sarif: Value = serde_json::from_slice(&std::fs::read(dir.join("security-gate.sarif")).unwrap()).unwrap();
-    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len() as u64, n);
+    let sarif: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("security-gate.sarif")).unwrap()).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len() as u64,
+        n
+    );
     let junit = std::fs::read_to_string(dir.join("security-gate.junit.xml")).unwrap();
     let blocked = s["totals"]["block"].as_u64().unwrap();
     assert_eq!(junit.matches("<failure ").count() as u64, blocked);
-    let cq: Value = serde_json::from_slice(&std::fs::read(dir.join("gl-code-quality-report.json")).unwrap()).unwrap();
-    assert!(cq.as_array().unwrap().iter().any(|i| i["severity"] == "blocker"));
+    let cq: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("gl-code-quality-report.json")).unwrap())
+            .unwrap();
+    assert!(cq
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["severity"] == "blocker"));
 }
 
 #[test]
@@ -90,16 +130,37 @@ fn baseline_turns_findings_existing_and_only_new_criticals_block() {
     let trivy = examples().join("trivy-image.json");
     let t = trivy.to_str().unwrap();
     let first = gate(&dir, &[t, "--build", "debug"]);
-    assert_eq!(first.status.code(), Some(1), "new critical blocks: {}", stderr(&first));
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "new critical blocks: {}",
+        stderr(&first)
+    );
     let s = summary(&dir);
-    assert!(s["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("no baseline")));
+    assert!(s["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("no baseline")));
     let base = dir.join("baseline.json");
     std::fs::rename(dir.join("security-gate-summary.json"), &base).unwrap();
-    let second = gate(&dir, &[t, "--build", "debug", "--baseline", base.to_str().unwrap()]);
-    assert_eq!(second.status.code(), Some(0), "{}", String::from_utf8_lossy(&second.stdout));
+    let second = gate(
+        &dir,
+        &[t, "--build", "debug", "--baseline", base.to_str().unwrap()],
+    );
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stdout)
+    );
     let s = summary(&dir);
     assert_eq!(s["decision"], "WARN");
-    assert!(s["findings"].as_array().unwrap().iter().all(|f| f["state"] == "existing"));
+    assert!(s["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["state"] == "existing"));
     assert_eq!(s["baseline"]["source"], base.to_str().unwrap());
 }
 
@@ -109,14 +170,37 @@ fn broken_report_fails_closed_with_exit_2_and_still_explains() {
     let bad = dir.join("truncated.json");
     std::fs::write(&bad, "{\"results\": [").unwrap();
     let semgrep = examples().join("semgrep.json");
-    let out = gate(&dir, &[semgrep.to_str().unwrap(), bad.to_str().unwrap(), "--build", "debug"]);
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = gate(
+        &dir,
+        &[
+            semgrep.to_str().unwrap(),
+            bad.to_str().unwrap(),
+            "--build",
+            "debug",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let s = summary(&dir);
     assert_eq!(s["decision"], "FAIL");
     assert_eq!(blocking_rules(&s), vec!["broken-report".to_string()]);
     assert!(s["inputs"][1]["error"].as_str().unwrap().contains("line 1"));
     // Fail-open lets it through, loudly.
-    let out = gate(&dir, &[semgrep.to_str().unwrap(), bad.to_str().unwrap(), "--build", "debug", "--on-error", "open"]);
+    let out = gate(
+        &dir,
+        &[
+            semgrep.to_str().unwrap(),
+            bad.to_str().unwrap(),
+            "--build",
+            "debug",
+            "--on-error",
+            "open",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL-OPEN"));
     let md = std::fs::read_to_string(dir.join("security-gate-summary.md")).unwrap();
@@ -129,13 +213,34 @@ fn policy_errors_and_required_scanners() {
     let policy = dir.join("tollgate.toml");
     std::fs::write(&policy, "[require]\nscanners = [\"mobsf\"]\n").unwrap();
     let semgrep = examples().join("semgrep.json");
-    let out = gate(&dir, &[semgrep.to_str().unwrap(), "--policy", policy.to_str().unwrap()]);
+    let out = gate(
+        &dir,
+        &[
+            semgrep.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(blocking_rules(&summary(&dir)), vec!["missing-scanner".to_string()]);
+    assert_eq!(
+        blocking_rules(&summary(&dir)),
+        vec!["missing-scanner".to_string()]
+    );
     std::fs::write(&policy, "[[rule]]\nname = 1\n").unwrap();
-    let out = gate(&dir, &[semgrep.to_str().unwrap(), "--policy", policy.to_str().unwrap()]);
+    let out = gate(
+        &dir,
+        &[
+            semgrep.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("tollgate.toml: line 2"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tollgate.toml: line 2"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -145,7 +250,14 @@ fn github_step_summary_gets_the_markdown() {
     std::fs::write(&step, "previous step\n").unwrap();
     let semgrep = examples().join("semgrep.json");
     let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(["gate", "--out-dir", dir.to_str().unwrap(), "--build", "debug", semgrep.to_str().unwrap()])
+        .args([
+            "gate",
+            "--out-dir",
+            dir.to_str().unwrap(),
+            "--build",
+            "debug",
+            semgrep.to_str().unwrap(),
+        ])
         .env("GITHUB_STEP_SUMMARY", &step)
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_SHA", "0123456789abcdef")
@@ -172,7 +284,9 @@ fn init_writes_the_default_policy_once() {
         c.output().unwrap()
     };
     assert_eq!(run(false).status.code(), Some(0));
-    assert!(std::fs::read_to_string(&p).unwrap().contains("name = \"new-critical\""));
+    assert!(std::fs::read_to_string(&p)
+        .unwrap()
+        .contains("name = \"new-critical\""));
     assert_eq!(run(false).status.code(), Some(2));
     assert_eq!(run(true).status.code(), Some(0));
 }
@@ -180,27 +294,92 @@ fn init_writes_the_default_policy_once() {
 /// Seed 000 on the real MobSF reports of the lab apps.
 #[test]
 fn seed_000_insecure_lab_app_blocks_a_release_and_clean_app_passes() {
-    let Some(corpus) = corpus_dir("seed-000 gate") else { return };
+    let Some(corpus) = corpus_dir("seed-000 gate") else {
+        return;
+    };
     let dir = temp_dir("gate-seed000");
     let insecure = corpus.join("mobsf/lab-insecure-app.json");
-    let out = gate(&dir, &[insecure.to_str().unwrap(), "--build", "release", "--environment", "production"]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = gate(
+        &dir,
+        &[
+            insecure.to_str().unwrap(),
+            "--build",
+            "release",
+            "--environment",
+            "production",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let s = summary(&dir);
     let rules = blocking_rules(&s);
-    for want in ["debuggable-release", "cleartext-traffic-production", "exported-component-release", "hardcoded-secret-release"] {
-        assert!(rules.contains(&want.to_string()), "{want} missing from {rules:?}");
+    for want in [
+        "debuggable-release",
+        "cleartext-traffic-production",
+        "exported-component-release",
+        "hardcoded-secret-release",
+    ] {
+        assert!(
+            rules.contains(&want.to_string()),
+            "{want} missing from {rules:?}"
+        );
     }
-    let warn_rules: Vec<&str> = s["reasons"].as_array().unwrap().iter().filter(|r| r["verdict"] == "warn").filter_map(|r| r["rule"].as_str()).collect();
-    assert!(warn_rules.contains(&"mobile-data-exposure"), "backup and logging warn: {warn_rules:?}");
+    let warn_rules: Vec<&str> = s["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == "warn")
+        .filter_map(|r| r["rule"].as_str())
+        .collect();
+    assert!(
+        warn_rules.contains(&"mobile-data-exposure"),
+        "backup and logging warn: {warn_rules:?}"
+    );
     let tagged = |tag: &str| {
-        s["findings"].as_array().unwrap().iter().filter(|f| f["tags"].as_array().is_some_and(|t| t.iter().any(|x| x == tag))).map(|f| f["disposition"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        s["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["tags"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|x| x == tag))
+            })
+            .map(|f| f["disposition"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
     };
-    assert!(tagged("backup-enabled").iter().all(|d| d == "warn"), "{:?}", tagged("backup-enabled"));
-    assert!(tagged("sensitive-logging").iter().all(|d| d == "warn"), "{:?}", tagged("sensitive-logging"));
+    assert!(
+        tagged("backup-enabled").iter().all(|d| d == "warn"),
+        "{:?}",
+        tagged("backup-enabled")
+    );
+    assert!(
+        tagged("sensitive-logging").iter().all(|d| d == "warn"),
+        "{:?}",
+        tagged("sensitive-logging")
+    );
     assert!(!tagged("backup-enabled").is_empty() && !tagged("sensitive-logging").is_empty());
 
     let clean = corpus.join("mobsf/lab-clean-app.json");
-    let out = gate(&dir, &[clean.to_str().unwrap(), "--build", "release", "--environment", "production"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = gate(
+        &dir,
+        &[
+            clean.to_str().unwrap(),
+            "--build",
+            "release",
+            "--environment",
+            "production",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_ne!(summary(&dir)["decision"], "FAIL");
 }
