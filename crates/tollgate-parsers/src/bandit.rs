@@ -12,11 +12,13 @@
 //!   each code line removed (the surrounding context lines are dropped).
 //! - Hard-coded password tests (B105/B106/B107): the value from `issue_text`
 //!   (`Possible hardcoded password: '…'`) becomes `secret` (redacted) and is scrubbed from the
-//!   description and snippet. Category stays `sast` (these are heuristics on code).
+//!   description; the snippet is replaced whole by its redaction placeholder (the flagged code
+//!   may hold other credentials too). Category stays `sast` (these are heuristics on code).
 //! - `errors` (files Bandit could not scan) make the report incomplete.
 //!
 //! Fingerprint (family `bandit`): `test_id` + normalized `filename` + the normalized flagged
-//! code without its line numbers (after secret redaction). Never line numbers or the context
+//! code without its line numbers (for password tests: its redaction placeholder, which is
+//! derived from the same code). Never line numbers or the context
 //! lines, so moving code or editing its neighbours keeps the fingerprint.
 
 use std::borrow::Cow;
@@ -155,9 +157,11 @@ fn to_finding(scanner: &Scanner, index: usize, r: BResult<'_>) -> Finding {
             if !secret.is_empty() {
                 f.secret = Some(RedactedSecret::new(&secret));
                 description = description.map(|d| scrub(&d, &secret));
-                snippet = snippet.map(|s| scrub(&s, &secret));
             }
         }
+        // The flagged code can hold more credentials than the one Bandit names (a call with
+        // several keyword arguments, a URL with a password): none of it is copied.
+        snippet = snippet.map(|s| RedactedSecret::new(s.trim()).placeholder());
     }
     f.description = description;
 

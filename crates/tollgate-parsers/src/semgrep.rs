@@ -520,6 +520,11 @@ pub(crate) mod corpus {
                 }
                 match crate::parse_to_vec(&bytes, Some(format)) {
                     Ok((meta, findings)) => {
+                        if let Ok(dir) = std::env::var("TOLLGATE_DUMP") {
+                            let out = serde_json::to_string_pretty(&findings).unwrap();
+                            let name = path.replace('/', "__");
+                            std::fs::write(format!("{dir}/{name}.out.json"), out).unwrap();
+                        }
                         let expected: u64 = items.parse().unwrap();
                         eprintln!(
                             "{path}: {} findings (manifest {expected}) incomplete={:?}",
