@@ -43,10 +43,16 @@ impl Parser for BanditParser {
     }
 
     fn detect(&self, sniff: &Sniff) -> bool {
-        sniff.shape() == Shape::JsonObject
-            && sniff.has("results")
-            && (sniff.has("metrics") || sniff.has("generated_at") || sniff.has("results[].test_id"))
-            && !sniff.has("results[].check_id")
+        if sniff.shape() != Shape::JsonObject || sniff.has("results[].check_id") {
+            return false;
+        }
+        // Bandit writes its keys sorted: errors, generated_at, metrics (one entry per scanned
+        // file, possibly beyond the sniffed head), results.
+        (sniff.has("generated_at") && sniff.has("metrics"))
+            || (sniff.has("results")
+                && (sniff.has("metrics")
+                    || sniff.has("generated_at")
+                    || sniff.has("results[].test_id")))
     }
 
     fn parse(&self, input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> {
@@ -311,6 +317,22 @@ mod tests {
         for input in [BASIC, SHIFTED, EMPTY] {
             assert_eq!(crate::detect(input.as_bytes()).unwrap(), Format::Bandit);
         }
+    }
+
+    #[test]
+    fn detects_results_beyond_the_sniffed_head() {
+        let mut metrics = serde_json::Map::new();
+        for i in 0..20_000 {
+            metrics.insert(
+                format!("./pkg/module_{i}.py"),
+                serde_json::json!({"CONFIDENCE.HIGH": 0, "SEVERITY.HIGH": 0, "loc": 10, "nosec": 0}),
+            );
+        }
+        let doc = serde_json::json!({"errors": [], "generated_at": "2025-01-01T00:00:00Z",
+            "metrics": metrics, "results": []});
+        let text = serde_json::to_string(&doc).unwrap();
+        assert!(text.len() > crate::sniff::SNIFF_BYTES);
+        assert_eq!(crate::detect(text.as_bytes()).unwrap(), Format::Bandit);
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl Parser for SemgrepParser {
     }
 
     fn detect(&self, sniff: &Sniff) -> bool {
-        if sniff.shape() != Shape::JsonObject || !sniff.has("results") {
+        if sniff.shape() != Shape::JsonObject {
             return false;
         }
         // Bandit: results + metrics/generated_at; mobsfscan: results object + mobsfscan_version.
@@ -58,7 +58,6 @@ impl Parser for SemgrepParser {
         if sniff.has("results[].check_id") {
             return true;
         }
-        // An empty result list: recognise Semgrep's other top-level keys.
         let semgrep_keys = sniff.has("paths.scanned")
             || sniff.has("skipped_rules")
             || sniff.has("interfile_languages_used")
@@ -66,6 +65,8 @@ impl Parser for SemgrepParser {
         let other_items = sniff.has("results[].test_id")
             || sniff.has("results[].ruleId")
             || sniff.has("results[].message");
+        // An empty result list, or `results` beyond the sniffed head (older Semgrep sorts its
+        // keys: errors, paths, results, version — and `paths.scanned` can be long).
         semgrep_keys && sniff.has("errors") && !other_items
     }
 
@@ -394,6 +395,21 @@ mod tests {
     }
 
     #[test]
+    fn detects_results_beyond_the_sniffed_head() {
+        let paths: Vec<String> = (0..40_000)
+            .map(|i| format!("src/module_{i}/file.py"))
+            .collect();
+        let doc = serde_json::json!({"errors": [], "paths": {"scanned": paths},
+            "results": [{"check_id": "a.b", "path": "x.py", "extra": {"message": "m", "severity": "INFO"}}],
+            "version": "1.30.0"});
+        let text = serde_json::to_string(&doc).unwrap();
+        assert!(text.len() > crate::sniff::SNIFF_BYTES);
+        assert_eq!(crate::detect(text.as_bytes()).unwrap(), Format::Semgrep);
+        let (meta, _) = parse(&text);
+        assert_eq!(meta.findings, 1);
+    }
+
+    #[test]
     fn maps_severity_suppression_and_secrets() {
         let (meta, f) = parse(BASIC);
         assert_eq!(meta.findings, 5);
@@ -427,6 +443,23 @@ mod tests {
             assert_ne!(x.location.start_line, y.location.start_line);
             assert_eq!(x.fingerprint, y.fingerprint, "{}", x.rule_id);
         }
+    }
+
+    #[test]
+    fn semgrep_own_fingerprint_is_ignored() {
+        // DefectDojo's "third run, different unique id": Semgrep's fingerprint changed, the
+        // finding did not
+        let (_, a) = parse(BASIC);
+        let (_, b) = parse(&BASIC.replace("0123456789abcdef_0", "DIFFERENT0123456789abcdef_0"));
+        assert_eq!(a[0].fingerprint, b[0].fingerprint);
+        // identical items (DefectDojo's repeated findings) get identical fingerprints
+        let doc = serde_json::json!({"results": [
+            {"check_id": "r.x", "path": "a.java", "start": {"line": 66}, "end": {"line": 66},
+             "extra": {"message": "m", "severity": "WARNING", "lines": "c = f(x);"}},
+            {"check_id": "r.x", "path": "a.java", "start": {"line": 66}, "end": {"line": 66},
+             "extra": {"message": "m", "severity": "WARNING", "lines": "c = f(x);"}}], "errors": []});
+        let (_, f) = parse(&doc.to_string());
+        assert_eq!(f[0].fingerprint, f[1].fingerprint);
     }
 
     #[test]
