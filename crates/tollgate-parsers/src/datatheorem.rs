@@ -160,8 +160,6 @@ struct DtFinding {
     associated_cwe_ids: Vec<String>,
     #[serde(default, deserialize_with = "lenient::string_list")]
     associated_cve_ids: Vec<String>,
-    #[serde(default, deserialize_with = "lenient::string_list")]
-    importance_tags: Vec<String>,
     #[serde(default, deserialize_with = "null_as_empty")]
     compliance_policy_references: Vec<ComplianceRef>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -244,7 +242,6 @@ fn to_finding(scanner: &Scanner, pointer: String, d: DtFinding) -> Finding {
         .part(kind)
         .part(id)
         .finish();
-    let _ = &d.importance_tags; // read for tolerance; no taxonomy meaning of its own
     f
 }
 
