@@ -182,11 +182,22 @@ pub fn detect(input: &[u8]) -> Result<Format, ParseError> {
         }
     })?;
     let sniff = Sniff::new(input);
-    PARSERS
-        .iter()
-        .find(|p| p.detect(&sniff))
-        .map(|p| p.format())
-        .ok_or_else(unknown_format)
+    if let Some(p) = PARSERS.iter().find(|p| p.detect(&sniff)) {
+        return Ok(p.format());
+    }
+    // Nothing recognised it. A broken document is better reported as broken (with its place)
+    // than as an unknown format.
+    let text = json::text(input)?;
+    match sniff.shape() {
+        sniff::Shape::JsonObject | sniff::Shape::JsonArray | sniff::Shape::JsonNull => {
+            json::from_str::<serde::de::IgnoredAny>(text)?;
+        }
+        sniff::Shape::Xml => {
+            xml::parse(text)?;
+        }
+        sniff::Shape::Other => {}
+    }
+    Err(unknown_format())
 }
 
 /// The error for content no parser recognises; it lists the supported formats.

@@ -23,6 +23,8 @@ pub struct Sniff {
 pub enum Shape {
     JsonObject,
     JsonArray,
+    /// The document is the JSON literal `null` (Gitleaks v7 writes it for "no leaks").
+    JsonNull,
     Xml,
     #[default]
     Other,
@@ -47,6 +49,9 @@ impl Sniff {
                     .find(|b| !b.is_ascii_whitespace())
                     .is_some_and(|b| *b == b']');
                 scan_json(&head[start.unwrap_or(0)..], &mut sniff);
+            }
+            Some(b'n') if head[start.unwrap_or(0)..].trim_ascii() == b"null" => {
+                sniff.shape = Shape::JsonNull;
             }
             Some(b'<') => {
                 sniff.shape = Shape::Xml;

@@ -3,7 +3,8 @@
 
 use tollgate_model::{Category, Finding, Tag};
 
-/// CWE → tag. Only CWEs whose meaning is unambiguous for the tag.
+/// CWE → tag. Only CWEs whose meaning is unambiguous for the tag. (CWE-295 is not here:
+/// scanners use it for "no certificate pinning" too, which is not disabled verification.)
 const CWE_TAGS: &[(u32, Tag)] = &[
     (532, Tag::SensitiveLogging),
     (117, Tag::SensitiveLogging),
@@ -16,8 +17,6 @@ const CWE_TAGS: &[(u32, Tag)] = &[
     (329, Tag::WeakCrypto),
     (916, Tag::WeakCrypto),
     (319, Tag::CleartextTraffic),
-    (295, Tag::InsecureTls),
-    (297, Tag::InsecureTls),
     (89, Tag::Injection),
     (78, Tag::Injection),
     (77, Tag::Injection),

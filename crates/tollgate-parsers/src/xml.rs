@@ -3,6 +3,8 @@
 //! Safety: a document that declares entities (`<!ENTITY`) is refused before anything is expanded,
 //! only the five predefined entities and character references are decoded, and nesting is capped.
 
+use std::collections::HashMap;
+
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -61,8 +63,12 @@ pub fn parse(input: &str) -> Result<Element, ParseError> {
     reader.config_mut().trim_text(false);
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
+    // Per open element: how many children of each name it has so far (for 1-based paths).
+    let mut sibling_counts: Vec<HashMap<String, usize>> = Vec::new();
     let mut root: Option<Element> = None;
     let place = |pos: u64| line_column(bytes, pos as usize);
+    // Lines are counted incrementally: positions only grow.
+    let (mut line, mut counted_to) = (1usize, 0usize);
     loop {
         let pos = reader.buffer_position();
         let ev = reader.read_event().map_err(|e| {
@@ -126,28 +132,34 @@ pub fn parse(input: &str) -> Result<Element, ParseError> {
                         .into_owned();
                     attrs.push((key, value));
                 }
-                let path = match stack.last() {
-                    None => format!("/{name}"),
-                    Some(parent) => {
-                        let n = parent.children.iter().filter(|c| c.name == name).count() + 1;
+                let path = match (stack.last(), sibling_counts.last_mut()) {
+                    (Some(parent), Some(counts)) => {
+                        let n = counts.entry(name.clone()).or_insert(0);
+                        *n += 1;
                         format!("{}/{name}[{n}]", parent.path)
                     }
+                    _ => format!("/{name}"),
                 };
+                let pos = (pos as usize).min(bytes.len());
+                line += bytes[counted_to.min(pos)..pos].iter().filter(|b| **b == b'\n').count();
+                counted_to = counted_to.max(pos);
                 let el = Element {
                     name,
                     attrs,
                     children: Vec::new(),
                     text: String::new(),
                     path,
-                    line: place(pos).0,
+                    line,
                 };
                 if is_empty {
                     attach(&mut stack, &mut root, el);
                 } else {
                     stack.push(el);
+                    sibling_counts.push(HashMap::new());
                 }
             }
             Event::End(_) => {
+                sibling_counts.pop();
                 let mut el = stack.pop().ok_or_else(|| {
                     let (l, c) = place(pos);
                     ParseError::new(ErrorKind::Syntax, "malformed XML: unexpected end tag").at(l, c)
