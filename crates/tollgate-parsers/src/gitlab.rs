@@ -326,6 +326,14 @@ fn rule_identifier<'v>(ids: &'v [Identifier<'_>]) -> Option<(String, String)> {
     })
 }
 
+/// Text some converters write when they have none (checkov's GitLab output:
+/// "Further info can be found None").
+fn is_placeholder_text(t: &str) -> bool {
+    t == "Further info can be found None"
+        || t.eq_ignore_ascii_case("none")
+        || t.eq_ignore_ascii_case("n/a")
+}
+
 /// The first sentence of a long message, for a title.
 fn headline(text: &str) -> String {
     let first = text.lines().next().unwrap_or(text).trim();
@@ -467,7 +475,7 @@ fn vulnerability_finding(
 
     // Description: the long text, plus the message when it says something else.
     let mut desc = Vec::new();
-    if let Some(d) = text(&v.description) {
+    if let Some(d) = text(&v.description).filter(|d| !is_placeholder_text(d)) {
         desc.push(scrub(d));
     }
     if let Some(m) = text(&v.message) {
@@ -488,7 +496,7 @@ fn vulnerability_finding(
         f.description = Some(desc.join("\n\n"));
     }
     f.recommendation = text(&v.solution)
-        .filter(|s| *s != "Further info can be found None")
+        .filter(|s| !is_placeholder_text(s))
         .map(scrub);
 
     for id in &v.identifiers {

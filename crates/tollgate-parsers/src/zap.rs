@@ -353,7 +353,11 @@ fn reference_urls(text: &str) -> Vec<String> {
         starts.dedup();
         for (n, start) in starts.iter().enumerate() {
             let end = starts.get(n + 1).copied().unwrap_or(token.len());
-            let url = token[*start..end].trim_end_matches([',', ';', ')']);
+            let mut url = token[*start..end].trim_end_matches([',', ';', '.']);
+            // A closing parenthesis belongs to the URL only when it closes one opened in it.
+            while url.ends_with(')') && url.matches(')').count() > url.matches('(').count() {
+                url = &url[..url.len() - 1];
+            }
             if url.len() > "https://".len() {
                 urls.push(url.to_string());
             }
@@ -539,5 +543,212 @@ pub(crate) mod corpus_check {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod corpus_dump {
+    /// Writes the normalized findings of every corpus file of these formats to
+    /// `$TOLLGATE_DUMP/<name>.json` (manual review).
+    #[test]
+    #[ignore = "reads the shared corpus, writes TOLLGATE_DUMP"]
+    fn dump() {
+        let Some(out) = std::env::var_os("TOLLGATE_DUMP") else {
+            return;
+        };
+        let out = std::path::PathBuf::from(out);
+        let root = std::path::PathBuf::from("/work/shared/corpus");
+        for (path, format, _) in super::corpus_check::manifest() {
+            let Some(f) = crate::Format::from_id(&format) else {
+                continue;
+            };
+            if ![
+                "zap-json",
+                "zap-xml",
+                "gitleaks",
+                "gitlab-sast",
+                "gitlab-secret-detection",
+            ]
+            .contains(&format.as_str())
+            {
+                continue;
+            }
+            let bytes = std::fs::read(root.join(&path)).unwrap();
+            let (meta, findings) = crate::parse_to_vec(&bytes, Some(f)).unwrap();
+            let name = path.replace('/', "__");
+            std::fs::write(
+                out.join(format!("{name}.json")),
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"meta": meta, "findings": findings}),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use tollgate_model::{Confidence, Finding, Severity, Tag};
+
+    use super::*;
+    use crate::ErrorKind;
+
+    const XML: &[u8] = include_bytes!("../tests/fixtures/zap-xml/multi-site.xml");
+    const XML_RESCAN: &[u8] = include_bytes!("../tests/fixtures/zap-xml/rescan-shifted.xml");
+    const XML_NO_PLUGIN: &[u8] = include_bytes!("../tests/fixtures/zap-xml/missing-pluginid.xml");
+    const JSON: &[u8] = include_bytes!("../tests/fixtures/zap-json/multi-site.json");
+    const JSON_BAD: &[u8] = include_bytes!("../tests/fixtures/zap-json/instances-not-a-list.json");
+
+    fn parse(bytes: &[u8], format: Format) -> (ReportMeta, Vec<Finding>) {
+        crate::parse_to_vec(bytes, Some(format)).unwrap()
+    }
+
+    fn fingerprints(findings: &[Finding]) -> BTreeSet<String> {
+        findings.iter().map(|f| f.fingerprint.to_string()).collect()
+    }
+
+    #[test]
+    fn xml_snapshot() {
+        let (meta, findings) = parse(XML, Format::ZapXml);
+        insta::assert_json_snapshot!("zap_xml_meta", meta);
+        insta::assert_json_snapshot!("zap_xml_findings", findings);
+    }
+
+    #[test]
+    fn json_snapshot() {
+        let (meta, findings) = parse(JSON, Format::ZapJson);
+        insta::assert_json_snapshot!("zap_json_meta", meta);
+        insta::assert_json_snapshot!("zap_json_findings", findings);
+    }
+
+    #[test]
+    fn detects_both_formats() {
+        assert_eq!(crate::detect(XML).unwrap(), Format::ZapXml);
+        assert_eq!(crate::detect(JSON).unwrap(), Format::ZapJson);
+        assert!(crate::detect(br#"{"site": "x", "results": []}"#).is_err());
+        assert!(crate::detect(b"<?xml version=\"1.0\"?><analysis/>").is_err());
+    }
+
+    #[test]
+    fn one_finding_per_alert_item_with_mapped_fields() {
+        let (meta, f) = parse(XML, Format::ZapXml);
+        assert_eq!(f.len(), 5);
+        assert_eq!(meta.findings, 5);
+        assert_eq!(
+            meta.target.as_deref(),
+            Some("https://shop.example.test, http://api.example.test:8080")
+        );
+        let sev: Vec<Severity> = f.iter().map(|x| x.severity).collect();
+        use Severity::*;
+        assert_eq!(sev, [High, Medium, Low, Info, Low]);
+        let xss = &f[0];
+        assert_eq!(xss.rule_id, "40012");
+        assert_eq!(xss.category, tollgate_model::Category::Dast);
+        assert_eq!(xss.confidence, Some(Confidence::Medium));
+        assert!(xss.has_tag(Tag::Xss));
+        assert_eq!(xss.location.method.as_deref(), Some("GET"));
+        assert_eq!(xss.location.parameter.as_deref(), Some("q"));
+        let desc = xss.description.as_deref().unwrap();
+        // Paragraph markup goes, quoted HTML stays.
+        assert!(desc.contains("echoes <script> code"), "{desc}");
+        assert!(!desc.contains("<p>"));
+        assert!(
+            desc.contains("POST https://shop.example.test/account/profile (parameter displayName)")
+        );
+        // Confidence 0 is a user's "false positive": suppressed.
+        assert!(f[2].suppressed);
+        assert_eq!(f[2].confidence, None);
+        assert_eq!(f[3].confidence, Some(Confidence::High));
+        // Glued reference URLs are split.
+        assert_eq!(
+            f[1].references,
+            [
+                "https://developer.mozilla.org/en-US/docs/Web/HTTP/CSP",
+                "https://www.w3.org/TR/CSP/"
+            ]
+        );
+        // Pre-2.8 alert item with the instance fields inline.
+        assert_eq!(
+            f[4].location.url.as_deref(),
+            Some("http://api.example.test:8080/login")
+        );
+        assert_eq!(f[4].references.len(), 2);
+        assert_eq!(
+            f[4].source.pointer,
+            "/OWASPZAPReport/site[2]/alerts[1]/alertitem[2]"
+        );
+    }
+
+    #[test]
+    fn rescan_with_reordered_and_new_instances_keeps_fingerprints() {
+        let (_, first) = parse(XML, Format::ZapXml);
+        let (_, second) = parse(XML_RESCAN, Format::ZapXml);
+        assert_eq!(fingerprints(&first), fingerprints(&second));
+        // The location still follows the report (first instance listed).
+        assert_ne!(first[0].location.url, second[0].location.url);
+    }
+
+    #[test]
+    fn same_rule_on_another_site_is_another_finding() {
+        let (_, f) = parse(JSON, Format::ZapJson);
+        assert_eq!(fingerprints(&f).len(), f.len());
+        assert_eq!(
+            site_key("https://Shop.Example.test:443/"),
+            "shop.example.test"
+        );
+        assert_eq!(site_key("http://localhost:8080"), "localhost:8080");
+        assert_eq!(site_key("http://user@host:80/x?y"), "host");
+    }
+
+    #[test]
+    fn json_numbers_and_nulls_are_tolerated() {
+        let (_, f) = parse(JSON, Format::ZapJson);
+        assert_eq!(f.len(), 3);
+        let ts = &f[2];
+        assert_eq!(ts.rule_id, "10096");
+        assert_eq!(ts.severity, Severity::Info);
+        assert_eq!(ts.confidence, Some(Confidence::Low));
+        assert!(ts.cwe.is_empty()); // cweid -1
+        assert_eq!(ts.location.url, None);
+        assert_eq!(ts.location.target.as_deref(), Some("http://localhost:3000"));
+        let headers = &f[1];
+        let desc = headers.description.as_deref().unwrap();
+        assert!(desc.contains("Instances (57):"), "{desc}");
+        assert!(desc.contains("… and 54 more"), "{desc}");
+    }
+
+    #[test]
+    fn errors_name_the_place() {
+        let e = crate::parse_to_vec(XML_NO_PLUGIN, Some(Format::ZapXml)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Shape);
+        assert_eq!(
+            e.path.as_deref(),
+            Some("/OWASPZAPReport/site[1]/alerts[1]/alertitem[1]")
+        );
+        assert_eq!(e.line_column.map(|p| p.0), Some(5));
+        let e = crate::parse_to_vec(JSON_BAD, Some(Format::ZapJson)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Shape);
+        assert_eq!(e.path.as_deref(), Some("$.site[0].alerts[0].instances"));
+        let e = crate::parse_to_vec(b"<other/>", Some(Format::ZapXml)).unwrap_err();
+        assert!(e.message.contains("OWASPZAPReport"), "{e}");
+        let e =
+            crate::parse_to_vec(b"{\"@version\": \"2.14.0\"}", Some(Format::ZapJson)).unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("$.site"));
+        let e = crate::parse_to_vec(b"[1, 2]", Some(Format::ZapJson)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Shape);
+    }
+
+    #[test]
+    fn markup_and_references() {
+        assert_eq!(strip_markup("<p>a</p><p>b <b>c</b></p>"), "a\nb <b>c</b>");
+        assert_eq!(strip_markup("<ul><li>x</li><li>y</li></ul>"), "- x\n- y");
+        assert_eq!(
+            reference_urls("http://a.test/x_(y)http://b.test/z)"),
+            ["http://a.test/x_(y)", "http://b.test/z"]
+        );
     }
 }
