@@ -299,3 +299,164 @@ fn leak_finding(scanner: &Scanner, i: usize, leak: &Leak<'_>) -> Result<Finding,
     f.source = crate::source(Format::Gitleaks, pointer);
     Ok(f)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::ErrorKind;
+
+    const V8: &[u8] = include_bytes!("../tests/fixtures/gitleaks/v8.json");
+    const V8_SHIFTED: &[u8] = include_bytes!("../tests/fixtures/gitleaks/v8-shifted.json");
+    const V8_REDACTED: &[u8] = include_bytes!("../tests/fixtures/gitleaks/v8-redacted.json");
+    const V7: &[u8] = include_bytes!("../tests/fixtures/gitleaks/v7.json");
+    const NOT_LEAKS: &[u8] = include_bytes!("../tests/fixtures/gitleaks/not-leaks.json");
+
+    /// Every secret value of the fixtures (and the parts that would identify them).
+    const SECRETS: &[&str] = &[
+        "AKIATOLLGATEFAKE0001",
+        "tg_fake_9f8e7d6c5b4a3210fedcba98",
+        "TOLLGATEFAKEKEYMATERIAL",
+        "tollgatefakewebhook0001",
+        "Tollgate-Fake-Passw0rd",
+        "TollgateFakeToken",
+    ];
+
+    fn parse(bytes: &[u8]) -> Vec<Finding> {
+        crate::parse_to_vec(bytes, Some(Format::Gitleaks))
+            .unwrap()
+            .1
+    }
+
+    fn fingerprints(findings: &[Finding]) -> BTreeSet<String> {
+        findings.iter().map(|f| f.fingerprint.to_string()).collect()
+    }
+
+    fn assert_no_secret(findings: &[Finding]) {
+        let out = serde_json::to_string(findings).unwrap();
+        for s in SECRETS {
+            assert!(!out.contains(s), "secret {s} leaked: {out}");
+        }
+    }
+
+    #[test]
+    fn v8_snapshot() {
+        let findings = parse(V8);
+        assert_no_secret(&findings);
+        insta::assert_json_snapshot!("gitleaks_v8", findings);
+    }
+
+    #[test]
+    fn v7_snapshot() {
+        let findings = parse(V7);
+        assert_no_secret(&findings);
+        insta::assert_json_snapshot!("gitleaks_v7", findings);
+    }
+
+    #[test]
+    fn v8_redacted_snapshot() {
+        insta::assert_json_snapshot!("gitleaks_v8_redacted", parse(V8_REDACTED));
+    }
+
+    #[test]
+    fn detection() {
+        for input in [
+            V8,
+            V7,
+            V8_REDACTED,
+            b"[]".as_slice(),
+            b" [ \n ] ".as_slice(),
+        ] {
+            assert_eq!(crate::detect(input).unwrap(), Format::Gitleaks);
+        }
+        assert!(crate::detect(br#"[{"rule": "x"}]"#).is_err());
+        assert!(crate::detect(br#"{"RuleID": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted_everywhere() {
+        let f = parse(V8);
+        assert_eq!(f.len(), 3);
+        let aws = &f[0];
+        assert_eq!(
+            aws.secret,
+            Some(RedactedSecret::new("AKIATOLLGATEFAKE0001"))
+        );
+        assert_eq!(aws.severity, Severity::High);
+        assert_eq!(aws.category, Category::Secret);
+        assert!(aws.has_tag(Tag::HardcodedSecret));
+        // The commit message quoting the key is scrubbed too.
+        assert!(aws
+            .description
+            .as_deref()
+            .unwrap()
+            .contains("add provider config with key AKIA…"));
+        assert_eq!(aws.location.start_line, Some(12));
+        assert_eq!(aws.references.len(), 1);
+        // A multi-line private key: the whole match is the secret.
+        let key = &f[2];
+        assert_eq!(
+            key.location.snippet,
+            Some(RedactedSecret::new(key_secret()).placeholder())
+        );
+        assert_eq!(
+            (key.location.start_line, key.location.end_line),
+            (Some(1), Some(5))
+        );
+        // v7: offender not found verbatim in the line → the whole line is replaced.
+        let v7 = parse(V7);
+        assert_eq!(v7.len(), 3);
+        assert_eq!(v7[0].rule_id, "slack-webhook");
+        assert_eq!(v7[1].location.start_line, None);
+        let token_line = "token:\tghp_TollgateFakeToken000000000000000001";
+        assert_eq!(
+            v7[2].location.snippet,
+            Some(RedactedSecret::new(token_line).placeholder())
+        );
+    }
+
+    fn key_secret() -> &'static str {
+        "-----BEGIN PRIVATE KEY-----\nTOLLGATEFAKEKEYMATERIALxxxxxxxxxxxxxxxxxx\nyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n-----END PRIVATE KEY-----"
+    }
+
+    #[test]
+    fn fingerprints_survive_line_moves_commits_and_redaction() {
+        let base = fingerprints(&parse(V8));
+        assert_eq!(base.len(), 3);
+        assert_eq!(base, fingerprints(&parse(V8_SHIFTED)));
+        assert_eq!(base, fingerprints(&parse(V8_REDACTED)));
+        // A redacted report knows nothing about the value.
+        assert!(parse(V8_REDACTED).iter().all(|f| f.secret.is_none()));
+    }
+
+    #[test]
+    fn empty_reports() {
+        let (meta, f) = crate::parse_to_vec(b"null\n", Some(Format::Gitleaks)).unwrap();
+        assert!(f.is_empty());
+        assert_eq!(meta.scanners[0].name, "gitleaks");
+        assert!(parse(b"[]").is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_place() {
+        let e = crate::parse_to_vec(NOT_LEAKS, Some(Format::Gitleaks)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Shape);
+        assert_eq!(e.path.as_deref(), Some("$[1]"));
+        let e = crate::parse_to_vec(br#"{"leaks": []}"#, Some(Format::Gitleaks)).unwrap_err();
+        assert_eq!((e.kind, e.path.as_deref()), (ErrorKind::Shape, Some("$")));
+        let e = crate::parse_to_vec(
+            br#"[{"RuleID": "x", "StartLine": []}]"#,
+            Some(Format::Gitleaks),
+        );
+        assert!(e.is_ok(), "loose numbers are tolerated");
+        let e = crate::parse_to_vec(br#"[{"RuleID": 5}]"#, Some(Format::Gitleaks)).unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("$[0].RuleID"));
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("AWS Access Key"), "aws-access-key");
+        assert_eq!(slug("  Github -- PAT!"), "github-pat");
+    }
+}
