@@ -112,7 +112,8 @@ fn is_gitlab_report(sniff: &Sniff) -> bool {
 
 #[derive(Deserialize)]
 struct Report<'a> {
-    #[serde(default, borrow)]
+    /// Absent: not this format; `null`: no findings.
+    #[serde(default, borrow, deserialize_with = "present_list")]
     vulnerabilities: Option<Vec<Vulnerability<'a>>>,
     #[serde(default, borrow)]
     scan: Option<Scan<'a>>,
@@ -244,6 +245,14 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
+fn present_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Some(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default()))
+}
+
 // ---- normalization ----
 
 /// Identifier types that name a weakness or advisory, not the scanner's rule.
@@ -303,7 +312,7 @@ fn is_generic_identifier(t: &str) -> bool {
 }
 
 /// The first scanner-specific identifier: (rule id, tool named by its type).
-fn rule_identifier<'v>(ids: &'v [Identifier<'_>]) -> Option<(String, String)> {
+fn rule_identifier(ids: &[Identifier<'_>]) -> Option<(String, String)> {
     ids.iter().find_map(|id| {
         let t = text(&id.id_type)?;
         if is_generic_identifier(t) {
@@ -479,7 +488,8 @@ fn vulnerability_finding(
         desc.push(scrub(d));
     }
     if let Some(m) = text(&v.message) {
-        if text(&v.description) != Some(m) && text(&v.name) != Some(m) {
+        let said = |t: Option<&str>| t.is_some_and(|t| t.contains(m));
+        if !said(text(&v.description)) && text(&v.name) != Some(m) {
             desc.push(scrub(m));
         }
     }
@@ -574,4 +584,207 @@ fn vulnerability_finding(
     };
     f.source = crate::source(format, format!("/vulnerabilities/{i}"));
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::ErrorKind;
+
+    const SEMGREP: &[u8] = include_bytes!("../tests/fixtures/gitlab-sast/semgrep-v15.json");
+    const SEMGREP_SHIFTED: &[u8] =
+        include_bytes!("../tests/fixtures/gitlab-sast/semgrep-v15-shifted.json");
+    const CHECKOV: &[u8] = include_bytes!("../tests/fixtures/gitlab-sast/checkov-v15.json");
+    const V14: &[u8] = include_bytes!("../tests/fixtures/gitlab-sast/v14-no-scan.json");
+    const NO_VULNS: &[u8] = include_bytes!("../tests/fixtures/gitlab-sast/no-vulnerabilities.json");
+    const SECRETS: &[u8] = include_bytes!("../tests/fixtures/gitlab-secret-detection/v15.json");
+    const SECRETS_V14: &[u8] =
+        include_bytes!("../tests/fixtures/gitlab-secret-detection/v14-no-scan-type.json");
+
+    fn parse(bytes: &[u8], format: Format) -> (ReportMeta, Vec<Finding>) {
+        crate::parse_to_vec(bytes, Some(format)).unwrap()
+    }
+
+    fn fingerprints(findings: &[Finding]) -> BTreeSet<String> {
+        findings.iter().map(|f| f.fingerprint.to_string()).collect()
+    }
+
+    #[test]
+    fn snapshots() {
+        for (name, bytes, format) in [
+            ("gitlab_sast_semgrep_v15", SEMGREP, Format::GitlabSast),
+            ("gitlab_sast_checkov_v15", CHECKOV, Format::GitlabSast),
+            ("gitlab_sast_v14_no_scan", V14, Format::GitlabSast),
+            (
+                "gitlab_secret_detection_v15",
+                SECRETS,
+                Format::GitlabSecretDetection,
+            ),
+            (
+                "gitlab_secret_detection_v14",
+                SECRETS_V14,
+                Format::GitlabSecretDetection,
+            ),
+        ] {
+            let (meta, findings) = parse(bytes, format);
+            insta::assert_json_snapshot!(
+                name,
+                serde_json::json!({"meta": meta, "findings": findings})
+            );
+        }
+    }
+
+    #[test]
+    fn detection() {
+        for input in [SEMGREP, SEMGREP_SHIFTED, CHECKOV, V14] {
+            assert_eq!(crate::detect(input).unwrap(), Format::GitlabSast);
+        }
+        for input in [SECRETS, SECRETS_V14] {
+            assert_eq!(crate::detect(input).unwrap(), Format::GitlabSecretDetection);
+        }
+        // Other GitLab report types and look-alikes are not claimed.
+        let dependency = br#"{"version": "15.0.4", "vulnerabilities": [], "scan": {"type": "dependency_scanning", "scanner": {"id": "gemnasium"}}}"#;
+        assert!(crate::detect(dependency).is_err());
+        let snyk = br#"{"vulnerabilities": [{"id": "SNYK-JS-X-1", "identifiers": {"CVE": ["CVE-2020-1"]}}]}"#;
+        assert!(crate::detect(snyk).is_err());
+    }
+
+    #[test]
+    fn sast_fields() {
+        let (meta, f) = parse(SEMGREP, Format::GitlabSast);
+        assert_eq!(
+            meta.scanners,
+            [Scanner::new("semgrep", Some("1.74.0".into()))]
+        );
+        assert_eq!(f.len(), 3);
+        let sqli = &f[0];
+        assert_eq!(
+            sqli.rule_id,
+            "python.lang.security.audit.formatted-sql-query"
+        );
+        assert_eq!(sqli.cwe, [89]);
+        assert_eq!(sqli.severity, Severity::High);
+        assert_eq!(sqli.confidence, Some(Confidence::High));
+        assert!(sqli.has_tag(Tag::Injection));
+        assert_eq!(sqli.references.len(), 3);
+        // No name: the title is the message's first sentence; confidence from details.
+        assert_eq!(
+            f[1].title,
+            "Detected MD5 hash algorithm which is considered insecure"
+        );
+        assert_eq!(f[1].confidence, Some(Confidence::Low));
+        // Unknown severity of a SAST rule → Info.
+        assert_eq!(f[2].severity, Severity::Info);
+        assert_eq!(f[2].scanner_severity.as_deref(), Some("Unknown"));
+        assert_eq!(f[2].confidence, Some(Confidence::Low));
+        assert_eq!(f[2].rule_id, "find_sec_bugs.ECB_MODE-1");
+
+        let (_, f) = parse(CHECKOV, Format::GitlabSast);
+        assert!(f
+            .iter()
+            .all(|x| x.category == Category::Iac && x.has_tag(Tag::Misconfiguration)));
+        assert_eq!(f[0].severity, Severity::Medium); // Unknown IaC check
+        assert_eq!(f[2].severity, Severity::High);
+        assert_eq!(f[1].description, None); // "Further info can be found None"
+        assert_eq!(f[1].location.start_line, None); // line 0
+
+        let (meta, f) = parse(V14, Format::GitlabSast);
+        let names: Vec<&str> = meta.scanners.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["bandit", "eslint", "find_sec_bugs"]);
+        assert_eq!(f[1].rule_id, "security/detect-object-injection");
+        assert_eq!(f[1].title, "Generic Object Injection Sink");
+        assert_eq!(f[2].vulnerability_ids, ["CVE-2019-12384"]);
+        assert_eq!(f[2].confidence, Some(Confidence::High));
+        assert_eq!(f[2].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn shifted_lines_keep_fingerprints() {
+        let (_, a) = parse(SEMGREP, Format::GitlabSast);
+        let (_, b) = parse(SEMGREP_SHIFTED, Format::GitlabSast);
+        assert_eq!(fingerprints(&a).len(), 3);
+        assert_eq!(fingerprints(&a), fingerprints(&b));
+        // Workspace prefixes do not matter either.
+        let (_, v14) = parse(V14, Format::GitlabSast);
+        let moved =
+            String::from_utf8_lossy(V14).replace("/builds/shop/backend/app/auth.py", "app/auth.py");
+        let (_, v14b) = parse(moved.as_bytes(), Format::GitlabSast);
+        assert_eq!(v14[0].fingerprint, v14b[0].fingerprint);
+    }
+
+    #[test]
+    fn secret_detection_redacts_the_extract() {
+        let (meta, f) = parse(SECRETS, Format::GitlabSecretDetection);
+        assert_eq!(
+            meta.scanners,
+            [Scanner::new("gitleaks", Some("8.18.4".into()))]
+        );
+        let out = serde_json::to_string(&f).unwrap();
+        for secret in [
+            "AKIATOLLGATEFAKE0002",
+            "Tollgate-Fake-Db-Pass",
+            "TOLLGATEFAKE",
+        ] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+        }
+        assert!(f
+            .iter()
+            .all(|x| x.category == Category::Secret && x.has_tag(Tag::HardcodedSecret)));
+        assert_eq!(
+            f[0].secret,
+            Some(RedactedSecret::new("AKIATOLLGATEFAKE0002"))
+        );
+        assert_eq!(
+            f[0].location.snippet,
+            Some(RedactedSecret::new("AKIATOLLGATEFAKE0002").placeholder())
+        );
+        assert!(f[1]
+            .description
+            .as_deref()
+            .unwrap()
+            .contains("Password in URL http…[redacted 61 chars"));
+        // No extract: no secret, the fingerprint uses the hash GitLab wrote in `cve`.
+        assert_eq!(f[2].secret, None);
+        let expected = FingerprintBuilder::new("secret")
+            .part("Stripe")
+            .path(Some("src/billing.js"))
+            .part("c3ab8ff13720e8ad")
+            .finish();
+        assert_eq!(f[2].fingerprint, expected);
+        // An extract gives the same hash GitLab would have written.
+        let from_extract = FingerprintBuilder::new("secret")
+            .part("AWS")
+            .path(Some("deploy/terraform/provider.tf"))
+            .part(&RedactedSecret::new("AKIATOLLGATEFAKE0002").sha256_prefix)
+            .finish();
+        assert_eq!(f[0].fingerprint, from_extract);
+
+        let (meta, f) = parse(SECRETS_V14, Format::GitlabSecretDetection);
+        assert_eq!(meta.incomplete.len(), 1, "scan status failure");
+        assert!(!serde_json::to_string(&f).unwrap().contains("TOLLGATEFAKE"));
+    }
+
+    #[test]
+    fn errors_name_the_place() {
+        let e = crate::parse_to_vec(NO_VULNS, Some(Format::GitlabSast)).unwrap_err();
+        assert_eq!(
+            (e.kind, e.path.as_deref()),
+            (ErrorKind::Shape, Some("$.vulnerabilities"))
+        );
+        let e = crate::parse_to_vec(
+            br#"{"vulnerabilities": [{"identifiers": [{"type": "cwe"}]}, {"location": "x"}]}"#,
+            Some(Format::GitlabSast),
+        )
+        .unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("$.vulnerabilities[1].location"));
+        let e = crate::parse_to_vec(b"[]", Some(Format::GitlabSecretDetection)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Shape);
+        let (_, f) = parse(
+            br#"{"vulnerabilities": null, "scan": null}"#,
+            Format::GitlabSast,
+        );
+        assert!(f.is_empty());
+    }
 }
