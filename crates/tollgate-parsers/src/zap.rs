@@ -194,7 +194,8 @@ fn xml_instance(el: &Element) -> Instance {
 struct JsonReport<'a> {
     #[serde(rename = "@version", default, borrow)]
     version: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    /// Absent: not this format; `null`: no sites.
+    #[serde(default, borrow, deserialize_with = "present_list")]
     site: Option<Vec<JsonSite<'a>>>,
 }
 
@@ -208,6 +209,14 @@ struct JsonSite<'a> {
     port: Option<String>,
     #[serde(default, deserialize_with = "null_as_empty")]
     alerts: Vec<AlertItem>,
+}
+
+fn present_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Some(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default()))
 }
 
 fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
@@ -321,13 +330,20 @@ pub(crate) fn strip_markup(text: &str) -> String {
         out.push_str(&rest[..lt]);
         let tail = &rest[lt..];
         for tag in BREAKS {
-            if tail.len() >= tag.len() && tail[..tag.len()].eq_ignore_ascii_case(tag) {
+            // `get` (not indexing): the bytes after `<` may be a multi-byte character.
+            if tail
+                .get(..tag.len())
+                .is_some_and(|t| t.eq_ignore_ascii_case(tag))
+            {
                 out.push('\n');
                 rest = &tail[tag.len()..];
                 continue 'outer;
             }
         }
-        if tail.len() >= 4 && tail[..4].eq_ignore_ascii_case("<li>") {
+        if tail
+            .get(..4)
+            .is_some_and(|t| t.eq_ignore_ascii_case("<li>"))
+        {
             out.push_str("\n- ");
             rest = &tail[4..];
             continue;
@@ -779,6 +795,8 @@ mod tests {
         let e =
             crate::parse_to_vec(b"{\"@version\": \"2.14.0\"}", Some(Format::ZapJson)).unwrap_err();
         assert_eq!(e.path.as_deref(), Some("$.site"));
+        let (_, none) = parse(br#"{"@version": "2.14.0", "site": null}"#, Format::ZapJson);
+        assert!(none.is_empty());
         let e = crate::parse_to_vec(b"[1, 2]", Some(Format::ZapJson)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Shape);
     }
@@ -787,6 +805,7 @@ mod tests {
     fn markup_and_references() {
         assert_eq!(strip_markup("<p>a</p><p>b <b>c</b></p>"), "a\nb <b>c</b>");
         assert_eq!(strip_markup("<ul><li>x</li><li>y</li></ul>"), "- x\n- y");
+        assert_eq!(strip_markup("a <é and <pé"), "a <é and <pé");
         assert_eq!(
             reference_urls("http://a.test/x_(y)http://b.test/z)"),
             ["http://a.test/x_(y)", "http://b.test/z"]
