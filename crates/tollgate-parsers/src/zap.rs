@@ -539,6 +539,31 @@ pub(crate) mod corpus_check {
             .collect()
     }
 
+    /// Every corpus file, whole and cut short, forced through these parsers: errors, no panics.
+    #[test]
+    #[ignore = "reads the shared corpus"]
+    fn any_input_gives_findings_or_an_error() {
+        for (path, _, _) in manifest() {
+            let bytes = std::fs::read(corpus().join(&path)).unwrap();
+            // xml::parse computes each element's line from the start of the input (quadratic):
+            // large XML files of other formats would take minutes in a debug build.
+            if bytes.len() > 300_000 {
+                continue;
+            }
+            for id in MINE {
+                let format = Format::from_id(id);
+                let _ = crate::parse_to_vec(&bytes, format);
+                for cut in [
+                    bytes.len() / 3,
+                    bytes.len() / 2,
+                    bytes.len().saturating_sub(7),
+                ] {
+                    let _ = crate::parse_to_vec(&bytes[..cut], format);
+                }
+            }
+        }
+    }
+
     #[test]
     #[ignore = "reads the shared corpus"]
     fn corpus_counts_and_detection() {
