@@ -109,10 +109,12 @@ impl Parser for GitleaksParser {
     }
 
     fn detect(&self, sniff: &Sniff) -> bool {
-        sniff.shape() == Shape::JsonArray
-            && (sniff.is_empty_array()
-                || sniff.has("[].RuleID")
-                || (sniff.has("[].rule") && sniff.has("[].offender")))
+        // `null` is what Gitleaks v7 writes when it finds nothing.
+        sniff.shape() == Shape::JsonNull
+            || sniff.shape() == Shape::JsonArray
+                && (sniff.is_empty_array()
+                    || sniff.has("[].RuleID")
+                    || (sniff.has("[].rule") && sniff.has("[].offender")))
     }
 
     fn parse(&self, input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> {

@@ -141,7 +141,10 @@ pub fn parse(input: &str) -> Result<Element, ParseError> {
                     _ => format!("/{name}"),
                 };
                 let pos = (pos as usize).min(bytes.len());
-                line += bytes[counted_to.min(pos)..pos].iter().filter(|b| **b == b'\n').count();
+                line += bytes[counted_to.min(pos)..pos]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count();
                 counted_to = counted_to.max(pos);
                 let el = Element {
                     name,
