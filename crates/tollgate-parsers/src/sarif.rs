@@ -37,8 +37,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use tollgate_model::{
-    parse_cwe, redact_in, Category, Confidence, Cvss, CvssVersion, Finding, FingerprintBuilder,
-    Package, RedactedSecret, ReportMeta, Scanner, Severity,
+    normalize_path, parse_cwe, redact_in, Category, Confidence, Cvss, CvssVersion, Finding,
+    FingerprintBuilder, Package, RedactedSecret, ReportMeta, Scanner, Severity,
 };
 
 use crate::json::{self, ForEach};
@@ -181,14 +181,52 @@ impl LooseNum {
     }
 }
 
+struct LooseNumVisitor;
+
+impl<'de> Visitor<'de> for LooseNumVisitor {
+    type Value = LooseNum;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<LooseNum, E> {
+        Ok(LooseNum(Some(v as f64)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<LooseNum, E> {
+        Ok(LooseNum(Some(v as f64)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<LooseNum, E> {
+        Ok(LooseNum(Some(v).filter(|n| n.is_finite())))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<LooseNum, E> {
+        Ok(LooseNum(
+            v.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        ))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<LooseNum, E> {
+        Ok(LooseNum(None))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<LooseNum, E> {
+        Ok(LooseNum(None))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<LooseNum, E> {
+        Ok(LooseNum(None))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<LooseNum, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LooseNum, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(LooseNum(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseNum, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(LooseNum(None))
+    }
+}
+
 impl<'de> Deserialize<'de> for LooseNum {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = LooseStr::deserialize(d)?;
-        Ok(LooseNum(
-            s.get()
-                .and_then(|t| t.parse::<f64>().ok())
-                .filter(|n| n.is_finite()),
-        ))
+        d.deserialize_any(LooseNumVisitor)
     }
 }
 
@@ -506,7 +544,7 @@ struct SarifResult<'a> {
     #[serde(default, rename = "ruleIndex")]
     rule_index: LooseNum,
     #[serde(borrow, default)]
-    rule: Option<RuleRef<'a>>,
+    rule: Option<Box<RuleRef<'a>>>,
     #[serde(borrow, default)]
     level: LooseStr<'a>,
     #[serde(borrow, default)]
@@ -514,7 +552,7 @@ struct SarifResult<'a> {
     #[serde(borrow, default)]
     locations: FirstOf<Loc<'a>>,
     #[serde(borrow, default, rename = "analysisTarget")]
-    analysis_target: Option<ArtLoc<'a>>,
+    analysis_target: Option<Box<ArtLoc<'a>>>,
     #[serde(borrow, default)]
     suppressions: Option<Vec<Suppression<'a>>>,
     #[serde(borrow, default)]
@@ -560,7 +598,7 @@ struct Loc<'a> {
     #[serde(borrow, default, rename = "physicalLocation")]
     physical: Option<Physical<'a>>,
     #[serde(borrow, default, rename = "logicalLocations")]
-    logical: FirstOf<Logical<'a>>,
+    logical: FirstOf<Box<Logical<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -570,7 +608,7 @@ struct Physical<'a> {
     #[serde(borrow, default)]
     region: Option<Region<'a>>,
     #[serde(borrow, default, rename = "contextRegion")]
-    context_region: Option<Region<'a>>,
+    context_region: Option<Box<Region<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -859,6 +897,8 @@ struct RuleInfo {
     class: Option<Category>,
     package: Option<Package>,
     message_strings: HashMap<String, String>,
+    /// `sarif` + scanner + rule id, hashed once.
+    fingerprint: Option<FingerprintBuilder>,
 }
 
 struct RunCtx {
@@ -874,6 +914,12 @@ struct RunCtx {
     bases: HashMap<String, (Option<String>, Option<String>)>,
     /// run.artifacts[i].location: (uri, base id).
     artifacts: Vec<(Option<String>, Option<String>)>,
+    /// `sarif` + scanner, hashed once.
+    fingerprint: FingerprintBuilder,
+    /// file → normalized path (results cluster on few files).
+    paths: RefCell<HashMap<String, String>>,
+    /// Fingerprint key → whether it is stable (a run uses a handful of keys).
+    stable_keys: RefCell<Vec<(String, bool)>>,
 }
 
 impl RunCtx {
@@ -888,6 +934,9 @@ impl RunCtx {
             by_id: HashMap::new(),
             bases: HashMap::new(),
             artifacts: Vec::new(),
+            fingerprint: FingerprintBuilder::new("sarif"),
+            paths: RefCell::new(HashMap::new()),
+            stable_keys: RefCell::new(Vec::new()),
         }
     }
 
@@ -921,6 +970,12 @@ impl RunCtx {
         }
         self.components = components;
         self.by_id = by_id;
+        self.fingerprint = FingerprintBuilder::new("sarif").part(&self.scanner.name);
+        for rules in &mut self.components {
+            for r in rules.iter_mut() {
+                r.fingerprint = Some(self.fingerprint.clone().part(&r.id));
+            }
+        }
     }
 
     fn rule(&self, r: &SarifResult<'_>) -> Option<&RuleInfo> {
@@ -965,16 +1020,17 @@ impl RunCtx {
     /// Resolves an artifact location to a path: base ids that are relative are prefixed, absolute
     /// ones (machine-specific) are not; `file://` is stripped and `%xx` decoded.
     fn resolve(&self, loc: &ArtLoc<'_>) -> Option<String> {
-        let (mut uri, mut base): (String, Option<&str>) = match loc.uri.get() {
-            Some(u) => (u.to_string(), loc.uri_base_id.get()),
+        let (uri, mut base): (&str, Option<&str>) = match loc.uri.get() {
+            Some(u) => (u, loc.uri_base_id.get()),
             None => {
                 let (u, b) = self.artifacts.get(loc.index.index()?)?;
-                (u.clone()?, b.as_deref())
+                (u.as_deref()?, b.as_deref())
             }
         };
+        let mut uri = Cow::Borrowed(uri);
         let mut depth = 0;
         while let Some(b) = base {
-            if is_absolute(&uri) || depth > 8 {
+            if depth > 8 || self.bases.is_empty() || is_absolute(&uri) {
                 break;
             }
             depth += 1;
@@ -993,23 +1049,22 @@ impl RunCtx {
                 joined.push('/');
             }
             joined.push_str(uri.trim_start_matches("./"));
-            uri = joined;
+            uri = Cow::Owned(joined);
             base = parent.as_deref();
         }
-        let path = file_uri_to_path(&uri);
-        let path = percent_decode(path);
+        let path = percent_decode(file_uri_to_path(&uri));
         (!path.is_empty()).then_some(path)
     }
 
     fn convert(&self, i: usize, r: &SarifResult<'_>) -> Finding {
         let rule = self.rule(r);
-        let rule_id = r
+        let rule_id: &str = r
             .rule_id
             .get()
             .or_else(|| r.rule.as_ref().and_then(|x| x.id.get()))
             .or_else(|| rule.map(|x| x.id.as_str()).filter(|s| !s.is_empty()))
-            .unwrap_or("")
-            .to_string();
+            .unwrap_or("");
+        let same_rule = rule.filter(|x| x.id == rule_id);
 
         let category = if self.kind == ToolKind::Secret || rule.is_some_and(|x| x.secret) {
             Category::Secret
@@ -1023,9 +1078,9 @@ impl RunCtx {
             }
         };
         let is_secret = category == Category::Secret;
+        let is_sca = matches!(category, Category::Sca | Category::Container);
         let props = r.properties.as_deref();
 
-        // Message.
         let mut message = message_text(r.message.as_ref(), rule);
 
         // Location.
@@ -1049,7 +1104,7 @@ impl RunCtx {
 
         // Secrets: never keep the value.
         let mut secret = None;
-        let mut snippet: Option<String> = None;
+        let snippet: Option<String>;
         let mut fp_snippet: Option<String> = None;
         if is_secret {
             let value = props.and_then(|p| p.offender.raw());
@@ -1067,13 +1122,65 @@ impl RunCtx {
                     message = redact_in(&message, trimmed);
                 }
                 let placeholder = red.placeholder();
-                snippet = Some(placeholder.clone());
-                fp_snippet = region_snippet.map(|_| placeholder);
+                fp_snippet = region_snippet.map(|_| placeholder.clone());
+                snippet = Some(placeholder);
                 secret = Some(red);
+            } else {
+                snippet = None;
             }
             message = drop_match_lines(&message);
         } else {
             snippet = region_snippet.or(context_snippet).map(str::to_string);
+        }
+
+        // Fingerprint (see the module doc).
+        let mut fb = match same_rule.and_then(|x| x.fingerprint.as_ref()) {
+            Some(prefix) => prefix.clone(),
+            None => self.fingerprint.clone().part(rule_id),
+        };
+        {
+            let mut paths = self.paths.borrow_mut();
+            let normalized: &str = match file.as_deref() {
+                None => "",
+                Some(p) => {
+                    if !paths.contains_key(p) {
+                        if paths.len() >= 100_000 {
+                            paths.clear();
+                        }
+                        paths.insert(p.to_string(), normalize_path(p));
+                    }
+                    paths.get(p).map_or("", String::as_str)
+                }
+            };
+            fb = fb.part(normalized);
+        }
+        let mut stable: Vec<(&str, &str)> = r
+            .fingerprints
+            .0
+            .iter()
+            .chain(r.partial_fingerprints.0.iter())
+            .map(|(k, v)| (k.as_ref(), v.trim()))
+            .filter(|(k, v)| {
+                !v.is_empty() && !v.contains(char::is_whitespace) && self.stable_key(k)
+            })
+            .collect();
+        if stable.is_empty() {
+            let content = if is_secret {
+                fp_snippet.as_deref()
+            } else {
+                region_snippet
+            };
+            let content = content
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or(message.as_str());
+            fb = fb.part("content").snippet(Some(content)).opt(logical);
+        } else {
+            stable.sort_unstable();
+            stable.dedup_by(|a, b| a.0 == b.0);
+            fb = fb.part("tool");
+            for (k, v) in stable {
+                fb = fb.part(k).part(v);
+            }
         }
 
         // Title and description.
@@ -1081,14 +1188,27 @@ impl RunCtx {
             .and_then(|x| x.title.clone())
             .or_else(|| short_title(&message))
             .or_else(|| rule.and_then(|x| x.name.clone()))
-            .or_else(|| (!rule_id.is_empty()).then(|| rule_id.clone()))
+            .or_else(|| (!rule_id.is_empty()).then(|| rule_id.to_string()))
             .unwrap_or_else(|| "SARIF result".to_string());
-        let mut description = message.clone();
+        let mut ids = Vec::new();
+        if same_rule.is_none() {
+            vuln_ids_in(rule_id, &mut ids);
+        }
+        if is_sca {
+            vuln_ids_in(&message, &mut ids);
+        }
+        let package = if is_sca {
+            self.package(&message, rule)
+        } else {
+            None
+        };
+        let mut description = message;
         if !is_secret {
             if let Some(full) = rule.and_then(|x| x.full_description.as_deref()) {
                 if description.trim().is_empty() {
                     description = full.to_string();
                 } else if full != description.trim() && full != title {
+                    description.reserve(full.len() + 2);
                     description.push_str("\n\n");
                     description.push_str(full);
                 }
@@ -1096,6 +1216,7 @@ impl RunCtx {
         }
 
         let mut f = Finding::new(self.scanner.clone(), rule_id, title);
+        f.fingerprint = fb.finish();
         f.category = category;
         f.description = Some(description).filter(|d| !d.trim().is_empty());
         f.recommendation = rule.and_then(|x| {
@@ -1116,15 +1237,9 @@ impl RunCtx {
 
         // Taxonomy.
         if let Some(rule) = rule {
-            for c in &rule.cwe {
-                f.add_cwe(*c);
-            }
-            for v in &rule.vulnerability_ids {
-                f.add_vulnerability_id(v.as_str());
-            }
-            for u in &rule.references {
-                f.add_reference(u.as_str());
-            }
+            f.cwe.clone_from(&rule.cwe);
+            f.vulnerability_ids.clone_from(&rule.vulnerability_ids);
+            f.references.clone_from(&rule.references);
         }
         if let Some(p) = props {
             add_prop_cwes(p, &mut f.cwe);
@@ -1147,40 +1262,19 @@ impl RunCtx {
                 f.add_cwe(c);
             }
         }
-        let mut ids = Vec::new();
-        vuln_ids_in(&f.rule_id, &mut ids);
-        if matches!(category, Category::Sca | Category::Container) {
-            vuln_ids_in(&message, &mut ids);
-        }
         for id in ids {
             f.add_vulnerability_id(id);
         }
 
         // Location.
-        f.location.file = file;
         f.location.start_line = region.and_then(|x| x.start_line.line());
         f.location.end_line = region.and_then(|x| x.end_line.line());
         f.location.snippet = snippet;
-        if f.location.file.is_none() {
+        if file.is_none() {
             f.location.component = logical.map(str::to_string);
         }
-        if matches!(category, Category::Sca | Category::Container) {
-            let mut pkg = parse_package(&message).unwrap_or_default();
-            if let Some(rp) = rule.and_then(|x| x.package.as_ref()) {
-                if pkg.name.is_empty() {
-                    pkg.name = rp.name.clone();
-                }
-                if pkg.installed_version.is_none() {
-                    pkg.installed_version = rp.installed_version.clone();
-                }
-                if pkg.fixed_version.is_none() {
-                    pkg.fixed_version = rp.fixed_version.clone();
-                }
-            }
-            if !pkg.name.is_empty() {
-                f.location.package = Some(pkg);
-            }
-        }
+        f.location.file = file;
+        f.location.package = package;
         f.secret = secret;
         f.suppressed = r.suppressions.as_ref().is_some_and(|s| {
             s.iter().any(|x| {
@@ -1189,41 +1283,63 @@ impl RunCtx {
                     .is_some_and(|st| st.eq_ignore_ascii_case("rejected"))
             })
         });
-        f.source = crate::source(Format::Sarif, format!("/runs/{}/results/{i}", self.index));
+        f.source = crate::source(Format::Sarif, pointer(self.index, i));
+        f
+    }
 
-        // Fingerprint.
-        let mut fb = FingerprintBuilder::new("sarif")
-            .part(&f.scanner.name)
-            .part(&f.rule_id)
-            .path(f.location.file.as_deref());
-        let mut stable: Vec<(&str, &str)> = r
-            .fingerprints
-            .0
-            .iter()
-            .chain(r.partial_fingerprints.0.iter())
-            .map(|(k, v)| (k.as_ref(), v.trim()))
-            .filter(|(k, v)| stable_fingerprint(k, v))
-            .collect();
-        if stable.is_empty() {
-            let content = if is_secret {
-                fp_snippet.as_deref()
-            } else {
-                region_snippet
-            };
-            let content = content
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or(message.as_str());
-            fb = fb.part("content").snippet(Some(content)).opt(logical);
-        } else {
-            stable.sort_unstable();
-            stable.dedup_by(|a, b| a.0 == b.0);
-            fb = fb.part("tool");
-            for (k, v) in stable {
-                fb = fb.part(k).part(v);
+    fn stable_key(&self, key: &str) -> bool {
+        let mut known = self.stable_keys.borrow_mut();
+        if let Some((_, stable)) = known.iter().find(|(k, _)| k == key) {
+            return *stable;
+        }
+        let stable = stable_fingerprint_key(key);
+        if known.len() < 32 {
+            known.push((key.to_string(), stable));
+        }
+        stable
+    }
+
+    /// Package facts of an SCA result: from its message, completed from its rule's help.
+    fn package(&self, message: &str, rule: Option<&RuleInfo>) -> Option<Package> {
+        let mut pkg = parse_package(message).unwrap_or_default();
+        if let Some(rp) = rule.and_then(|x| x.package.as_ref()) {
+            if pkg.name.is_empty() {
+                pkg.name.clone_from(&rp.name);
+            }
+            if pkg.installed_version.is_none() {
+                pkg.installed_version.clone_from(&rp.installed_version);
+            }
+            if pkg.fixed_version.is_none() {
+                pkg.fixed_version.clone_from(&rp.fixed_version);
             }
         }
-        f.fingerprint = fb.finish();
-        f
+        (!pkg.name.is_empty()).then_some(pkg)
+    }
+}
+
+/// `/runs/<run>/results/<i>` without the formatting machinery.
+fn pointer(run: usize, i: usize) -> String {
+    let mut s = String::with_capacity(32);
+    s.push_str("/runs/");
+    push_number(&mut s, run);
+    s.push_str("/results/");
+    push_number(&mut s, i);
+    s
+}
+
+fn push_number(s: &mut String, mut n: usize) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for b in &buf[at..] {
+        s.push(char::from(*b));
     }
 }
 
@@ -1266,6 +1382,13 @@ fn rule_info(rule: &Rule<'_>, kind: ToolKind) -> RuleInfo {
     if let Some(u) = rule.help_uri.get() {
         info.references.push(u.to_string());
     }
+    if let Some(md) = rule.help.as_ref().and_then(|h| h.markdown.get()) {
+        for u in markdown_links(md) {
+            if !info.references.iter().any(|x| x == u) {
+                info.references.push(u.to_string());
+            }
+        }
+    }
     let mut cwe = Vec::new();
     if let Some(p) = props {
         add_prop_cwes(p, &mut cwe);
@@ -1285,14 +1408,15 @@ fn rule_info(rule: &Rule<'_>, kind: ToolKind) -> RuleInfo {
                 .map(|n| (Severity::from_cvss(n), s.to_string()))
         });
         info.confidence = confidence_word(p.issue_confidence.get().or_else(|| p.confidence.get()))
-            .or_else(|| p.precision.get().and_then(precision_confidence))
             .or_else(|| {
+                // Semgrep: "HIGH CONFIDENCE" tags are more specific than its constant precision.
                 p.tags.iter().find_map(|t| {
                     t.strip_suffix(" CONFIDENCE")
                         .or_else(|| t.strip_suffix(" confidence"))
                         .and_then(Confidence::from_word)
                 })
-            });
+            })
+            .or_else(|| p.precision.get().and_then(precision_confidence));
         info.level = p.problem_severity.get().map(str::to_string);
         for t in p.tags.iter() {
             if is_secret_tag(t) {
@@ -1544,6 +1668,14 @@ fn add_prop_cwes(p: &Props<'_>, out: &mut Vec<u32>) {
     }
 }
 
+/// Targets of `[text](http…)` links.
+fn markdown_links(md: &str) -> impl Iterator<Item = &str> {
+    md.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(u, _)| u.trim()))
+        .filter(|u| is_url(u) && !u.contains(char::is_whitespace))
+}
+
 fn is_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://")
 }
@@ -1636,10 +1768,7 @@ fn drop_match_lines(text: &str) -> String {
     out
 }
 
-fn stable_fingerprint(key: &str, value: &str) -> bool {
-    if value.is_empty() || value.contains(char::is_whitespace) {
-        return false;
-    }
+fn stable_fingerprint_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     if k == "primarylocationlinehash" {
         return true;
@@ -1792,5 +1921,63 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
+    }
+}
+#[cfg(test)]
+mod dump_tmp {
+    #[test]
+    #[ignore]
+    fn dump() {
+        let f = std::env::var("DUMP").unwrap();
+        let n: usize = std::env::var("N")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(2);
+        let bytes = std::fs::read(&f).unwrap();
+        let (meta, findings) = crate::parse_to_vec(&bytes, None).unwrap();
+        println!("{}", serde_json::to_string_pretty(&meta).unwrap());
+        for x in findings.iter().take(n) {
+            println!("{}", serde_json::to_string_pretty(x).unwrap());
+        }
+    }
+}
+#[cfg(test)]
+mod bench_tmp {
+    #[test]
+    #[ignore]
+    fn bench() {
+        let f = std::env::var("BENCH").unwrap();
+        let mode = std::env::var("MODE").unwrap_or_default();
+        let bytes = std::fs::read(&f).unwrap();
+        let mut n = 0usize;
+        let mut best = std::time::Duration::MAX;
+        let iters: usize = std::env::var("ITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5);
+        for _ in 0..iters {
+            n = 0;
+            let t = std::time::Instant::now();
+            if mode == "ignored" {
+                let _: serde::de::IgnoredAny = serde_json::from_slice(&bytes).unwrap();
+            } else if mode == "raw" {
+                let text = std::str::from_utf8(&bytes).unwrap();
+                crate::Format::Sarif
+                    .parser()
+                    .parse(text, &mut |_f| n += 1)
+                    .unwrap();
+            } else {
+                crate::parse(&bytes, Some(crate::Format::Sarif), &mut |_f| n += 1).unwrap();
+            }
+            best = best.min(t.elapsed());
+        }
+        let el = best;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let hwm = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM"))
+            .unwrap()
+            .to_string();
+        eprintln!("mode={mode} n={n} time={el:?} size={} {hwm}", bytes.len());
     }
 }
