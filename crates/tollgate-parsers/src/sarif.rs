@@ -1121,6 +1121,10 @@ impl RunCtx {
                 if trimmed != s {
                     message = redact_in(&message, trimmed);
                 }
+                // Messages like Bandit's "Possible hardcoded password: '…'" quote the value.
+                for literal in quoted_literals(s) {
+                    message = redact_in(&message, literal);
+                }
                 let placeholder = red.placeholder();
                 fp_snippet = region_snippet.map(|_| placeholder.clone());
                 snippet = Some(placeholder);
@@ -1749,6 +1753,25 @@ fn parse_package(text: &str) -> Option<Package> {
     (!pkg.name.is_empty()).then_some(pkg)
 }
 
+/// String literals (`'…'`, `"…"`, `` `…` ``) of at least 4 characters in a line of code.
+fn quoted_literals(code: &str) -> impl Iterator<Item = &str> {
+    let mut rest = code;
+    std::iter::from_fn(move || loop {
+        let start = rest.find(['\'', '"', '`'])?;
+        let quote = rest[start..].chars().next()?;
+        let after = &rest[start + 1..];
+        let Some(end) = after.find(quote) else {
+            rest = "";
+            return None;
+        };
+        let literal = &after[..end];
+        rest = &after[end + 1..];
+        if literal.trim().chars().count() >= 4 {
+            return Some(literal);
+        }
+    })
+}
+
 /// Trivy writes the (masked) matched line of a secret as `Match: …`; never copy it.
 fn drop_match_lines(text: &str) -> String {
     if !text.contains("Match:") {
@@ -1857,10 +1880,451 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{detect, parse_to_vec};
+    use crate::{detect, parse_to_vec, ErrorKind};
+    use tollgate_model::Tag;
 
-    /// Checks every SARIF file of the corpus against MANIFEST.tsv and that no other corpus file is
-    /// detected as SARIF. Run with `cargo test -p tollgate-parsers sarif -- --ignored`.
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/sarif/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn parse_fixture(name: &str) -> (ReportMeta, Vec<Finding>) {
+        let bytes = fixture(name);
+        assert_eq!(detect(&bytes).unwrap(), Format::Sarif, "{name} detected");
+        parse_to_vec(&bytes, None).unwrap()
+    }
+
+    fn parse_text(text: &str) -> Result<(ReportMeta, Vec<Finding>), ParseError> {
+        parse_to_vec(text.as_bytes(), Some(Format::Sarif))
+    }
+
+    #[test]
+    fn detection_needs_runs_and_a_sarif_marker() {
+        let yes = |t: &str| detect(t.as_bytes()).ok() == Some(Format::Sarif);
+        assert!(yes(r#"{"version": "2.1.0", "runs": []}"#));
+        assert!(yes(
+            r#"{"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "runs": []}"#
+        ));
+        assert!(yes(r#"{"runs": [{"tool": {"driver": {"name": "x"}}}]}"#));
+        assert!(!yes(r#"{"runs": [], "version": "1.0"}"#));
+        assert!(!yes(r#"{"version": "2.1.0", "results": []}"#));
+        assert!(!yes(r#"[{"runs": []}]"#));
+    }
+
+    #[test]
+    fn codeql_rules_by_index_extensions_and_security_severity() {
+        let (meta, findings) = parse_fixture("codeql.sarif");
+        assert_eq!(
+            meta.scanners,
+            vec![Scanner::new("codeql", Some("2.19.3".into()))]
+        );
+        assert_eq!(findings.len(), 4);
+        let [sqli, xss, md5, unused] = &findings[..] else {
+            panic!()
+        };
+
+        assert_eq!(sqli.rule_id, "js/sql-injection");
+        assert_eq!(
+            sqli.title,
+            "Database query built from user-controlled sources"
+        );
+        assert_eq!(
+            (sqli.severity, sqli.scanner_severity.as_deref()),
+            (Severity::High, Some("8.8"))
+        );
+        assert_eq!(sqli.confidence, Some(Confidence::High));
+        assert_eq!(sqli.cwe, vec![89, 90, 943]);
+        assert!(sqli.has_tag(Tag::Injection));
+        assert_eq!(sqli.location.file.as_deref(), Some("web/routes/search.js"));
+        assert_eq!(sqli.location.start_line, Some(23));
+        assert!(sqli
+            .references
+            .contains(&"https://owasp.org/www-community/attacks/SQL_Injection".to_string()));
+        assert_eq!(sqli.source.pointer, "/runs/0/results/0");
+
+        // Rule from an extension (rule.toolComponent.index), location by artifact index only.
+        assert_eq!(xss.title, "Reflected cross-site scripting");
+        assert_eq!(xss.severity, Severity::Medium);
+        assert_eq!(xss.cwe, vec![79, 116]);
+        assert!(xss.has_tag(Tag::Xss));
+        assert_eq!(xss.location.file.as_deref(), Some("web/routes/search.js"));
+        assert_eq!(
+            (xss.location.start_line, xss.location.end_line),
+            (Some(41), Some(42))
+        );
+
+        // CWE from relationships, percent-decoded path, 9.1 → Critical.
+        assert_eq!(md5.severity, Severity::Critical);
+        assert_eq!(md5.cwe, vec![327]);
+        assert!(md5.has_tag(Tag::WeakCrypto));
+        assert_eq!(
+            md5.location.file.as_deref(),
+            Some("web/lib/crypto utils.js")
+        );
+
+        // No security-severity: the rule's default level.
+        assert_eq!(
+            (unused.severity, unused.scanner_severity.as_deref()),
+            (Severity::Low, Some("note"))
+        );
+        assert!(findings.iter().all(|f| f.category == Category::Sast));
+        insta::assert_json_snapshot!("codeql", findings);
+    }
+
+    #[test]
+    fn semgrep_results_before_tool_and_secret_rules() {
+        let (meta, findings) = parse_fixture("semgrep.sarif");
+        assert_eq!(
+            meta.scanners,
+            vec![Scanner::new("semgrep", Some("1.95.0".into()))]
+        );
+        assert_eq!(findings.len(), 3);
+        let [sql, jwt, xss] = &findings[..] else {
+            panic!()
+        };
+        assert_eq!(sql.severity, Severity::High);
+        assert_eq!(
+            sql.confidence,
+            Some(Confidence::Low),
+            "LOW CONFIDENCE tag beats precision"
+        );
+        assert_eq!(sql.cwe, vec![89]);
+        assert!(sql
+            .title
+            .starts_with("Detected string concatenation in a SQL query."));
+        assert!(sql
+            .references
+            .contains(&"https://owasp.org/Top10/A03_2021-Injection".to_string()));
+        // "requires login" is Semgrep's placeholder, not a fingerprint: content is used.
+        let expected = FingerprintBuilder::new("sarif")
+            .part("semgrep")
+            .part(&sql.rule_id)
+            .path(Some("app/db.py"))
+            .part("content")
+            .snippet(Some(
+                "cursor.execute(\"SELECT * FROM users WHERE id=\" + uid)",
+            ))
+            .opt(None)
+            .finish();
+        assert_eq!(sql.fingerprint, expected);
+
+        assert_eq!(jwt.category, Category::Secret);
+        assert!(jwt.secret.is_some());
+        assert!(jwt.has_tag(Tag::HardcodedSecret));
+        let out = serde_json::to_string(&findings).unwrap();
+        assert!(!out.contains("tollgate-test-jwt-secret-NOT-REAL-0001"));
+        assert_eq!(xss.confidence, Some(Confidence::Medium));
+        assert!(xss.has_tag(Tag::Xss));
+        insta::assert_json_snapshot!("semgrep", findings);
+    }
+
+    #[test]
+    fn results_before_or_after_tool_give_the_same_findings() {
+        let doc: serde_json::Value = serde_json::from_slice(&fixture("semgrep.sarif")).unwrap();
+        let run = &doc["runs"][0];
+        let tool_first = format!(
+            r#"{{"version":"2.1.0","runs":[{{"tool":{},"results":{}}}]}}"#,
+            run["tool"], run["results"]
+        );
+        let results_first = format!(
+            r#"{{"version":"2.1.0","runs":[{{"results":{},"tool":{}}}]}}"#,
+            run["results"], run["tool"]
+        );
+        let (_, a) = parse_text(&tool_first).unwrap();
+        let (_, b) = parse_text(&results_first).unwrap();
+        assert_eq!(a.len(), 3);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn gitleaks_secrets_never_leave_in_clear() {
+        let (meta, findings) = parse_fixture("gitleaks.sarif");
+        assert_eq!(meta.scanners.len(), 2);
+        assert_eq!(findings.len(), 4);
+        let out = serde_json::to_string(&findings).unwrap();
+        for value in [
+            "AKIATOLLGATEFAKE0001",
+            "tg_fake_5f1d9c0a7b3e4d2f8a6c1b0e9d7f3a2c",
+            "sk_test_TOLLGATEFAKE00000000000000",
+        ] {
+            assert!(!out.contains(value), "{value} leaked");
+        }
+        for f in &findings {
+            assert_eq!(f.category, Category::Secret);
+            assert_eq!(f.severity, Severity::High);
+            assert!(f.secret.is_some());
+            assert!(f.has_tag(Tag::HardcodedSecret));
+        }
+        // Gitleaks 7: no ruleId, the rule is named by the message; the offender is the secret.
+        let v7 = &findings[3];
+        assert_eq!(v7.rule_id, "Stripe API key");
+        assert_eq!(
+            v7.secret,
+            Some(RedactedSecret::new("sk_test_TOLLGATEFAKE00000000000000"))
+        );
+        let snippet = v7.location.snippet.as_deref().unwrap();
+        assert!(
+            snippet.starts_with("Stripe.api_key = 'sk_t…[redacted 34 chars"),
+            "{snippet}"
+        );
+        // commitSha/email/date partial fingerprints do not enter the fingerprint.
+        let changed = String::from_utf8(fixture("gitleaks.sarif"))
+            .unwrap()
+            .replace(
+                "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+                "ffffffffffffffffffffffffffffffffffffffff",
+            )
+            .replace("2026-01-02T03:04:05Z", "2027-01-01T00:00:00Z");
+        let (_, again) = parse_text(&changed).unwrap();
+        assert_eq!(findings[0].fingerprint, again[0].fingerprint);
+        insta::assert_json_snapshot!("gitleaks", findings);
+    }
+
+    #[test]
+    fn trivy_classes_packages_and_masked_matches() {
+        let (_, findings) = parse_fixture("trivy.sarif");
+        let [lodash, openssl, ksv, pat] = &findings[..] else {
+            panic!()
+        };
+        assert_eq!(lodash.category, Category::Sca);
+        assert_eq!(lodash.vulnerability_ids, vec!["CVE-2021-23337"]);
+        assert_eq!(
+            (lodash.severity, lodash.scanner_severity.as_deref()),
+            (Severity::High, Some("HIGH"))
+        );
+        let pkg = lodash.location.package.as_ref().unwrap();
+        assert_eq!(
+            (
+                pkg.name.as_str(),
+                pkg.installed_version.as_deref(),
+                pkg.fixed_version.as_deref()
+            ),
+            ("lodash", Some("4.17.20"), Some("4.17.21"))
+        );
+        assert!(lodash.has_tag(Tag::VulnerableDependency));
+        // Absolute ROOTPATH base is machine-specific: the path stays relative.
+        assert_eq!(lodash.location.file.as_deref(), Some("package-lock.json"));
+        assert_eq!(openssl.category, Category::Container);
+        assert_eq!(openssl.location.package.as_ref().unwrap().name, "libssl3");
+        assert_eq!(ksv.category, Category::Iac);
+        assert!(ksv.has_tag(Tag::Misconfiguration));
+        assert_eq!(pat.category, Category::Secret);
+        assert_eq!(pat.severity, Severity::Critical);
+        let out = serde_json::to_string(&findings).unwrap();
+        assert!(!out.contains("ghp_TOLLGATE"), "Trivy match line leaked");
+        insta::assert_json_snapshot!("trivy", findings);
+    }
+
+    #[test]
+    fn suppressions_unless_rejected() {
+        let (_, findings) = parse_fixture("suppressions.sarif");
+        let flags: Vec<bool> = findings.iter().map(|f| f.suppressed).collect();
+        assert_eq!(
+            flags,
+            vec![true, true, false, true, false, false, true, false]
+        );
+        insta::assert_json_snapshot!("suppressions", findings);
+    }
+
+    #[test]
+    fn multiple_runs_and_odd_shapes() {
+        let (meta, findings) = parse_fixture("multi-run.sarif");
+        let names: Vec<&str> = meta.scanners.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "bandit",
+                "checkov",
+                "mobsfscan",
+                "dependency-check",
+                "codescanner",
+                "emptyscanner"
+            ]
+        );
+        assert_eq!(findings.len(), 6);
+        let [shell, password, s3, webview, cve, spec] = &findings[..] else {
+            panic!()
+        };
+
+        assert_eq!(
+            (shell.severity, shell.confidence),
+            (Severity::High, Some(Confidence::High))
+        );
+        assert_eq!(
+            shell.location.snippet.as_deref(),
+            Some("    subprocess.Popen(cmd, shell=True)\n")
+        );
+        // Bandit's hard-coded password: CWE-259 makes it a secret; the message quoted it.
+        assert_eq!(password.category, Category::Secret);
+        assert_eq!(password.severity, Severity::Low);
+        assert!(!serde_json::to_string(password)
+            .unwrap()
+            .contains("hunter2-not-real"));
+
+        assert_eq!((s3.category, s3.severity), (Category::Iac, Severity::High));
+        assert_eq!(
+            (webview.category, webview.severity),
+            (Category::Mobile, Severity::Critical)
+        );
+        assert_eq!(webview.cwe, vec![295]);
+        assert!(webview.has_tag(Tag::InsecureTls));
+
+        assert_eq!(cve.category, Category::Sca);
+        assert_eq!(
+            (cve.severity, cve.scanner_severity.as_deref()),
+            (Severity::Critical, Some("CRITICAL"))
+        );
+        assert_eq!(cve.vulnerability_ids, vec!["CVE-2022-42889"]);
+        assert_eq!(cve.cvss_score(), Some(9.8));
+        assert_eq!(
+            cve.location.file.as_deref(),
+            Some("/builds/shop/api/lib/commons-text-1.9.jar")
+        );
+        assert_eq!(cve.source.pointer, "/runs/3/results/0");
+
+        // Message from messageStrings + arguments, hierarchical rule id, logical location.
+        assert_eq!(spec.rule_id, "C2001/1");
+        assert_eq!(
+            spec.description.as_deref(),
+            Some("Variable \"count\" was used without being initialized ({twice}).\n\nA variable was used without being initialized.")
+        );
+        assert_eq!(
+            spec.location.component.as_deref(),
+            Some("collections::list::add")
+        );
+        assert_eq!(spec.cwe, vec![457]);
+        assert_eq!(spec.severity, Severity::Medium);
+        insta::assert_json_snapshot!("multi_run", findings);
+    }
+
+    #[test]
+    fn shifted_lines_keep_fingerprints() {
+        let (_, a) = parse_fixture("lines.sarif");
+        let (_, b) = parse_fixture("lines-shifted.sarif");
+        assert_eq!(a.len(), 4);
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.fingerprint, y.fingerprint, "{}", x.source.pointer);
+            if x.location.file.is_some() {
+                assert_ne!(x.location.start_line, y.location.start_line);
+            }
+        }
+        let mut unique: Vec<&str> = a.iter().map(|f| f.fingerprint.as_str()).collect();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            4,
+            "distinct results keep distinct fingerprints"
+        );
+        insta::assert_json_snapshot!("lines", a);
+    }
+
+    #[test]
+    fn errors_name_the_place() {
+        let e = parse_to_vec(&fixture("broken-result.sarif"), None).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Shape);
+        assert_eq!(e.path.as_deref(), Some("$.runs[0].results[1]"));
+        assert!(e.line_column.is_some());
+
+        let e = parse_text(r#"{"version": "2.1.0"}"#).unwrap_err();
+        assert_eq!(
+            (e.kind, e.path.as_deref()),
+            (ErrorKind::Shape, Some("$.runs"))
+        );
+        let e = parse_text(r#"{"version": "2.1.0", "runs": {"tool": {}}}"#).unwrap_err();
+        assert_eq!(
+            (e.kind, e.path.as_deref()),
+            (ErrorKind::Shape, Some("$.runs"))
+        );
+        let e = parse_text(r#"{"version": "2.1.0", "runs": null}"#).unwrap_err();
+        assert_eq!(
+            (e.kind, e.path.as_deref()),
+            (ErrorKind::Shape, Some("$.runs"))
+        );
+        let e = parse_text(r#"{"version": "2.1.0", "runs": [7]}"#).unwrap_err();
+        assert_eq!(
+            (e.kind, e.path.as_deref()),
+            (ErrorKind::Shape, Some("$.runs[0]"))
+        );
+        let e = parse_text(r#"[{"runs": []}]"#).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Shape);
+        let e =
+            parse_text(r#"{"version": "2.1.0", "runs": [{"results": [{"ruleId": "x""#).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Syntax);
+        // Results kept back (before `tool`) are checked too.
+        let e =
+            parse_text(r#"{"runs": [{"results": [{}, 3], "tool": {"driver": {"name": "x"}}}]}"#)
+                .unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("$.runs[0].results[1]"));
+    }
+
+    #[test]
+    fn tolerates_missing_and_null_fields() {
+        let text = r#"{"version": "2.1.0", "runs": [
+            {"tool": {"driver": {"name": "Mini", "rules": null}}, "results": [
+                {},
+                {"ruleId": null, "message": null, "locations": null, "level": null, "properties": null},
+                {"ruleId": "R1", "ruleIndex": 99, "message": {"text": "out-of-range index"},
+                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a.c"}, "region": {"startLine": "12"}}}]}
+            ]},
+            {"results": [{"ruleId": "no-tool", "message": {"text": "a run without a tool"}}]}
+        ]}"#;
+        let (meta, findings) = parse_text(text).unwrap();
+        assert_eq!(findings.len(), 4);
+        assert_eq!(meta.scanners.len(), 2);
+        assert_eq!(findings[0].title, "SARIF result");
+        assert_eq!(findings[0].severity, Severity::Medium);
+        assert_eq!(findings[2].rule_id, "R1");
+        assert_eq!(findings[2].location.start_line, Some(12));
+        assert_eq!(findings[3].scanner.name, "unknown");
+        assert!(findings.iter().all(|f| !f.fingerprint.as_str().is_empty()));
+    }
+
+    #[test]
+    fn failed_invocations_mark_the_report_incomplete() {
+        let text = r#"{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "X"}},
+            "invocations": [{"executionSuccessful": false}], "results": []}]}"#;
+        let (meta, _) = parse_text(text).unwrap();
+        assert_eq!(meta.incomplete.len(), 1);
+    }
+
+    #[test]
+    fn helpers() {
+        let mut ids = Vec::new();
+        vuln_ids_in(
+            "CVE-2021-44228-log4j and GHSA-jfh8-c2jp-5v3q, CVE-99-1",
+            &mut ids,
+        );
+        assert_eq!(ids, vec!["CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q"]);
+        assert_eq!(file_uri_to_path("file:///C:/code/a.c"), "C:/code/a.c");
+        assert_eq!(file_uri_to_path("file:////src/x.js"), "/src/x.js");
+        assert_eq!(file_uri_to_path("file://host/share/x.js"), "/share/x.js");
+        assert_eq!(file_uri_to_path("src/x.js"), "src/x.js");
+        assert_eq!(percent_decode("a%20b%2Fc%zz"), "a b/c%zz");
+        assert_eq!(scanner_name("Semgrep OSS"), "semgrep");
+        assert!(stable_fingerprint_key("primaryLocationLineHash"));
+        assert!(stable_fingerprint_key("matchBasedId/v1"));
+        assert!(!stable_fingerprint_key(
+            "primaryLocationStartColumnFingerprint"
+        ));
+        assert!(!stable_fingerprint_key("commitSha"));
+        assert!(!stable_fingerprint_key("scanFileHash"));
+        assert!(secret_rule_id(
+            "python.jwt.security.jwt-hardcode.jwt-python-hardcoded-secret"
+        ));
+        assert!(!secret_rule_id(
+            "terraform.azure.best-practice.azure-secret-expiration-date"
+        ));
+        assert!(!secret_rule_id(
+            "java.lang.correctness.hardcoded-conditional"
+        ));
+        let lits: Vec<&str> = quoted_literals(r#"x = 'abc' + "abcd" + `q`"#).collect();
+        assert_eq!(lits, vec!["abcd"]);
+    }
+
+    /// Checks every SARIF file of the corpus against MANIFEST.tsv, that no other corpus file is
+    /// detected as SARIF, and that Gitleaks values do not leak. Run with
+    /// `cargo test -p tollgate-parsers sarif -- --ignored` (`TOLLGATE_CORPUS` overrides the place).
     #[test]
     #[ignore]
     fn corpus_counts_match_manifest() {
@@ -1876,108 +2340,44 @@ mod tests {
             let (path, format, items) = (cols[0], cols[1], cols[2]);
             let bytes = std::fs::read(format!("{root}/{path}")).unwrap();
             let detected = detect(&bytes).ok();
-            if format == "sarif" {
-                if detected != Some(Format::Sarif) {
-                    failures.push(format!("{path}: detected {detected:?}"));
+            if format != "sarif" {
+                if detected == Some(Format::Sarif) {
+                    failures.push(format!("{path} ({format}) detected as sarif"));
                 }
-                match parse_to_vec(&bytes, Some(Format::Sarif)) {
-                    Ok((meta, findings)) => {
-                        let want: usize = items.parse().unwrap();
-                        eprintln!("{path}\t{}\t{want}\t{:?}", findings.len(), meta.scanners);
-                        if findings.len() != want {
-                            failures
-                                .push(format!("{path}: {} findings, want {want}", findings.len()));
-                        }
-                        let out = serde_json::to_string(&findings).unwrap();
-                        if path.contains("gitleaks") {
-                            assert!(
-                                findings.iter().all(|f| f.category == Category::Secret),
-                                "{path}"
-                            );
-                            let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                            for run in doc["runs"].as_array().unwrap() {
-                                for r in run["results"].as_array().unwrap() {
-                                    let snip = r["locations"][0]["physicalLocation"]["region"]
-                                        ["snippet"]["text"]
-                                        .as_str()
-                                        .unwrap_or("");
-                                    if !snip.trim().is_empty() {
-                                        assert!(
-                                            !out.contains(snip.trim()),
-                                            "{path}: snippet leaked"
-                                        );
-                                    }
-                                    if let Some(o) = r["properties"]["offender"].as_str() {
-                                        assert!(!out.contains(o), "{path}: offender leaked");
-                                    }
-                                }
+                continue;
+            }
+            if detected != Some(Format::Sarif) {
+                failures.push(format!("{path}: detected {detected:?}"));
+            }
+            let (_, findings) = match parse_to_vec(&bytes, Some(Format::Sarif)) {
+                Ok(x) => x,
+                Err(e) => {
+                    failures.push(format!("{path}: {e}"));
+                    continue;
+                }
+            };
+            let want: usize = items.parse().unwrap();
+            eprintln!("{path}\t{}\t{want}", findings.len());
+            if findings.len() != want {
+                failures.push(format!("{path}: {} findings, want {want}", findings.len()));
+            }
+            if path.contains("gitleaks") {
+                let out = serde_json::to_string(&findings).unwrap();
+                let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                for run in doc["runs"].as_array().into_iter().flatten() {
+                    for r in run["results"].as_array().into_iter().flatten() {
+                        let region = &r["locations"][0]["physicalLocation"]["region"];
+                        let snippet = region["snippet"]["text"].as_str().unwrap_or("").trim();
+                        let offender = r["properties"]["offender"].as_str().unwrap_or("");
+                        for value in [snippet, offender] {
+                            if !value.is_empty() && out.contains(value) {
+                                failures.push(format!("{path}: a secret value leaked"));
                             }
                         }
                     }
-                    Err(e) => failures.push(format!("{path}: {e}")),
                 }
-            } else if detected == Some(Format::Sarif) {
-                failures.push(format!("{path} ({format}) detected as sarif"));
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
-    }
-}
-#[cfg(test)]
-mod dump_tmp {
-    #[test]
-    #[ignore]
-    fn dump() {
-        let f = std::env::var("DUMP").unwrap();
-        let n: usize = std::env::var("N")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(2);
-        let bytes = std::fs::read(&f).unwrap();
-        let (meta, findings) = crate::parse_to_vec(&bytes, None).unwrap();
-        println!("{}", serde_json::to_string_pretty(&meta).unwrap());
-        for x in findings.iter().take(n) {
-            println!("{}", serde_json::to_string_pretty(x).unwrap());
-        }
-    }
-}
-#[cfg(test)]
-mod bench_tmp {
-    #[test]
-    #[ignore]
-    fn bench() {
-        let f = std::env::var("BENCH").unwrap();
-        let mode = std::env::var("MODE").unwrap_or_default();
-        let bytes = std::fs::read(&f).unwrap();
-        let mut n = 0usize;
-        let mut best = std::time::Duration::MAX;
-        let iters: usize = std::env::var("ITERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(5);
-        for _ in 0..iters {
-            n = 0;
-            let t = std::time::Instant::now();
-            if mode == "ignored" {
-                let _: serde::de::IgnoredAny = serde_json::from_slice(&bytes).unwrap();
-            } else if mode == "raw" {
-                let text = std::str::from_utf8(&bytes).unwrap();
-                crate::Format::Sarif
-                    .parser()
-                    .parse(text, &mut |_f| n += 1)
-                    .unwrap();
-            } else {
-                crate::parse(&bytes, Some(crate::Format::Sarif), &mut |_f| n += 1).unwrap();
-            }
-            best = best.min(t.elapsed());
-        }
-        let el = best;
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let hwm = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM"))
-            .unwrap()
-            .to_string();
-        eprintln!("mode={mode} n={n} time={el:?} size={} {hwm}", bytes.len());
     }
 }
