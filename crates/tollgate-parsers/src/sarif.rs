@@ -1373,6 +1373,7 @@ fn rule_info(rule: &Rule<'_>, kind: ToolKind) -> RuleInfo {
         .help
         .as_ref()
         .and_then(|h| h.text.get())
+        .filter(|t| Some(*t) != full.as_deref())
         .map(drop_match_lines)
         .filter(|t| !t.trim().is_empty());
     let mut info = RuleInfo {
@@ -1686,47 +1687,37 @@ fn is_url(s: &str) -> bool {
 
 /// CVE-YYYY-NNNN… and GHSA-xxxx-xxxx-xxxx ids found in `text`.
 fn vuln_ids_in(text: &str, out: &mut Vec<String>) {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i + 4 <= bytes.len() {
-        let rest = &text[i..];
-        let found = if rest.starts_with("CVE-") {
-            let year = rest[4..].bytes().take_while(u8::is_ascii_digit).count();
-            let after = 4 + year;
-            if year == 4 && rest[after..].starts_with('-') {
-                let num = rest[after + 1..]
-                    .bytes()
-                    .take_while(u8::is_ascii_digit)
-                    .count();
-                (num >= 4).then_some(after + 1 + num)
-            } else {
-                None
-            }
-        } else if rest.starts_with("GHSA-") {
-            let ok = rest.len() >= 19
-                && rest.as_bytes()[5..19].iter().enumerate().all(|(k, b)| {
-                    if k == 4 || k == 9 {
-                        *b == b'-'
-                    } else {
-                        b.is_ascii_alphanumeric()
-                    }
-                });
-            ok.then_some(19)
-        } else {
-            None
+    let mut push = |id: &str| {
+        if !out.iter().any(|x| x == id) {
+            out.push(id.to_string());
+        }
+    };
+    for (at, _) in text.match_indices("CVE-") {
+        let rest = &text[at + 4..];
+        if rest.bytes().take_while(u8::is_ascii_digit).count() != 4 {
+            continue;
+        }
+        let Some(tail) = rest[4..].strip_prefix('-') else {
+            continue;
         };
-        match found {
-            Some(len) => {
-                let id = &rest[..len];
-                if !out.iter().any(|x| x == id) {
-                    out.push(id.to_string());
-                }
-                i += len;
+        let num = tail.bytes().take_while(u8::is_ascii_digit).count();
+        if num >= 4 {
+            push(&text[at..at + 9 + num]);
+        }
+    }
+    for (at, _) in text.match_indices("GHSA-") {
+        let Some(id) = text.get(at..at + 19) else {
+            continue;
+        };
+        let ok = id.as_bytes()[5..].iter().enumerate().all(|(k, b)| {
+            if k == 4 || k == 9 {
+                *b == b'-'
+            } else {
+                b.is_ascii_alphanumeric()
             }
-            None => {
-                // Advance to the next char boundary.
-                i += rest.chars().next().map_or(1, char::len_utf8);
-            }
+        });
+        if ok {
+            push(id);
         }
     }
 }
@@ -2357,7 +2348,15 @@ mod tests {
                 }
             };
             let want: usize = items.parse().unwrap();
-            eprintln!("{path}\t{}\t{want}", findings.len());
+            let mut summary: HashMap<String, usize> = HashMap::new();
+            for f in &findings {
+                let key = format!("{}/{}/{}", f.scanner.name, f.category, f.severity);
+                *summary.entry(key).or_default() += 1;
+                assert!(!f.title.trim().is_empty(), "{path}: empty title");
+            }
+            let mut summary: Vec<_> = summary.into_iter().collect();
+            summary.sort();
+            eprintln!("{path}\t{}\t{want}\t{summary:?}", findings.len());
             if findings.len() != want {
                 failures.push(format!("{path}: {} findings, want {want}", findings.len()));
             }
