@@ -1142,32 +1142,42 @@ impl RunCtx {
             Some(prefix) => prefix.clone(),
             None => self.fingerprint.clone().part(rule_id),
         };
-        {
-            let mut paths = self.paths.borrow_mut();
-            let normalized: &str = match file.as_deref() {
-                None => "",
-                Some(p) => {
-                    if !paths.contains_key(p) {
-                        if paths.len() >= 100_000 {
-                            paths.clear();
-                        }
-                        paths.insert(p.to_string(), normalize_path(p));
+        match file.as_deref() {
+            None => fb = fb.part(""),
+            Some(p) => {
+                let mut paths = self.paths.borrow_mut();
+                if let Some(n) = paths.get(p) {
+                    fb = fb.part(n);
+                } else {
+                    let n = normalize_path(p);
+                    fb = fb.part(&n);
+                    if paths.len() >= 100_000 {
+                        paths.clear();
                     }
-                    paths.get(p).map_or("", String::as_str)
+                    paths.insert(p.to_string(), n);
                 }
-            };
-            fb = fb.part(normalized);
+            }
         }
-        let mut stable: Vec<(&str, &str)> = r
+        // Stable tool fingerprints, at most 8, on the stack.
+        let mut stable: [(&str, &str); 8] = [("", ""); 8];
+        let mut n_stable = 0;
+        for (k, v) in r
             .fingerprints
             .0
             .iter()
             .chain(r.partial_fingerprints.0.iter())
-            .map(|(k, v)| (k.as_ref(), v.trim()))
-            .filter(|(k, v)| {
-                !v.is_empty() && !v.contains(char::is_whitespace) && self.stable_key(k)
-            })
-            .collect();
+        {
+            let v = v.trim();
+            if n_stable < stable.len()
+                && !v.is_empty()
+                && !v.contains(char::is_whitespace)
+                && self.stable_key(k)
+            {
+                stable[n_stable] = (k.as_ref(), v);
+                n_stable += 1;
+            }
+        }
+        let stable = &mut stable[..n_stable];
         if stable.is_empty() {
             let content = if is_secret {
                 fp_snippet.as_deref()
@@ -1179,11 +1189,15 @@ impl RunCtx {
                 .unwrap_or(message.as_str());
             fb = fb.part("content").snippet(Some(content)).opt(logical);
         } else {
-            stable.sort_unstable();
-            stable.dedup_by(|a, b| a.0 == b.0);
+            // Sorted by key; `fingerprints` win over `partialFingerprints` for a repeated key.
+            stable.sort_by(|a, b| a.0.cmp(b.0));
             fb = fb.part("tool");
-            for (k, v) in stable {
-                fb = fb.part(k).part(v);
+            let mut last = None;
+            for (k, v) in stable.iter() {
+                if last != Some(*k) {
+                    fb = fb.part(k).part(v);
+                    last = Some(*k);
+                }
             }
         }
 
@@ -1495,7 +1509,13 @@ fn message_text(msg: Option<&Message<'_>>, rule: Option<&RuleInfo>) -> String {
         return String::new();
     };
     if m.arguments.0.is_empty() || !template.contains('{') {
-        return template.to_string();
+        // Room for the rule's full description, appended later.
+        let extra = rule
+            .and_then(|r| r.full_description.as_ref())
+            .map_or(0, |d| d.len() + 2);
+        let mut out = String::with_capacity(template.len() + extra);
+        out.push_str(template);
+        return out;
     }
     // SARIF message formatting: {0}, {1} … with {{ and }} as escapes.
     let mut out = String::with_capacity(template.len() + 16);
