@@ -6,28 +6,40 @@
 //! [`json::ForEach`], each result converted and handed to the sink at once. When a run lists its
 //! `results` before its `tool` (Semgrep does), those results are kept (borrowed, typed) until the
 //! run object ends. `originalUriBaseIds` and `artifacts` are used when they precede the results
-//! that need them (or when those results were kept back).
+//! that need them (or when those results were kept back). Unused subtrees (`codeFlows`,
+//! `relatedLocations`, `graphs`, run `properties` …) are skipped unread.
 //!
-//! Mapping highlights: scanner = lower-cased `tool.driver.name` (`Semgrep OSS` → `semgrep`,
-//! `nodejsscan` → `njsscan`); severity from, in order, the result's property bag (`issue_severity`,
-//! `severity`, `cvssv3_baseSeverity`, `security-severity`, CVSS scores), the rule's property bag
-//! (severity words, Trivy's severity tag, `security-severity`), `result.level`, the rule's
-//! `defaultConfiguration.level`; default Medium (SARIF's default level is `warning`), High for
-//! secrets. Secrets (Gitleaks and other secret tools, Trivy secret rules, rules tagged secret or
-//! about hard-coded credentials) never keep their snippet: it becomes a redaction placeholder.
+//! Mapping highlights:
+//! - scanner = lower-cased `tool.driver.name` (`Semgrep OSS` → `semgrep`, `nodejsscan` →
+//!   `njsscan`), version = `driver.version` or `semanticVersion`;
+//! - severity from, in order: the result's property bag (`issue_severity`, `severity`,
+//!   `cvssv3_baseSeverity`, `security-severity`, CVSS scores), the rule's property bag (severity
+//!   words, Trivy's `CRITICAL`/`HIGH`/… tag, `security-severity`), `result.level`, the rule's
+//!   `defaultConfiguration.level`; default Medium (SARIF's default level is `warning`), High for
+//!   secrets. `scanner_severity` keeps the text that decided;
+//! - category from the tool (gitleaks → secret, checkov/kics/tfsec … → iac, dependency-check/grype
+//!   → sca, mobsfscan → mobile, Trivy by rule tag: misconfiguration → iac, vulnerability → sca or
+//!   container for OS packages, secret, license), else sast; a rule tagged `secret`, about a
+//!   hard-coded credential (id, or CWE-798/259/321) or `CKV_SECRET_*` makes the finding a secret;
+//! - secrets never keep their value: with a known value (Gitleaks 7 `offender`) it is redacted
+//!   wherever it appears; else the whole snippet becomes the redaction placeholder (even Gitleaks'
+//!   own `REDACTED`), quoted literals of the snippet are scrubbed from the message, and Trivy's
+//!   `Match:` lines and the rule's per-match descriptions are not copied.
 //!
 //! # Fingerprint (family `sarif`)
 //!
 //! `scanner name` + `rule id` + normalized file path, then either
-//! - the tool's own stable fingerprints: every `fingerprints`/`partialFingerprints` entry (sorted
-//!   by key) whose key does not name something location- or history-bound (keys containing
-//!   `line`, `column`, `offset`, `index`, `commit`, `sha`, `email`, `author`, `date`, `time`,
-//!   `message`, `file`; CodeQL's content hash `primaryLocationLineHash` is kept) and whose value
-//!   is a token (no white space: Semgrep's `requires login` placeholder is ignored); or else
-//! - the normalized region snippet (the redacted placeholder for secrets), or the message text when
-//!   there is no snippet, plus the first logical location's fully qualified name.
+//! - `"tool"` + the tool's own stable fingerprints: every `fingerprints`/`partialFingerprints`
+//!   entry (sorted by key, `fingerprints` first) whose key does not name something location- or
+//!   history-bound (keys containing `line`, `column`, `offset`, `index`, `commit`, `sha`, `email`,
+//!   `author`, `date`, `time`, `message`, `file`; CodeQL's content hash `primaryLocationLineHash`
+//!   is kept, Semgrep's `matchBasedId/v1` too) and whose value is a token (no white space:
+//!   Semgrep's `requires login` placeholder is ignored); or else
+//! - `"content"` + the normalized region snippet (the redaction placeholder for secrets), or the
+//!   message text when there is no snippet, + the first logical location's fully qualified name.
 //!
-//! Line numbers, columns, absolute path prefixes and report order never enter the hash.
+//! Line numbers, columns, absolute path prefixes (see `normalize_path`), commits and report order
+//! never enter the hash.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -61,7 +73,10 @@ impl Parser for SarifParser {
             || sniff
                 .value("$schema")
                 .is_some_and(|s| s.to_ascii_lowercase().contains("sarif"))
+            // The version may come last (Semgrep writes it after a long `runs`).
             || sniff.has("runs[].tool.driver.name")
+            || sniff.has("runs[].results[].ruleId")
+            || sniff.has("runs[].results[].message.text")
     }
 
     fn parse(&self, input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> {
@@ -1917,6 +1932,9 @@ mod tests {
             r#"{"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "runs": []}"#
         ));
         assert!(yes(r#"{"runs": [{"tool": {"driver": {"name": "x"}}}]}"#));
+        assert!(yes(
+            r#"{"runs": [{"results": [{"ruleId": "r", "message": {"text": "m"}}]}]}"#
+        ));
         assert!(!yes(r#"{"runs": [], "version": "1.0"}"#));
         assert!(!yes(r#"{"version": "2.1.0", "results": []}"#));
         assert!(!yes(r#"[{"runs": []}]"#));
