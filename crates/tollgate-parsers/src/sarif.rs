@@ -81,6 +81,7 @@ impl Parser for SarifParser {
 
     fn parse(&self, input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> {
         let ctx = RefCell::new(Ctx {
+            input,
             sink,
             meta: ReportMeta::new(Format::Sarif.id()),
             diagnostic: false,
@@ -101,6 +102,8 @@ impl Parser for SarifParser {
 }
 
 struct Ctx<'s> {
+    /// The whole log (results met before their run's `tool` are re-read from it).
+    input: &'s str,
     sink: &'s mut dyn FnMut(Finding),
     meta: ReportMeta,
     /// Second, error-locating pass: emit nothing.
@@ -752,6 +755,7 @@ impl<'de> Visitor<'de> for RunSeed<'_, '_> {
         let diagnostic = self.ctx.borrow().diagnostic;
         let mut run = RunCtx::new(self.index);
         let mut kept: Vec<(usize, SarifResult<'de>)> = Vec::new();
+        let mut deferred: Vec<usize> = Vec::new();
         while let Some(key) = map.next_key::<LooseStr<'de>>()? {
             match key.0.as_deref().unwrap_or("") {
                 "tool" if run.tool_seen => json::skip(&mut map)?,
@@ -776,9 +780,20 @@ impl<'de> Visitor<'de> for RunSeed<'_, '_> {
                     map.next_value_seed(ForEach::new(&mut ignore))?;
                 }
                 "results" => {
-                    // `results` before `tool`: keep them until the run ends.
-                    let mut keep = |i: usize, r: SarifResult<'de>| kept.push((i, r));
-                    map.next_value_seed(ForEach::new(&mut keep))?;
+                    // `results` before `tool`: skip them now and read them again from the
+                    // input once the run ends (no memory held); when the array cannot be
+                    // located (an escaped key), keep them typed instead.
+                    let input = self.ctx.borrow().input;
+                    match array_after_key(input, &key) {
+                        Some(at) => {
+                            json::skip(&mut map)?;
+                            deferred.push(at);
+                        }
+                        None => {
+                            let mut keep = |i: usize, r: SarifResult<'de>| kept.push((i, r));
+                            map.next_value_seed(ForEach::new(&mut keep))?;
+                        }
+                    }
                 }
                 "originalUriBaseIds" => {
                     let bases: Option<HashMap<String, ArtLoc<'de>>> = map.next_value()?;
@@ -833,6 +848,21 @@ impl<'de> Visitor<'de> for RunSeed<'_, '_> {
             let f = run.convert(i, &r);
             (self.ctx.borrow_mut().sink)(f);
         }
+        let input = self.ctx.borrow().input;
+        for at in deferred {
+            let ctx = self.ctx;
+            let run_ref = &run;
+            let mut emit = |i: usize, r: SarifResult<'_>| {
+                let f = run_ref.convert(i, &r);
+                (ctx.borrow_mut().sink)(f);
+            };
+            let mut de = serde_json::Deserializer::from_str(&input[at..]);
+            // On error the caller's diagnostic pass (which reads every result typed, in place)
+            // reports the exact path and line.
+            ForEach::new(&mut emit)
+                .deserialize(&mut de)
+                .map_err(|e| de::Error::custom(format!("in results: {e}")))?;
+        }
         if run.failed {
             self.ctx.borrow_mut().meta.incomplete.push(format!(
                 "run {} ({}): the tool reported that its execution was not successful",
@@ -841,6 +871,34 @@ impl<'de> Visitor<'de> for RunSeed<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// The byte offset of the `[` that opens the value of `key`, when `key` was borrowed from `input`
+/// (which it is unless it holds escapes).
+fn array_after_key(input: &str, key: &LooseStr<'_>) -> Option<usize> {
+    let Some(Cow::Borrowed(k)) = &key.0 else {
+        return None;
+    };
+    let base = input.as_ptr() as usize;
+    let start = (k.as_ptr() as usize).checked_sub(base)?;
+    let end = start + k.len();
+    let bytes = input.as_bytes();
+    if end >= bytes.len() || bytes[end] != b'"' {
+        return None;
+    }
+    let mut at = end + 1;
+    let skip_ws = |mut at: usize| {
+        while bytes.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
+            at += 1;
+        }
+        at
+    };
+    at = skip_ws(at);
+    if bytes.get(at) != Some(&b':') {
+        return None;
+    }
+    at = skip_ws(at + 1);
+    (bytes.get(at) == Some(&b'[')).then_some(at)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2307,6 +2365,16 @@ mod tests {
         assert_eq!(findings[2].location.start_line, Some(12));
         assert_eq!(findings[3].scanner.name, "unknown");
         assert!(findings.iter().all(|f| !f.fingerprint.as_str().is_empty()));
+    }
+
+    #[test]
+    fn escaped_results_key_before_tool_is_kept_typed() {
+        let text = r#"{"version": "2.1.0", "runs": [{"r\u0065sults": [{"ruleId": "a"}, {"ruleId": "b"}],
+            "tool": {"driver": {"name": "X", "rules": [{"id": "a", "shortDescription": {"text": "Rule A"}}]}}}]}"#;
+        let (_, findings) = parse_text(text).unwrap();
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0].title, "Rule A");
+        assert_eq!(findings[1].source.pointer, "/runs/0/results/1");
     }
 
     #[test]
