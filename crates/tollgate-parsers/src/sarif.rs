@@ -35,6 +35,8 @@
 //!   `author`, `date`, `time`, `message`, `file`; CodeQL's content hash `primaryLocationLineHash`
 //!   is kept, Semgrep's `matchBasedId/v1` too) and whose value is a token (no white space:
 //!   Semgrep's `requires login` placeholder is ignored); or else
+//! - for SCA/container results (Trivy, Grype, Dependency-Check): `"package"` + package name +
+//!   installed version (advisory wording and severities change with database updates); or else
 //! - `"content"` + the normalized region snippet (the redaction placeholder for secrets), or the
 //!   message text when there is no snippet, + the first logical location's fully qualified name.
 //!
@@ -1210,6 +1212,12 @@ impl RunCtx {
             snippet = region_snippet.or(context_snippet).map(str::to_string);
         }
 
+        let package = if is_sca {
+            self.package(&message, rule)
+        } else {
+            None
+        };
+
         // Fingerprint (see the module doc).
         let mut fb = match same_rule.and_then(|x| x.fingerprint.as_ref()) {
             Some(prefix) => prefix.clone(),
@@ -1251,7 +1259,14 @@ impl RunCtx {
             }
         }
         let stable = &mut stable[..n_stable];
-        if stable.is_empty() {
+        if stable.is_empty() && is_sca {
+            // Advisory texts change with database updates: package and version, not words.
+            let pkg = package.as_ref();
+            fb = fb
+                .part("package")
+                .opt(pkg.map(|p| p.name.as_str()))
+                .opt(pkg.and_then(|p| p.installed_version.as_deref()));
+        } else if stable.is_empty() {
             let content = if is_secret {
                 fp_snippet.as_deref()
             } else {
@@ -1288,11 +1303,6 @@ impl RunCtx {
         if is_sca {
             vuln_ids_in(&message, &mut ids);
         }
-        let package = if is_sca {
-            self.package(&message, rule)
-        } else {
-            None
-        };
         let mut description = message;
         if !is_secret {
             if let Some(full) = rule.and_then(|x| x.full_description.as_deref()) {
@@ -2199,6 +2209,14 @@ mod tests {
         assert_eq!(pat.severity, Severity::Critical);
         let out = serde_json::to_string(&findings).unwrap();
         assert!(!out.contains("ghp_TOLLGATE"), "Trivy match line leaked");
+        // A re-rated advisory keeps its identity.
+        let rerated = String::from_utf8(fixture("trivy.sarif")).unwrap().replace(
+            "Vulnerability CVE-2021-23337\\nSeverity: HIGH",
+            "Vulnerability CVE-2021-23337\\nSeverity: CRITICAL",
+        );
+        assert_ne!(rerated.as_bytes(), &fixture("trivy.sarif")[..]);
+        let (_, again) = parse_text(&rerated).unwrap();
+        assert_eq!(again[0].fingerprint, lodash.fingerprint);
         insta::assert_json_snapshot!("trivy", findings);
     }
 
