@@ -28,11 +28,7 @@ pub struct Cvss {
 impl Cvss {
     /// Reads a vector (with or without its `CVSS:3.1/` prefix) and an optional given score.
     /// Returns `None` when there is neither a usable vector nor a score.
-    pub fn new(
-        vector: Option<&str>,
-        given_score: Option<f64>,
-        hint: Option<CvssVersion>,
-    ) -> Option<Cvss> {
+    pub fn new(vector: Option<&str>, given_score: Option<f64>, hint: Option<CvssVersion>) -> Option<Cvss> {
         let given_score = given_score.filter(|s| s.is_finite() && (0.0..=10.0).contains(s));
         let vector = vector.map(str::trim).filter(|v| !v.is_empty());
         if let Some(v) = vector {
@@ -56,10 +52,7 @@ impl Cvss {
 /// Parses and scores a vector. Bare v3 vectors (`AV:N/AC:L/PR:N/…`, as some APIs give them) are
 /// read as 3.1 (or as `hint`), bare v2 vectors (`AV:N/AC:L/Au:N/…`) as 2.0.
 fn score_vector(vector: &str, hint: Option<CvssVersion>) -> Option<(CvssVersion, String, f64)> {
-    let v = vector
-        .strip_prefix('(')
-        .and_then(|v| v.strip_suffix(')'))
-        .unwrap_or(vector);
+    let v = vector.strip_prefix('(').and_then(|v| v.strip_suffix(')')).unwrap_or(vector);
     let full = if v.starts_with("CVSS:") {
         v.to_string()
     } else if v.contains("Au:") {
@@ -67,11 +60,7 @@ fn score_vector(vector: &str, hint: Option<CvssVersion>) -> Option<(CvssVersion,
     } else if v.contains("AT:") {
         format!("CVSS:4.0/{v}")
     } else {
-        let prefix = if hint == Some(CvssVersion::V30) {
-            "3.0"
-        } else {
-            "3.1"
-        };
+        let prefix = if hint == Some(CvssVersion::V30) { "3.0" } else { "3.1" };
         format!("CVSS:{prefix}/{v}")
     };
     let parsed: cvss::Cvss = full.parse().ok()?;
@@ -83,9 +72,7 @@ fn score_vector(vector: &str, hint: Option<CvssVersion>) -> Option<(CvssVersion,
         _ => return None,
     };
     let score = parsed.score();
-    score
-        .is_finite()
-        .then(|| (version, full, (score * 10.0).round() / 10.0))
+    score.is_finite().then(|| (version, full, (score * 10.0).round() / 10.0))
 }
 
 #[cfg(test)]
@@ -94,12 +81,7 @@ mod tests {
 
     #[test]
     fn computes_v31_score_from_vector() {
-        let c = Cvss::new(
-            Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
-            None,
-            None,
-        )
-        .unwrap();
+        let c = Cvss::new(Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), None, None).unwrap();
         assert_eq!(c.version, CvssVersion::V31);
         assert_eq!(c.score, Some(9.8));
     }
@@ -127,17 +109,9 @@ mod tests {
     fn scores_v2_and_keeps_given_score() {
         let c = Cvss::new(Some("AV:N/AC:L/Au:N/C:P/I:P/A:P"), None, None).unwrap();
         assert_eq!((c.version, c.score), (CvssVersion::V2, Some(7.5)));
-        let c = Cvss::new(
-            Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
-            Some(9.1),
-            None,
-        )
-        .unwrap();
+        let c = Cvss::new(Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), Some(9.1), None).unwrap();
         assert_eq!(c.score, Some(9.1));
         assert!(Cvss::new(Some("garbage"), None, None).is_none());
-        assert_eq!(
-            Cvss::new(Some("garbage"), Some(5.0), None).unwrap().score,
-            Some(5.0)
-        );
+        assert_eq!(Cvss::new(Some("garbage"), Some(5.0), None).unwrap().score, Some(5.0));
     }
 }

@@ -89,9 +89,9 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// CI workspaces and container mount points that differ between machines, not between builds.
 const WORKSPACE_MARKERS: &[&str] = &[
-    "/builds/",           // GitLab runner: /builds/<group>/<project>/
-    "/home/runner/work/", // GitHub hosted: /home/runner/work/<repo>/<repo>/
-    "/github/workspace/", // GitHub container actions
+    "/builds/",             // GitLab runner: /builds/<group>/<project>/
+    "/home/runner/work/",   // GitHub hosted: /home/runner/work/<repo>/<repo>/
+    "/github/workspace/",   // GitHub container actions
     "/var/lib/jenkins/workspace/",
     "/bitbucket/pipelines/agent/build/",
 ];

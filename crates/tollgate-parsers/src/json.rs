@@ -277,9 +277,6 @@ mod tests {
             s: Option<String>,
         }
         let l: L = serde_json::from_str(r#"{"b":"True","f":"7.5","s":12}"#).unwrap();
-        assert_eq!(
-            (l.b, l.f, l.s.as_deref()),
-            (Some(true), Some(7.5), Some("12"))
-        );
+        assert_eq!((l.b, l.f, l.s.as_deref()), (Some(true), Some(7.5), Some("12")));
     }
 }

@@ -115,9 +115,7 @@ impl Format {
     }
 
     pub fn from_id(id: &str) -> Option<Format> {
-        Format::ALL
-            .into_iter()
-            .find(|f| f.id().eq_ignore_ascii_case(id.trim()))
+        Format::ALL.into_iter().find(|f| f.id().eq_ignore_ascii_case(id.trim()))
     }
 
     pub fn parser(self) -> &'static dyn Parser {
@@ -226,10 +224,7 @@ pub fn parse(
 }
 
 /// Parses a whole report into memory (tests, small reports, the gate).
-pub fn parse_to_vec(
-    input: &[u8],
-    forced: Option<Format>,
-) -> Result<(ReportMeta, Vec<Finding>), ParseError> {
+pub fn parse_to_vec(input: &[u8], forced: Option<Format>) -> Result<(ReportMeta, Vec<Finding>), ParseError> {
     let mut out = Vec::new();
     let meta = parse(input, forced, &mut |f| out.push(f))?;
     Ok((meta, out))

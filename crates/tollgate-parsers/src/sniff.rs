@@ -265,8 +265,7 @@ mod tests {
 
     #[test]
     fn xml_root_skips_prolog_and_comments() {
-        let s =
-            Sniff::new(b"<?xml version=\"1.0\"?>\n<!-- x -->\n<ns:analysis xmlns:ns=\"a\"><x/>");
+        let s = Sniff::new(b"<?xml version=\"1.0\"?>\n<!-- x -->\n<ns:analysis xmlns:ns=\"a\"><x/>");
         assert_eq!(s.shape(), Shape::Xml);
         assert_eq!(s.xml_root(), Some("analysis"));
     }

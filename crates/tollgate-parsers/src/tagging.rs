@@ -46,9 +46,7 @@ pub fn apply_common_tags(f: &mut Finding) {
     }
     match f.category {
         Category::Secret => f.tag(Tag::HardcodedSecret),
-        Category::Sca | Category::Container
-            if f.location.package.is_some() && !f.vulnerability_ids.is_empty() =>
-        {
+        Category::Sca | Category::Container if f.location.package.is_some() && !f.vulnerability_ids.is_empty() => {
             f.tag(Tag::VulnerableDependency)
         }
         Category::Iac => f.tag(Tag::Misconfiguration),

@@ -7,17 +7,7 @@ use crate::{Format, ParseError, Parser, Sniff};
 pub struct TrivyParser;
 
 impl Parser for TrivyParser {
-    fn format(&self) -> Format {
-        Format::Trivy
-    }
-    fn detect(&self, _sniff: &Sniff) -> bool {
-        false
-    }
-    fn parse(
-        &self,
-        _input: &str,
-        _sink: &mut dyn FnMut(Finding),
-    ) -> Result<ReportMeta, ParseError> {
-        Err(crate::unknown_format())
-    }
+    fn format(&self) -> Format { Format::Trivy }
+    fn detect(&self, _sniff: &Sniff) -> bool { false }
+    fn parse(&self, _input: &str, _sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> { Err(crate::unknown_format()) }
 }

@@ -106,22 +106,16 @@ pub fn parse(input: &str) -> Result<Element, ParseError> {
                 for a in e.attributes() {
                     let a = a.map_err(|err| {
                         let (l, c) = place(pos);
-                        ParseError::new(
-                            ErrorKind::Syntax,
-                            format!("malformed XML attribute: {err}"),
-                        )
-                        .at(l, c)
+                        ParseError::new(ErrorKind::Syntax, format!("malformed XML attribute: {err}"))
+                            .at(l, c)
                     })?;
                     let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
                     let value = a
                         .unescape_value()
                         .map_err(|err| {
                             let (l, c) = place(pos);
-                            ParseError::new(
-                                ErrorKind::Syntax,
-                                format!("malformed XML attribute: {err}"),
-                            )
-                            .at(l, c)
+                            ParseError::new(ErrorKind::Syntax, format!("malformed XML attribute: {err}"))
+                                .at(l, c)
                         })?
                         .into_owned();
                     attrs.push((key, value));
@@ -208,10 +202,7 @@ mod tests {
 
     #[test]
     fn builds_tree_with_paths_and_text() {
-        let root = parse(
-            "<?xml version=\"1.0\"?>\n<a x=\"1\">\n<b>hi &amp; bye</b><b><![CDATA[<c>]]></b></a>",
-        )
-        .unwrap();
+        let root = parse("<?xml version=\"1.0\"?>\n<a x=\"1\">\n<b>hi &amp; bye</b><b><![CDATA[<c>]]></b></a>").unwrap();
         assert_eq!(root.name, "a");
         assert_eq!(root.attr("x"), Some("1"));
         let bs: Vec<_> = root.children_named("b").collect();
