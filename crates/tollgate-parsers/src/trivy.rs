@@ -1,13 +1,1123 @@
-//! PLACEHOLDER: being written.
+//! Trivy JSON reports: schema 2 (`SchemaVersion: 2`; image, filesystem, repository, rootfs, vm
+//! targets), the legacy list format (a top-level array of `{Target, Type, Vulnerabilities}`), the
+//! legacy "nothing found" report (a bare `null`), and Kubernetes cluster reports (`ClusterName`
+//! with `Resources`, or the summary shape whose top-level `Vulnerabilities` / `Misconfigurations`
+//! are lists of resources).
+//!
+//! Count: one finding per vulnerability, per failed misconfiguration (`Status` FAIL or absent;
+//! PASS and EXCEPTION results are skipped), per secret and per license.
+//!
+//! Streaming: the report is walked with hand-written visitors; each Result's `Vulnerabilities`
+//! array is streamed with [`json::ForEach`] and every vulnerability becomes a finding at once
+//! (borrowed strings, unused fields skipped). When a Result's `Target`/`Class`/`Type` come after
+//! its findings, that Result's items are buffered and converted at the end of the Result; when
+//! `ArtifactName` (or `ClusterName`) comes after `Results`, findings are held back until the end
+//! of the report and then get their target and scanner version.
+//!
+//! Severity: Trivy's `Severity` word; `UNKNOWN` (or none) falls back to the highest CVSS base score
+//! of the finding, else Info. CVSS: per version (v4.0, v3.x) the first vendor that has it, in the
+//! order `nvd`, the `SeveritySource` vendor, then the others alphabetically; v2 only when there is
+//! neither v3 nor v4.
+//!
+//! Secrets: Trivy masks the secret in `Match` and `Code.Lines`, but the parser still treats both
+//! as secret-bearing: `Code.Lines` is never read, `Match` only becomes `finding.secret`
+//! (redacted) and its placeholder is the snippet.
+//!
+//! Fingerprint recipes:
+//! - vulnerability (family `sca`): `PkgName` + `InstalledVersion` + `VulnerabilityID` + target
+//!   class (the Result `Type`, e.g. `debian`, `npm`, `jar`; `Class` when there is no `Type`) + for
+//!   language packages the normalized package file (`PkgPath`, else the Result `Target`; OS
+//!   packages get none, since their Target names the image and its tag) + for Kubernetes reports
+//!   the resource `namespace/Kind/name`. Never the `ArtifactName`, image tag or digest.
+//! - misconfiguration (family `trivy`): `misconfig` + check id (`AVDID` without its `AVD-`
+//!   prefix, else `ID`, so old and new Trivy ids agree) + normalized `Target` file (not for
+//!   cluster resources) + Kubernetes resource + `CauseMetadata.Resource` + normalized cause code
+//!   (the `IsCause` lines' content; the `Message` when there is no code). No line numbers.
+//! - secret (family `trivy`): `secret` + `RuleID` + normalized `Target` + Kubernetes resource +
+//!   the SHA-256 prefix of the redacted `Match`.
+//! - license (family `trivy`): `license` + license name + package name + normalized file
+//!   (`FilePath`, else `Target`) + Kubernetes resource.
 
-use tollgate_model::{Finding, ReportMeta};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use tollgate_model::{
+    parse_cwe, Category, Confidence, Cvss, CvssVersion, Finding, FingerprintBuilder, Location,
+    Package, RedactedSecret, ReportMeta, Scanner, Severity,
+};
+
+use crate::json::{self, ForEach};
+use crate::sniff::Shape;
 use crate::{Format, ParseError, Parser, Sniff};
 
 pub struct TrivyParser;
 
 impl Parser for TrivyParser {
-    fn format(&self) -> Format { Format::Trivy }
-    fn detect(&self, _sniff: &Sniff) -> bool { false }
-    fn parse(&self, _input: &str, _sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> { Err(crate::unknown_format()) }
+    fn format(&self) -> Format {
+        Format::Trivy
+    }
+
+    fn detect(&self, sniff: &Sniff) -> bool {
+        match sniff.shape() {
+            Shape::JsonObject => {
+                (sniff.has("SchemaVersion") && (sniff.has("Results") || sniff.has("ArtifactName")))
+                    || (sniff.has("ClusterName")
+                        && (sniff.has("Resources")
+                            || sniff.has("Vulnerabilities")
+                            || sniff.has("Misconfigurations")))
+            }
+            Shape::JsonArray => {
+                sniff.has("[].Target")
+                    && (sniff.has("[].Vulnerabilities") || sniff.has("[].Type"))
+                    && !sniff.has("[].RuleID")
+            }
+            // Legacy Trivy writes a bare `null` when nothing was found. The sniff cannot tell
+            // `null` from other non-JSON text, so any content that is neither a JSON object, a
+            // JSON array nor XML is claimed here (parsing then rejects what is not `null`).
+            Shape::Other => true,
+            Shape::Xml => false,
+        }
+    }
+
+    fn parse(&self, input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> {
+        let ctx = RefCell::new(Ctx::new(sink));
+        json::from_str_seed(input, |dry| TopSeed { ctx: &ctx, dry })?;
+        let mut ctx = ctx.into_inner();
+        ctx.flush();
+        let mut meta = ReportMeta::new(Format::Trivy.id());
+        meta.add_scanner(&ctx.scanner);
+        meta.target = ctx.artifact.clone().or_else(|| ctx.cluster.clone());
+        meta.incomplete = ctx.incomplete;
+        Ok(meta)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Borrowed input shapes (only the fields the parser uses).
+
+/// A string borrowed from the input when it has no escapes; numbers and booleans are read as text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+        }
+        d.deserialize_any(V).map(Str)
+    }
+}
+
+type OStr<'a> = Option<Str<'a>>;
+
+/// The trimmed text of an optional string, `None` when empty.
+fn text<'s>(s: &'s OStr<'_>) -> Option<&'s str> {
+    s.as_ref().map(|s| s.0.trim()).filter(|s| !s.is_empty())
+}
+
+#[derive(Deserialize)]
+struct Vuln<'a> {
+    #[serde(rename = "VulnerabilityID", borrow, default)]
+    id: OStr<'a>,
+    #[serde(rename = "VendorIDs", borrow, default)]
+    vendor_ids: Option<Vec<Str<'a>>>,
+    #[serde(rename = "PkgName", borrow, default)]
+    pkg_name: OStr<'a>,
+    #[serde(rename = "PkgPath", borrow, default)]
+    pkg_path: OStr<'a>,
+    #[serde(rename = "PkgIdentifier", borrow, default)]
+    pkg_identifier: Option<PkgIdentifier<'a>>,
+    #[serde(rename = "InstalledVersion", borrow, default)]
+    installed: OStr<'a>,
+    #[serde(rename = "FixedVersion", borrow, default)]
+    fixed: OStr<'a>,
+    #[serde(rename = "Status", borrow, default)]
+    status: OStr<'a>,
+    #[serde(rename = "SeveritySource", borrow, default)]
+    severity_source: OStr<'a>,
+    #[serde(rename = "PrimaryURL", borrow, default)]
+    primary_url: OStr<'a>,
+    #[serde(rename = "Title", borrow, default)]
+    title: OStr<'a>,
+    #[serde(rename = "Description", borrow, default)]
+    description: OStr<'a>,
+    #[serde(rename = "Severity", borrow, default)]
+    severity: OStr<'a>,
+    #[serde(rename = "CweIDs", borrow, default)]
+    cwe_ids: Option<Vec<Str<'a>>>,
+    #[serde(rename = "CVSS", borrow, default)]
+    cvss: Option<BTreeMap<Str<'a>, CvssEntry<'a>>>,
+    #[serde(rename = "References", borrow, default)]
+    references: Option<Vec<Str<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct PkgIdentifier<'a> {
+    #[serde(rename = "PURL", borrow, default)]
+    purl: OStr<'a>,
+}
+
+#[derive(Deserialize)]
+struct CvssEntry<'a> {
+    #[serde(rename = "V2Vector", borrow, default)]
+    v2_vector: OStr<'a>,
+    #[serde(rename = "V3Vector", borrow, default)]
+    v3_vector: OStr<'a>,
+    #[serde(rename = "V40Vector", borrow, default)]
+    v40_vector: OStr<'a>,
+    #[serde(rename = "V2Score", default, deserialize_with = "json::lenient::opt_f64")]
+    v2_score: Option<f64>,
+    #[serde(rename = "V3Score", default, deserialize_with = "json::lenient::opt_f64")]
+    v3_score: Option<f64>,
+    #[serde(rename = "V40Score", default, deserialize_with = "json::lenient::opt_f64")]
+    v40_score: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct Misconf<'a> {
+    #[serde(rename = "ID", borrow, default)]
+    id: OStr<'a>,
+    #[serde(rename = "AVDID", borrow, default)]
+    avd_id: OStr<'a>,
+    #[serde(rename = "Title", borrow, default)]
+    title: OStr<'a>,
+    #[serde(rename = "Description", borrow, default)]
+    description: OStr<'a>,
+    #[serde(rename = "Message", borrow, default)]
+    message: OStr<'a>,
+    #[serde(rename = "Resolution", borrow, default)]
+    resolution: OStr<'a>,
+    #[serde(rename = "Severity", borrow, default)]
+    severity: OStr<'a>,
+    #[serde(rename = "PrimaryURL", borrow, default)]
+    primary_url: OStr<'a>,
+    #[serde(rename = "References", borrow, default)]
+    references: Option<Vec<Str<'a>>>,
+    #[serde(rename = "Status", borrow, default)]
+    status: OStr<'a>,
+    #[serde(rename = "CauseMetadata", borrow, default)]
+    cause: Option<Cause<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Cause<'a> {
+    #[serde(rename = "Resource", borrow, default)]
+    resource: OStr<'a>,
+    #[serde(rename = "StartLine", default)]
+    start_line: Option<u32>,
+    #[serde(rename = "EndLine", default)]
+    end_line: Option<u32>,
+    #[serde(rename = "Code", borrow, default)]
+    code: Option<Code<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Code<'a> {
+    #[serde(rename = "Lines", borrow, default)]
+    lines: Option<Vec<Line<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "Content", borrow, default)]
+    content: OStr<'a>,
+    #[serde(rename = "IsCause", default)]
+    is_cause: Option<bool>,
+}
+
+/// A secret. `Code` is deliberately not read: its lines hold the secret (masked or not).
+#[derive(Deserialize)]
+struct Secret<'a> {
+    #[serde(rename = "RuleID", borrow, default)]
+    rule_id: OStr<'a>,
+    #[serde(rename = "Category", borrow, default)]
+    category: OStr<'a>,
+    #[serde(rename = "Severity", borrow, default)]
+    severity: OStr<'a>,
+    #[serde(rename = "Title", borrow, default)]
+    title: OStr<'a>,
+    #[serde(rename = "StartLine", default)]
+    start_line: Option<u32>,
+    #[serde(rename = "EndLine", default)]
+    end_line: Option<u32>,
+    #[serde(rename = "Match", borrow, default)]
+    matched: OStr<'a>,
+}
+
+#[derive(Deserialize)]
+struct License<'a> {
+    #[serde(rename = "Name", borrow, default)]
+    name: OStr<'a>,
+    #[serde(rename = "Severity", borrow, default)]
+    severity: OStr<'a>,
+    #[serde(rename = "Category", borrow, default)]
+    category: OStr<'a>,
+    #[serde(rename = "PkgName", borrow, default)]
+    pkg_name: OStr<'a>,
+    #[serde(rename = "FilePath", borrow, default)]
+    file_path: OStr<'a>,
+    #[serde(rename = "Confidence", default, deserialize_with = "json::lenient::opt_f64")]
+    confidence: Option<f64>,
+    #[serde(rename = "Link", borrow, default)]
+    link: OStr<'a>,
+}
+
+#[derive(Deserialize)]
+struct TrivyInfo {
+    #[serde(rename = "Version", default, deserialize_with = "json::lenient::opt_string")]
+    version: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parse state shared by the visitors.
+
+struct Ctx<'s> {
+    sink: &'s mut dyn FnMut(Finding),
+    scanner: Scanner,
+    artifact: Option<String>,
+    cluster: Option<String>,
+    /// Findings are held back because `ArtifactName`/`ClusterName` may still come.
+    buffering: bool,
+    pending: Vec<Finding>,
+    incomplete: Vec<String>,
+}
+
+impl<'s> Ctx<'s> {
+    fn new(sink: &'s mut dyn FnMut(Finding)) -> Self {
+        Ctx {
+            sink,
+            scanner: Scanner::new("trivy", None),
+            artifact: None,
+            cluster: None,
+            buffering: false,
+            pending: Vec::new(),
+            incomplete: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, f: Finding) {
+        if self.buffering {
+            self.pending.push(f);
+        } else {
+            (self.sink)(f);
+        }
+    }
+
+    /// Hands held-back findings over, with the report-level facts learnt since.
+    fn flush(&mut self) {
+        self.buffering = false;
+        let target = self.artifact.clone().or_else(|| self.cluster.clone());
+        for mut f in std::mem::take(&mut self.pending) {
+            f.scanner = self.scanner.clone();
+            if f.location.target.is_none() {
+                f.location.target = target.clone();
+            }
+            (self.sink)(f);
+        }
+    }
+
+    /// The target of findings that have no more specific one.
+    fn default_target(&self) -> Option<String> {
+        self.artifact.clone().or_else(|| self.cluster.clone())
+    }
+}
+
+type Shared<'c, 's> = &'c RefCell<Ctx<'s>>;
+
+/// The Kubernetes resource a Result belongs to.
+struct Resource {
+    /// `namespace/Kind/name` (namespace empty for cluster-scoped resources).
+    id: String,
+}
+
+/// What a Result says about its items.
+struct ResultInfo<'r> {
+    target: Option<&'r str>,
+    class: Option<&'r str>,
+    kind: Option<&'r str>,
+    pointer: &'r str,
+    resource: Option<&'r Resource>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Visitors.
+
+struct TopSeed<'c, 's> {
+    ctx: Shared<'c, 's>,
+    dry: bool,
+}
+
+impl<'de, 'c, 's> DeserializeSeed<'de> for TopSeed<'c, 's> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'c, 's> Visitor<'de> for TopSeed<'c, 's> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Trivy report (a JSON object, a list of results, or null)")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(()) // legacy Trivy: nothing found
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        loop {
+            let pointer = format!("/{i}");
+            let seed = ResultSeed {
+                ctx: self.ctx,
+                dry: self.dry,
+                pointer: &pointer,
+                resource: None,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut recognised = false;
+        let mut context_seen = false;
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            match &*key.0 {
+                "SchemaVersion" => {
+                    recognised = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                "Trivy" => {
+                    if let Some(info) = map.next_value::<Option<TrivyInfo>>()? {
+                        self.ctx.borrow_mut().scanner = Scanner::new("trivy", info.version);
+                    }
+                }
+                "ArtifactName" => {
+                    recognised = true;
+                    context_seen = true;
+                    let name = map.next_value::<OStr<'de>>()?;
+                    self.ctx.borrow_mut().artifact = text(&name).map(str::to_string);
+                }
+                "ClusterName" => {
+                    recognised = true;
+                    context_seen = true;
+                    let name = map.next_value::<OStr<'de>>()?;
+                    self.ctx.borrow_mut().cluster = text(&name).map(str::to_string);
+                }
+                "Results" => {
+                    recognised = true;
+                    if !context_seen && !self.dry {
+                        self.ctx.borrow_mut().buffering = true;
+                    }
+                    map.next_value_seed(ResultsSeed {
+                        ctx: self.ctx,
+                        dry: self.dry,
+                        prefix: "/Results",
+                        resource: None,
+                    })?;
+                }
+                "Resources" | "Vulnerabilities" | "Misconfigurations" => {
+                    recognised = true;
+                    if !context_seen && !self.dry {
+                        self.ctx.borrow_mut().buffering = true;
+                    }
+                    let prefix = format!("/{}", key.0);
+                    map.next_value_seed(ResourcesSeed {
+                        ctx: self.ctx,
+                        dry: self.dry,
+                        prefix: &prefix,
+                    })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if !recognised {
+            return Err(de::Error::custom(
+                "not a Trivy report: expected SchemaVersion, ArtifactName, Results or ClusterName",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `Results: [...]` (null is an empty list).
+struct ResultsSeed<'c, 's, 'r> {
+    ctx: Shared<'c, 's>,
+    dry: bool,
+    prefix: &'r str,
+    resource: Option<&'r Resource>,
+}
+
+impl<'de, 'c, 's, 'r> DeserializeSeed<'de> for ResultsSeed<'c, 's, 'r> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'c, 's, 'r> Visitor<'de> for ResultsSeed<'c, 's, 'r> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of results")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        loop {
+            let pointer = format!("{}/{i}", self.prefix);
+            let seed = ResultSeed {
+                ctx: self.ctx,
+                dry: self.dry,
+                pointer: &pointer,
+                resource: self.resource,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+}
+
+/// One Result: `{Target, Class, Type, Vulnerabilities, Misconfigurations, Secrets, Licenses}`.
+struct ResultSeed<'c, 's, 'r> {
+    ctx: Shared<'c, 's>,
+    dry: bool,
+    pointer: &'r str,
+    resource: Option<&'r Resource>,
+}
+
+impl<'de, 'c, 's, 'r> DeserializeSeed<'de> for ResultSeed<'c, 's, 'r> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, 'c, 's, 'r> Visitor<'de> for ResultSeed<'c, 's, 'r> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Trivy result object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut target: OStr<'de> = None;
+        let mut class: OStr<'de> = None;
+        let mut kind: OStr<'de> = None;
+        let mut vulns: Vec<(usize, Vuln<'de>)> = Vec::new();
+        let mut misconfs: Vec<Misconf<'de>> = Vec::new();
+        let mut secrets: Vec<Secret<'de>> = Vec::new();
+        let mut licenses: Vec<License<'de>> = Vec::new();
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            match &*key.0 {
+                "Target" => target = map.next_value()?,
+                "Class" => class = map.next_value()?,
+                "Type" => kind = map.next_value()?,
+                "Vulnerabilities" => {
+                    if target.is_some() && (class.is_some() || kind.is_some()) {
+                        let info = ResultInfo {
+                            target: text(&target),
+                            class: text(&class),
+                            kind: text(&kind),
+                            pointer: self.pointer,
+                            resource: self.resource,
+                        };
+                        let ctx = self.ctx;
+                        let dry = self.dry;
+                        let mut each = |i: usize, v: Vuln<'de>| {
+                            if !dry {
+                                let mut c = ctx.borrow_mut();
+                                let f = vuln_finding(&c, &info, i, v);
+                                c.emit(f);
+                            }
+                        };
+                        map.next_value_seed(ForEach::new(&mut each))?;
+                    } else {
+                        let list: Option<Vec<Vuln<'de>>> = map.next_value()?;
+                        vulns.extend(list.unwrap_or_default().into_iter().enumerate());
+                    }
+                }
+                "Misconfigurations" => {
+                    misconfs = map.next_value::<Option<Vec<_>>>()?.unwrap_or_default();
+                }
+                "Secrets" => secrets = map.next_value::<Option<Vec<_>>>()?.unwrap_or_default(),
+                "Licenses" => licenses = map.next_value::<Option<Vec<_>>>()?.unwrap_or_default(),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if self.dry {
+            return Ok(());
+        }
+        let info = ResultInfo {
+            target: text(&target),
+            class: text(&class),
+            kind: text(&kind),
+            pointer: self.pointer,
+            resource: self.resource,
+        };
+        let mut c = self.ctx.borrow_mut();
+        for (i, v) in vulns {
+            let f = vuln_finding(&c, &info, i, v);
+            c.emit(f);
+        }
+        for (i, m) in misconfs.into_iter().enumerate() {
+            let failed = text(&m.status).is_none_or(|s| s.eq_ignore_ascii_case("FAIL"));
+            if failed {
+                let f = misconf_finding(&c, &info, i, m);
+                c.emit(f);
+            }
+        }
+        for (i, s) in secrets.into_iter().enumerate() {
+            let f = secret_finding(&c, &info, i, s);
+            c.emit(f);
+        }
+        for (i, l) in licenses.into_iter().enumerate() {
+            let f = license_finding(&c, &info, i, l);
+            c.emit(f);
+        }
+        Ok(())
+    }
+}
+
+/// `Resources: [...]` of a Kubernetes report (also its `Vulnerabilities`/`Misconfigurations`
+/// resource lists).
+struct ResourcesSeed<'c, 's, 'r> {
+    ctx: Shared<'c, 's>,
+    dry: bool,
+    prefix: &'r str,
+}
+
+impl<'de, 'c, 's, 'r> DeserializeSeed<'de> for ResourcesSeed<'c, 's, 'r> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'c, 's, 'r> Visitor<'de> for ResourcesSeed<'c, 's, 'r> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of Kubernetes resources")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        loop {
+            let pointer = format!("{}/{i}", self.prefix);
+            let seed = ResourceSeed {
+                ctx: self.ctx,
+                dry: self.dry,
+                pointer: &pointer,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+}
+
+/// One resource: `{Namespace, Kind, Name, Results, Error}`. Its Results must follow its
+/// Namespace/Kind/Name (as Trivy writes them) to be attributed to it.
+struct ResourceSeed<'c, 's, 'r> {
+    ctx: Shared<'c, 's>,
+    dry: bool,
+    pointer: &'r str,
+}
+
+impl<'de, 'c, 's, 'r> DeserializeSeed<'de> for ResourceSeed<'c, 's, 'r> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, 'c, 's, 'r> Visitor<'de> for ResourceSeed<'c, 's, 'r> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes resource object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut namespace: OStr<'de> = None;
+        let mut kind: OStr<'de> = None;
+        let mut name: OStr<'de> = None;
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            match &*key.0 {
+                "Namespace" => namespace = map.next_value()?,
+                "Kind" => kind = map.next_value()?,
+                "Name" => name = map.next_value()?,
+                "Results" => {
+                    let resource = Resource {
+                        id: resource_id(&namespace, &kind, &name),
+                    };
+                    let prefix = format!("{}/Results", self.pointer);
+                    map.next_value_seed(ResultsSeed {
+                        ctx: self.ctx,
+                        dry: self.dry,
+                        prefix: &prefix,
+                        resource: Some(&resource),
+                    })?;
+                }
+                "Error" => {
+                    let error: OStr<'de> = map.next_value()?;
+                    if let (Some(e), false) = (text(&error), self.dry) {
+                        let id = resource_id(&namespace, &kind, &name);
+                        self.ctx
+                            .borrow_mut()
+                            .incomplete
+                            .push(format!("Trivy could not scan {id}: {e}"));
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn resource_id(namespace: &OStr<'_>, kind: &OStr<'_>, name: &OStr<'_>) -> String {
+    format!(
+        "{}/{}/{}",
+        text(namespace).unwrap_or(""),
+        text(kind).unwrap_or(""),
+        text(name).unwrap_or("")
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversion.
+
+/// OS package families Trivy reports in a Result `Type` (legacy reports have no `Class`).
+const OS_TYPES: &[&str] = &[
+    "alpine",
+    "alma",
+    "amazon",
+    "azurelinux",
+    "bottlerocket",
+    "cbl-mariner",
+    "centos",
+    "chainguard",
+    "debian",
+    "echo",
+    "fedora",
+    "minimos",
+    "opensuse",
+    "opensuse.leap",
+    "opensuse.tumbleweed",
+    "oracle",
+    "photon",
+    "redhat",
+    "rocky",
+    "sles",
+    "suse linux enterprise server",
+    "ubuntu",
+    "wolfi",
+];
+
+fn is_os_packages(info: &ResultInfo<'_>) -> bool {
+    match info.class {
+        Some(c) => c == "os-pkgs",
+        None => info
+            .kind
+            .is_some_and(|k| OS_TYPES.iter().any(|t| t.eq_ignore_ascii_case(k))),
+    }
+}
+
+/// Trivy's severity word, else the CVSS band, else Info.
+fn severity_of(word: Option<&str>, cvss: &[Cvss]) -> Severity {
+    let from_word = word
+        .filter(|w| !w.eq_ignore_ascii_case("unknown"))
+        .and_then(Severity::from_word);
+    from_word.unwrap_or_else(|| {
+        cvss.iter()
+            .filter_map(|c| c.score)
+            .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))))
+            .map_or(Severity::Info, Severity::from_cvss)
+    })
+}
+
+fn cvss_list(map: &BTreeMap<Str<'_>, CvssEntry<'_>>, source: Option<&str>) -> Vec<Cvss> {
+    let mut order: Vec<&CvssEntry<'_>> = Vec::with_capacity(map.len());
+    let named = |n: &str| map.iter().find(|(k, _)| k.0 == n).map(|(_, v)| v);
+    if let Some(e) = named("nvd") {
+        order.push(e);
+    }
+    if let Some(e) = source.filter(|s| *s != "nvd").and_then(named) {
+        order.push(e);
+    }
+    for (k, v) in map {
+        if k.0 != "nvd" && Some(&*k.0) != source {
+            order.push(v);
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(c) = order
+        .iter()
+        .find_map(|e| pick(&e.v40_vector, e.v40_score, CvssVersion::V40))
+    {
+        out.push(c);
+    }
+    if let Some(c) = order
+        .iter()
+        .find_map(|e| pick(&e.v3_vector, e.v3_score, CvssVersion::V31))
+    {
+        out.push(c);
+    }
+    if out.is_empty() {
+        if let Some(c) = order
+            .iter()
+            .find_map(|e| pick(&e.v2_vector, e.v2_score, CvssVersion::V2))
+        {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn pick(vector: &OStr<'_>, score: Option<f64>, hint: CvssVersion) -> Option<Cvss> {
+    let vector = text(vector);
+    if vector.is_none() && score.is_none() {
+        return None;
+    }
+    Cvss::new(vector, score, Some(hint))
+}
+
+fn references(primary: &OStr<'_>, refs: Option<&Vec<Str<'_>>>, f: &mut Finding) {
+    if let Some(p) = text(primary) {
+        f.add_reference(p);
+    }
+    for r in refs.into_iter().flatten() {
+        f.add_reference(&*r.0);
+    }
+}
+
+fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> Finding {
+    let id = text(&v.id).unwrap_or("");
+    let pkg = text(&v.pkg_name).unwrap_or("");
+    let installed = text(&v.installed);
+    let title = match text(&v.title) {
+        Some(t) => t.to_string(),
+        None if pkg.is_empty() => id.to_string(),
+        None => format!("{id} in {pkg}"),
+    };
+    let rule = if id.is_empty() { "trivy-vulnerability" } else { id };
+    let mut f = Finding::new(ctx.scanner.clone(), rule, title);
+    f.cvss = v
+        .cvss
+        .as_ref()
+        .map(|m| cvss_list(m, text(&v.severity_source)))
+        .unwrap_or_default();
+    let word = text(&v.severity);
+    f.severity = severity_of(word, &f.cvss);
+    f.scanner_severity = word.map(str::to_string);
+    f.description = text(&v.description).map(str::to_string);
+    let fixed = text(&v.fixed);
+    f.recommendation = match (fixed, text(&v.status)) {
+        (Some(fix), _) if !pkg.is_empty() => {
+            Some(format!("Upgrade {pkg} to a fixed version ({fix})."))
+        }
+        (Some(fix), _) => Some(format!("Upgrade to a fixed version ({fix}).")),
+        (None, Some(status)) => Some(format!("No fixed version yet (Trivy status: {status}).")),
+        (None, None) => None,
+    };
+    references(&v.primary_url, v.references.as_ref(), &mut f);
+    for c in v.cwe_ids.iter().flatten() {
+        if let Some(n) = parse_cwe(&c.0) {
+            f.add_cwe(n);
+        }
+    }
+    f.add_vulnerability_id(id);
+    for alias in v.vendor_ids.iter().flatten() {
+        f.add_vulnerability_id(&*alias.0);
+    }
+    let os = is_os_packages(info);
+    f.category = if os { Category::Container } else { Category::Sca };
+    let pkg_file = if os {
+        text(&v.pkg_path)
+    } else {
+        text(&v.pkg_path).or(info.target)
+    };
+    f.location = Location {
+        file: pkg_file.map(str::to_string),
+        package: (!pkg.is_empty()).then(|| Package {
+            name: pkg.to_string(),
+            installed_version: installed.map(str::to_string),
+            fixed_version: fixed.map(str::to_string),
+            purl: v
+                .pkg_identifier
+                .as_ref()
+                .and_then(|p| text(&p.purl))
+                .map(str::to_string),
+            ecosystem: info.kind.map(str::to_string),
+        }),
+        component: info.resource.map(|r| r.id.clone()),
+        target: if info.resource.is_some() {
+            info.target.map(str::to_string).or_else(|| ctx.default_target())
+        } else {
+            ctx.default_target()
+        },
+        ..Location::default()
+    };
+    f.fingerprint = FingerprintBuilder::new("sca")
+        .part(pkg)
+        .opt(installed)
+        .part(id)
+        .opt(info.kind.or(info.class))
+        .path(if os { None } else { pkg_file })
+        .opt(info.resource.map(|r| r.id.as_str()))
+        .finish();
+    f.source = crate::source(Format::Trivy, format!("{}/Vulnerabilities/{i}", info.pointer));
+    f
+}
+
+/// The file of a config/secret/license Result: its Target, except for cluster resources whose
+/// Target is `Kind/name`, not a file.
+fn result_file<'r>(info: &ResultInfo<'r>) -> Option<&'r str> {
+    if info.resource.is_some() && info.class == Some("config") {
+        None
+    } else {
+        info.target
+    }
+}
+
+fn misconf_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, m: Misconf<'_>) -> Finding {
+    let id = text(&m.id).or(text(&m.avd_id)).unwrap_or("trivy-misconfiguration");
+    let stable_id = text(&m.avd_id)
+        .map(|a| a.strip_prefix("AVD-").unwrap_or(a))
+        .unwrap_or(id);
+    let title = text(&m.title).unwrap_or(id);
+    let mut f = Finding::new(ctx.scanner.clone(), id, title);
+    let word = text(&m.severity);
+    f.severity = severity_of(word, &[]);
+    f.scanner_severity = word.map(str::to_string);
+    f.description = match (text(&m.message), text(&m.description)) {
+        (Some(msg), Some(d)) => Some(format!("{msg}\n\n{d}")),
+        (Some(x), None) | (None, Some(x)) => Some(x.to_string()),
+        (None, None) => None,
+    };
+    f.recommendation = text(&m.resolution).map(str::to_string);
+    references(&m.primary_url, m.references.as_ref(), &mut f);
+    f.category = Category::Iac;
+    let cause = m.cause.as_ref();
+    let code = cause.and_then(cause_code);
+    let file = result_file(info);
+    f.location = Location {
+        file: file.map(str::to_string),
+        start_line: cause.and_then(|c| c.start_line).filter(|n| *n > 0),
+        end_line: cause.and_then(|c| c.end_line).filter(|n| *n > 0),
+        snippet: code.clone(),
+        component: info.resource.map(|r| r.id.clone()),
+        target: ctx.default_target(),
+        ..Location::default()
+    };
+    f.fingerprint = FingerprintBuilder::new("trivy")
+        .part("misconfig")
+        .part(stable_id)
+        .path(file)
+        .opt(info.resource.map(|r| r.id.as_str()))
+        .opt(cause.and_then(|c| text(&c.resource)))
+        .snippet(code.as_deref().or(text(&m.message)))
+        .finish();
+    f.source = crate::source(Format::Trivy, format!("{}/Misconfigurations/{i}", info.pointer));
+    f
+}
+
+/// The content of the cause lines (`IsCause`), or of all lines when none is marked.
+fn cause_code(cause: &Cause<'_>) -> Option<String> {
+    let lines = cause.code.as_ref()?.lines.as_ref()?;
+    let marked = lines.iter().any(|l| l.is_cause == Some(true));
+    let parts: Vec<&str> = lines
+        .iter()
+        .filter(|l| !marked || l.is_cause == Some(true))
+        .filter_map(|l| l.content.as_ref().map(|c| &*c.0))
+        .collect();
+    let code = parts.join("\n");
+    (!code.trim().is_empty()).then_some(code)
+}
+
+fn secret_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, s: Secret<'_>) -> Finding {
+    let rule = text(&s.rule_id).unwrap_or("trivy-secret");
+    let title = text(&s.title).unwrap_or(rule);
+    let mut f = Finding::new(ctx.scanner.clone(), rule, title);
+    let word = text(&s.severity);
+    f.severity = severity_of(word, &[]);
+    f.scanner_severity = word.map(str::to_string);
+    f.description = Some(match text(&s.category) {
+        Some(cat) => format!("{title} ({cat}) found by Trivy secret scanning."),
+        None => format!("{title} found by Trivy secret scanning."),
+    });
+    f.category = Category::Secret;
+    // `Match` is secret-bearing even though Trivy masks it: only its redacted form leaves.
+    let secret = s
+        .matched
+        .as_ref()
+        .map(|m| &*m.0)
+        .filter(|m| !m.trim().is_empty())
+        .map(RedactedSecret::new);
+    let file = info.target;
+    f.location = Location {
+        file: file.map(str::to_string),
+        start_line: s.start_line.filter(|n| *n > 0),
+        end_line: s.end_line.filter(|n| *n > 0),
+        snippet: secret.as_ref().map(RedactedSecret::placeholder),
+        component: info.resource.map(|r| r.id.clone()),
+        target: ctx.default_target(),
+        ..Location::default()
+    };
+    f.fingerprint = FingerprintBuilder::new("trivy")
+        .part("secret")
+        .part(rule)
+        .path(file)
+        .opt(info.resource.map(|r| r.id.as_str()))
+        .opt(secret.as_ref().map(|r| r.sha256_prefix.as_str()))
+        .finish();
+    f.secret = secret;
+    f.source = crate::source(Format::Trivy, format!("{}/Secrets/{i}", info.pointer));
+    f
+}
+
+fn license_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, l: License<'_>) -> Finding {
+    let name = text(&l.name).unwrap_or("unknown license");
+    let pkg = text(&l.pkg_name);
+    let file = text(&l.file_path).or(info.target);
+    let title = match (text(&l.category), pkg.or(file)) {
+        (Some(cat), Some(what)) => format!("License {name} ({cat}) in {what}"),
+        (None, Some(what)) => format!("License {name} in {what}"),
+        (Some(cat), None) => format!("License {name} ({cat})"),
+        (None, None) => format!("License {name}"),
+    };
+    let mut f = Finding::new(ctx.scanner.clone(), name, title);
+    let word = text(&l.severity);
+    f.severity = severity_of(word, &[]);
+    f.scanner_severity = word.map(str::to_string);
+    f.confidence = l.confidence.map(|c| {
+        if c >= 0.9 {
+            Confidence::High
+        } else if c >= 0.5 {
+            Confidence::Medium
+        } else {
+            Confidence::Low
+        }
+    });
+    f.description = text(&l.category).map(|c| format!("License category: {c}."));
+    if let Some(link) = text(&l.link) {
+        f.add_reference(link);
+    }
+    f.category = Category::License;
+    f.location = Location {
+        file: file.map(str::to_string),
+        package: pkg.map(|p| Package {
+            name: p.to_string(),
+            ecosystem: info.kind.map(str::to_string),
+            ..Package::default()
+        }),
+        component: info.resource.map(|r| r.id.clone()),
+        target: ctx.default_target(),
+        ..Location::default()
+    };
+    f.fingerprint = FingerprintBuilder::new("trivy")
+        .part("license")
+        .part(name)
+        .opt(pkg)
+        .path(file)
+        .opt(info.resource.map(|r| r.id.as_str()))
+        .finish();
+    f.source = crate::source(Format::Trivy, format!("{}/Licenses/{i}", info.pointer));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every corpus file of `format` parses to its MANIFEST count, and no other corpus file is
+    /// detected as `format`. Reads `TOLLGATE_CORPUS` (default `/work/shared/corpus`).
+    pub(crate) fn check_corpus(format: Format) {
+        let root = std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| "/work/shared/corpus".into());
+        let manifest = std::fs::read_to_string(format!("{root}/MANIFEST.tsv")).unwrap();
+        let mut failures = Vec::new();
+        for line in manifest.lines().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let (path, fmt, items) = (cols[0], cols[1], cols[2]);
+            let bytes = std::fs::read(format!("{root}/{path}")).unwrap();
+            let detected = crate::detect(&bytes).ok();
+            if fmt == format.id() {
+                if detected != Some(format) {
+                    failures.push(format!("{path}: detected as {detected:?}"));
+                }
+                match crate::parse_to_vec(&bytes, Some(format)) {
+                    Ok((_, findings)) => {
+                        let ok = items == "error" || items == "-" || items.parse::<usize>() == Ok(findings.len());
+                        eprintln!("{path}: {} (manifest {items})", findings.len());
+                        if !ok {
+                            failures.push(format!("{path}: {} findings, manifest {items}", findings.len()));
+                        }
+                    }
+                    Err(e) if items == "error" => eprintln!("{path}: error as expected: {e}"),
+                    Err(e) => failures.push(format!("{path}: {e}")),
+                }
+            } else if detected == Some(format) {
+                failures.push(format!("{path} ({fmt}) detected as {}", format.id()));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    #[test]
+    #[ignore = "reads the corpus outside the repository"]
+    fn corpus_counts() {
+        check_corpus(Format::Trivy);
+    }
 }
