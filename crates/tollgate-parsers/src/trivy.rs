@@ -16,7 +16,7 @@
 //!
 //! Severity: Trivy's `Severity` word; `UNKNOWN` (or none) falls back to the highest CVSS base score
 //! of the finding, else Info. CVSS: per version (v4.0, v3.x) the first vendor that has it, in the
-//! order `nvd`, the `SeveritySource` vendor, then the others alphabetically; v2 only when there is
+//! order `nvd`, the `SeveritySource` vendor, then the others in report order; v2 only when there is
 //! neither v3 nor v4.
 //!
 //! Secrets: Trivy masks the secret in `Match` and `Code.Lines`, but the parser still treats both
@@ -40,13 +40,12 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use tollgate_model::{
-    parse_cwe, Category, Confidence, Cvss, CvssVersion, Finding, FingerprintBuilder, Location,
+    normalize_path, parse_cwe, Category, Confidence, Cvss, CvssVersion, Finding, FingerprintBuilder, Location,
     Package, RedactedSecret, ReportMeta, Scanner, Severity,
 };
 
@@ -139,6 +138,50 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 
 type OStr<'a> = Option<Str<'a>>;
 
+/// A number, or a string holding one; anything else reads as no number (without the cost of a
+/// serde error, which matters at 100k vulnerabilities).
+#[derive(Debug, Clone, Copy, Default)]
+struct Num(Option<f64>);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                Ok(Num(Some(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num(Some(v as f64)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(Some(v as f64)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+                Ok(Num(v.trim().parse().ok()))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Num, E> {
+                Ok(Num(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Num, E> {
+                Ok(Num(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Num, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Num(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Num, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Num(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// The trimmed text of an optional string, `None` when empty.
 fn text<'s>(s: &'s OStr<'_>) -> Option<&'s str> {
     s.as_ref().map(|s| s.0.trim()).filter(|s| !s.is_empty())
@@ -166,18 +209,58 @@ struct Vuln<'a> {
     severity_source: OStr<'a>,
     #[serde(rename = "PrimaryURL", borrow, default)]
     primary_url: OStr<'a>,
-    #[serde(rename = "Title", borrow, default)]
-    title: OStr<'a>,
-    #[serde(rename = "Description", borrow, default)]
-    description: OStr<'a>,
+    // Text copied into the finding is read as `String` (one allocation, then moved).
+    #[serde(rename = "Title", default)]
+    title: Option<String>,
+    #[serde(rename = "Description", default)]
+    description: Option<String>,
     #[serde(rename = "Severity", borrow, default)]
     severity: OStr<'a>,
     #[serde(rename = "CweIDs", borrow, default)]
     cwe_ids: Option<Vec<Str<'a>>>,
     #[serde(rename = "CVSS", borrow, default)]
-    cvss: Option<BTreeMap<Str<'a>, CvssEntry<'a>>>,
-    #[serde(rename = "References", borrow, default)]
-    references: Option<Vec<Str<'a>>>,
+    cvss: Option<CvssMap<'a>>,
+    #[serde(rename = "References", default)]
+    references: Option<Vec<String>>,
+}
+
+/// Trivy's `CVSS` object (vendor → vectors and scores), in report order.
+struct CvssMap<'a>(Vec<(Str<'a>, CvssEntry<'a>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for CvssMap<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = CvssMap<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of CVSS entries by vendor")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(CvssMap(Vec::new()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(4);
+                while let Some((k, v)) = map.next_entry::<Str<'de>, CvssEntry<'de>>()? {
+                    out.push((k, v));
+                }
+                Ok(CvssMap(out))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// A non-blank string, trimmed (copied only when it had surrounding white space).
+fn owned(s: Option<String>) -> Option<String> {
+    let s = s?;
+    let t = s.trim();
+    if t.is_empty() {
+        None
+    } else if t.len() == s.len() {
+        Some(s)
+    } else {
+        Some(t.to_string())
+    }
 }
 
 #[derive(Deserialize)]
@@ -194,12 +277,12 @@ struct CvssEntry<'a> {
     v3_vector: OStr<'a>,
     #[serde(rename = "V40Vector", borrow, default)]
     v40_vector: OStr<'a>,
-    #[serde(rename = "V2Score", default, deserialize_with = "json::lenient::opt_f64")]
-    v2_score: Option<f64>,
-    #[serde(rename = "V3Score", default, deserialize_with = "json::lenient::opt_f64")]
-    v3_score: Option<f64>,
-    #[serde(rename = "V40Score", default, deserialize_with = "json::lenient::opt_f64")]
-    v40_score: Option<f64>,
+    #[serde(rename = "V2Score", default)]
+    v2_score: Num,
+    #[serde(rename = "V3Score", default)]
+    v3_score: Num,
+    #[serde(rename = "V40Score", default)]
+    v40_score: Num,
 }
 
 #[derive(Deserialize)]
@@ -285,8 +368,8 @@ struct License<'a> {
     pkg_name: OStr<'a>,
     #[serde(rename = "FilePath", borrow, default)]
     file_path: OStr<'a>,
-    #[serde(rename = "Confidence", default, deserialize_with = "json::lenient::opt_f64")]
-    confidence: Option<f64>,
+    #[serde(rename = "Confidence", default)]
+    confidence: Num,
     #[serde(rename = "Link", borrow, default)]
     link: OStr<'a>,
 }
@@ -362,6 +445,8 @@ struct Resource {
 /// What a Result says about its items.
 struct ResultInfo<'r> {
     target: Option<&'r str>,
+    /// `target` normalized for fingerprints, computed once per Result.
+    target_key: Option<String>,
     class: Option<&'r str>,
     kind: Option<&'r str>,
     pointer: &'r str,
@@ -558,6 +643,7 @@ impl<'de, 'c, 's, 'r> Visitor<'de> for ResultSeed<'c, 's, 'r> {
                     if target.is_some() && (class.is_some() || kind.is_some()) {
                         let info = ResultInfo {
                             target: text(&target),
+                            target_key: text(&target).map(normalize_path),
                             class: text(&class),
                             kind: text(&kind),
                             pointer: self.pointer,
@@ -593,6 +679,7 @@ impl<'de, 'c, 's, 'r> Visitor<'de> for ResultSeed<'c, 's, 'r> {
         }
         let info = ResultInfo {
             target: text(&target),
+            target_key: text(&target).map(normalize_path),
             class: text(&class),
             kind: text(&kind),
             pointer: self.pointer,
@@ -788,7 +875,8 @@ fn severity_of(word: Option<&str>, cvss: &[Cvss]) -> Severity {
     })
 }
 
-fn cvss_list(map: &BTreeMap<Str<'_>, CvssEntry<'_>>, source: Option<&str>) -> Vec<Cvss> {
+fn cvss_list(map: &CvssMap<'_>, source: Option<&str>) -> Vec<Cvss> {
+    let map = &map.0;
     let mut order: Vec<&CvssEntry<'_>> = Vec::with_capacity(map.len());
     let named = |n: &str| map.iter().find(|(k, _)| k.0 == n).map(|(_, v)| v);
     if let Some(e) = named("nvd") {
@@ -797,7 +885,7 @@ fn cvss_list(map: &BTreeMap<Str<'_>, CvssEntry<'_>>, source: Option<&str>) -> Ve
     if let Some(e) = source.filter(|s| *s != "nvd").and_then(named) {
         order.push(e);
     }
-    for (k, v) in map {
+    for (k, v) in map.iter() {
         if k.0 != "nvd" && Some(&*k.0) != source {
             order.push(v);
         }
@@ -805,20 +893,20 @@ fn cvss_list(map: &BTreeMap<Str<'_>, CvssEntry<'_>>, source: Option<&str>) -> Ve
     let mut out = Vec::new();
     if let Some(c) = order
         .iter()
-        .find_map(|e| pick(&e.v40_vector, e.v40_score, CvssVersion::V40))
+        .find_map(|e| pick(&e.v40_vector, e.v40_score.0, CvssVersion::V40))
     {
         out.push(c);
     }
     if let Some(c) = order
         .iter()
-        .find_map(|e| pick(&e.v3_vector, e.v3_score, CvssVersion::V31))
+        .find_map(|e| pick(&e.v3_vector, e.v3_score.0, CvssVersion::V31))
     {
         out.push(c);
     }
     if out.is_empty() {
         if let Some(c) = order
             .iter()
-            .find_map(|e| pick(&e.v2_vector, e.v2_score, CvssVersion::V2))
+            .find_map(|e| pick(&e.v2_vector, e.v2_score.0, CvssVersion::V2))
         {
             out.push(c);
         }
@@ -828,18 +916,45 @@ fn cvss_list(map: &BTreeMap<Str<'_>, CvssEntry<'_>>, source: Option<&str>) -> Ve
 
 fn pick(vector: &OStr<'_>, score: Option<f64>, hint: CvssVersion) -> Option<Cvss> {
     let vector = text(vector);
+    let score = score.filter(|s| s.is_finite() && (0.0..=10.0).contains(s));
+    // Trivy gives prefixed vectors with their scores: take them as they are (scoring every
+    // vector again costs more than the rest of the conversion).
+    if let (Some(v), Some(score)) = (vector, score) {
+        let version = if v.starts_with("CVSS:4.0/") {
+            Some(CvssVersion::V40)
+        } else if v.starts_with("CVSS:3.1/") {
+            Some(CvssVersion::V31)
+        } else if v.starts_with("CVSS:3.0/") {
+            Some(CvssVersion::V30)
+        } else if hint == CvssVersion::V2 && v.contains("Au:") && !v.starts_with("CVSS:") {
+            Some(CvssVersion::V2)
+        } else {
+            None
+        };
+        if let Some(version) = version {
+            return Some(Cvss {
+                version,
+                vector: Some(v.to_string()),
+                score: Some(score),
+            });
+        }
+    }
     if vector.is_none() && score.is_none() {
         return None;
     }
     Cvss::new(vector, score, Some(hint))
 }
 
-fn references(primary: &OStr<'_>, refs: Option<&Vec<Str<'_>>>, f: &mut Finding) {
+fn references(primary: &OStr<'_>, refs: Option<Vec<String>>, f: &mut Finding) {
     if let Some(p) = text(primary) {
         f.add_reference(p);
     }
     for r in refs.into_iter().flatten() {
-        f.add_reference(&*r.0);
+        if let Some(r) = owned(Some(r)) {
+            if !f.references.contains(&r) {
+                f.references.push(r);
+            }
+        }
     }
 }
 
@@ -847,8 +962,8 @@ fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> 
     let id = text(&v.id).unwrap_or("");
     let pkg = text(&v.pkg_name).unwrap_or("");
     let installed = text(&v.installed);
-    let title = match text(&v.title) {
-        Some(t) => t.to_string(),
+    let title = match owned(v.title) {
+        Some(t) => t,
         None if pkg.is_empty() => id.to_string(),
         None => format!("{id} in {pkg}"),
     };
@@ -862,7 +977,7 @@ fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> 
     let word = text(&v.severity);
     f.severity = severity_of(word, &f.cvss);
     f.scanner_severity = word.map(str::to_string);
-    f.description = text(&v.description).map(str::to_string);
+    f.description = owned(v.description);
     let fixed = text(&v.fixed);
     f.recommendation = match (fixed, text(&v.status)) {
         (Some(fix), _) if !pkg.is_empty() => {
@@ -872,7 +987,7 @@ fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> 
         (None, Some(status)) => Some(format!("No fixed version yet (Trivy status: {status}).")),
         (None, None) => None,
     };
-    references(&v.primary_url, v.references.as_ref(), &mut f);
+    references(&v.primary_url, v.references, &mut f);
     for c in v.cwe_ids.iter().flatten() {
         if let Some(n) = parse_cwe(&c.0) {
             f.add_cwe(n);
@@ -915,7 +1030,12 @@ fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> 
         .opt(installed)
         .part(id)
         .opt(info.kind.or(info.class))
-        .path(if os { None } else { pkg_file })
+        .opt(match (os, text(&v.pkg_path)) {
+            (true, _) => None,
+            (false, Some(p)) => Some(Cow::Owned(normalize_path(p))),
+            (false, None) => info.target_key.as_deref().map(Cow::Borrowed),
+        }
+        .as_deref())
         .opt(info.resource.map(|r| r.id.as_str()))
         .finish();
     f.source = crate::source(Format::Trivy, format!("{}/Vulnerabilities/{i}", info.pointer));
@@ -948,7 +1068,10 @@ fn misconf_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, m: Misconf<'_
         (None, None) => None,
     };
     f.recommendation = text(&m.resolution).map(str::to_string);
-    references(&m.primary_url, m.references.as_ref(), &mut f);
+    let refs = m
+        .references
+        .map(|r| r.into_iter().map(|s| s.0.into_owned()).collect());
+    references(&m.primary_url, refs, &mut f);
     f.category = Category::Iac;
     let cause = m.cause.as_ref();
     let code = cause.and_then(cause_code);
@@ -1042,7 +1165,7 @@ fn license_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, l: License<'_
     let word = text(&l.severity);
     f.severity = severity_of(word, &[]);
     f.scanner_severity = word.map(str::to_string);
-    f.confidence = l.confidence.map(|c| {
+    f.confidence = l.confidence.0.map(|c| {
         if c >= 0.9 {
             Confidence::High
         } else if c >= 0.5 {
@@ -1119,5 +1242,34 @@ mod tests {
     #[ignore = "reads the corpus outside the repository"]
     fn corpus_counts() {
         check_corpus(Format::Trivy);
+    }
+
+    /// Throughput against `serde_json` skipping the same bytes (`TOLLGATE_TRIVY_BENCH=<file>`;
+    /// run with `--release`).
+    #[test]
+    #[ignore = "benchmark: needs a large generated report"]
+    fn bench_against_ignored_any() {
+        let Ok(path) = std::env::var("TOLLGATE_TRIVY_BENCH") else {
+            return;
+        };
+        let bytes = std::fs::read(path).unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        let (mut skip, mut ours, mut dry) = (f64::MAX, f64::MAX, f64::MAX);
+        let mut n = 0usize;
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            serde_json::from_slice::<IgnoredAny>(&bytes).unwrap();
+            skip = skip.min(t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            n = 0;
+            crate::parse(&bytes, Some(Format::Trivy), &mut |_f| n += 1).unwrap();
+            ours = ours.min(t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            let mut sink = |_f: Finding| {};
+            let ctx = RefCell::new(Ctx::new(&mut sink));
+            json::from_str_seed(text, |_| TopSeed { ctx: &ctx, dry: true }).unwrap();
+            dry = dry.min(t.elapsed().as_secs_f64());
+        }
+        eprintln!("{n} findings: parse {ours:.3}s, deserialize only {dry:.3}s, IgnoredAny {skip:.3}s, ratio {:.2}", ours / skip);
     }
 }
