@@ -1202,7 +1202,7 @@ fn license_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, l: License<'_
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Every corpus file of `format` parses to its MANIFEST count, and no other corpus file is
