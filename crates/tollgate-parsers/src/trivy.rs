@@ -1272,4 +1272,20 @@ pub(crate) mod tests {
         }
         eprintln!("{n} findings: parse {ours:.3}s, deserialize only {dry:.3}s, IgnoredAny {skip:.3}s, ratio {:.2}", ours / skip);
     }
+
+    /// Prints the findings of `TOLLGATE_DUMP=<file>` (format forced by `TOLLGATE_DUMP_FORMAT`).
+    #[test]
+    #[ignore = "manual inspection helper"]
+    fn dump() {
+        let Ok(path) = std::env::var("TOLLGATE_DUMP") else {
+            return;
+        };
+        let format = std::env::var("TOLLGATE_DUMP_FORMAT").ok().and_then(|f| Format::from_id(&f));
+        let bytes = std::fs::read(path).unwrap();
+        let (meta, findings) = crate::parse_to_vec(&bytes, format).unwrap();
+        println!("{}", serde_json::to_string(&meta).unwrap());
+        for f in &findings {
+            println!("{}", serde_json::to_string(f).unwrap());
+        }
+    }
 }
