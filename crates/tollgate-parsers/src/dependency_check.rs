@@ -647,7 +647,9 @@ fn xml_vuln(v: &Element) -> VulnData {
         severity: text("severity"),
         cvss,
         cwes,
-        description: text("description"),
+        // XML pretty-printers indent wrapped lines: keep the line breaks, drop the indentation.
+        description: text("description")
+            .map(|d| d.lines().map(str::trim).collect::<Vec<_>>().join("\n")),
         notes: text("notes"),
         references,
     }

@@ -35,8 +35,8 @@
 //!   (the `IsCause` lines' content; the `Message` when there is no code). No line numbers.
 //! - secret (family `trivy`): `secret` + `RuleID` + normalized `Target` + Kubernetes resource +
 //!   the SHA-256 prefix of the redacted `Match`.
-//! - license (family `trivy`): `license` + license name + package name + normalized file
-//!   (`FilePath`, else `Target`) + Kubernetes resource.
+//! - license (family `trivy`): `license` + license name + package name + normalized `FilePath` +
+//!   the Result `Target` (a group name such as `OS Packages`) + Kubernetes resource.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -814,13 +814,13 @@ impl<'de, 'c, 's, 'r> Visitor<'de> for ResourceSeed<'c, 's, 'r> {
     }
 }
 
+/// `namespace/Kind/name`, or `Kind/name` for cluster-scoped resources.
 fn resource_id(namespace: &OStr<'_>, kind: &OStr<'_>, name: &OStr<'_>) -> String {
-    format!(
-        "{}/{}/{}",
-        text(namespace).unwrap_or(""),
-        text(kind).unwrap_or(""),
-        text(name).unwrap_or("")
-    )
+    let kind_name = format!("{}/{}", text(kind).unwrap_or(""), text(name).unwrap_or(""));
+    match text(namespace) {
+        Some(ns) => format!("{ns}/{kind_name}"),
+        None => kind_name,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1154,7 +1154,9 @@ fn secret_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, s: Secret<'_>)
 fn license_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, l: License<'_>) -> Finding {
     let name = text(&l.name).unwrap_or("unknown license");
     let pkg = text(&l.pkg_name);
-    let file = text(&l.file_path).or(info.target);
+    // The Target of license Results names a group ("OS Packages", "Node.js", "Loose File
+    // License(s)"), not a file: only `FilePath` is a file.
+    let file = text(&l.file_path);
     let title = match (text(&l.category), pkg.or(file)) {
         (Some(cat), Some(what)) => format!("License {name} ({cat}) in {what}"),
         (None, Some(what)) => format!("License {name} in {what}"),
@@ -1195,6 +1197,7 @@ fn license_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, l: License<'_
         .part(name)
         .opt(pkg)
         .path(file)
+        .opt(info.target)
         .opt(info.resource.map(|r| r.id.as_str()))
         .finish();
     f.source = crate::source(Format::Trivy, format!("{}/Licenses/{i}", info.pointer));
@@ -1236,6 +1239,237 @@ pub(crate) mod tests {
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/trivy/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn parse(bytes: &[u8]) -> (ReportMeta, Vec<Finding>) {
+        crate::parse_to_vec(bytes, Some(Format::Trivy)).unwrap()
+    }
+
+    fn fingerprints(findings: &[Finding]) -> Vec<String> {
+        findings.iter().map(|f| f.fingerprint.to_string()).collect()
+    }
+
+    #[test]
+    fn image_report_snapshot_and_fields() {
+        let bytes = fixture("image.json");
+        assert_eq!(crate::detect(&bytes).unwrap(), Format::Trivy);
+        let (meta, findings) = parse(&bytes);
+        insta::assert_json_snapshot!("trivy_image", findings);
+        // 2 OS + 1 jar + 1 npm vulnerabilities, 1 failed misconfiguration (the PASS is not a
+        // finding), 1 secret, 2 licenses.
+        assert_eq!(findings.len(), 8);
+        assert_eq!(meta.findings, 8);
+        assert_eq!(meta.target.as_deref(), Some("registry.example.com/shop/api:1.0"));
+        assert_eq!(meta.scanners, vec![Scanner::new("trivy", Some("0.58.1".into()))]);
+        let cats: Vec<Category> = findings.iter().map(|f| f.category).collect();
+        use Category::*;
+        assert_eq!(cats, vec![Container, Container, Sca, Sca, Iac, Secret, License, License]);
+
+        // nvd is preferred over the other vendors.
+        let glibc = &findings[0];
+        assert_eq!(glibc.cvss.len(), 1);
+        assert_eq!(glibc.cvss[0].score, Some(9.8));
+        assert_eq!(glibc.severity, Severity::High, "Trivy's word wins over the CVSS band");
+        assert_eq!(glibc.location.target.as_deref(), Some("registry.example.com/shop/api:1.0"));
+        assert_eq!(glibc.location.file, None, "OS packages have no file");
+        assert!(glibc.has_tag(tollgate_model::Tag::VulnerableDependency));
+
+        // UNKNOWN severity falls back to the CVSS band; a v4 vector alone is scored.
+        let apt = &findings[1];
+        assert_eq!(apt.scanner_severity.as_deref(), Some("UNKNOWN"));
+        assert_eq!(apt.cvss[0].version, CvssVersion::V40);
+        let score = apt.cvss[0].score.unwrap();
+        assert_eq!(apt.severity, Severity::from_cvss(score));
+        assert_eq!(apt.recommendation.as_deref(), Some("No fixed version yet (Trivy status: affected)."));
+
+        // v4 and v3 are both kept; v2 is dropped when v3 exists.
+        let log4j = &findings[2];
+        let versions: Vec<CvssVersion> = log4j.cvss.iter().map(|c| c.version).collect();
+        assert_eq!(versions, vec![CvssVersion::V40, CvssVersion::V31]);
+        assert_eq!(log4j.vulnerability_ids, vec!["CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q"]);
+        assert_eq!(log4j.cwe, vec![502, 400, 20]);
+        assert_eq!(log4j.location.file.as_deref(), Some("opt/app/lib/log4j-core-2.14.1.jar"));
+        let pkg = log4j.location.package.as_ref().unwrap();
+        assert_eq!(pkg.purl.as_deref(), Some("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"));
+        assert_eq!(pkg.fixed_version.as_deref(), Some("2.15.0, 2.3.1, 2.12.2"));
+        assert_eq!(log4j.source.pointer, "/Results/1/Vulnerabilities/0");
+
+        let lodash = &findings[3];
+        assert_eq!(lodash.location.file.as_deref(), Some("srv/app/package-lock.json"));
+        assert!(lodash.has_tag(tollgate_model::Tag::Injection));
+
+        let misconf = &findings[4];
+        assert_eq!(misconf.rule_id, "DS-0002");
+        assert_eq!(misconf.location.snippet.as_deref(), Some("USER root"));
+        assert_eq!((misconf.location.start_line, misconf.location.end_line), (Some(14), Some(14)));
+        assert_eq!(
+            misconf.recommendation.as_deref(),
+            Some("Add 'USER <non root user name>' line to the Dockerfile")
+        );
+
+        let license = &findings[6];
+        assert_eq!(license.rule_id, "GPL-3.0-only");
+        assert_eq!(license.severity, Severity::High);
+        assert_eq!(license.confidence, Some(Confidence::High));
+        assert_eq!(license.location.package.as_ref().map(|p| p.name.as_str()), Some("libreadline8"));
+        assert_eq!(findings[7].location.file.as_deref(), Some("srv/app/vendor/LICENSE"));
+    }
+
+    #[test]
+    fn secrets_never_leave_in_clear() {
+        let (_, findings) = parse(&fixture("image.json"));
+        let out = serde_json::to_string(&findings).unwrap();
+        assert!(!out.contains("AKIAFAKETOLLGATE0042"), "secret leaked: {out}");
+        assert!(!out.contains("FAKETOLLGATE"));
+        let secret = findings.iter().find(|f| f.category == Category::Secret).unwrap();
+        let redacted = RedactedSecret::new("AWS_ACCESS_KEY_ID=AKIAFAKETOLLGATE0042");
+        assert_eq!(secret.secret.as_ref(), Some(&redacted));
+        assert_eq!(secret.location.snippet.as_deref(), Some(redacted.placeholder().as_str()));
+        assert!(secret.has_tag(tollgate_model::Tag::HardcodedSecret));
+        assert_eq!(secret.location.start_line, Some(3));
+    }
+
+    #[test]
+    fn image_tag_does_not_change_fingerprints() {
+        let v1 = fixture("image.json");
+        let v2 = String::from_utf8(v1.clone()).unwrap().replace("shop/api:1.0", "shop/api:1.1");
+        assert_ne!(v1, v2.as_bytes());
+        let (m1, a) = parse(&v1);
+        let (m2, b) = parse(v2.as_bytes());
+        assert_ne!(m1.target, m2.target);
+        assert_eq!(fingerprints(&a), fingerprints(&b));
+    }
+
+    #[test]
+    fn shifted_lines_do_not_change_fingerprints() {
+        let bytes = fixture("image.json");
+        let mut doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        fn shift(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, x) in m.iter_mut() {
+                        if matches!(k.as_str(), "StartLine" | "EndLine" | "Number") {
+                            if let Some(n) = x.as_u64() {
+                                *x = (n + 7).into();
+                            }
+                        } else {
+                            shift(x);
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(shift),
+                _ => {}
+            }
+        }
+        shift(&mut doc);
+        let shifted = serde_json::to_vec(&doc).unwrap();
+        let (_, a) = parse(&bytes);
+        let (_, b) = parse(&shifted);
+        assert_eq!(b[4].location.start_line, Some(21));
+        assert_eq!(fingerprints(&a), fingerprints(&b));
+    }
+
+    #[test]
+    fn fingerprints_are_distinct_per_item() {
+        let (_, findings) = parse(&fixture("image.json"));
+        let mut fps = fingerprints(&findings);
+        fps.sort();
+        fps.dedup();
+        assert_eq!(fps.len(), findings.len());
+    }
+
+    #[test]
+    fn legacy_list_snapshot() {
+        let bytes = fixture("legacy-list.json");
+        assert_eq!(crate::detect(&bytes).unwrap(), Format::Trivy);
+        let (meta, findings) = parse(&bytes);
+        insta::assert_json_snapshot!("trivy_legacy_list", findings);
+        assert_eq!(findings.len(), 3);
+        assert_eq!(meta.target, None);
+        // No Class in legacy reports: the OS family in Type makes it a container finding.
+        assert_eq!(findings[0].category, Category::Container);
+        assert_eq!(findings[2].category, Category::Sca);
+        // UNKNOWN with only a v2 score: severity from that score.
+        assert_eq!(findings[1].severity, Severity::High);
+        assert_eq!(findings[1].cvss[0].version, CvssVersion::V2);
+        assert_eq!(findings[2].source.pointer, "/1/Vulnerabilities/0");
+    }
+
+    #[test]
+    fn legacy_null_report_is_empty() {
+        assert_eq!(crate::detect(b"null").unwrap(), Format::Trivy);
+        let (meta, findings) = parse(b"null");
+        assert!(findings.is_empty());
+        assert_eq!(meta.scanners[0].name, "trivy");
+    }
+
+    #[test]
+    fn kubernetes_snapshot() {
+        let bytes = fixture("kubernetes.json");
+        assert_eq!(crate::detect(&bytes).unwrap(), Format::Trivy);
+        let (meta, findings) = parse(&bytes);
+        insta::assert_json_snapshot!("trivy_kubernetes", findings);
+        // 1 vulnerability, 2 failed misconfigurations (the EXCEPTION is not a finding).
+        assert_eq!(findings.len(), 3);
+        assert_eq!(meta.target.as_deref(), Some("kind-staging"));
+        assert_eq!(meta.incomplete.len(), 1);
+        assert!(meta.incomplete[0].contains("kube-system/DaemonSet/kindnet"));
+        assert_eq!(findings[0].location.component.as_deref(), Some("shop/Deployment/cart"));
+        assert_eq!(
+            findings[0].location.target.as_deref(),
+            Some("ghcr.io/example/cart:2.3.1 (alpine 3.18.4)")
+        );
+        assert_eq!(findings[1].location.file, None);
+        assert_eq!(findings[2].location.component.as_deref(), Some("ClusterRole/admin-all"));
+        assert_eq!(findings[2].source.pointer, "/Resources/1/Results/0/Misconfigurations/0");
+    }
+
+    #[test]
+    fn out_of_order_keys_give_the_same_findings() {
+        let (meta, reordered) = parse(&fixture("reordered.json"));
+        assert_eq!(reordered.len(), 1);
+        assert_eq!(meta.scanners, vec![Scanner::new("trivy", Some("0.58.1".into()))]);
+        let f = &reordered[0];
+        assert_eq!(f.scanner.version.as_deref(), Some("0.58.1"));
+        assert_eq!(f.location.target.as_deref(), Some("registry.example.com/shop/api:1.0"));
+        assert_eq!(f.category, Category::Sca);
+        let (_, normal) = parse(&fixture("image.json"));
+        let lodash = normal.iter().find(|f| f.rule_id == "CVE-2021-23337").unwrap();
+        assert_eq!(f.fingerprint, lodash.fingerprint);
+    }
+
+    #[test]
+    fn errors_name_the_place() {
+        let bad = br#"{"SchemaVersion": 2, "ArtifactName": "x", "Results": [
+            {"Target": "a", "Class": "lang-pkgs", "Type": "npm", "Vulnerabilities": [
+              {"VulnerabilityID": "CVE-1", "CweIDs": "CWE-1"}]}]}"#;
+        let e = crate::parse_to_vec(bad, Some(Format::Trivy)).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Shape);
+        assert_eq!(e.path.as_deref(), Some("$.Results[0].Vulnerabilities[0].CweIDs"), "{e}");
+        assert_eq!(e.line_column.map(|p| p.0), Some(3));
+
+        let e = crate::parse_to_vec(br#"{"runs": []}"#, Some(Format::Trivy)).unwrap_err();
+        assert!(e.message.contains("not a Trivy report"), "{e}");
+        let e = crate::parse_to_vec(br#""text""#, Some(Format::Trivy)).unwrap_err();
+        assert!(e.message.contains("Trivy report"), "{e}");
+        let e = crate::parse_to_vec(b"{\"SchemaVersion\": 2, \"Results\": [", Some(Format::Trivy)).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Syntax);
+    }
+
+    #[test]
+    fn detection_is_specific() {
+        let sarif = br#"{"version": "2.1.0", "runs": [{"results": []}]}"#;
+        assert_ne!(crate::detect(sarif).ok(), Some(Format::Trivy));
+        let gitleaks = br#"[{"RuleID": "aws", "File": "a", "Target": "x"}]"#;
+        assert_ne!(crate::detect(gitleaks).ok(), Some(Format::Trivy));
+        let empty_results = br#"{"SchemaVersion": 2, "ArtifactName": "x", "ArtifactType": "filesystem"}"#;
+        assert_eq!(crate::detect(empty_results).unwrap(), Format::Trivy);
+        assert!(parse(empty_results).1.is_empty());
     }
 
     #[test]
