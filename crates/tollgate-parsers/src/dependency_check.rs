@@ -659,6 +659,169 @@ fn xml_vuln(v: &Element) -> VulnData {
 mod tests {
     use super::*;
 
+    fn fixture(dir: &str, name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn fingerprints(findings: &[Finding]) -> Vec<String> {
+        findings.iter().map(|f| f.fingerprint.to_string()).collect()
+    }
+
+    #[test]
+    fn json_report_snapshot_and_fields() {
+        let bytes = fixture("dependency-check-json", "report.json");
+        assert_eq!(crate::detect(&bytes).unwrap(), Format::DependencyCheckJson);
+        let (meta, findings) = crate::parse_to_vec(&bytes, None).unwrap();
+        insta::assert_json_snapshot!("dependency_check_json", findings);
+        // 2 + 1 + 1 vulnerabilities; the suppressed one and the related dependency add none.
+        assert_eq!(findings.len(), 4);
+        assert!(findings.iter().all(|f| f.rule_id != "CVE-2019-16943"));
+        assert_eq!(meta.scanners, vec![Scanner::new("dependency-check", Some("12.1.0".into()))]);
+        assert_eq!(meta.target.as_deref(), Some("shop-api"));
+        assert_eq!(meta.incomplete.len(), 1, "{:?}", meta.incomplete);
+
+        let jackson = &findings[0];
+        assert_eq!(jackson.rule_id, "CVE-2020-36518");
+        assert_eq!(jackson.title, "CVE-2020-36518 in com.fasterxml.jackson.core:jackson-databind 2.9.10.1");
+        assert_eq!(jackson.severity, Severity::High);
+        assert_eq!(jackson.confidence, Some(Confidence::High));
+        assert_eq!(jackson.vulnerability_ids, vec!["CVE-2020-36518", "GHSA-57j2-w4cx-62h2"]);
+        let vectors: Vec<Option<&str>> = jackson.cvss.iter().map(|c| c.vector.as_deref()).collect();
+        assert_eq!(
+            vectors,
+            vec![
+                Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"),
+                Some("AV:N/AC:L/Au:N/C:N/I:N/A:P")
+            ]
+        );
+        assert_eq!(jackson.cvss[1].score, Some(5.0));
+        assert_eq!(
+            jackson.location.file.as_deref(),
+            Some("core/jackson-databind/2.9.10.1/jackson-databind-2.9.10.1.jar"),
+            "absolute build-machine path is normalized"
+        );
+        let pkg = jackson.location.package.as_ref().unwrap();
+        assert_eq!(pkg.ecosystem.as_deref(), Some("maven"));
+        assert_eq!(pkg.installed_version.as_deref(), Some("2.9.10.1"));
+
+        // No severity word: from the v3 score (8.1), vector built from one-letter metrics.
+        let oss = &findings[1];
+        assert_eq!(oss.severity, Severity::High);
+        assert_eq!(oss.scanner_severity, None);
+        assert_eq!(
+            oss.cvss[0].vector.as_deref(),
+            Some("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H")
+        );
+        assert!(oss.description.as_deref().unwrap().contains("Note: Reviewed 2025-02"));
+
+        let npm = &findings[2];
+        assert_eq!(npm.severity, Severity::Medium, "moderate");
+        assert_eq!(npm.location.package.as_ref().unwrap().name, "minimist");
+        assert_eq!(npm.source.pointer, "/dependencies/1/vulnerabilities/0");
+
+        // No package: the file name stands in.
+        let retire = &findings[3];
+        assert_eq!(retire.severity, Severity::Low);
+        assert_eq!(retire.location.package.as_ref().unwrap().name, "jquery-1.8.1.min.js");
+        assert!(retire.vulnerability_ids.is_empty());
+    }
+
+    #[test]
+    fn json_fingerprints_ignore_the_build_machine() {
+        let bytes = fixture("dependency-check-json", "report.json");
+        let moved = String::from_utf8(bytes.clone())
+            .unwrap()
+            .replace("/home/runner/", "/var/lib/ci/agent-7/")
+            .replace("2025-03-02T10:12:40.112Z", "2025-03-09T11:00:00.000Z");
+        let (_, a) = crate::parse_to_vec(&bytes, None).unwrap();
+        let (_, b) = crate::parse_to_vec(moved.as_bytes(), None).unwrap();
+        assert_eq!(fingerprints(&a), fingerprints(&b));
+        let mut fps = fingerprints(&a);
+        fps.dedup();
+        assert_eq!(fps.len(), 4);
+    }
+
+    #[test]
+    fn xml_report_snapshot_and_fields() {
+        let bytes = fixture("dependency-check-xml", "report.xml");
+        assert_eq!(crate::detect(&bytes).unwrap(), Format::DependencyCheckXml);
+        let (meta, findings) = crate::parse_to_vec(&bytes, None).unwrap();
+        insta::assert_json_snapshot!("dependency_check_xml", findings);
+        assert_eq!(findings.len(), 3, "the suppressedVulnerability is not a finding");
+        assert_eq!(meta.scanners, vec![Scanner::new("dependency-check", Some("9.0.9".into()))]);
+        assert_eq!(meta.target.as_deref(), Some("billing-service"));
+        let snake = &findings[0];
+        assert_eq!(snake.cwe, vec![20, 502]);
+        assert_eq!(snake.cvss.len(), 2);
+        assert_eq!(snake.cvss[0].score, Some(8.8));
+        assert_eq!(snake.location.file.as_deref(), Some("1/s/lib/snakeyaml-1.30.jar"));
+        assert!(snake.references.contains(&"https://nvd.nist.gov/vuln/detail/CVE-2022-1471".to_string()));
+        assert_eq!(
+            snake.source.pointer,
+            "/analysis/dependencies[1]/dependency[1]/vulnerabilities[1]/vulnerability[1]"
+        );
+        assert_eq!(findings[1].severity, Severity::Medium, "from the CVSS v3 score 6.5");
+        assert_eq!(findings[2].severity, Severity::Medium, "MODERATE");
+        assert_eq!(findings[2].vulnerability_ids, vec!["GHSA-6fc8-4gx4-v693"]);
+    }
+
+    #[test]
+    fn xml_schema_1_3_snapshot() {
+        let bytes = fixture("dependency-check-xml", "schema-1.3.xml");
+        assert_eq!(crate::detect(&bytes).unwrap(), Format::DependencyCheckXml);
+        let (meta, findings) = crate::parse_to_vec(&bytes, None).unwrap();
+        insta::assert_json_snapshot!("dependency_check_xml_1_3", findings);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(meta.scanners[0].version, None);
+        let f = &findings[0];
+        assert_eq!(f.cvss[0].vector.as_deref(), Some("AV:N/AC:L/Au:N/C:C/I:C/A:C"));
+        assert_eq!(f.cvss[0].score, Some(10.0));
+        assert_eq!(f.cwe, vec![502]);
+        let pkg = f.location.package.as_ref().unwrap();
+        assert_eq!(pkg.name, "commons-collections:commons-collections");
+        assert_eq!(pkg.installed_version.as_deref(), Some("3.2.1"));
+        assert_eq!(f.location.file.as_deref(), Some("WEB-INF/lib/commons-collections-3.2.1.jar"));
+    }
+
+    #[test]
+    fn errors_and_detection() {
+        let e = crate::parse_to_vec(br#"{"scanInfo": {}}"#, Some(Format::DependencyCheckJson)).unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("$.dependencies"));
+        let e = crate::parse_to_vec(
+            br#"{"dependencies": [{"fileName": "a.jar", "vulnerabilities": {"name": "x"}}]}"#,
+            Some(Format::DependencyCheckJson),
+        )
+        .unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("$.dependencies[0].vulnerabilities"), "{e}");
+        let e = crate::parse_to_vec(b"[1, 2]", Some(Format::DependencyCheckJson)).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Shape);
+        let e = crate::parse_to_vec(b"<OWASPZAPReport/>", Some(Format::DependencyCheckXml)).unwrap_err();
+        assert!(e.message.contains("not an OWASP Dependency-Check XML report"), "{e}");
+        let e = crate::parse_to_vec(b"<analysis><dependencies>", Some(Format::DependencyCheckXml)).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Syntax);
+        let other_analysis = b"<analysis xmlns=\"urn:example:static-analysis\"><x/></analysis>";
+        assert_ne!(crate::detect(other_analysis).ok(), Some(Format::DependencyCheckXml));
+        let (_, none) = crate::parse_to_vec(
+            br#"{"reportSchema": "1.1", "scanInfo": {"engineVersion": "8.0.0"}, "dependencies": null}"#,
+            None,
+        )
+        .unwrap();
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn purls_become_packages() {
+        let p = package_from_purl("pkg:npm/%40angular/core@12.0.0?x=1#sub").unwrap();
+        assert_eq!((p.name.as_str(), p.installed_version.as_deref()), ("@angular/core", Some("12.0.0")));
+        let p = package_from_purl("pkg:golang/github.com/go-sql-driver/mysql@1.6.0").unwrap();
+        assert_eq!(p.name, "github.com/go-sql-driver/mysql");
+        assert_eq!(purl_identity("pkg:maven/a.b/c@1.0?type=jar"), "pkg:maven/a.b/c");
+        assert_eq!(package_from_purl("pkg:npm/@scope/name").unwrap().installed_version, None);
+        assert!(package_from_purl("cpe:2.3:a:x").is_none());
+        assert!(package_from_purl("pkg:npm/%").is_some());
+    }
+
     #[test]
     #[ignore = "reads the corpus outside the repository"]
     fn corpus_counts() {

@@ -1021,7 +1021,10 @@ fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> 
         target: if info.resource.is_some() {
             info.target.map(str::to_string).or_else(|| ctx.default_target())
         } else {
-            ctx.default_target()
+            // Legacy reports have no ArtifactName: the OS Result's Target names the image.
+            ctx.default_target().or_else(|| {
+                (os && !ctx.buffering).then(|| info.target.map(str::to_string)).flatten()
+            })
         },
         ..Location::default()
     };
