@@ -21,8 +21,8 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use tollgate_model::{
-    normalize_path, parse_cwe, Category, Confidence, Cvss, CvssVersion, Finding, FingerprintBuilder,
-    Location, Package, ReportMeta, Scanner, Severity,
+    normalize_path, parse_cwe, Category, Confidence, Cvss, CvssVersion, Finding,
+    FingerprintBuilder, Location, Package, ReportMeta, Scanner, Severity,
 };
 
 use crate::json::{self, lenient};
@@ -55,7 +55,9 @@ impl Parser for JsonParser {
         let scanner = Scanner::new("dependency-check", scan.engine_version);
         let mut meta = ReportMeta::new(Format::DependencyCheckJson.id());
         meta.add_scanner(&scanner);
-        meta.target = report.project_info.and_then(|p| project_name(p.name, p.artifact_id));
+        meta.target = report
+            .project_info
+            .and_then(|p| project_name(p.name, p.artifact_id));
         for e in scan.analysis_exceptions.iter().flatten() {
             if let Some(msg) = exception_message(e) {
                 add_incomplete(&mut meta, msg);
@@ -70,10 +72,21 @@ impl Parser for JsonParser {
                 confidence,
                 target: meta.target.as_deref(),
             };
-            for (v, vuln) in dep.vulnerabilities.unwrap_or_default().into_iter().enumerate() {
+            for (v, vuln) in dep
+                .vulnerabilities
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+            {
                 let data = json_vuln(vuln);
                 let pointer = format!("/dependencies/{d}/vulnerabilities/{v}");
-                sink(finding(&scanner, &info, data, Format::DependencyCheckJson, pointer));
+                sink(finding(
+                    &scanner,
+                    &info,
+                    data,
+                    Format::DependencyCheckJson,
+                    pointer,
+                ));
             }
         }
         Ok(meta)
@@ -91,7 +104,9 @@ impl Parser for XmlParser {
         sniff.xml_root() == Some("analysis")
             && sniff.xml_root_tag().is_some_and(|t| {
                 let t = t.to_ascii_lowercase();
-                t.contains("dependencycheck") || t.contains("dependency-check") || !t.contains("xmlns")
+                t.contains("dependencycheck")
+                    || t.contains("dependency-check")
+                    || !t.contains("xmlns")
             })
     }
 
@@ -104,7 +119,9 @@ impl Parser for XmlParser {
             )));
         }
         let scan = root.child("scanInfo");
-        let version = scan.and_then(|s| s.child_text("engineVersion")).map(str::to_string);
+        let version = scan
+            .and_then(|s| s.child_text("engineVersion"))
+            .map(str::to_string);
         let scanner = Scanner::new("dependency-check", version);
         let mut meta = ReportMeta::new(Format::DependencyCheckXml.id());
         meta.add_scanner(&scanner);
@@ -116,7 +133,11 @@ impl Parser for XmlParser {
         });
         if let Some(exceptions) = scan.and_then(|s| s.child("analysisExceptions")) {
             for e in &exceptions.children {
-                if let Some(msg) = e.child_text("message").or(Some(e.text.as_str())).filter(|m| !m.is_empty()) {
+                if let Some(msg) = e
+                    .child_text("message")
+                    .or(Some(e.text.as_str()))
+                    .filter(|m| !m.is_empty())
+                {
                     add_incomplete(&mut meta, msg.to_string());
                 }
             }
@@ -134,7 +155,13 @@ impl Parser for XmlParser {
             for list in dep.children_named("vulnerabilities") {
                 for vuln in list.children_named("vulnerability") {
                     let data = xml_vuln(vuln);
-                    sink(finding(&scanner, &info, data, Format::DependencyCheckXml, vuln.path.clone()));
+                    sink(finding(
+                        &scanner,
+                        &info,
+                        data,
+                        Format::DependencyCheckXml,
+                        vuln.path.clone(),
+                    ));
                 }
             }
         }
@@ -167,9 +194,19 @@ struct VulnData {
     references: Vec<String>,
 }
 
-fn finding(scanner: &Scanner, dep: &DepInfo<'_>, v: VulnData, format: Format, pointer: String) -> Finding {
+fn finding(
+    scanner: &Scanner,
+    dep: &DepInfo<'_>,
+    v: VulnData,
+    format: Format,
+    pointer: String,
+) -> Finding {
     let name = v.name.trim();
-    let rule = if name.is_empty() { "dependency-check-vulnerability" } else { name };
+    let rule = if name.is_empty() {
+        "dependency-check-vulnerability"
+    } else {
+        name
+    };
     let what = dep
         .package
         .as_ref()
@@ -184,14 +221,22 @@ fn finding(scanner: &Scanner, dep: &DepInfo<'_>, v: VulnData, format: Format, po
     };
     let mut f = Finding::new(scanner.clone(), rule, title);
     f.cvss = v.cvss;
-    let word = v.severity.as_deref().map(str::trim).filter(|w| !w.is_empty());
+    let word = v
+        .severity
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty());
     f.severity = word
         .and_then(Severity::from_word)
         .or_else(|| f.cvss_score().map(Severity::from_cvss))
         .unwrap_or(Severity::Info);
     f.scanner_severity = word.map(str::to_string);
     f.confidence = dep.confidence;
-    let description = v.description.as_deref().map(str::trim).filter(|d| !d.is_empty());
+    let description = v
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
     let notes = v.notes.as_deref().map(str::trim).filter(|n| !n.is_empty());
     f.description = match (description, notes) {
         (Some(d), Some(n)) => Some(format!("{d}\n\nNote: {n}")),
@@ -213,7 +258,10 @@ fn finding(scanner: &Scanner, dep: &DepInfo<'_>, v: VulnData, format: Format, po
             f.add_vulnerability_id(ghsa);
         }
     }
-    let npm = v.source.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("NPM"));
+    let npm = v
+        .source
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("NPM"));
     if npm && !name.is_empty() && name.chars().all(|c| c.is_ascii_digit()) {
         f.add_reference(format!("https://www.npmjs.com/advisories/{name}"));
     }
@@ -231,7 +279,10 @@ fn finding(scanner: &Scanner, dep: &DepInfo<'_>, v: VulnData, format: Format, po
     };
     let (identity, version) = match &dep.package {
         Some(p) => (
-            p.purl.as_deref().map(purl_identity).unwrap_or_else(|| p.name.clone()),
+            p.purl
+                .as_deref()
+                .map(purl_identity)
+                .unwrap_or_else(|| p.name.clone()),
             p.installed_version.clone(),
         ),
         None => (dep.file_name.unwrap_or("").to_string(), None),
@@ -355,15 +406,23 @@ fn metric(value: Option<String>, allowed: &str) -> Option<char> {
 /// CVSS v2 from the metric fields, read with `get` (names of the newer schemas).
 fn cvss_v2(get: &dyn Fn(&str) -> Option<String>) -> Option<Cvss> {
     let score = get("score").and_then(|s| s.trim().parse::<f64>().ok());
-    let vector = get("vectorString").filter(|v| !v.trim().is_empty()).or_else(|| {
-        let av = metric(get("accessVector"), "LAN")?;
-        let ac = metric(get("accessComplexity"), "HML")?;
-        let au = metric(get("authenticationr").or_else(|| get("authentication")), "MSN")?;
-        let c = metric(get("confidentialImpact").or_else(|| get("confidentialityImpact")), "NPC")?;
-        let i = metric(get("integrityImpact"), "NPC")?;
-        let a = metric(get("availabilityImpact"), "NPC")?;
-        Some(format!("AV:{av}/AC:{ac}/Au:{au}/C:{c}/I:{i}/A:{a}"))
-    });
+    let vector = get("vectorString")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| {
+            let av = metric(get("accessVector"), "LAN")?;
+            let ac = metric(get("accessComplexity"), "HML")?;
+            let au = metric(
+                get("authenticationr").or_else(|| get("authentication")),
+                "MSN",
+            )?;
+            let c = metric(
+                get("confidentialImpact").or_else(|| get("confidentialityImpact")),
+                "NPC",
+            )?;
+            let i = metric(get("integrityImpact"), "NPC")?;
+            let a = metric(get("availabilityImpact"), "NPC")?;
+            Some(format!("AV:{av}/AC:{ac}/Au:{au}/C:{c}/I:{i}/A:{a}"))
+        });
     cvss_or_score(vector, score, CvssVersion::V2)
 }
 
@@ -374,18 +433,26 @@ fn cvss_v3(get: &dyn Fn(&str) -> Option<String>) -> Option<Cvss> {
         Some("3.0") => "3.0",
         _ => "3.1",
     };
-    let hint = if version == "3.0" { CvssVersion::V30 } else { CvssVersion::V31 };
-    let vector = get("vectorString").filter(|v| !v.trim().is_empty()).or_else(|| {
-        let av = metric(get("attackVector"), "NALP")?;
-        let ac = metric(get("attackComplexity"), "LH")?;
-        let pr = metric(get("privilegesRequired"), "NLH")?;
-        let ui = metric(get("userInteraction"), "NR")?;
-        let s = metric(get("scope"), "UC")?;
-        let c = metric(get("confidentialityImpact"), "NLH")?;
-        let i = metric(get("integrityImpact"), "NLH")?;
-        let a = metric(get("availabilityImpact"), "NLH")?;
-        Some(format!("CVSS:{version}/AV:{av}/AC:{ac}/PR:{pr}/UI:{ui}/S:{s}/C:{c}/I:{i}/A:{a}"))
-    });
+    let hint = if version == "3.0" {
+        CvssVersion::V30
+    } else {
+        CvssVersion::V31
+    };
+    let vector = get("vectorString")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| {
+            let av = metric(get("attackVector"), "NALP")?;
+            let ac = metric(get("attackComplexity"), "LH")?;
+            let pr = metric(get("privilegesRequired"), "NLH")?;
+            let ui = metric(get("userInteraction"), "NR")?;
+            let s = metric(get("scope"), "UC")?;
+            let c = metric(get("confidentialityImpact"), "NLH")?;
+            let i = metric(get("integrityImpact"), "NLH")?;
+            let a = metric(get("availabilityImpact"), "NLH")?;
+            Some(format!(
+                "CVSS:{version}/AV:{av}/AC:{ac}/PR:{pr}/UI:{ui}/S:{s}/C:{c}/I:{i}/A:{a}"
+            ))
+        });
     cvss_or_score(vector, score, hint)
 }
 
@@ -426,7 +493,11 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 
 #[derive(Deserialize, Default)]
 struct ScanInfo {
-    #[serde(rename = "engineVersion", default, deserialize_with = "lenient::opt_string")]
+    #[serde(
+        rename = "engineVersion",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
     engine_version: Option<String>,
     #[serde(rename = "analysisExceptions", default)]
     analysis_exceptions: Option<Vec<Value>>,
@@ -436,7 +507,11 @@ struct ScanInfo {
 struct ProjectInfo {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     name: Option<String>,
-    #[serde(rename = "artifactID", default, deserialize_with = "lenient::opt_string")]
+    #[serde(
+        rename = "artifactID",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
     artifact_id: Option<String>,
 }
 
@@ -504,7 +579,9 @@ fn exception_message(e: &Value) -> Option<String> {
 
 fn json_package(dep: &JsonDependency) -> (Option<Package>, Option<Confidence>) {
     let first = dep.packages.iter().flatten().find(|p| p.id.is_some());
-    let package = first.and_then(|p| p.id.as_deref()).and_then(package_from_purl);
+    let package = first
+        .and_then(|p| p.id.as_deref())
+        .and_then(package_from_purl);
     let confidence = first
         .and_then(|p| p.confidence.as_deref())
         .or_else(|| {
@@ -519,7 +596,9 @@ fn json_package(dep: &JsonDependency) -> (Option<Package>, Option<Confidence>) {
 
 /// A metric of a JSON CVSS object, as text (numbers too), also inside `cvssData`.
 fn json_get(obj: &Value, key: &str) -> Option<String> {
-    let v = obj.get(key).or_else(|| obj.get("cvssData").and_then(|d| d.get(key)))?;
+    let v = obj
+        .get(key)
+        .or_else(|| obj.get("cvssData").and_then(|d| d.get(key)))?;
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -565,8 +644,10 @@ fn json_vuln(v: JsonVuln) -> VulnData {
 fn xml_package(dep: &Element) -> (Option<Package>, Option<Confidence>) {
     let ids = dep.child("identifiers");
     let pkg_el = ids.and_then(|i| {
-        i.child("package")
-            .or_else(|| i.children_named("identifiers").find_map(|n| n.child("package")))
+        i.child("package").or_else(|| {
+            i.children_named("identifiers")
+                .find_map(|n| n.child("package"))
+        })
     });
     let confidence = pkg_el
         .and_then(|p| p.attr("confidence"))
@@ -574,17 +655,25 @@ fn xml_package(dep: &Element) -> (Option<Package>, Option<Confidence>) {
             ids.and_then(|i| {
                 i.children
                     .iter()
-                    .chain(i.children_named("identifiers").flat_map(|n| n.children.iter()))
+                    .chain(
+                        i.children_named("identifiers")
+                            .flat_map(|n| n.children.iter()),
+                    )
                     .find_map(|c| c.attr("confidence"))
             })
         })
         .and_then(confidence_of);
-    if let Some(p) = pkg_el.and_then(|p| p.child_text("id")).and_then(package_from_purl) {
+    if let Some(p) = pkg_el
+        .and_then(|p| p.child_text("id"))
+        .and_then(package_from_purl)
+    {
         return (Some(p), confidence);
     }
     let maven = ids.and_then(|i| {
-        i.children_named("identifier")
-            .find(|c| c.attr("type").is_some_and(|t| t.eq_ignore_ascii_case("maven")))
+        i.children_named("identifier").find(|c| {
+            c.attr("type")
+                .is_some_and(|t| t.eq_ignore_ascii_case("maven"))
+        })
     });
     let package = maven.and_then(|m| m.child_text("name")).and_then(|gav| {
         let mut parts = gav.split(':');
@@ -603,13 +692,22 @@ fn xml_vuln(v: &Element) -> VulnData {
     let text = |name: &str| v.child_text(name).map(str::to_string);
     let child_get = |el: &Element, k: &str| el.child_text(k).map(str::to_string);
     let mut cvss = Vec::new();
-    if let Some(c) = v.child("cvssV4").and_then(|el| cvss_v4(&|k| child_get(el, k))) {
+    if let Some(c) = v
+        .child("cvssV4")
+        .and_then(|el| cvss_v4(&|k| child_get(el, k)))
+    {
         cvss.push(c);
     }
-    if let Some(c) = v.child("cvssV3").and_then(|el| cvss_v3(&|k| child_get(el, k))) {
+    if let Some(c) = v
+        .child("cvssV3")
+        .and_then(|el| cvss_v3(&|k| child_get(el, k)))
+    {
         cvss.push(c);
     }
-    if let Some(c) = v.child("cvssV2").and_then(|el| cvss_v2(&|k| child_get(el, k))) {
+    if let Some(c) = v
+        .child("cvssV2")
+        .and_then(|el| cvss_v2(&|k| child_get(el, k)))
+    {
         cvss.push(c);
     } else if v.child("cvssScore").is_some() {
         // Schema 1.x: flat `cvssScore`, `cvssAccessVector` … fields.
@@ -677,16 +775,25 @@ mod tests {
         // 2 + 1 + 1 vulnerabilities; the suppressed one and the related dependency add none.
         assert_eq!(findings.len(), 4);
         assert!(findings.iter().all(|f| f.rule_id != "CVE-2019-16943"));
-        assert_eq!(meta.scanners, vec![Scanner::new("dependency-check", Some("12.1.0".into()))]);
+        assert_eq!(
+            meta.scanners,
+            vec![Scanner::new("dependency-check", Some("12.1.0".into()))]
+        );
         assert_eq!(meta.target.as_deref(), Some("shop-api"));
         assert_eq!(meta.incomplete.len(), 1, "{:?}", meta.incomplete);
 
         let jackson = &findings[0];
         assert_eq!(jackson.rule_id, "CVE-2020-36518");
-        assert_eq!(jackson.title, "CVE-2020-36518 in com.fasterxml.jackson.core:jackson-databind 2.9.10.1");
+        assert_eq!(
+            jackson.title,
+            "CVE-2020-36518 in com.fasterxml.jackson.core:jackson-databind 2.9.10.1"
+        );
         assert_eq!(jackson.severity, Severity::High);
         assert_eq!(jackson.confidence, Some(Confidence::High));
-        assert_eq!(jackson.vulnerability_ids, vec!["CVE-2020-36518", "GHSA-57j2-w4cx-62h2"]);
+        assert_eq!(
+            jackson.vulnerability_ids,
+            vec!["CVE-2020-36518", "GHSA-57j2-w4cx-62h2"]
+        );
         let vectors: Vec<Option<&str>> = jackson.cvss.iter().map(|c| c.vector.as_deref()).collect();
         assert_eq!(
             vectors,
@@ -713,7 +820,11 @@ mod tests {
             oss.cvss[0].vector.as_deref(),
             Some("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H")
         );
-        assert!(oss.description.as_deref().unwrap().contains("Note: Reviewed 2025-02"));
+        assert!(oss
+            .description
+            .as_deref()
+            .unwrap()
+            .contains("Note: Reviewed 2025-02"));
 
         let npm = &findings[2];
         assert_eq!(npm.severity, Severity::Medium, "moderate");
@@ -723,7 +834,10 @@ mod tests {
         // No package: the file name stands in.
         let retire = &findings[3];
         assert_eq!(retire.severity, Severity::Low);
-        assert_eq!(retire.location.package.as_ref().unwrap().name, "jquery-1.8.1.min.js");
+        assert_eq!(
+            retire.location.package.as_ref().unwrap().name,
+            "jquery-1.8.1.min.js"
+        );
         assert!(retire.vulnerability_ids.is_empty());
     }
 
@@ -748,20 +862,36 @@ mod tests {
         assert_eq!(crate::detect(&bytes).unwrap(), Format::DependencyCheckXml);
         let (meta, findings) = crate::parse_to_vec(&bytes, None).unwrap();
         insta::assert_json_snapshot!("dependency_check_xml", findings);
-        assert_eq!(findings.len(), 3, "the suppressedVulnerability is not a finding");
-        assert_eq!(meta.scanners, vec![Scanner::new("dependency-check", Some("9.0.9".into()))]);
+        assert_eq!(
+            findings.len(),
+            3,
+            "the suppressedVulnerability is not a finding"
+        );
+        assert_eq!(
+            meta.scanners,
+            vec![Scanner::new("dependency-check", Some("9.0.9".into()))]
+        );
         assert_eq!(meta.target.as_deref(), Some("billing-service"));
         let snake = &findings[0];
         assert_eq!(snake.cwe, vec![20, 502]);
         assert_eq!(snake.cvss.len(), 2);
         assert_eq!(snake.cvss[0].score, Some(8.8));
-        assert_eq!(snake.location.file.as_deref(), Some("1/s/lib/snakeyaml-1.30.jar"));
-        assert!(snake.references.contains(&"https://nvd.nist.gov/vuln/detail/CVE-2022-1471".to_string()));
+        assert_eq!(
+            snake.location.file.as_deref(),
+            Some("1/s/lib/snakeyaml-1.30.jar")
+        );
+        assert!(snake
+            .references
+            .contains(&"https://nvd.nist.gov/vuln/detail/CVE-2022-1471".to_string()));
         assert_eq!(
             snake.source.pointer,
             "/analysis/dependencies[1]/dependency[1]/vulnerabilities[1]/vulnerability[1]"
         );
-        assert_eq!(findings[1].severity, Severity::Medium, "from the CVSS v3 score 6.5");
+        assert_eq!(
+            findings[1].severity,
+            Severity::Medium,
+            "from the CVSS v3 score 6.5"
+        );
         assert_eq!(findings[2].severity, Severity::Medium, "MODERATE");
         assert_eq!(findings[2].vulnerability_ids, vec!["GHSA-6fc8-4gx4-v693"]);
     }
@@ -775,33 +905,56 @@ mod tests {
         assert_eq!(findings.len(), 1);
         assert_eq!(meta.scanners[0].version, None);
         let f = &findings[0];
-        assert_eq!(f.cvss[0].vector.as_deref(), Some("AV:N/AC:L/Au:N/C:C/I:C/A:C"));
+        assert_eq!(
+            f.cvss[0].vector.as_deref(),
+            Some("AV:N/AC:L/Au:N/C:C/I:C/A:C")
+        );
         assert_eq!(f.cvss[0].score, Some(10.0));
         assert_eq!(f.cwe, vec![502]);
         let pkg = f.location.package.as_ref().unwrap();
         assert_eq!(pkg.name, "commons-collections:commons-collections");
         assert_eq!(pkg.installed_version.as_deref(), Some("3.2.1"));
-        assert_eq!(f.location.file.as_deref(), Some("WEB-INF/lib/commons-collections-3.2.1.jar"));
+        assert_eq!(
+            f.location.file.as_deref(),
+            Some("WEB-INF/lib/commons-collections-3.2.1.jar")
+        );
     }
 
     #[test]
     fn errors_and_detection() {
-        let e = crate::parse_to_vec(br#"{"scanInfo": {}}"#, Some(Format::DependencyCheckJson)).unwrap_err();
+        let e = crate::parse_to_vec(br#"{"scanInfo": {}}"#, Some(Format::DependencyCheckJson))
+            .unwrap_err();
         assert_eq!(e.path.as_deref(), Some("$.dependencies"));
         let e = crate::parse_to_vec(
             br#"{"dependencies": [{"fileName": "a.jar", "vulnerabilities": {"name": "x"}}]}"#,
             Some(Format::DependencyCheckJson),
         )
         .unwrap_err();
-        assert_eq!(e.path.as_deref(), Some("$.dependencies[0].vulnerabilities"), "{e}");
+        assert_eq!(
+            e.path.as_deref(),
+            Some("$.dependencies[0].vulnerabilities"),
+            "{e}"
+        );
         let e = crate::parse_to_vec(b"[1, 2]", Some(Format::DependencyCheckJson)).unwrap_err();
         assert_eq!(e.kind, crate::ErrorKind::Shape);
-        let e = crate::parse_to_vec(b"<OWASPZAPReport/>", Some(Format::DependencyCheckXml)).unwrap_err();
-        assert!(e.message.contains("not an OWASP Dependency-Check XML report"), "{e}");
-        let e = crate::parse_to_vec(b"<analysis><dependencies>", Some(Format::DependencyCheckXml)).unwrap_err();
+        let e = crate::parse_to_vec(b"<OWASPZAPReport/>", Some(Format::DependencyCheckXml))
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains("not an OWASP Dependency-Check XML report"),
+            "{e}"
+        );
+        let e = crate::parse_to_vec(
+            b"<analysis><dependencies>",
+            Some(Format::DependencyCheckXml),
+        )
+        .unwrap_err();
         assert_eq!(e.kind, crate::ErrorKind::Syntax);
         let other_analysis = b"<analysis xmlns=\"urn:example:static-analysis\"><x/></analysis>";
-        assert_ne!(crate::detect(other_analysis).ok(), Some(Format::DependencyCheckXml));
+        assert_ne!(
+            crate::detect(other_analysis).ok(),
+            Some(Format::DependencyCheckXml)
+        );
         let (_, none) = crate::parse_to_vec(
             br#"{"reportSchema": "1.1", "scanInfo": {"engineVersion": "8.0.0"}, "dependencies": null}"#,
             None,
@@ -813,11 +966,22 @@ mod tests {
     #[test]
     fn purls_become_packages() {
         let p = package_from_purl("pkg:npm/%40angular/core@12.0.0?x=1#sub").unwrap();
-        assert_eq!((p.name.as_str(), p.installed_version.as_deref()), ("@angular/core", Some("12.0.0")));
+        assert_eq!(
+            (p.name.as_str(), p.installed_version.as_deref()),
+            ("@angular/core", Some("12.0.0"))
+        );
         let p = package_from_purl("pkg:golang/github.com/go-sql-driver/mysql@1.6.0").unwrap();
         assert_eq!(p.name, "github.com/go-sql-driver/mysql");
-        assert_eq!(purl_identity("pkg:maven/a.b/c@1.0?type=jar"), "pkg:maven/a.b/c");
-        assert_eq!(package_from_purl("pkg:npm/@scope/name").unwrap().installed_version, None);
+        assert_eq!(
+            purl_identity("pkg:maven/a.b/c@1.0?type=jar"),
+            "pkg:maven/a.b/c"
+        );
+        assert_eq!(
+            package_from_purl("pkg:npm/@scope/name")
+                .unwrap()
+                .installed_version,
+            None
+        );
         assert!(package_from_purl("cpe:2.3:a:x").is_none());
         assert!(package_from_purl("pkg:npm/%").is_some());
     }

@@ -45,8 +45,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use tollgate_model::{
-    normalize_path, parse_cwe, Category, Confidence, Cvss, CvssVersion, Finding, FingerprintBuilder, Location,
-    Package, RedactedSecret, ReportMeta, Scanner, Severity,
+    normalize_path, parse_cwe, Category, Confidence, Cvss, CvssVersion, Finding,
+    FingerprintBuilder, Location, Package, RedactedSecret, ReportMeta, Scanner, Severity,
 };
 
 use crate::json::{self, ForEach};
@@ -376,7 +376,11 @@ struct License<'a> {
 
 #[derive(Deserialize)]
 struct TrivyInfo {
-    #[serde(rename = "Version", default, deserialize_with = "json::lenient::opt_string")]
+    #[serde(
+        rename = "Version",
+        default,
+        deserialize_with = "json::lenient::opt_string"
+    )]
     version: Option<String>,
 }
 
@@ -967,7 +971,11 @@ fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> 
         None if pkg.is_empty() => id.to_string(),
         None => format!("{id} in {pkg}"),
     };
-    let rule = if id.is_empty() { "trivy-vulnerability" } else { id };
+    let rule = if id.is_empty() {
+        "trivy-vulnerability"
+    } else {
+        id
+    };
     let mut f = Finding::new(ctx.scanner.clone(), rule, title);
     f.cvss = v
         .cvss
@@ -998,7 +1006,11 @@ fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> 
         f.add_vulnerability_id(&*alias.0);
     }
     let os = is_os_packages(info);
-    f.category = if os { Category::Container } else { Category::Sca };
+    f.category = if os {
+        Category::Container
+    } else {
+        Category::Sca
+    };
     let pkg_file = if os {
         text(&v.pkg_path)
     } else {
@@ -1019,11 +1031,15 @@ fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> 
         }),
         component: info.resource.map(|r| r.id.clone()),
         target: if info.resource.is_some() {
-            info.target.map(str::to_string).or_else(|| ctx.default_target())
+            info.target
+                .map(str::to_string)
+                .or_else(|| ctx.default_target())
         } else {
             // Legacy reports have no ArtifactName: the OS Result's Target names the image.
             ctx.default_target().or_else(|| {
-                (os && !ctx.buffering).then(|| info.target.map(str::to_string)).flatten()
+                (os && !ctx.buffering)
+                    .then(|| info.target.map(str::to_string))
+                    .flatten()
             })
         },
         ..Location::default()
@@ -1033,15 +1049,20 @@ fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> 
         .opt(installed)
         .part(id)
         .opt(info.kind.or(info.class))
-        .opt(match (os, text(&v.pkg_path)) {
-            (true, _) => None,
-            (false, Some(p)) => Some(Cow::Owned(normalize_path(p))),
-            (false, None) => info.target_key.as_deref().map(Cow::Borrowed),
-        }
-        .as_deref())
+        .opt(
+            match (os, text(&v.pkg_path)) {
+                (true, _) => None,
+                (false, Some(p)) => Some(Cow::Owned(normalize_path(p))),
+                (false, None) => info.target_key.as_deref().map(Cow::Borrowed),
+            }
+            .as_deref(),
+        )
         .opt(info.resource.map(|r| r.id.as_str()))
         .finish();
-    f.source = crate::source(Format::Trivy, format!("{}/Vulnerabilities/{i}", info.pointer));
+    f.source = crate::source(
+        Format::Trivy,
+        format!("{}/Vulnerabilities/{i}", info.pointer),
+    );
     f
 }
 
@@ -1056,7 +1077,9 @@ fn result_file<'r>(info: &ResultInfo<'r>) -> Option<&'r str> {
 }
 
 fn misconf_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, m: Misconf<'_>) -> Finding {
-    let id = text(&m.id).or(text(&m.avd_id)).unwrap_or("trivy-misconfiguration");
+    let id = text(&m.id)
+        .or(text(&m.avd_id))
+        .unwrap_or("trivy-misconfiguration");
     let stable_id = text(&m.avd_id)
         .map(|a| a.strip_prefix("AVD-").unwrap_or(a))
         .unwrap_or(id);
@@ -1096,7 +1119,10 @@ fn misconf_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, m: Misconf<'_
         .opt(cause.and_then(|c| text(&c.resource)))
         .snippet(code.as_deref().or(text(&m.message)))
         .finish();
-    f.source = crate::source(Format::Trivy, format!("{}/Misconfigurations/{i}", info.pointer));
+    f.source = crate::source(
+        Format::Trivy,
+        format!("{}/Misconfigurations/{i}", info.pointer),
+    );
     f
 }
 
@@ -1214,7 +1240,8 @@ pub(crate) mod tests {
     /// Every corpus file of `format` parses to its MANIFEST count, and no other corpus file is
     /// detected as `format`. Reads `TOLLGATE_CORPUS` (default `/work/shared/corpus`).
     pub(crate) fn check_corpus(format: Format) {
-        let root = std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| "/work/shared/corpus".into());
+        let root =
+            std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| "/work/shared/corpus".into());
         let manifest = std::fs::read_to_string(format!("{root}/MANIFEST.tsv")).unwrap();
         let mut failures = Vec::new();
         for line in manifest.lines().skip(1) {
@@ -1228,10 +1255,15 @@ pub(crate) mod tests {
                 }
                 match crate::parse_to_vec(&bytes, Some(format)) {
                     Ok((_, findings)) => {
-                        let ok = items == "error" || items == "-" || items.parse::<usize>() == Ok(findings.len());
+                        let ok = items == "error"
+                            || items == "-"
+                            || items.parse::<usize>() == Ok(findings.len());
                         eprintln!("{path}: {} (manifest {items})", findings.len());
                         if !ok {
-                            failures.push(format!("{path}: {} findings, manifest {items}", findings.len()));
+                            failures.push(format!(
+                                "{path}: {} findings, manifest {items}",
+                                findings.len()
+                            ));
                         }
                     }
                     Err(e) if items == "error" => eprintln!("{path}: error as expected: {e}"),
@@ -1267,18 +1299,34 @@ pub(crate) mod tests {
         // finding), 1 secret, 2 licenses.
         assert_eq!(findings.len(), 8);
         assert_eq!(meta.findings, 8);
-        assert_eq!(meta.target.as_deref(), Some("registry.example.com/shop/api:1.0"));
-        assert_eq!(meta.scanners, vec![Scanner::new("trivy", Some("0.58.1".into()))]);
+        assert_eq!(
+            meta.target.as_deref(),
+            Some("registry.example.com/shop/api:1.0")
+        );
+        assert_eq!(
+            meta.scanners,
+            vec![Scanner::new("trivy", Some("0.58.1".into()))]
+        );
         let cats: Vec<Category> = findings.iter().map(|f| f.category).collect();
         use Category::*;
-        assert_eq!(cats, vec![Container, Container, Sca, Sca, Iac, Secret, License, License]);
+        assert_eq!(
+            cats,
+            vec![Container, Container, Sca, Sca, Iac, Secret, License, License]
+        );
 
         // nvd is preferred over the other vendors.
         let glibc = &findings[0];
         assert_eq!(glibc.cvss.len(), 1);
         assert_eq!(glibc.cvss[0].score, Some(9.8));
-        assert_eq!(glibc.severity, Severity::High, "Trivy's word wins over the CVSS band");
-        assert_eq!(glibc.location.target.as_deref(), Some("registry.example.com/shop/api:1.0"));
+        assert_eq!(
+            glibc.severity,
+            Severity::High,
+            "Trivy's word wins over the CVSS band"
+        );
+        assert_eq!(
+            glibc.location.target.as_deref(),
+            Some("registry.example.com/shop/api:1.0")
+        );
         assert_eq!(glibc.location.file, None, "OS packages have no file");
         assert!(glibc.has_tag(tollgate_model::Tag::VulnerableDependency));
 
@@ -1288,28 +1336,46 @@ pub(crate) mod tests {
         assert_eq!(apt.cvss[0].version, CvssVersion::V40);
         let score = apt.cvss[0].score.unwrap();
         assert_eq!(apt.severity, Severity::from_cvss(score));
-        assert_eq!(apt.recommendation.as_deref(), Some("No fixed version yet (Trivy status: affected)."));
+        assert_eq!(
+            apt.recommendation.as_deref(),
+            Some("No fixed version yet (Trivy status: affected).")
+        );
 
         // v4 and v3 are both kept; v2 is dropped when v3 exists.
         let log4j = &findings[2];
         let versions: Vec<CvssVersion> = log4j.cvss.iter().map(|c| c.version).collect();
         assert_eq!(versions, vec![CvssVersion::V40, CvssVersion::V31]);
-        assert_eq!(log4j.vulnerability_ids, vec!["CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q"]);
+        assert_eq!(
+            log4j.vulnerability_ids,
+            vec!["CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q"]
+        );
         assert_eq!(log4j.cwe, vec![502, 400, 20]);
-        assert_eq!(log4j.location.file.as_deref(), Some("opt/app/lib/log4j-core-2.14.1.jar"));
+        assert_eq!(
+            log4j.location.file.as_deref(),
+            Some("opt/app/lib/log4j-core-2.14.1.jar")
+        );
         let pkg = log4j.location.package.as_ref().unwrap();
-        assert_eq!(pkg.purl.as_deref(), Some("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"));
+        assert_eq!(
+            pkg.purl.as_deref(),
+            Some("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1")
+        );
         assert_eq!(pkg.fixed_version.as_deref(), Some("2.15.0, 2.3.1, 2.12.2"));
         assert_eq!(log4j.source.pointer, "/Results/1/Vulnerabilities/0");
 
         let lodash = &findings[3];
-        assert_eq!(lodash.location.file.as_deref(), Some("srv/app/package-lock.json"));
+        assert_eq!(
+            lodash.location.file.as_deref(),
+            Some("srv/app/package-lock.json")
+        );
         assert!(lodash.has_tag(tollgate_model::Tag::Injection));
 
         let misconf = &findings[4];
         assert_eq!(misconf.rule_id, "DS-0002");
         assert_eq!(misconf.location.snippet.as_deref(), Some("USER root"));
-        assert_eq!((misconf.location.start_line, misconf.location.end_line), (Some(14), Some(14)));
+        assert_eq!(
+            (misconf.location.start_line, misconf.location.end_line),
+            (Some(14), Some(14))
+        );
         assert_eq!(
             misconf.recommendation.as_deref(),
             Some("Add 'USER <non root user name>' line to the Dockerfile")
@@ -1319,20 +1385,35 @@ pub(crate) mod tests {
         assert_eq!(license.rule_id, "GPL-3.0-only");
         assert_eq!(license.severity, Severity::High);
         assert_eq!(license.confidence, Some(Confidence::High));
-        assert_eq!(license.location.package.as_ref().map(|p| p.name.as_str()), Some("libreadline8"));
-        assert_eq!(findings[7].location.file.as_deref(), Some("srv/app/vendor/LICENSE"));
+        assert_eq!(
+            license.location.package.as_ref().map(|p| p.name.as_str()),
+            Some("libreadline8")
+        );
+        assert_eq!(
+            findings[7].location.file.as_deref(),
+            Some("srv/app/vendor/LICENSE")
+        );
     }
 
     #[test]
     fn secrets_never_leave_in_clear() {
         let (_, findings) = parse(&fixture("image.json"));
         let out = serde_json::to_string(&findings).unwrap();
-        assert!(!out.contains("AKIAFAKETOLLGATE0042"), "secret leaked: {out}");
+        assert!(
+            !out.contains("AKIAFAKETOLLGATE0042"),
+            "secret leaked: {out}"
+        );
         assert!(!out.contains("FAKETOLLGATE"));
-        let secret = findings.iter().find(|f| f.category == Category::Secret).unwrap();
+        let secret = findings
+            .iter()
+            .find(|f| f.category == Category::Secret)
+            .unwrap();
         let redacted = RedactedSecret::new("AWS_ACCESS_KEY_ID=AKIAFAKETOLLGATE0042");
         assert_eq!(secret.secret.as_ref(), Some(&redacted));
-        assert_eq!(secret.location.snippet.as_deref(), Some(redacted.placeholder().as_str()));
+        assert_eq!(
+            secret.location.snippet.as_deref(),
+            Some(redacted.placeholder().as_str())
+        );
         assert!(secret.has_tag(tollgate_model::Tag::HardcodedSecret));
         assert_eq!(secret.location.start_line, Some(3));
     }
@@ -1340,7 +1421,9 @@ pub(crate) mod tests {
     #[test]
     fn image_tag_does_not_change_fingerprints() {
         let v1 = fixture("image.json");
-        let v2 = String::from_utf8(v1.clone()).unwrap().replace("shop/api:1.0", "shop/api:1.1");
+        let v2 = String::from_utf8(v1.clone())
+            .unwrap()
+            .replace("shop/api:1.0", "shop/api:1.1");
         assert_ne!(v1, v2.as_bytes());
         let (m1, a) = parse(&v1);
         let (m2, b) = parse(v2.as_bytes());
@@ -1422,27 +1505,45 @@ pub(crate) mod tests {
         assert_eq!(meta.target.as_deref(), Some("kind-staging"));
         assert_eq!(meta.incomplete.len(), 1);
         assert!(meta.incomplete[0].contains("kube-system/DaemonSet/kindnet"));
-        assert_eq!(findings[0].location.component.as_deref(), Some("shop/Deployment/cart"));
+        assert_eq!(
+            findings[0].location.component.as_deref(),
+            Some("shop/Deployment/cart")
+        );
         assert_eq!(
             findings[0].location.target.as_deref(),
             Some("ghcr.io/example/cart:2.3.1 (alpine 3.18.4)")
         );
         assert_eq!(findings[1].location.file, None);
-        assert_eq!(findings[2].location.component.as_deref(), Some("ClusterRole/admin-all"));
-        assert_eq!(findings[2].source.pointer, "/Resources/1/Results/0/Misconfigurations/0");
+        assert_eq!(
+            findings[2].location.component.as_deref(),
+            Some("ClusterRole/admin-all")
+        );
+        assert_eq!(
+            findings[2].source.pointer,
+            "/Resources/1/Results/0/Misconfigurations/0"
+        );
     }
 
     #[test]
     fn out_of_order_keys_give_the_same_findings() {
         let (meta, reordered) = parse(&fixture("reordered.json"));
         assert_eq!(reordered.len(), 1);
-        assert_eq!(meta.scanners, vec![Scanner::new("trivy", Some("0.58.1".into()))]);
+        assert_eq!(
+            meta.scanners,
+            vec![Scanner::new("trivy", Some("0.58.1".into()))]
+        );
         let f = &reordered[0];
         assert_eq!(f.scanner.version.as_deref(), Some("0.58.1"));
-        assert_eq!(f.location.target.as_deref(), Some("registry.example.com/shop/api:1.0"));
+        assert_eq!(
+            f.location.target.as_deref(),
+            Some("registry.example.com/shop/api:1.0")
+        );
         assert_eq!(f.category, Category::Sca);
         let (_, normal) = parse(&fixture("image.json"));
-        let lodash = normal.iter().find(|f| f.rule_id == "CVE-2021-23337").unwrap();
+        let lodash = normal
+            .iter()
+            .find(|f| f.rule_id == "CVE-2021-23337")
+            .unwrap();
         assert_eq!(f.fingerprint, lodash.fingerprint);
     }
 
@@ -1453,14 +1554,22 @@ pub(crate) mod tests {
               {"VulnerabilityID": "CVE-1", "CweIDs": "CWE-1"}]}]}"#;
         let e = crate::parse_to_vec(bad, Some(Format::Trivy)).unwrap_err();
         assert_eq!(e.kind, crate::ErrorKind::Shape);
-        assert_eq!(e.path.as_deref(), Some("$.Results[0].Vulnerabilities[0].CweIDs"), "{e}");
+        assert_eq!(
+            e.path.as_deref(),
+            Some("$.Results[0].Vulnerabilities[0].CweIDs"),
+            "{e}"
+        );
         assert_eq!(e.line_column.map(|p| p.0), Some(3));
 
         let e = crate::parse_to_vec(br#"{"runs": []}"#, Some(Format::Trivy)).unwrap_err();
         assert!(e.message.contains("not a Trivy report"), "{e}");
         let e = crate::parse_to_vec(br#""text""#, Some(Format::Trivy)).unwrap_err();
         assert!(e.message.contains("Trivy report"), "{e}");
-        let e = crate::parse_to_vec(b"{\"SchemaVersion\": 2, \"Results\": [", Some(Format::Trivy)).unwrap_err();
+        let e = crate::parse_to_vec(
+            b"{\"SchemaVersion\": 2, \"Results\": [",
+            Some(Format::Trivy),
+        )
+        .unwrap_err();
         assert_eq!(e.kind, crate::ErrorKind::Syntax);
     }
 
@@ -1470,7 +1579,8 @@ pub(crate) mod tests {
         assert_ne!(crate::detect(sarif).ok(), Some(Format::Trivy));
         let gitleaks = br#"[{"RuleID": "aws", "File": "a", "Target": "x"}]"#;
         assert_ne!(crate::detect(gitleaks).ok(), Some(Format::Trivy));
-        let empty_results = br#"{"SchemaVersion": 2, "ArtifactName": "x", "ArtifactType": "filesystem"}"#;
+        let empty_results =
+            br#"{"SchemaVersion": 2, "ArtifactName": "x", "ArtifactType": "filesystem"}"#;
         assert_eq!(crate::detect(empty_results).unwrap(), Format::Trivy);
         assert!(parse(empty_results).1.is_empty());
     }
@@ -1504,7 +1614,11 @@ pub(crate) mod tests {
             let t = std::time::Instant::now();
             let mut sink = |_f: Finding| {};
             let ctx = RefCell::new(Ctx::new(&mut sink));
-            json::from_str_seed(text, |_| TopSeed { ctx: &ctx, dry: true }).unwrap();
+            json::from_str_seed(text, |_| TopSeed {
+                ctx: &ctx,
+                dry: true,
+            })
+            .unwrap();
             dry = dry.min(t.elapsed().as_secs_f64());
         }
         eprintln!("{n} findings: parse {ours:.3}s, deserialize only {dry:.3}s, IgnoredAny {skip:.3}s, ratio {:.2}", ours / skip);
@@ -1517,7 +1631,9 @@ pub(crate) mod tests {
         let Ok(path) = std::env::var("TOLLGATE_DUMP") else {
             return;
         };
-        let format = std::env::var("TOLLGATE_DUMP_FORMAT").ok().and_then(|f| Format::from_id(&f));
+        let format = std::env::var("TOLLGATE_DUMP_FORMAT")
+            .ok()
+            .and_then(|f| Format::from_id(&f));
         let bytes = std::fs::read(path).unwrap();
         let (meta, findings) = crate::parse_to_vec(&bytes, format).unwrap();
         println!("{}", serde_json::to_string(&meta).unwrap());
