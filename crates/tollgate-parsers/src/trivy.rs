@@ -866,6 +866,23 @@ fn is_os_packages(info: &ResultInfo<'_>) -> bool {
     }
 }
 
+/// The package ecosystem of a Result `Type`: OS families stay as they are (`debian`, `alpine`),
+/// language package types become their registry (`pip`/`poetry` → `pypi`, `jar`/`pom` → `maven`).
+fn ecosystem(kind: &str) -> String {
+    match kind {
+        "pip" | "pipenv" | "poetry" | "uv" | "python-pkg" => "pypi",
+        "npm" | "yarn" | "pnpm" | "bun" | "node-pkg" | "javascript" => "npm",
+        "jar" | "pom" | "gradle" | "sbt" => "maven",
+        "gomod" | "gobinary" => "golang",
+        "cargo" | "rust-binary" => "cargo",
+        "bundler" | "gemspec" => "gem",
+        "nuget" | "dotnet-core" | "packages-props" => "nuget",
+        "conda-pkg" | "conda-environment" => "conda",
+        other => other,
+    }
+    .to_string()
+}
+
 /// Trivy's severity word, else the CVSS band, else Info.
 fn severity_of(word: Option<&str>, cvss: &[Cvss]) -> Severity {
     let from_word = word
@@ -1031,7 +1048,7 @@ fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> 
                 .as_ref()
                 .and_then(|p| text(&p.purl))
                 .map(str::to_string),
-            ecosystem: info.kind.map(str::to_string),
+            ecosystem: info.kind.map(ecosystem),
         }),
         component: info.resource.map(|r| r.id.clone()),
         target: if info.resource.is_some() {
@@ -1284,7 +1301,7 @@ fn license_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, l: License<'_
         file: file.map(str::to_string),
         package: pkg.map(|p| Package {
             name: p.to_string(),
-            ecosystem: info.kind.map(str::to_string),
+            ecosystem: info.kind.map(ecosystem),
             ..Package::default()
         }),
         component: info.resource.map(|r| r.id.clone()),
