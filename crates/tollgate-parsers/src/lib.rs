@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod json;
+pub mod redact;
 pub mod sniff;
 pub mod tagging;
 pub mod xml;
@@ -190,7 +191,8 @@ pub fn detect(input: &[u8]) -> Result<Format, ParseError> {
     let text = json::text(input)?;
     match sniff.shape() {
         sniff::Shape::JsonObject | sniff::Shape::JsonArray | sniff::Shape::JsonNull => {
-            json::from_str::<serde::de::IgnoredAny>(text)?;
+            // A `Value` (not `IgnoredAny`) so over-deep nesting is reported as such.
+            json::from_str::<serde_json::Value>(text)?;
         }
         sniff::Shape::Xml => {
             xml::parse(text)?;
@@ -228,6 +230,14 @@ pub fn parse(
     let mut repeats = Repeats::default();
     let mut post = |mut f: Finding| {
         tagging::apply_common_tags(&mut f);
+        if let Some(clean) = f
+            .location
+            .snippet
+            .as_deref()
+            .and_then(redact::scrub_credentials)
+        {
+            f.location.snippet = Some(clean);
+        }
         if f.fingerprint.as_str().is_empty() {
             f.fingerprint = fallback_fingerprint(&f);
         }

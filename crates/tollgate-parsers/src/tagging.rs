@@ -3,8 +3,7 @@
 
 use tollgate_model::{Category, Finding, Tag};
 
-/// CWE → tag. Only CWEs whose meaning is unambiguous for the tag. (CWE-295 is not here:
-/// scanners use it for "no certificate pinning" too, which is not disabled verification.)
+/// CWE → tag. Only CWEs whose meaning is unambiguous for the tag.
 const CWE_TAGS: &[(u32, Tag)] = &[
     (532, Tag::SensitiveLogging),
     (117, Tag::SensitiveLogging),
@@ -17,6 +16,8 @@ const CWE_TAGS: &[(u32, Tag)] = &[
     (329, Tag::WeakCrypto),
     (916, Tag::WeakCrypto),
     (319, Tag::CleartextTraffic),
+    (295, Tag::InsecureTls),
+    (297, Tag::InsecureTls),
     (89, Tag::Injection),
     (78, Tag::Injection),
     (77, Tag::Injection),
@@ -40,6 +41,9 @@ pub fn apply_common_tags(f: &mut Finding) {
     for i in 0..f.cwe.len() {
         let cwe = f.cwe[i];
         if let Some((_, tag)) = CWE_TAGS.iter().find(|(c, _)| *c == cwe) {
+            if *tag == Tag::InsecureTls && is_missing_hardening(f) {
+                continue;
+            }
             f.tag(*tag);
         }
     }
@@ -56,4 +60,17 @@ pub fn apply_common_tags(f: &mut Finding) {
     if f.secret.is_some() {
         f.tag(Tag::HardcodedSecret);
     }
+}
+
+/// Scanners give CWE-295 to "no certificate pinning / transparency" too: a missing extra
+/// protection, not disabled verification, so it must not carry `insecure-tls`.
+fn is_missing_hardening(f: &Finding) -> bool {
+    let mentions = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        s.contains("pinning")
+            || s.contains("pinned")
+            || s.contains("_pin")
+            || s.contains("transparency")
+    };
+    mentions(&f.rule_id) || mentions(&f.title)
 }

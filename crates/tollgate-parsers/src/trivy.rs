@@ -45,7 +45,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use tollgate_model::{
-    normalize_path, parse_cwe, redact_in, Category, Confidence, Cvss, CvssVersion, Finding,
+    normalize_path, parse_cwe, Category, Confidence, Cvss, CvssVersion, Finding,
     FingerprintBuilder, Location, Package, RedactedSecret, ReportMeta, Scanner, Severity,
 };
 
@@ -74,10 +74,9 @@ impl Parser for TrivyParser {
                     && (sniff.has("[].Vulnerabilities") || sniff.has("[].Type"))
                     && !sniff.has("[].RuleID")
             }
-            // Legacy Trivy writes a bare `null` when nothing was found. The sniff cannot tell
-            // `null` from other non-JSON text, so any content that is neither a JSON object, a
-            // JSON array nor XML is claimed here (parsing then rejects what is not `null`).
-            Shape::Other => true,
+            // A bare `null` (legacy Trivy's and Gitleaks v7's "nothing found") is ambiguous;
+            // detection gives it to Gitleaks, `--scanner trivy` reads it here as 0 findings.
+            Shape::JsonNull | Shape::Other => false,
             Shape::Xml => false,
         }
     }
@@ -1154,76 +1153,10 @@ fn cause_code(cause: &Cause<'_>) -> Option<String> {
     let parts: Vec<String> = lines
         .iter()
         .filter(|l| !marked || l.is_cause == Some(true))
-        .filter_map(|l| l.content.as_ref().map(|c| scrub_line(&c.0)))
+        .filter_map(|l| l.content.as_ref().map(|c| crate::redact::scrub_line(&c.0)))
         .collect();
     let code = parts.join("\n");
     (!code.trim().is_empty()).then_some(code)
-}
-
-/// Key words whose assigned literal is a credential (`password = "…"`, `AWS_SECRET_ACCESS_KEY=…`).
-const SECRET_KEYS: &[&str] = &[
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "token",
-    "apikey",
-    "api_key",
-    "api-key",
-    "access_key",
-    "accesskey",
-    "private_key",
-    "privatekey",
-    "credential",
-    "connection_string",
-];
-
-/// Misconfiguration code is not masked by Trivy, and IaC often holds credentials (Terraform
-/// `administrator_login_password = "…"`, `export AWS_ACCESS_KEY_ID=AKIA…`). Literal values
-/// assigned to credential-like keys, AWS access key ids and private key blocks are replaced by
-/// their redaction placeholder.
-fn scrub_line(line: &str) -> String {
-    if line.contains("PRIVATE KEY") {
-        return RedactedSecret::new(line.trim()).placeholder();
-    }
-    let mut out = line.to_string();
-    if let Some(at) = line.find(['=', ':']) {
-        let key = line[..at]
-            .trim()
-            .trim_start_matches("export ")
-            .trim_matches(|c| c == '"' || c == '\'')
-            .to_ascii_lowercase();
-        let value = line[at + 1..].trim();
-        let literal = match value.chars().next() {
-            Some(q @ ('"' | '\'')) => value[1..].split(q).next(),
-            // Unquoted: only the shell/env form `KEY=value`.
-            Some(_) if !line[..at].ends_with(' ') && !value.contains(' ') => Some(value),
-            _ => None,
-        };
-        let credential = SECRET_KEYS.iter().any(|k| key.contains(k));
-        if let Some(v) = literal.filter(|v| {
-            credential && !v.is_empty() && !v.contains("${") && !v.chars().all(|c| c == '*')
-        }) {
-            out = redact_in(&out, v);
-        }
-    }
-    // AWS access key ids anywhere in the line.
-    let mut search = 0;
-    while let Some(found) = out[search..].find(['A']) {
-        let at = search + found;
-        let candidate = out.get(at..at + 20);
-        search = at + 1;
-        if let Some(id) = candidate.filter(|c| {
-            (c.starts_with("AKIA") || c.starts_with("ASIA"))
-                && c.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        }) {
-            let id = id.to_string();
-            out = redact_in(&out, &id);
-            search = 0;
-        }
-    }
-    out
 }
 
 fn secret_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, s: Secret<'_>) -> Finding {
@@ -1513,14 +1446,19 @@ pub(crate) mod tests {
 
     #[test]
     fn misconfiguration_code_is_scrubbed_of_credentials() {
-        let out = scrub_line("  administrator_login_password = \"AdminPass!2024\"");
+        let out = crate::redact::scrub_line("  administrator_login_password = \"AdminPass!2024\"");
         assert!(!out.contains("AdminPass!2024"), "{out}");
         assert!(out.starts_with("  administrator_login_password = \"Adm…[redacted 14 chars"));
-        let out = scrub_line("export AWS_ACCESS_KEY_ID=AKIAFAKETOLLGATE0042");
+        let out = crate::redact::scrub_line("export AWS_ACCESS_KEY_ID=AKIAFAKETOLLGATE0042");
         assert!(!out.contains("FAKETOLLGATE"), "{out}");
-        let out = scrub_line("  user_data = \"aws configure set key AKIAFAKETOLLGATE0042\"");
+        let out = crate::redact::scrub_line(
+            "  user_data = \"aws configure set key AKIAFAKETOLLGATE0042\"",
+        );
         assert!(!out.contains("FAKETOLLGATE"), "{out}");
-        assert!(!scrub_line("-----BEGIN RSA PRIVATE KEY-----MIIEfake").contains("MIIEfake"));
+        assert!(
+            !crate::redact::scrub_line("-----BEGIN RSA PRIVATE KEY-----MIIEfake")
+                .contains("MIIEfake")
+        );
         // References and ordinary values stay readable.
         for keep in [
             "  storage_account_access_key = azurerm_storage_account.example.primary_access_key",
@@ -1529,7 +1467,7 @@ pub(crate) mod tests {
             "USER root",
             "export AWS_SECRET_ACCESS_KEY=****",
         ] {
-            assert_eq!(scrub_line(keep), keep);
+            assert_eq!(crate::redact::scrub_line(keep), keep);
         }
     }
 
@@ -1603,7 +1541,9 @@ pub(crate) mod tests {
 
     #[test]
     fn legacy_null_report_is_empty() {
-        assert_eq!(crate::detect(b"null").unwrap(), Format::Trivy);
+        // `null` is ambiguous (Gitleaks v7 writes it too); detection gives it to Gitleaks and
+        // `--scanner trivy` reads it here.
+        assert_eq!(crate::detect(b"null").unwrap(), Format::Gitleaks);
         let (meta, findings) = parse(b"null");
         assert!(findings.is_empty());
         assert_eq!(meta.scanners[0].name, "trivy");

@@ -47,8 +47,22 @@ fn conformance_every_corpus_file_detects_parses_and_counts() {
             continue;
         };
         let bytes = std::fs::read(&row.path).unwrap();
+        // A bare `null` is what both legacy Trivy and Gitleaks v7 write for "nothing found": no
+        // content can tell them apart. Detection must pick one of those two (it reads 0 findings
+        // either way) and forcing the listed format must read it too.
+        let ambiguous_null = bytes.trim_ascii() == b"null";
         match tollgate_parsers::detect(&bytes) {
             Ok(f) if f == expected => {}
+            Ok(f @ (Format::Gitleaks | Format::Trivy)) if ambiguous_null => {
+                match tollgate_parsers::parse_to_vec(&bytes, Some(expected)) {
+                    Ok((_, v)) if Some(v.len()) == row.items => {}
+                    other => failures.push(format!(
+                        "{}: `null` detected as {f}; forcing {expected} gives {:?}",
+                        row.rel,
+                        other.map(|(_, v)| v.len())
+                    )),
+                }
+            }
             Ok(f) => failures.push(format!("{}: detected as {f}, expected {expected}", row.rel)),
             Err(e) => failures.push(format!("{}: not detected: {e}", row.rel)),
         }
@@ -334,20 +348,29 @@ fn fingerprints_survive_every_line_moving_by_n() {
             }
         };
         checked += 1;
-        let a: Vec<&str> = before.iter().map(|f| f.fingerprint.as_str()).collect();
-        let b: Vec<&str> = after.iter().map(|f| f.fingerprint.as_str()).collect();
-        if a != b {
-            let changed = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+        // Re-serializing sorts keys, which may reorder findings: pair them by their pointer.
+        let by_pointer: HashMap<&str, &Finding> = after
+            .iter()
+            .map(|f| (f.source.pointer.as_str(), f))
+            .collect();
+        let mut changed = 0;
+        let mut moved = false;
+        for f in &before {
+            match by_pointer.get(f.source.pointer.as_str()) {
+                Some(g) => {
+                    changed += usize::from(f.fingerprint != g.fingerprint);
+                    moved |= f.location.start_line != g.location.start_line;
+                }
+                None => changed += 1,
+            }
+        }
+        if changed > 0 || before.len() != after.len() {
             failures.push(format!(
                 "{}: {changed} of {} fingerprints changed when lines moved",
                 row.rel,
-                a.len()
+                before.len()
             ));
         }
-        let moved = before
-            .iter()
-            .zip(&after)
-            .any(|(x, y)| x.location.start_line != y.location.start_line);
         let has_lines = before.iter().any(|f| f.location.start_line.is_some());
         if has_lines && !moved {
             failures.push(format!(
