@@ -100,7 +100,18 @@ const WORKSPACE_MARKERS: &[&str] = &[
 /// prefix, no `%SRCROOT%`-style base, and for other absolute paths only the last four segments
 /// (enough to tell files apart, few enough to survive a different checkout directory).
 pub fn normalize_path(path: &str) -> String {
-    let mut p = path.trim().replace('\\', "/");
+    let trimmed = path.trim();
+    // Fast path (most paths): already relative and clean.
+    if !trimmed.is_empty()
+        && !trimmed.starts_with(['/', '.', '%'])
+        && !trimmed.contains(['\\', ':'])
+        && !trimmed.contains("//")
+        && !trimmed.contains("/./")
+        && !trimmed.ends_with('/')
+    {
+        return trimmed.to_string();
+    }
+    let mut p = trimmed.replace('\\', "/");
     if let Some(rest) = p.strip_prefix("file://") {
         p = rest.to_string();
     }

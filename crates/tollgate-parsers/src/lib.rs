@@ -26,9 +26,9 @@ mod trivy;
 mod zap;
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-use tollgate_model::{Finding, Fingerprint, FingerprintBuilder, ReportMeta, SourceRef};
+use tollgate_model::{Finding, FingerprintBuilder, ReportMeta, SourceRef};
 
 pub use error::{ErrorKind, ParseError};
 pub use sniff::Sniff;
@@ -288,19 +288,44 @@ pub fn source(format: Format, pointer: impl Into<String>) -> SourceRef {
 /// survives code moving (order is kept) while true duplicates (same place) keep sharing one.
 #[derive(Default)]
 struct Repeats {
-    places: HashMap<Fingerprint, Vec<u64>>,
+    /// Fingerprint (its first 64 bits; already a hash) → the places seen with it, in order.
+    places: HashMap<u64, Places, BuildHasherDefault<FxHasher>>,
+}
+
+/// Almost every fingerprint has one place: keep that case allocation-free.
+enum Places {
+    One(u64),
+    Many(Vec<u64>),
 }
 
 impl Repeats {
     fn disambiguate(&mut self, f: &mut Finding) {
+        let key = u64::from_str_radix(
+            &f.fingerprint.as_str()[..16.min(f.fingerprint.as_str().len())],
+            16,
+        )
+        .unwrap_or(0);
         let place = place_hash(f);
-        let seen = self.places.entry(f.fingerprint.clone()).or_default();
-        let index = match seen.iter().position(|p| *p == place) {
-            Some(i) => i,
-            None => {
-                seen.push(place);
-                seen.len() - 1
+        let index = match self.places.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(Places::One(place));
+                0
             }
+            std::collections::hash_map::Entry::Occupied(mut o) => match o.get_mut() {
+                Places::One(p) if *p == place => 0,
+                Places::One(p) => {
+                    let first = *p;
+                    o.insert(Places::Many(vec![first, place]));
+                    1
+                }
+                Places::Many(seen) => match seen.iter().position(|p| *p == place) {
+                    Some(i) => i,
+                    None => {
+                        seen.push(place);
+                        seen.len() - 1
+                    }
+                },
+            },
         };
         if index > 0 {
             f.fingerprint = FingerprintBuilder::new("repeat")
@@ -315,7 +340,7 @@ impl Repeats {
 /// directly, only the order of distinct places does).
 fn place_hash(f: &Finding) -> u64 {
     let l = &f.location;
-    let mut h = DefaultHasher::new();
+    let mut h = FxHasher::default();
     (
         l.file.as_deref(),
         l.start_line,
@@ -336,4 +361,37 @@ fn place_hash(f: &Finding) -> u64 {
     f.vulnerability_ids.hash(&mut h);
     f.rule_id.hash(&mut h);
     h.finish()
+}
+
+/// The multiply-rotate hash of rustc (FxHash): fast, deterministic, fine for in-process keys
+/// that are not attacker-chosen hash-flooding targets (the map is per report and bounded by it).
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        for b in chunks.remainder() {
+            self.add(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }

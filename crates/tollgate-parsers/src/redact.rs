@@ -2,21 +2,51 @@
 //! `password = "…"`, a shell line exporting an AWS key) are redacted wherever a parser copies
 //! code, not only in findings that are about secrets.
 
+use std::borrow::Cow;
+
 use tollgate_model::{redact_in, RedactedSecret};
 
-/// Redacts credentials in every line of `text`; `None` when nothing changed.
+/// Redacts credentials in every line of `text`; `None` when nothing changed. Cheap when there
+/// is nothing to do: it runs on every snippet of every finding.
 pub fn scrub_credentials(text: &str) -> Option<String> {
-    let suspicious = text.contains('=')
-        || text.contains(':')
-        || text.contains("AKIA")
-        || text.contains("ASIA")
-        || text.contains("PRIVATE KEY");
+    let b = text.as_bytes();
+    let suspicious = b.iter().any(|c| matches!(c, b'=' | b':'))
+        || contains_aws_key_prefix(b)
+        || contains(b, b"PRIVATE KEY");
     if !suspicious {
         return None;
     }
-    let scrubbed: Vec<String> = text.split('\n').map(scrub_line).collect();
-    let joined = scrubbed.join("\n");
-    (joined != text).then_some(joined)
+    let mut out: Option<String> = None;
+    let mut done = 0; // bytes of `text` already accounted for in `out`
+    let mut start = 0;
+    for line in text.split('\n') {
+        if let Cow::Owned(clean) = scrub_line_cow(line) {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len() + 64));
+            o.push_str(&text[done..start]);
+            o.push_str(&clean);
+            done = start + line.len();
+        }
+        start += line.len() + 1;
+    }
+    out.map(|mut o| {
+        o.push_str(&text[done..]);
+        o
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn contains_aws_key_prefix(b: &[u8]) -> bool {
+    b.windows(4).any(|w| w == b"AKIA" || w == b"ASIA")
 }
 
 /// Key words whose assigned literal is a credential (`password = "…"`, `AWS_SECRET_ACCESS_KEY=…`).
@@ -42,16 +72,19 @@ const SECRET_KEYS: &[&str] = &[
 /// assigned to credential-like keys, AWS access key ids and private key blocks are replaced by
 /// their redaction placeholder.
 pub fn scrub_line(line: &str) -> String {
-    if line.contains("PRIVATE KEY") {
-        return RedactedSecret::new(line.trim()).placeholder();
+    scrub_line_cow(line).into_owned()
+}
+
+fn scrub_line_cow(line: &str) -> Cow<'_, str> {
+    if contains(line.as_bytes(), b"PRIVATE KEY") {
+        return Cow::Owned(RedactedSecret::new(line.trim()).placeholder());
     }
-    let mut out = line.to_string();
+    let mut out = Cow::Borrowed(line);
     if let Some(at) = line.find(['=', ':']) {
         let key = line[..at]
             .trim()
             .trim_start_matches("export ")
-            .trim_matches(|c| c == '"' || c == '\'')
-            .to_ascii_lowercase();
+            .trim_matches(|c| c == '"' || c == '\'');
         let value = line[at + 1..].trim();
         let literal = match value.chars().next() {
             Some(q @ ('"' | '\'')) => value[1..].split(q).next(),
@@ -64,7 +97,7 @@ pub fn scrub_line(line: &str) -> String {
             && key
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '));
-        let credential = identifier && SECRET_KEYS.iter().any(|k| key.contains(k));
+        let credential = identifier && SECRET_KEYS.iter().any(|k| contains_ignore_case(key, k));
         if let Some(v) = literal.filter(|v| {
             credential
                 && !v.is_empty()
@@ -73,8 +106,11 @@ pub fn scrub_line(line: &str) -> String {
                 && *v != "REDACTED"
                 && !v.chars().all(|c| c == '*')
         }) {
-            out = redact_in(&out, v);
+            out = Cow::Owned(redact_in(&out, v));
         }
+    }
+    if !contains_aws_key_prefix(out.as_bytes()) {
+        return out;
     }
     // AWS access key ids anywhere in the line.
     let mut search = 0;
@@ -88,9 +124,40 @@ pub fn scrub_line(line: &str) -> String {
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         }) {
             let id = id.to_string();
-            out = redact_in(&out, &id);
+            out = Cow::Owned(redact_in(&out, &id));
             search = 0;
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_code_are_redacted_and_the_rest_kept() {
+        let code =
+            "resource \"x\" {\n  admin_password = \"Hunter2-very-secret\"\n  name = \"web\"\n}";
+        let out = scrub_credentials(code).expect("changed");
+        assert!(!out.contains("Hunter2-very-secret"));
+        assert!(out.starts_with("resource \"x\" {\n  admin_password = \""));
+        assert!(out.ends_with("\"\n  name = \"web\"\n}"), "{out}");
+        let shell = scrub_credentials("export AWS_ACCESS_KEY_ID=AKIAFAKETOLLGATE0042").unwrap();
+        assert!(!shell.contains("AKIAFAKETOLLGATE0042"));
+        let pem = scrub_credentials("a\n-----BEGIN RSA PRIVATE KEY-----\nb").unwrap();
+        assert!(!pem.contains("BEGIN RSA"));
+        assert!(pem.starts_with("a\n") && pem.ends_with("\nb"));
+    }
+
+    #[test]
+    fn ordinary_code_is_left_alone() {
+        assert_eq!(scrub_credentials("x = f(y)"), None);
+        assert_eq!(
+            scrub_credentials("Log.v(TAG, \"token=\" + session.token());"),
+            None
+        );
+        assert_eq!(scrub_credentials("password = \"${var.db_password}\""), None);
+        assert_eq!(scrub_credentials("no assignment here"), None);
+    }
 }

@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// Findings are built on the parser thread and freed on the writer thread; glibc's allocator
+// serializes such cross-thread frees on an arena lock, mimalloc does not.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes, documented in docs/cli.md.
 pub mod exit {
     pub const OK: u8 = 0;

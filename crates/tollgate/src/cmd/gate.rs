@@ -251,13 +251,23 @@ fn read_reports(files: &[String], max_size: u64) -> (Vec<Finding>, Vec<InputRepo
         match read_report(file, max_size) {
             Err(e) => input.error = Some(e.message),
             Ok(bytes) => {
-                input.sha256 = Some(hex(&Sha256::digest(&bytes)));
                 let source = Some(file.clone());
                 let start = findings.len();
-                match tollgate_parsers::parse(&bytes, None, &mut |mut f: Finding| {
-                    f.source.file.clone_from(&source);
-                    findings.push(f);
-                }) {
+                // Room for a finding per 256 bytes of report up front, so a large report never
+                // makes the vector move hundreds of MB while it grows (untouched capacity costs
+                // address space, not memory).
+                findings.reserve((bytes.len() / 256).min(4_000_000));
+                // The report's SHA-256 is computed beside the parse, on the other core.
+                let (digest, parsed) = std::thread::scope(|scope| {
+                    let digest = scope.spawn(|| hex(&Sha256::digest(&bytes)));
+                    let parsed = tollgate_parsers::parse(&bytes, None, &mut |mut f: Finding| {
+                        f.source.file.clone_from(&source);
+                        findings.push(f);
+                    });
+                    (digest.join().ok(), parsed)
+                });
+                input.sha256 = digest;
+                match parsed {
                     Ok(meta) => {
                         input.format = Some(meta.format);
                         input.scanners = meta.scanners;
