@@ -21,6 +21,8 @@ pub mod exit {
     pub const BLOCKED: u8 = 1;
     /// A usage error or a report that cannot be read or parsed.
     pub const INPUT_ERROR: u8 = 2;
+    /// An upload (DefectDojo, MobSF) failed after its retries.
+    pub const UPLOAD_FAILED: u8 = 3;
 }
 
 #[derive(Parser)]
@@ -43,6 +45,10 @@ enum Command {
     Gate(Box<cmd::gate::GateArgs>),
     /// Write the default policy (tollgate.toml) to edit.
     Init(cmd::init::InitArgs),
+    /// Send reports to DefectDojo by reimport (evidence; never changes the gate's decision).
+    Upload(Box<cmd::upload::UploadArgs>),
+    /// Scan an app with a MobSF server and write the report the gate and upload take.
+    Mobsf(cmd::mobsf::MobsfArgs),
     /// Name the format of each report.
     Detect(cmd::detect::DetectArgs),
     /// List the report formats Tollgate reads.
@@ -66,7 +72,18 @@ fn main() -> ExitCode {
         Command::Detect(args) => cmd::detect::run(args),
         Command::Gate(args) => cmd::gate::run(*args),
         Command::Init(args) => cmd::init::run(args),
+        Command::Upload(args) => cmd::upload::run(*args),
+        Command::Mobsf(args) => cmd::mobsf::run(args),
         Command::Formats => cmd::detect::formats(),
     };
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

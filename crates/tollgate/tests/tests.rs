@@ -3,4 +3,6 @@
 mod cli;
 mod corpus;
 mod gate;
+mod http;
+mod upload;
 mod util;

@@ -1,4 +1,6 @@
 pub mod detect;
 pub mod gate;
 pub mod init;
+pub mod mobsf;
 pub mod parse;
+pub mod upload;

@@ -1,0 +1,422 @@
+//! Uploads reports to DefectDojo by `POST /api/v2/reimport-scan/` with DefectDojo's real scan_type
+//! names, the naming model of seed 001 (engagement per scan lane, test title `<scanner>-<branch>`),
+//! bounded retries, and the statistics DefectDojo answers with.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tollgate_model::{Category, Finding, Severity};
+use tollgate_parsers::Format;
+
+use crate::{http_client, ClientError, RetryPolicy};
+
+/// DefectDojo refuses uploads above this size (its default `DD_SCAN_FILE_MAX_SIZE`, 100 MB).
+pub const MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
+
+/// How a report goes to DefectDojo: as it is, under a DefectDojo parser, or converted to Generic
+/// Findings Import because DefectDojo has no parser for that format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shipment {
+    AsIs {
+        scan_type: &'static str,
+        extension: &'static str,
+    },
+    AsGeneric,
+}
+
+/// DefectDojo's scan_type for a format (its exact strings: "Bandit" or "Trivy" alone are refused).
+pub fn shipment(format: Format) -> Shipment {
+    use Shipment::*;
+    match format {
+        Format::Mobsf => AsIs {
+            scan_type: "MobSF Scan",
+            extension: "json",
+        },
+        Format::Mobsfscan => AsIs {
+            scan_type: "Mobsfscan Scan",
+            extension: "json",
+        },
+        Format::Semgrep => AsIs {
+            scan_type: "Semgrep JSON Report",
+            extension: "json",
+        },
+        Format::Bandit => AsIs {
+            scan_type: "Bandit Scan",
+            extension: "json",
+        },
+        Format::ZapXml => AsIs {
+            scan_type: "ZAP Scan",
+            extension: "xml",
+        },
+        Format::Trivy => AsIs {
+            scan_type: "Trivy Scan",
+            extension: "json",
+        },
+        Format::DependencyCheckXml => AsIs {
+            scan_type: "Dependency Check Scan",
+            extension: "xml",
+        },
+        Format::Gitleaks => AsIs {
+            scan_type: "Gitleaks Scan",
+            extension: "json",
+        },
+        Format::Sarif => AsIs {
+            scan_type: "SARIF",
+            extension: "sarif",
+        },
+        Format::GitlabSast => AsIs {
+            scan_type: "GitLab SAST Report",
+            extension: "json",
+        },
+        Format::GitlabSecretDetection => AsIs {
+            scan_type: "GitLab Secret Detection Report",
+            extension: "json",
+        },
+        Format::Generic => AsIs {
+            scan_type: "Generic Findings Import",
+            extension: "json",
+        },
+        // No DefectDojo parser reads these: Data Theorem findings, ZAP's JSON report, the
+        // Dependency-Check JSON report and the MobSF scorecard go as Generic Findings Import.
+        Format::DataTheorem
+        | Format::ZapJson
+        | Format::DependencyCheckJson
+        | Format::MobsfScorecard => AsGeneric,
+    }
+}
+
+/// The engagement (scan lane) of seed 001 for a report.
+pub fn engagement_for(format: Format, findings: &[Finding]) -> &'static str {
+    let scanner_is = |name: &str| findings.iter().any(|f| f.scanner.name == name);
+    let any_category = |c: Category| findings.iter().any(|f| f.category == c);
+    match format {
+        Format::Mobsf | Format::MobsfScorecard | Format::Mobsfscan | Format::DataTheorem => {
+            "mobile-security"
+        }
+        Format::Gitleaks | Format::GitlabSecretDetection => "secret-detection",
+        Format::ZapXml | Format::ZapJson => "staging-dast",
+        Format::DependencyCheckJson | Format::DependencyCheckXml => "mainline-sca",
+        Format::Trivy if any_category(Category::Container) => "image-security",
+        Format::Trivy => "mainline-sca",
+        Format::Sarif if scanner_is("gitleaks") => "secret-detection",
+        Format::Sarif if scanner_is("trivy") && any_category(Category::Container) => {
+            "image-security"
+        }
+        Format::Sarif if scanner_is("trivy") || scanner_is("dependency-check") => "mainline-sca",
+        Format::Generic if any_category(Category::Dast) => "staging-dast",
+        Format::Generic if any_category(Category::Sca) || any_category(Category::Container) => {
+            "mainline-sca"
+        }
+        _ => "mainline-sast",
+    }
+}
+
+/// What to send for one report.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The report as given (for messages).
+    pub report: String,
+    pub format: Format,
+    pub scan_type: &'static str,
+    /// The file name DefectDojo sees (its extension must be one DefectDojo accepts).
+    pub file_name: String,
+    pub body: Vec<u8>,
+    /// Multipart text fields, in order.
+    pub fields: Vec<(String, String)>,
+}
+
+/// Options that apply to every report of one `tollgate upload`.
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    pub product: String,
+    pub product_type: Option<String>,
+    pub engagement: Option<String>,
+    pub test_title: Option<String>,
+    pub auto_create_context: bool,
+    pub close_old_findings: bool,
+    pub do_not_reactivate: bool,
+    pub minimum_severity: Option<String>,
+    pub tags: Vec<String>,
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    pub build_id: Option<String>,
+    pub version: Option<String>,
+    pub scan_date: Option<String>,
+}
+
+/// Builds the upload of one parsed report.
+pub fn prepare(
+    report: &str,
+    bytes: Vec<u8>,
+    format: Format,
+    findings: &[Finding],
+    opts: &UploadOptions,
+) -> Upload {
+    let stem = std::path::Path::new(report)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty() && s != "-")
+        .unwrap_or_else(|| format.id().to_string());
+    let (scan_type, file_name, body) = match shipment(format) {
+        Shipment::AsIs {
+            scan_type,
+            extension,
+        } => (scan_type, format!("{stem}.{extension}"), bytes),
+        Shipment::AsGeneric => (
+            "Generic Findings Import",
+            format!("{stem}.generic.json"),
+            generic_findings_json(findings),
+        ),
+    };
+    let scanner = findings
+        .first()
+        .map(|f| f.scanner.name.clone())
+        .unwrap_or_else(|| format.id().to_string());
+    let test_title = opts
+        .test_title
+        .clone()
+        .unwrap_or_else(|| match &opts.branch {
+            Some(b) => format!("{scanner}-{}", b.replace('/', "-")),
+            None => scanner.clone(),
+        });
+    let engagement = opts
+        .engagement
+        .clone()
+        .unwrap_or_else(|| engagement_for(format, findings).to_string());
+    let mut fields: Vec<(String, String)> = vec![
+        ("scan_type".into(), scan_type.into()),
+        ("product_name".into(), opts.product.clone()),
+        ("engagement_name".into(), engagement),
+        ("test_title".into(), test_title),
+        (
+            "auto_create_context".into(),
+            opts.auto_create_context.to_string(),
+        ),
+        (
+            "close_old_findings".into(),
+            opts.close_old_findings.to_string(),
+        ),
+        (
+            "do_not_reactivate".into(),
+            opts.do_not_reactivate.to_string(),
+        ),
+        ("active".into(), "true".into()),
+        ("verified".into(), "false".into()),
+        (
+            "minimum_severity".into(),
+            opts.minimum_severity
+                .clone()
+                .unwrap_or_else(|| "Info".into()),
+        ),
+    ];
+    let optional = [
+        ("product_type_name", &opts.product_type),
+        ("branch_tag", &opts.branch),
+        ("commit_hash", &opts.commit),
+        ("build_id", &opts.build_id),
+        ("version", &opts.version),
+        ("scan_date", &opts.scan_date),
+    ];
+    for (k, v) in optional {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            fields.push((k.into(), v.clone()));
+        }
+    }
+    if !opts.tags.is_empty() {
+        fields.push(("tags".into(), opts.tags.join(",")));
+    }
+    Upload {
+        report: report.to_string(),
+        format,
+        scan_type,
+        file_name,
+        body,
+        fields,
+    }
+}
+
+/// What DefectDojo says it did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub test_id: Option<u64>,
+    pub engagement_id: Option<u64>,
+    pub product_id: Option<u64>,
+    /// created / closed / reactivated / untouched totals, when DefectDojo reports them.
+    pub delta: BTreeMap<String, u64>,
+}
+
+/// Sends one upload with retries; the multipart body is rebuilt for every attempt.
+pub fn send(
+    base_url: &str,
+    token: &str,
+    upload: &Upload,
+    retry: &RetryPolicy,
+    timeout: Duration,
+    log: impl FnMut(&str),
+) -> Result<Outcome, ClientError> {
+    if upload.body.len() as u64 > MAX_UPLOAD_BYTES {
+        return Err(ClientError::Input(format!(
+            "{}: {} bytes is more than DefectDojo accepts ({} MB); split the scan or raise DD_SCAN_FILE_MAX_SIZE and upload it another way",
+            upload.report,
+            upload.body.len(),
+            MAX_UPLOAD_BYTES / (1024 * 1024)
+        )));
+    }
+    let client = http_client(timeout)?;
+    let url = format!("{}/api/v2/reimport-scan/", base_url.trim_end_matches('/'));
+    let resp = retry.run(
+        &url,
+        || {
+            let mut form = reqwest::blocking::multipart::Form::new();
+            for (k, v) in &upload.fields {
+                form = form.text(k.clone(), v.clone());
+            }
+            let part = reqwest::blocking::multipart::Part::bytes(upload.body.clone())
+                .file_name(upload.file_name.clone());
+            form = form.part("file", part);
+            client
+                .post(&url)
+                .header(reqwest::header::AUTHORIZATION, format!("Token {token}"))
+                .header(reqwest::header::ACCEPT, "application/json")
+                .multipart(form)
+                .send()
+        },
+        log,
+    )?;
+    let text = resp.text().unwrap_or_default();
+    Ok(parse_outcome(&text))
+}
+
+/// Reads DefectDojo's reimport answer (shapes vary across versions; missing parts stay empty).
+pub fn parse_outcome(text: &str) -> Outcome {
+    let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let id = |k: &str| v.get(k).and_then(Value::as_u64);
+    let mut delta = BTreeMap::new();
+    if let Some(d) = v.pointer("/statistics/delta").and_then(Value::as_object) {
+        for (k, stats) in d {
+            let total = stats
+                .get("total")
+                .and_then(Value::as_u64)
+                .or_else(|| stats.as_u64())
+                .unwrap_or(0);
+            delta.insert(k.clone(), total);
+        }
+    }
+    Outcome {
+        test_id: id("test_id").or_else(|| id("test")),
+        engagement_id: id("engagement_id").or_else(|| id("engagement")),
+        product_id: id("product_id"),
+        delta,
+    }
+}
+
+/// DefectDojo Generic Findings Import JSON for findings that have no DefectDojo parser.
+pub fn generic_findings_json(findings: &[Finding]) -> Vec<u8> {
+    let items: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let mut item = json!({
+                "title": f.title,
+                "severity": match f.severity {
+                    Severity::Critical => "Critical",
+                    Severity::High => "High",
+                    Severity::Medium => "Medium",
+                    Severity::Low => "Low",
+                    Severity::Info => "Info",
+                },
+                "description": f.description.clone().unwrap_or_else(|| f.title.clone()),
+                "unique_id_from_tool": f.fingerprint.as_str(),
+                "vuln_id_from_tool": f.rule_id,
+                "active": !f.suppressed,
+                "verified": false,
+                "static_finding": !matches!(f.category, Category::Dast),
+                "dynamic_finding": matches!(f.category, Category::Dast),
+            });
+            if let Some(r) = &f.recommendation {
+                item["mitigation"] = json!(r);
+            }
+            if !f.references.is_empty() {
+                item["references"] = json!(f.references.join("\n"));
+            }
+            if let Some(cwe) = f.cwe.first() {
+                item["cwe"] = json!(cwe);
+            }
+            if !f.vulnerability_ids.is_empty() {
+                item["vulnerability_ids"] = json!(f
+                    .vulnerability_ids
+                    .iter()
+                    .map(|v| json!({"vulnerability_id": v}))
+                    .collect::<Vec<_>>());
+            }
+            if let Some(c) = f
+                .cvss
+                .iter()
+                .find(|c| c.vector.as_deref().is_some_and(|v| v.starts_with("CVSS:3")))
+            {
+                item["cvssv3"] = json!(c.vector);
+                if let Some(s) = c.score {
+                    item["cvssv3_score"] = json!(s);
+                }
+            }
+            if let Some(file) = &f.location.file {
+                item["file_path"] = json!(file);
+            }
+            if let Some(line) = f.location.start_line {
+                item["line"] = json!(line);
+            }
+            if let Some(p) = &f.location.package {
+                item["component_name"] = json!(p.name);
+                if let Some(v) = &p.installed_version {
+                    item["component_version"] = json!(v);
+                }
+            }
+            if let Some(url) = &f.location.url {
+                item["endpoints"] = json!([url]);
+            }
+            if !f.tags.is_empty() {
+                item["tags"] = json!(f.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>());
+            }
+            item
+        })
+        .collect();
+    let mut out = serde_json::to_vec_pretty(&json!({ "findings": items })).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_types_are_defectdojos_own() {
+        let names: Vec<&str> = Format::ALL
+            .iter()
+            .filter_map(|f| match shipment(*f) {
+                Shipment::AsIs { scan_type, .. } => Some(scan_type),
+                Shipment::AsGeneric => None,
+            })
+            .collect();
+        for wrong in [
+            "Bandit",
+            "Trivy",
+            "Zed Attack Proxy",
+            "Gitleaks",
+            "Dependency Check",
+        ] {
+            assert!(!names.contains(&wrong), "{wrong} is refused by DefectDojo");
+        }
+        assert_eq!(shipment(Format::DataTheorem), Shipment::AsGeneric);
+    }
+
+    #[test]
+    fn outcome_reads_reimport_statistics() {
+        let o = parse_outcome(
+            r#"{"test_id": 7, "engagement_id": 3, "product_id": 1, "statistics": {"delta": {"created": {"total": 1}, "closed": {"total": 1}, "reactivated": {"total": 0}, "untouched": {"total": 3}}}}"#,
+        );
+        assert_eq!(o.test_id, Some(7));
+        assert_eq!(o.delta.get("untouched"), Some(&3));
+        assert_eq!(parse_outcome("not json"), Outcome::default());
+    }
+}
