@@ -83,10 +83,13 @@ impl MobsfClient {
         let upload = self.post(
             "upload",
             || {
-                reqwest::blocking::multipart::Form::new().part(
-                    "file",
-                    reqwest::blocking::multipart::Part::bytes(app.clone()).file_name(name.clone()),
-                )
+                // MobSF checks the part's content type as well as the extension.
+                let part =
+                    reqwest::blocking::multipart::Part::bytes(app.clone()).file_name(name.clone());
+                let part = part.mime_str(mime_for(&name)).unwrap_or_else(|_| {
+                    reqwest::blocking::multipart::Part::bytes(app.clone()).file_name(name.clone())
+                });
+                reqwest::blocking::multipart::Form::new().part("file", part)
             },
             log,
         )?;
@@ -146,5 +149,17 @@ impl MobsfClient {
             report_json,
             scorecard,
         })
+    }
+}
+
+/// The content type MobSF expects for an app file.
+fn mime_for(name: &str) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".apk") {
+        "application/vnd.android.package-archive"
+    } else if lower.ends_with(".zip") {
+        "application/zip"
+    } else {
+        "application/octet-stream"
     }
 }

@@ -50,8 +50,14 @@ impl Recorded {
             if content.ends_with(b"\r\n") {
                 content.truncate(content.len() - 2);
             }
+            let disposition = head
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
+                .unwrap_or("")
+                .to_string();
             let attr = |key: &str| {
-                head.split(';')
+                disposition
+                    .split(';')
                     .map(str::trim)
                     .find_map(|a| a.strip_prefix(&format!("{key}=")))
                     .map(|v| v.trim_matches('"').to_string())

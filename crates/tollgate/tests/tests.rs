@@ -4,5 +4,6 @@ mod cli;
 mod corpus;
 mod gate;
 mod http;
+mod mobsf;
 mod upload;
 mod util;
