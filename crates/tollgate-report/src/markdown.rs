@@ -206,7 +206,7 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
             let wv = &run.policy.waivers[u.waiver];
             writeln!(
                 out,
-                "- ⏰ **expired {}** — {} ({}; owner {}): no longer applies to {} finding{}",
+                "- ⏰ **expired {}** — `{}` ({}; owner {}): no longer applies to {} finding{}",
                 wv.expires,
                 wv.target(),
                 wv.spec.reason.as_deref().unwrap_or(""),
@@ -219,7 +219,7 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
             let wv = &run.policy.waivers[u.waiver];
             writeln!(
                 out,
-                "- ✔️ applied until {} — {} ({}; owner {}): {} finding{}",
+                "- ✔️ applied until {} — `{}` ({}; owner {}): {} finding{}",
                 wv.expires,
                 wv.target(),
                 wv.spec.reason.as_deref().unwrap_or(""),
@@ -232,7 +232,7 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
             let wv = &run.policy.waivers[s];
             writeln!(
                 out,
-                "- 🧹 stale — {} matches nothing any more: remove it ({})",
+                "- 🧹 stale — `{}` matches nothing any more: remove it ({})",
                 wv.target(),
                 wv.origin
             )?;
