@@ -175,30 +175,61 @@ pub struct GateInput<'a> {
 
 /// Decides. Pure: everything it needs is in `input`.
 pub fn evaluate(input: &GateInput<'_>) -> Decision {
-    let policy = input.policy;
-    let applicable: Vec<bool> = policy
-        .rules
-        .iter()
-        .map(|r| r.applies_in(input.context))
-        .collect();
-    let live_waiver: Vec<bool> = policy
-        .waivers
-        .iter()
-        .map(|w| w.expires >= input.today)
-        .collect();
-    let mut applied: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    let mut expired: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    let mut by_rule: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    let mut counts = BTreeMap::new();
-    let mut evaluated = Vec::with_capacity(input.findings.len());
+    let mut ev = Evaluator::new(input.policy, input.context, input.baseline, input.today);
+    for f in input.findings {
+        ev.push(f);
+    }
+    ev.finish(input.reports, input.on_error)
+}
 
-    for (i, f) in input.findings.iter().enumerate() {
-        let state = match input.baseline {
+/// The same decision, one finding at a time: a gate can evaluate findings while the parser is
+/// still producing them. `push` findings in order, then `finish`.
+pub struct Evaluator<'a> {
+    policy: &'a Policy,
+    baseline: Option<&'a Baseline>,
+    applicable: Vec<bool>,
+    live_waiver: Vec<bool>,
+    applied: BTreeMap<usize, Vec<usize>>,
+    expired: BTreeMap<usize, Vec<usize>>,
+    by_rule: BTreeMap<usize, Vec<usize>>,
+    counts: BTreeMap<(Severity, State, Disposition), u64>,
+    evaluated: Vec<Evaluated>,
+    severities: Vec<Severity>,
+    context_build_assumed: bool,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(
+        policy: &'a Policy,
+        context: &Context,
+        baseline: Option<&'a Baseline>,
+        today: Date,
+    ) -> Self {
+        Evaluator {
+            policy,
+            baseline,
+            applicable: policy.rules.iter().map(|r| r.applies_in(context)).collect(),
+            live_waiver: policy.waivers.iter().map(|w| w.expires >= today).collect(),
+            applied: BTreeMap::new(),
+            expired: BTreeMap::new(),
+            by_rule: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            evaluated: Vec::new(),
+            severities: Vec::new(),
+            context_build_assumed: context.build_assumed,
+        }
+    }
+
+    /// Evaluates the next finding (its index is the number of findings pushed before it).
+    pub fn push(&mut self, f: &Finding) -> Evaluated {
+        let i = self.evaluated.len();
+        let policy = self.policy;
+        let state = match self.baseline {
             Some(b) if b.fingerprints.contains(f.fingerprint.as_str()) => State::Existing,
             _ => State::New,
         };
         let rule = policy.rules.iter().enumerate().position(|(r, rule)| {
-            applicable[r]
+            self.applicable[r]
                 && match rule.spec.state {
                     StateFilter::Any => true,
                     StateFilter::New => state == State::New,
@@ -209,13 +240,13 @@ pub fn evaluate(input: &GateInput<'_>) -> Decision {
         let mut waiver = None;
         for (w, wv) in policy.waivers.iter().enumerate() {
             if wv.matches(f) {
-                if live_waiver[w] {
+                if self.live_waiver[w] {
                     if waiver.is_none() {
                         waiver = Some(w);
-                        applied.entry(w).or_default().push(i);
+                        self.applied.entry(w).or_default().push(i);
                     }
                 } else {
-                    expired.entry(w).or_default().push(i);
+                    self.expired.entry(w).or_default().push(i);
                 }
             }
         }
@@ -234,26 +265,121 @@ pub fn evaluate(input: &GateInput<'_>) -> Decision {
         if let (Some(r), Disposition::Block | Disposition::Warn | Disposition::Info) =
             (rule, disposition)
         {
-            by_rule.entry(r).or_default().push(i);
+            self.by_rule.entry(r).or_default().push(i);
         }
-        *counts
+        *self
+            .counts
             .entry((f.severity, state, disposition))
             .or_insert(0u64) += 1;
-        evaluated.push(Evaluated {
+        let e = Evaluated {
             state,
             disposition,
             rule,
             waiver,
-        });
+        };
+        self.evaluated.push(e);
+        self.severities.push(f.severity);
+        e
     }
 
+    /// How many findings were pushed.
+    pub fn len(&self) -> usize {
+        self.evaluated.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.evaluated.is_empty()
+    }
+
+    /// Forgets every finding from `len` on, as if they had never been pushed (a report that
+    /// turns out broken half-way is rejected whole).
+    pub fn truncate(&mut self, len: usize) {
+        while self.evaluated.len() > len {
+            let (Some(e), Some(sev)) = (self.evaluated.pop(), self.severities.pop()) else {
+                break;
+            };
+            let key = (sev, e.state, e.disposition);
+            if let Some(n) = self.counts.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    self.counts.remove(&key);
+                }
+            }
+        }
+        for map in [&mut self.applied, &mut self.expired, &mut self.by_rule] {
+            map.retain(|_, v| {
+                v.retain(|i| *i < len);
+                !v.is_empty()
+            });
+        }
+    }
+
+    /// Adds the fail-closed conditions of the inputs and decides.
+    pub fn finish(self, reports: &[InputReport], on_error: OnError) -> Decision {
+        let Evaluator {
+            policy,
+            baseline,
+            live_waiver,
+            applied,
+            expired,
+            by_rule,
+            counts,
+            evaluated,
+            context_build_assumed,
+            ..
+        } = self;
+        decide(Parts {
+            policy,
+            baseline_given: baseline.is_some(),
+            build_assumed: context_build_assumed,
+            reports,
+            on_error,
+            live_waiver,
+            applied,
+            expired,
+            by_rule,
+            counts,
+            evaluated,
+        })
+    }
+}
+
+struct Parts<'a> {
+    policy: &'a Policy,
+    baseline_given: bool,
+    build_assumed: bool,
+    reports: &'a [InputReport],
+    on_error: OnError,
+    live_waiver: Vec<bool>,
+    applied: BTreeMap<usize, Vec<usize>>,
+    expired: BTreeMap<usize, Vec<usize>>,
+    by_rule: BTreeMap<usize, Vec<usize>>,
+    counts: BTreeMap<(Severity, State, Disposition), u64>,
+    evaluated: Vec<Evaluated>,
+}
+
+fn decide(p: Parts<'_>) -> Decision {
+    let Parts {
+        policy,
+        baseline_given,
+        build_assumed,
+        reports,
+        on_error,
+        live_waiver,
+        applied,
+        mut expired,
+        by_rule,
+        counts,
+        evaluated,
+    } = p;
+    let input_reports = reports;
     let mut reasons = Vec::new();
     let mut notes = Vec::new();
-    let fail_verdict = match input.on_error {
+    let fail_verdict = match on_error {
         OnError::Closed => Verdict::Block,
         OnError::Open => Verdict::Warn,
     };
-    for report in input.reports {
+    for report in input_reports {
         if let Some(err) = &report.error {
             reasons.push(Reason {
                 kind: ReasonKind::BrokenReport,
@@ -274,7 +400,7 @@ pub fn evaluate(input: &GateInput<'_>) -> Decision {
         }
     }
     for required in &policy.required_scanners {
-        let provided = input.reports.iter().any(|r| {
+        let provided = input_reports.iter().any(|r| {
             r.error.is_none()
                 && (r
                     .scanners
@@ -296,7 +422,7 @@ pub fn evaluate(input: &GateInput<'_>) -> Decision {
             });
         }
     }
-    if input.on_error == OnError::Open && !reasons.is_empty() {
+    if on_error == OnError::Open && !reasons.is_empty() {
         notes.push(format!(
             "FAIL-OPEN: --on-error open turned {} broken, incomplete or missing input(s) into warnings; this verdict is NOT based on complete evidence",
             reasons.len()
@@ -332,10 +458,10 @@ pub fn evaluate(input: &GateInput<'_>) -> Decision {
         Outcome::Pass
     };
 
-    if input.baseline.is_none() {
+    if !baseline_given {
         notes.push("no baseline was given: every finding counts as new".to_string());
     }
-    if input.context.build_assumed {
+    if build_assumed {
         notes.push(
             "build kind not given: assumed `release` (pass --build debug for debug builds)"
                 .to_string(),

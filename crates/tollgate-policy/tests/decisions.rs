@@ -326,3 +326,23 @@ cvss_at_least = 7.0
         ]
     );
 }
+
+#[test]
+fn incremental_evaluation_matches_and_truncate_forgets() {
+    let p = Policy::default_policy();
+    let ctx = context(Build::Release, Some("production"));
+    let keep = [
+        finding("a", Severity::Critical, &[]),
+        finding("b", Severity::Medium, &[Tag::BackupEnabled]),
+    ];
+    let dropped = [finding("c", Severity::High, &[Tag::Debuggable])];
+    let mut ev = Evaluator::new(&p, &ctx, None, today());
+    for f in keep.iter().chain(&dropped) {
+        ev.push(f);
+    }
+    ev.truncate(keep.len());
+    let incremental = ev.finish(&[], OnError::Closed);
+    let whole = decide(&keep, &p, &ctx, None, &[]);
+    assert_eq!(incremental, whole);
+    assert!(!rules_fired(&incremental, Verdict::Block).contains(&"debuggable-release".to_string()));
+}

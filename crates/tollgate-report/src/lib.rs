@@ -106,6 +106,16 @@ pub fn describe_location(f: &Finding) -> String {
 
 /// `security-gate-summary.json`.
 pub fn write_summary_json(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> {
+    write_summary_json_with(run, None, out)
+}
+
+/// `security-gate-summary.json` whose `findings[]` entries were already written with
+/// [`write_compact_finding`] (in order, for every finding of `run`).
+pub fn write_summary_json_with(
+    run: &GateRun<'_>,
+    findings_json: Option<&[u8]>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let d = run.decision;
     let mut counts: BTreeMap<&str, BTreeMap<&str, BTreeMap<&str, u64>>> = BTreeMap::new();
     let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
@@ -168,34 +178,51 @@ pub fn write_summary_json(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<
         "baseline": run.baseline.map(|b| json!({"source": b.source, "fingerprints": b.fingerprints.len()})),
         "inputs": run.inputs,
     });
-    // Everything but the findings, then the findings streamed (they can be hundreds of thousands).
+    // Everything but the findings, then the findings (they can be hundreds of thousands).
     let mut head_text = serde_json::to_string_pretty(&head)?;
     head_text.truncate(head_text.trim_end().len() - 1); // drop the closing brace
     out.write_all(head_text.trim_end().as_bytes())?;
     out.write_all(b",\n  \"findings\": [")?;
-    for (i, (f, e)) in run.findings.iter().zip(&d.evaluated).enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
+    match findings_json {
+        Some(pre) => out.write_all(pre)?,
+        None => {
+            for (i, (f, e)) in run.findings.iter().zip(&d.evaluated).enumerate() {
+                write_compact_finding(&mut *out, run.policy, i, f, e)?;
+            }
         }
-        out.write_all(b"\n    ")?;
-        let c = CompactFinding {
-            fingerprint: f.fingerprint.as_str(),
-            state: e.state,
-            disposition: e.disposition,
-            rule: run.rule_name(e.rule),
-            severity: f.severity,
-            title: &f.title,
-            scanner: &f.scanner.name,
-            rule_id: &f.rule_id,
-            category: f.category,
-            tags: &f.tags,
-            location: describe_location(f),
-            source: f.source.file.as_deref(),
-        };
-        serde_json::to_writer(&mut *out, &c)?;
     }
     out.write_all(b"\n  ]\n}\n")?;
     Ok(())
+}
+
+/// Writes the `findings[]` entry of finding number `index` (a comma first unless it is the
+/// first), so a gate can serialize findings while they are still being parsed.
+pub fn write_compact_finding(
+    out: &mut dyn Write,
+    policy: &Policy,
+    index: usize,
+    f: &Finding,
+    e: &tollgate_policy::Evaluated,
+) -> io::Result<()> {
+    out.write_all(if index == 0 { b"\n    " } else { b",\n    " })?;
+    let c = CompactFinding {
+        fingerprint: f.fingerprint.as_str(),
+        state: e.state,
+        disposition: e.disposition,
+        rule: e
+            .rule
+            .and_then(|r| policy.rules.get(r))
+            .map(|r| r.spec.name.as_str()),
+        severity: f.severity,
+        title: &f.title,
+        scanner: &f.scanner.name,
+        rule_id: &f.rule_id,
+        category: f.category,
+        tags: &f.tags,
+        location: describe_location(f),
+        source: f.source.file.as_deref(),
+    };
+    serde_json::to_writer(out, &c).map_err(io::Error::from)
 }
 
 /// Reads the fingerprints of a previous `security-gate-summary.json`.

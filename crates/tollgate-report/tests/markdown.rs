@@ -23,11 +23,41 @@ fn finding(id: &str, title: &str, severity: Severity, tags: &[Tag], file: &str) 
 #[test]
 fn markdown_summary_snapshot() {
     let findings = vec![
-        finding("app_is_debuggable", "App is debuggable", Severity::High, &[Tag::Debuggable], "AndroidManifest.xml"),
-        finding("app_allowbackup", "Application data can be backed up", Severity::Medium, &[Tag::BackupEnabled], "AndroidManifest.xml"),
-        finding("android_logging", "The App logs information", Severity::Info, &[Tag::SensitiveLogging], "com/example/Api.java"),
-        finding("hardcoded_secret", "Hardcoded secret in strings.xml", Severity::Medium, &[Tag::HardcodedSecret], "res/values/strings.xml"),
-        finding("trackers", "Google Firebase Analytics", Severity::Info, &[Tag::Tracker], "classes.dex"),
+        finding(
+            "app_is_debuggable",
+            "App is debuggable",
+            Severity::High,
+            &[Tag::Debuggable],
+            "AndroidManifest.xml",
+        ),
+        finding(
+            "app_allowbackup",
+            "Application data can be backed up",
+            Severity::Medium,
+            &[Tag::BackupEnabled],
+            "AndroidManifest.xml",
+        ),
+        finding(
+            "android_logging",
+            "The App logs information",
+            Severity::Info,
+            &[Tag::SensitiveLogging],
+            "com/example/Api.java",
+        ),
+        finding(
+            "hardcoded_secret",
+            "Hardcoded secret in strings.xml",
+            Severity::Medium,
+            &[Tag::HardcodedSecret],
+            "res/values/strings.xml",
+        ),
+        finding(
+            "trackers",
+            "Google Firebase Analytics",
+            Severity::Info,
+            &[Tag::Tracker],
+            "classes.dex",
+        ),
     ];
     let secret_fp = findings[3].fingerprint.to_string();
     let mut policy = Policy::default_policy();
@@ -53,7 +83,9 @@ fn markdown_summary_snapshot() {
         scanners: vec![Scanner::new("mobsf", Some("4.4.1".into()))],
         sha256: Some("ab".repeat(32)),
         findings: 5,
-        incomplete: vec!["MobSF could not decompile the app (JADX failed): code analysis is missing".into()],
+        incomplete: vec![
+            "MobSF could not decompile the app (JADX failed): code analysis is missing".into(),
+        ],
         error: None,
     }];
     let decision = evaluate(&GateInput {
@@ -86,7 +118,10 @@ fn markdown_summary_snapshot() {
     let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(v["decision"], "FAIL");
     assert_eq!(v["findings"].as_array().unwrap().len(), 5);
-    assert_eq!(v["waivers"]["applied"][0]["fingerprints"][0], secret_fp.as_str());
+    assert_eq!(
+        v["waivers"]["applied"][0]["fingerprints"][0],
+        secret_fp.as_str()
+    );
     assert_eq!(v["waivers"]["expired"].as_array().unwrap().len(), 1);
     assert_eq!(v["waivers"]["stale"].as_array().unwrap().len(), 1);
 }

@@ -5,8 +5,8 @@ use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
 use tollgate_model::Finding;
 use tollgate_policy::{
-    evaluate, parse_build, Context, Date, GateInput, InputReport, OnError, Outcome, Policy,
-    ReasonKind, Verdict,
+    parse_build, Context, Date, Evaluator, InputReport, OnError, Outcome, Policy, ReasonKind,
+    Verdict,
 };
 use tollgate_report::GateRun;
 
@@ -153,17 +153,11 @@ fn gate(args: GateArgs) -> Result<u8, String> {
         OnErrorArg::Open => OnError::Open,
     };
 
-    let (findings, inputs) = read_reports(&args.reports, args.max_size);
     let today = args.today.unwrap_or_else(Date::today);
-    let decision = evaluate(&GateInput {
-        findings: &findings,
-        reports: &inputs,
-        policy: &policy,
-        context: &context,
-        baseline: baseline.as_ref(),
-        today,
-        on_error,
-    });
+    let mut evaluator = Evaluator::new(&policy, &context, baseline.as_ref(), today);
+    let gated = read_reports(&args.reports, args.max_size, &policy, &mut evaluator);
+    let (findings, inputs, compact) = (gated.findings, gated.inputs, gated.compact);
+    let decision = evaluator.finish(&inputs, on_error);
     let broken_input = inputs.iter().any(|i| i.error.is_some());
     let code = match decision.outcome {
         Outcome::Fail if broken_input && on_error == OnError::Closed => exit::INPUT_ERROR,
@@ -195,7 +189,7 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     tollgate_report::write_markdown(&run, &mut md).map_err(|e| e.to_string())?;
     write_file(
         &dir.join("security-gate-summary.json"),
-        |w| tollgate_report::write_summary_json(&run, w),
+        |w| tollgate_report::write_summary_json_with(&run, Some(&compact), w),
         &mut written,
     )?;
     write_file(
@@ -239,52 +233,108 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     Ok(code)
 }
 
-/// Parses every report; a report that fails is recorded (the gate fails closed on it), not fatal.
-fn read_reports(files: &[String], max_size: u64) -> (Vec<Finding>, Vec<InputReport>) {
-    let mut findings = Vec::new();
+struct Gated {
+    findings: Vec<Finding>,
+    inputs: Vec<InputReport>,
+    /// The summary's `findings[]` entries, serialized while parsing went on.
+    compact: Vec<u8>,
+}
+
+/// Findings travel from the parser thread to the evaluating thread in batches of this size.
+const BATCH: usize = 512;
+
+/// Parses every report on a second thread while this one evaluates each finding and writes its
+/// summary entry; a report that fails is recorded (the gate fails closed on it) and whatever it
+/// had yielded is forgotten: a report counts whole or not at all.
+fn read_reports(
+    files: &[String],
+    max_size: u64,
+    policy: &Policy,
+    evaluator: &mut Evaluator<'_>,
+) -> Gated {
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut compact = Vec::new();
     let mut inputs = Vec::with_capacity(files.len());
     for file in files {
         let mut input = InputReport {
             file: file.clone(),
             ..InputReport::default()
         };
-        match read_report(file, max_size) {
-            Err(e) => input.error = Some(e.message),
-            Ok(bytes) => {
-                let source = Some(file.clone());
-                let start = findings.len();
-                // Room for a finding per 256 bytes of report up front, so a large report never
-                // makes the vector move hundreds of MB while it grows (untouched capacity costs
-                // address space, not memory).
-                findings.reserve((bytes.len() / 256).min(4_000_000));
-                // The report's SHA-256 is computed beside the parse, on the other core.
-                let (digest, parsed) = std::thread::scope(|scope| {
-                    let digest = scope.spawn(|| hex(&Sha256::digest(&bytes)));
-                    let parsed = tollgate_parsers::parse(&bytes, None, &mut |mut f: Finding| {
-                        f.source.file.clone_from(&source);
-                        findings.push(f);
-                    });
-                    (digest.join().ok(), parsed)
+        let bytes = match read_report(file, max_size) {
+            Ok(b) => b,
+            Err(e) => {
+                input.error = Some(e.message);
+                inputs.push(input);
+                continue;
+            }
+        };
+        let (start, compact_start) = (findings.len(), compact.len());
+        // Room for a finding per 256 bytes of report up front, so a large report never makes the
+        // vector move hundreds of MB while it grows (untouched capacity costs address space only).
+        findings.reserve((bytes.len() / 256).min(4_000_000));
+        let source = Some(file.clone());
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Finding>>(16);
+        let (digest, parsed) = std::thread::scope(|scope| {
+            let digest = scope.spawn(|| hex(&Sha256::digest(&bytes)));
+            let parser = scope.spawn(|| {
+                let mut batch = Vec::with_capacity(BATCH);
+                let parsed = tollgate_parsers::parse(&bytes, None, &mut |f: Finding| {
+                    batch.push(f);
+                    if batch.len() == BATCH {
+                        let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                    }
                 });
-                input.sha256 = digest;
-                match parsed {
-                    Ok(meta) => {
-                        input.format = Some(meta.format);
-                        input.scanners = meta.scanners;
-                        input.findings = meta.findings;
-                        input.incomplete = meta.incomplete;
-                    }
-                    Err(e) => {
-                        // The report is rejected whole: nothing of it is gated.
-                        findings.truncate(start);
-                        input.error = Some(e.to_string());
-                    }
+                if !batch.is_empty() {
+                    let _ = tx.send(batch);
                 }
+                drop(tx);
+                parsed
+            });
+            for batch in rx.iter() {
+                for mut f in batch {
+                    f.source.file.clone_from(&source);
+                    let e = evaluator.push(&f);
+                    // Writing into a Vec cannot fail.
+                    let _ = tollgate_report::write_compact_finding(
+                        &mut compact,
+                        policy,
+                        findings.len(),
+                        &f,
+                        &e,
+                    );
+                    findings.push(f);
+                }
+            }
+            let parsed = parser.join().unwrap_or_else(|_| {
+                Err(tollgate_parsers::ParseError::new(
+                    tollgate_parsers::ErrorKind::Syntax,
+                    "internal error: the parser crashed",
+                ))
+            });
+            (digest.join().ok(), parsed)
+        });
+        input.sha256 = digest;
+        match parsed {
+            Ok(meta) => {
+                input.format = Some(meta.format);
+                input.scanners = meta.scanners;
+                input.findings = meta.findings;
+                input.incomplete = meta.incomplete;
+            }
+            Err(e) => {
+                findings.truncate(start);
+                compact.truncate(compact_start);
+                evaluator.truncate(start);
+                input.error = Some(e.to_string());
             }
         }
         inputs.push(input);
     }
-    (findings, inputs)
+    Gated {
+        findings,
+        inputs,
+        compact,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -302,7 +352,7 @@ fn write_file(
         let mut w = std::io::BufWriter::new(f);
         body(&mut w)?;
         w.flush()?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+        w.into_inner().map_err(|e| e.into_error()).map(drop)
     });
     match result.and_then(|_| std::fs::rename(&tmp, path)) {
         Ok(()) => {
