@@ -239,7 +239,7 @@ fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> PolicyError {
     let place = e
         .span()
         .map(|span| {
-            let before = &text[..span.start.min(text.len())];
+            let before = text.get(..span.start).unwrap_or(text);
             let line = before.matches('\n').count() + 1;
             let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             format!("line {line}, column {col}: ")

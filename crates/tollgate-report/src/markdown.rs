@@ -70,7 +70,10 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
         ctx.push(format!("tag `{t}`"));
     }
     if let Some(s) = &c.commit {
-        ctx.push(format!("commit `{}`", &s[..s.len().min(12)]));
+        ctx.push(format!(
+            "commit `{}`",
+            s.chars().take(12).collect::<String>()
+        ));
     }
     if let Some(mr) = &c.merge_request {
         ctx.push(format!("MR !{mr}"));
