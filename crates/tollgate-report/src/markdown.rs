@@ -230,6 +230,12 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
                 u.findings.len(),
                 plural(u.findings.len())
             )?;
+            for &i in u.findings.iter().take(LIST_LIMIT) {
+                writeln!(out, "  - {}", finding_line(&run.findings[i], d.evaluated[i].state))?;
+            }
+            if u.findings.len() > LIST_LIMIT {
+                writeln!(out, "  - … and {} more", u.findings.len() - LIST_LIMIT)?;
+            }
         }
         for &s in &w.stale {
             let wv = &run.policy.waivers[s];
