@@ -231,7 +231,11 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
                 plural(u.findings.len())
             )?;
             for &i in u.findings.iter().take(LIST_LIMIT) {
-                writeln!(out, "  - {}", finding_line(&run.findings[i], d.evaluated[i].state))?;
+                writeln!(
+                    out,
+                    "  - {}",
+                    finding_line(&run.findings[i], d.evaluated[i].state)
+                )?;
             }
             if u.findings.len() > LIST_LIMIT {
                 writeln!(out, "  - … and {} more", u.findings.len() - LIST_LIMIT)?;

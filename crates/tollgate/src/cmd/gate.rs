@@ -155,7 +155,16 @@ fn gate(args: GateArgs) -> Result<u8, String> {
 
     let today = args.today.unwrap_or_else(Date::today);
     let mut evaluator = Evaluator::new(&policy, &context, baseline.as_ref(), today);
-    let gated = read_reports(&args.reports, args.max_size, &policy, &mut evaluator);
+    // Only the SARIF output shows every finding's full text; without it, findings that do not
+    // block are kept slim (the Markdown explains blockers only).
+    let keep_text = args.sarif.is_some();
+    let gated = read_reports(
+        &args.reports,
+        args.max_size,
+        &policy,
+        &mut evaluator,
+        keep_text,
+    );
     let (findings, inputs, compact) = (gated.findings, gated.inputs, gated.compact);
     let decision = evaluator.finish(&inputs, on_error);
     let broken_input = inputs.iter().any(|i| i.error.is_some());
@@ -251,6 +260,7 @@ fn read_reports(
     max_size: u64,
     policy: &Policy,
     evaluator: &mut Evaluator<'_>,
+    keep_text: bool,
 ) -> Gated {
     let mut findings: Vec<Finding> = Vec::new();
     let mut compact = Vec::new();
@@ -272,6 +282,8 @@ fn read_reports(
         // Room for a finding per 256 bytes of report up front, so a large report never makes the
         // vector move hundreds of MB while it grows (untouched capacity costs address space only).
         findings.reserve((bytes.len() / 256).min(4_000_000));
+        // Summary entries are smaller than the report's own bytes for every format we read.
+        compact.reserve(bytes.len());
         let source = Some(file.clone());
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Finding>>(16);
         let (digest, parsed) = std::thread::scope(|scope| {
@@ -302,6 +314,9 @@ fn read_reports(
                         &f,
                         &e,
                     );
+                    if !keep_text && e.disposition != tollgate_policy::Disposition::Block {
+                        slim(&mut f);
+                    }
                     findings.push(f);
                 }
             }
@@ -335,6 +350,16 @@ fn read_reports(
         inputs,
         compact,
     }
+}
+
+/// Drops the long texts of a finding no output will show, so a gate over hundreds of thousands
+/// of findings holds what it needs, not every help text.
+fn slim(f: &mut Finding) {
+    f.description = None;
+    f.recommendation = None;
+    f.references = Vec::new();
+    f.cvss = Vec::new();
+    f.location.snippet = None;
 }
 
 fn hex(bytes: &[u8]) -> String {
