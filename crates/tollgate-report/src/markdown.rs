@@ -207,28 +207,24 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
         writeln!(out, "### Waivers\n")?;
         for u in &w.expired {
             let wv = &run.policy.waivers[u.waiver];
+            let n = u.findings.len();
             writeln!(
                 out,
-                "- ⏰ **expired {}** — `{}` ({}; owner {}): no longer applies to {} finding{}",
+                "- ⏰ **expired {}** — {}: no longer applies to {n} finding{}",
                 wv.expires,
-                wv.target(),
-                wv.spec.reason.as_deref().unwrap_or(""),
-                wv.spec.owner.as_deref().unwrap_or(""),
-                u.findings.len(),
-                plural(u.findings.len())
+                describe_waiver(wv),
+                plural(n)
             )?;
         }
         for u in &w.applied {
             let wv = &run.policy.waivers[u.waiver];
+            let n = u.findings.len();
             writeln!(
                 out,
-                "- ✔️ applied until {} — `{}` ({}; owner {}): {} finding{}",
+                "- ✔️ applied until {} — {}: {n} finding{}",
                 wv.expires,
-                wv.target(),
-                wv.spec.reason.as_deref().unwrap_or(""),
-                wv.spec.owner.as_deref().unwrap_or(""),
-                u.findings.len(),
-                plural(u.findings.len())
+                describe_waiver(wv),
+                plural(n)
             )?;
             for &i in u.findings.iter().take(LIST_LIMIT) {
                 writeln!(
@@ -288,6 +284,16 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
         writeln!(out, "\n_Note: {note}._")?;
     }
     Ok(())
+}
+
+/// `` `fingerprint 3f1c…` (reason; owner o) ``
+fn describe_waiver(wv: &tollgate_policy::Waiver) -> String {
+    format!(
+        "`{}` ({}; owner {})",
+        wv.target(),
+        wv.spec.reason.as_deref().unwrap_or(""),
+        wv.spec.owner.as_deref().unwrap_or("")
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -382,3 +382,30 @@ fn fingerprints_survive_every_line_moving_by_n() {
     eprintln!("shifted-lines: {checked} corpus files checked");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// DefectDojo's own ZAP reimport sequence, by fingerprint: importing `0_zap_sample` then
+/// `1_zap_sample_0_and_new_absent` creates 1, closes 1 and leaves 3 untouched; a new endpoint of an
+/// existing alert (`2_zap_sample_0_and_new_endpoint`) is the same findings.
+#[test]
+fn zap_reimport_sequence_matches_defectdojos() {
+    let Some(dir) = corpus_dir("zap reimport sequence") else {
+        return;
+    };
+    let fingerprints = |name: &str| -> std::collections::HashSet<String> {
+        let bytes = std::fs::read(dir.join("zap-xml").join(name)).unwrap();
+        let (_, findings) = tollgate_parsers::parse_to_vec(&bytes, None).unwrap();
+        findings
+            .into_iter()
+            .map(|f| f.fingerprint.to_string())
+            .collect()
+    };
+    let first = fingerprints("dd-0_zap_sample.xml");
+    let second = fingerprints("dd-1_zap_sample_0_and_new_absent.xml");
+    assert_eq!(second.difference(&first).count(), 1, "created");
+    assert_eq!(first.difference(&second).count(), 1, "closed");
+    assert_eq!(first.intersection(&second).count(), 3, "untouched");
+    assert_eq!(
+        first,
+        fingerprints("dd-2_zap_sample_0_and_new_endpoint.xml")
+    );
+}
