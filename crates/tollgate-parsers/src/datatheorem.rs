@@ -465,7 +465,7 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "reads the corpus at TOLLGATE_CORPUS (default /work/shared/corpus)"]
+    #[ignore = "reads the corpus at TOLLGATE_CORPUS (default ../shared/corpus beside the repository)"]
     fn corpus_counts() {
         crate::semgrep::corpus::check(Format::DataTheorem);
     }

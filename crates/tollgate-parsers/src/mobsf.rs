@@ -552,17 +552,27 @@ mod tests {
     }
 
     fn corpus() -> Option<PathBuf> {
-        let dir = std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| "/work/shared/corpus".into());
+        let dir = std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
+        });
         let p = PathBuf::from(dir);
         if p.join("MANIFEST.tsv").is_file() {
             Some(p)
         } else {
-            println!("corpus not found at {}: skipped", p.display());
+            assert!(
+                std::env::var_os("TOLLGATE_REQUIRE_CORPUS").is_none(),
+                "corpus required (TOLLGATE_REQUIRE_CORPUS) but not found at {}",
+                p.display()
+            );
+            eprintln!(
+                "SKIPPED: corpus not found at {} (set TOLLGATE_CORPUS)",
+                p.display()
+            );
             None
         }
     }
 
-    /// The two lab apps of /work/shared/mobile-lab: the six planted issues are tagged, the clean
+    /// The two lab apps of ../shared/mobile-lab: the six planted issues are tagged, the clean
     /// app carries none of the blocking tags.
     #[test]
     fn corpus_lab_apps() {

@@ -516,7 +516,7 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "reads the corpus at TOLLGATE_CORPUS (default /work/shared/corpus)"]
+    #[ignore = "reads the corpus at TOLLGATE_CORPUS (default ../shared/corpus beside the repository)"]
     fn corpus_counts() {
         corpus::check(Format::Semgrep);
     }
@@ -536,8 +536,9 @@ pub(crate) mod corpus {
     use crate::Format;
 
     pub(crate) fn check(format: Format) {
-        let root =
-            std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| "/work/shared/corpus".to_string());
+        let root = std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").to_string()
+        });
         let manifest = std::fs::read_to_string(format!("{root}/MANIFEST.tsv")).unwrap();
         let mut failures = Vec::new();
         let mut seen = 0;

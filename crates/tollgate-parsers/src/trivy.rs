@@ -1258,10 +1258,11 @@ pub(crate) mod tests {
     use super::*;
 
     /// Every corpus file of `format` parses to its MANIFEST count, and no other corpus file is
-    /// detected as `format`. Reads `TOLLGATE_CORPUS` (default `/work/shared/corpus`).
+    /// detected as `format`. Reads `TOLLGATE_CORPUS` (default `../shared/corpus` beside the repository).
     pub(crate) fn check_corpus(format: Format) {
-        let root =
-            std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| "/work/shared/corpus".into());
+        let root = std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
+        });
         let manifest = std::fs::read_to_string(format!("{root}/MANIFEST.tsv")).unwrap();
         let mut failures = Vec::new();
         for line in manifest.lines().skip(1) {
@@ -1644,8 +1645,9 @@ pub(crate) mod tests {
     #[ignore = "reads the corpus outside the repository"]
     fn corpus_counts() {
         check_corpus(Format::Trivy);
-        let root =
-            std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| "/work/shared/corpus".into());
+        let root = std::env::var("TOLLGATE_CORPUS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
+        });
         let bytes = std::fs::read(format!("{root}/trivy/trivy-terragoat.json")).unwrap();
         let (_, findings) = parse(&bytes);
         let out = serde_json::to_string(&findings).unwrap();

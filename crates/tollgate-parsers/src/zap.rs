@@ -521,7 +521,9 @@ pub(crate) mod corpus_check {
     fn corpus() -> std::path::PathBuf {
         std::env::var_os("TOLLGATE_CORPUS")
             .map(Into::into)
-            .unwrap_or_else(|| "/work/shared/corpus".into())
+            .unwrap_or_else(|| {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
+            })
     }
 
     /// (path, format id, expected items) of every MANIFEST row.
@@ -605,7 +607,9 @@ mod corpus_reimport {
     fn fingerprints(name: &str) -> BTreeSet<String> {
         let root = std::env::var_os("TOLLGATE_CORPUS")
             .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| "/work/shared/corpus".into());
+            .unwrap_or_else(|| {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
+            });
         let bytes = std::fs::read(root.join("zap-xml").join(name)).unwrap();
         let (_, findings) = crate::parse_to_vec(&bytes, Some(Format::ZapXml)).unwrap();
         findings.iter().map(|f| f.fingerprint.to_string()).collect()
@@ -639,7 +643,10 @@ mod corpus_dump {
             return;
         };
         let out = std::path::PathBuf::from(out);
-        let root = std::path::PathBuf::from("/work/shared/corpus");
+        let root = std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/corpus"
+        ));
         for (path, format, _) in super::corpus_check::manifest() {
             let Some(f) = crate::Format::from_id(&format) else {
                 continue;
