@@ -411,10 +411,4 @@ mod tests {
             Some("Md5".to_string())
         );
     }
-
-    #[test]
-    #[ignore = "reads the corpus at TOLLGATE_CORPUS (default ../shared/corpus beside the repository)"]
-    fn corpus_counts() {
-        crate::semgrep::corpus::check(Format::Bandit);
-    }
 }

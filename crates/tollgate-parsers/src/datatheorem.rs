@@ -463,10 +463,4 @@ mod tests {
         let (_, f) = parse(r#"{"security_findings": null, "pagination_information": {}}"#);
         assert!(f.is_empty());
     }
-
-    #[test]
-    #[ignore = "reads the corpus at TOLLGATE_CORPUS (default ../shared/corpus beside the repository)"]
-    fn corpus_counts() {
-        crate::semgrep::corpus::check(Format::DataTheorem);
-    }
 }

@@ -985,11 +985,4 @@ mod tests {
         assert!(package_from_purl("cpe:2.3:a:x").is_none());
         assert!(package_from_purl("pkg:npm/%").is_some());
     }
-
-    #[test]
-    #[ignore = "reads the corpus outside the repository"]
-    fn corpus_counts() {
-        crate::trivy::tests::check_corpus(Format::DependencyCheckJson);
-        crate::trivy::tests::check_corpus(Format::DependencyCheckXml);
-    }
 }

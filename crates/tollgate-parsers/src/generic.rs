@@ -409,10 +409,4 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.path.as_deref(), Some("$.findings[1]"));
     }
-
-    #[test]
-    #[ignore = "reads the corpus at TOLLGATE_CORPUS (default ../shared/corpus beside the repository)"]
-    fn corpus_counts() {
-        crate::semgrep::corpus::check(Format::Generic);
-    }
 }

@@ -686,45 +686,4 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    #[ignore]
-    fn dump_corpus() {
-        let Some(dir) = corpus() else { return };
-        for sub in ["mobsf", "mobsf-scorecard"] {
-            let mut entries: Vec<_> = std::fs::read_dir(dir.join(sub))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .collect();
-            entries.sort();
-            for path in entries {
-                let bytes = std::fs::read(&path).unwrap();
-                let fmt = detect(&bytes).unwrap();
-                let (meta, findings) = parse_to_vec(&bytes, None).unwrap();
-                println!(
-                    "=== {} {:?} {} findings target={:?} incomplete={:?} scanners={:?}",
-                    path.display(),
-                    fmt,
-                    findings.len(),
-                    meta.target,
-                    meta.incomplete,
-                    meta.scanners
-                );
-                for f in &findings {
-                    let tags: Vec<&str> = f.tags.iter().map(|t| t.as_str()).collect();
-                    println!(
-                        "  {:<8} {:<40} {:<60} {:?} comp={:?} file={:?} {}",
-                        f.severity.as_str(),
-                        f.rule_id,
-                        f.title.chars().take(60).collect::<String>(),
-                        tags,
-                        f.location.component,
-                        f.location.file,
-                        f.source.pointer
-                    );
-                }
-            }
-        }
-    }
 }

@@ -464,10 +464,4 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Shape);
     }
-
-    #[test]
-    #[ignore = "reads the corpus at TOLLGATE_CORPUS (default ../shared/corpus beside the repository)"]
-    fn corpus_counts() {
-        crate::semgrep::corpus::check(Format::Mobsfscan);
-    }
 }
