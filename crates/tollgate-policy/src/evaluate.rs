@@ -321,175 +321,131 @@ impl<'a> Evaluator<'a> {
             baseline,
             live_waiver,
             applied,
-            expired,
+            mut expired,
             by_rule,
             counts,
             evaluated,
-            context_build_assumed,
+            context_build_assumed: build_assumed,
             ..
         } = self;
-        decide(Parts {
-            policy,
-            baseline_given: baseline.is_some(),
-            build_assumed: context_build_assumed,
-            reports,
-            on_error,
-            live_waiver,
-            applied,
-            expired,
-            by_rule,
-            counts,
-            evaluated,
-        })
-    }
-}
-
-struct Parts<'a> {
-    policy: &'a Policy,
-    baseline_given: bool,
-    build_assumed: bool,
-    reports: &'a [InputReport],
-    on_error: OnError,
-    live_waiver: Vec<bool>,
-    applied: BTreeMap<usize, Vec<usize>>,
-    expired: BTreeMap<usize, Vec<usize>>,
-    by_rule: BTreeMap<usize, Vec<usize>>,
-    counts: BTreeMap<(Severity, State, Disposition), u64>,
-    evaluated: Vec<Evaluated>,
-}
-
-fn decide(p: Parts<'_>) -> Decision {
-    let Parts {
-        policy,
-        baseline_given,
-        build_assumed,
-        reports,
-        on_error,
-        live_waiver,
-        applied,
-        mut expired,
-        by_rule,
-        counts,
-        evaluated,
-    } = p;
-    let input_reports = reports;
-    let mut reasons = Vec::new();
-    let mut notes = Vec::new();
-    let fail_verdict = match on_error {
-        OnError::Closed => Verdict::Block,
-        OnError::Open => Verdict::Warn,
-    };
-    for report in input_reports {
-        if let Some(err) = &report.error {
-            reasons.push(Reason {
-                kind: ReasonKind::BrokenReport,
-                verdict: fail_verdict,
-                rule: None,
-                message: format!("{}: the report cannot be used: {err}", report.file),
-                findings: Vec::new(),
-            });
+        let mut reasons = Vec::new();
+        let mut notes = Vec::new();
+        let fail_verdict = match on_error {
+            OnError::Closed => Verdict::Block,
+            OnError::Open => Verdict::Warn,
+        };
+        for report in reports {
+            if let Some(err) = &report.error {
+                reasons.push(Reason {
+                    kind: ReasonKind::BrokenReport,
+                    verdict: fail_verdict,
+                    rule: None,
+                    message: format!("{}: the report cannot be used: {err}", report.file),
+                    findings: Vec::new(),
+                });
+            }
+            for why in &report.incomplete {
+                reasons.push(Reason {
+                    kind: ReasonKind::IncompleteScan,
+                    verdict: fail_verdict,
+                    rule: None,
+                    message: format!("{}: the scan is incomplete: {why}", report.file),
+                    findings: Vec::new(),
+                });
+            }
         }
-        for why in &report.incomplete {
-            reasons.push(Reason {
-                kind: ReasonKind::IncompleteScan,
-                verdict: fail_verdict,
-                rule: None,
-                message: format!("{}: the scan is incomplete: {why}", report.file),
-                findings: Vec::new(),
+        for required in &policy.required_scanners {
+            let provided = reports.iter().any(|r| {
+                r.error.is_none()
+                    && (r
+                        .scanners
+                        .iter()
+                        .any(|s| s.name.eq_ignore_ascii_case(required))
+                        || r.format
+                            .as_deref()
+                            .is_some_and(|f| f.eq_ignore_ascii_case(required)))
             });
+            if !provided {
+                reasons.push(Reason {
+                    kind: ReasonKind::MissingScanner,
+                    verdict: fail_verdict,
+                    rule: None,
+                    message: format!(
+                        "the policy requires a {required} report, and no input provides one"
+                    ),
+                    findings: Vec::new(),
+                });
+            }
         }
-    }
-    for required in &policy.required_scanners {
-        let provided = input_reports.iter().any(|r| {
-            r.error.is_none()
-                && (r
-                    .scanners
-                    .iter()
-                    .any(|s| s.name.eq_ignore_ascii_case(required))
-                    || r.format
-                        .as_deref()
-                        .is_some_and(|f| f.eq_ignore_ascii_case(required)))
-        });
-        if !provided {
-            reasons.push(Reason {
-                kind: ReasonKind::MissingScanner,
-                verdict: fail_verdict,
-                rule: None,
-                message: format!(
-                    "the policy requires a {required} report, and no input provides one"
-                ),
-                findings: Vec::new(),
-            });
-        }
-    }
-    if on_error == OnError::Open && !reasons.is_empty() {
-        notes.push(format!(
+        if on_error == OnError::Open && !reasons.is_empty() {
+            notes.push(format!(
             "FAIL-OPEN: --on-error open turned {} broken, incomplete or missing input(s) into warnings; this verdict is NOT based on complete evidence",
             reasons.len()
         ));
-    }
-    for (r, findings) in by_rule {
-        let spec = &policy.rules[r].spec;
-        let n = findings.len();
-        reasons.push(Reason {
-            kind: ReasonKind::Rule,
-            verdict: spec.verdict,
-            rule: Some(spec.name.clone()),
-            message: format!(
-                "{} ({n} finding{})",
-                if spec.description.is_empty() {
-                    spec.name.as_str()
-                } else {
-                    spec.description.as_str()
-                },
-                if n == 1 { "" } else { "s" }
-            ),
-            findings,
-        });
-    }
-    // Blockers first; stable within a verdict (fail-closed conditions before rules).
-    reasons.sort_by_key(|r| std::cmp::Reverse(r.verdict));
+        }
+        for (r, findings) in by_rule {
+            let spec = &policy.rules[r].spec;
+            let n = findings.len();
+            reasons.push(Reason {
+                kind: ReasonKind::Rule,
+                verdict: spec.verdict,
+                rule: Some(spec.name.clone()),
+                message: format!(
+                    "{} ({n} finding{})",
+                    if spec.description.is_empty() {
+                        spec.name.as_str()
+                    } else {
+                        spec.description.as_str()
+                    },
+                    if n == 1 { "" } else { "s" }
+                ),
+                findings,
+            });
+        }
+        // Blockers first; stable within a verdict (fail-closed conditions before rules).
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.verdict));
 
-    let outcome = if reasons.iter().any(|r| r.verdict == Verdict::Block) {
-        Outcome::Fail
-    } else if reasons.iter().any(|r| r.verdict == Verdict::Warn) {
-        Outcome::Warn
-    } else {
-        Outcome::Pass
-    };
+        let outcome = if reasons.iter().any(|r| r.verdict == Verdict::Block) {
+            Outcome::Fail
+        } else if reasons.iter().any(|r| r.verdict == Verdict::Warn) {
+            Outcome::Warn
+        } else {
+            Outcome::Pass
+        };
 
-    if !baseline_given {
-        notes.push("no baseline was given: every finding counts as new".to_string());
-    }
-    if build_assumed {
-        notes.push(
-            "build kind not given: assumed `release` (pass --build debug for debug builds)"
-                .to_string(),
-        );
-    }
+        if baseline.is_none() {
+            notes.push("no baseline was given: every finding counts as new".to_string());
+        }
+        if build_assumed {
+            notes.push(
+                "build kind not given: assumed `release` (pass --build debug for debug builds)"
+                    .to_string(),
+            );
+        }
 
-    let stale = (0..policy.waivers.len())
-        .filter(|w| live_waiver[*w] && !applied.contains_key(w))
-        .collect();
-    Decision {
-        outcome,
-        reasons,
-        evaluated,
-        waivers: WaiverReport {
-            applied: applied
-                .into_iter()
-                .map(|(waiver, findings)| WaiverUse { waiver, findings })
-                .collect(),
-            expired: (0..policy.waivers.len())
-                .filter(|w| !live_waiver[*w])
-                .map(|w| WaiverUse {
-                    waiver: w,
-                    findings: expired.remove(&w).unwrap_or_default(),
-                })
-                .collect(),
-            stale,
-        },
-        counts,
-        notes,
+        let stale = (0..policy.waivers.len())
+            .filter(|w| live_waiver[*w] && !applied.contains_key(w))
+            .collect();
+        Decision {
+            outcome,
+            reasons,
+            evaluated,
+            waivers: WaiverReport {
+                applied: applied
+                    .into_iter()
+                    .map(|(waiver, findings)| WaiverUse { waiver, findings })
+                    .collect(),
+                expired: (0..policy.waivers.len())
+                    .filter(|w| !live_waiver[*w])
+                    .map(|w| WaiverUse {
+                        waiver: w,
+                        findings: expired.remove(&w).unwrap_or_default(),
+                    })
+                    .collect(),
+                stale,
+            },
+            counts,
+            notes,
+        }
     }
 }
