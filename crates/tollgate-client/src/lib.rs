@@ -1,4 +1,5 @@
-//! Tollgate's HTTP clients: the DefectDojo reimport uploader and the MobSF scan client.
+//! Tollgate's HTTP clients: the DefectDojo reimport uploader, the MobSF scan client and the
+//! Results API puller.
 //!
 //! Blocking (CI steps do one thing at a time), rustls with the ring provider, bounded retries with
 //! exponential backoff that honour `Retry-After`. A multipart body cannot be cloned, so every
@@ -6,6 +7,7 @@
 
 pub mod defectdojo;
 pub mod mobsf;
+pub mod results_api;
 mod retry;
 
 pub use retry::RetryPolicy;

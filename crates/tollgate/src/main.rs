@@ -49,6 +49,8 @@ enum Command {
     Upload(Box<cmd::upload::UploadArgs>),
     /// Scan an app with a MobSF server and write the report the gate and upload take.
     Mobsf(cmd::mobsf::MobsfArgs),
+    /// Read every page of security_findings from a Results API (Data Theorem's, or a Tollgate hub).
+    Pull(Box<cmd::pull::PullArgs>),
     /// Name the format of each report.
     Detect(cmd::detect::DetectArgs),
     /// List the report formats Tollgate reads.
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Init(args) => cmd::init::run(args),
         Command::Upload(args) => cmd::upload::run(*args),
         Command::Mobsf(args) => cmd::mobsf::run(args),
+        Command::Pull(args) => cmd::pull::run(*args),
         Command::Formats => cmd::detect::formats(),
     };
     ExitCode::from(code)

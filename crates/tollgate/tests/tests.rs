@@ -5,5 +5,6 @@ mod corpus;
 mod gate;
 mod http;
 mod mobsf;
+mod pull;
 mod upload;
 mod util;

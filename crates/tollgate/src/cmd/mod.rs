@@ -3,4 +3,5 @@ pub mod gate;
 pub mod init;
 pub mod mobsf;
 pub mod parse;
+pub mod pull;
 pub mod upload;
