@@ -221,15 +221,47 @@ pub fn parse(
     forced: Option<Format>,
     sink: &mut dyn FnMut(Finding),
 ) -> Result<ReportMeta, ParseError> {
+    let mut finisher = Finisher::default();
+    parse_unfinished(input, forced, &mut |mut f| {
+        finisher.finish(&mut f);
+        sink(f)
+    })
+}
+
+/// Like [`parse`], but hands findings over before the shared post-processing: the caller must pass
+/// every finding, in order, through one [`Finisher`]. A caller with two threads uses this to run
+/// the post-processing beside the parser instead of after it.
+pub fn parse_unfinished(
+    input: &[u8],
+    forced: Option<Format>,
+    sink: &mut dyn FnMut(Finding),
+) -> Result<ReportMeta, ParseError> {
     let text = json::text(input)?;
     let format = match forced {
         Some(f) => f,
         None => detect(input)?,
     };
     let mut count = 0u64;
-    let mut repeats = Repeats::default();
-    let mut post = |mut f: Finding| {
-        tagging::apply_common_tags(&mut f);
+    let mut meta = format.parser().parse(text, &mut |f| {
+        count += 1;
+        sink(f)
+    })?;
+    meta.format = format.id().to_string();
+    meta.findings = count;
+    Ok(meta)
+}
+
+/// The post-processing every parser's findings get (one per report, findings in report order):
+/// taxonomy tags from CWE and category, credentials scrubbed from snippets, a fallback
+/// fingerprint, and the numbering of repeated fingerprints at distinct places.
+#[derive(Default)]
+pub struct Finisher {
+    repeats: Repeats,
+}
+
+impl Finisher {
+    pub fn finish(&mut self, f: &mut Finding) {
+        tagging::apply_common_tags(f);
         if let Some(clean) = f
             .location
             .snippet
@@ -239,16 +271,10 @@ pub fn parse(
             f.location.snippet = Some(clean);
         }
         if f.fingerprint.as_str().is_empty() {
-            f.fingerprint = fallback_fingerprint(&f);
+            f.fingerprint = fallback_fingerprint(f);
         }
-        repeats.disambiguate(&mut f);
-        count += 1;
-        sink(f)
-    };
-    let mut meta = format.parser().parse(text, &mut post)?;
-    meta.format = format.id().to_string();
-    meta.findings = count;
-    Ok(meta)
+        self.repeats.disambiguate(f);
+    }
 }
 
 /// Parses a whole report into memory (tests, small reports, the gate).

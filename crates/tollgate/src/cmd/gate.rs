@@ -296,7 +296,7 @@ fn read_reports(
             let digest = scope.spawn(|| hex(&Sha256::digest(&bytes)));
             let parser = scope.spawn(|| {
                 let mut batch = Vec::with_capacity(BATCH);
-                let parsed = tollgate_parsers::parse(&bytes, None, &mut |f: Finding| {
+                let parsed = tollgate_parsers::parse_unfinished(&bytes, None, &mut |f: Finding| {
                     batch.push(f);
                     if batch.len() == BATCH {
                         let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
@@ -308,8 +308,10 @@ fn read_reports(
                 drop(tx);
                 parsed
             });
+            let mut finisher = tollgate_parsers::Finisher::default();
             for batch in rx.iter() {
                 for mut f in batch {
+                    finisher.finish(&mut f);
                     f.source.file.clone_from(&source);
                     let e = evaluator.push(&f);
                     // Writing into a Vec cannot fail.

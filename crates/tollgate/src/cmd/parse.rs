@@ -143,7 +143,8 @@ fn parse_one(
     let (parsed, written) = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
-            let meta = tollgate_parsers::parse(bytes, forced, &mut |f| {
+            // The shared post-processing runs on this (writer) thread, beside the parser.
+            let meta = tollgate_parsers::parse_unfinished(bytes, forced, &mut |f| {
                 batch.push(f);
                 if batch.len() == BATCH {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -158,8 +159,10 @@ fn parse_one(
         });
         let mut written: io::Result<()> = Ok(());
         let source_file = Some(file.to_string());
+        let mut finisher = tollgate_parsers::Finisher::default();
         for batch in rx.iter() {
             for mut f in batch {
+                finisher.finish(&mut f);
                 counts.add(f.severity);
                 f.source.file.clone_from(&source_file);
                 if let Err(e) = writer.finding(file, &f) {
