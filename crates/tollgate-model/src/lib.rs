@@ -152,6 +152,16 @@ impl Scanner {
     }
 }
 
+/// `semgrep 1.90.0`, or just the name when the version is unknown.
+impl fmt::Display for Scanner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.version {
+            Some(v) => write!(f, "{} {v}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
 /// Normalized severity, most severe first in [`Severity::ALL`]; `Ord` sorts Info < … < Critical.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Severity {

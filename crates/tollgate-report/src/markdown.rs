@@ -257,14 +257,7 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
     writeln!(out, "| report | format | scanner | findings | sha256 |")?;
     writeln!(out, "|---|---|---|---:|---|")?;
     for i in run.inputs {
-        let scanners: Vec<String> = i
-            .scanners
-            .iter()
-            .map(|s| match &s.version {
-                Some(v) => format!("{} {v}", s.name),
-                None => s.name.clone(),
-            })
-            .collect();
+        let scanners: Vec<String> = i.scanners.iter().map(ToString::to_string).collect();
         writeln!(
             out,
             "| `{}` | {} | {} | {} | `{}` |",

@@ -178,14 +178,7 @@ impl<W: Write> FindingWriter for TableWriter<W> {
         meta: &ReportMeta,
         counts: &SeverityCounts,
     ) -> io::Result<()> {
-        let scanners: Vec<String> = meta
-            .scanners
-            .iter()
-            .map(|s| match &s.version {
-                Some(v) => format!("{} {v}", s.name),
-                None => s.name.clone(),
-            })
-            .collect();
+        let scanners: Vec<String> = meta.scanners.iter().map(ToString::to_string).collect();
         let detail = if counts.total() == 0 {
             String::new()
         } else {
