@@ -1,0 +1,1 @@
+//! DefectDojo-shaped JSON for products, engagements, tests, findings.

@@ -1,0 +1,453 @@
+//! The import / reimport engine: one transaction per call, DefectDojo's matching rules.
+//!
+//! Reimport matches by fingerprint within the test: present → untouched (last seen moves);
+//! new → created; absent → mitigated when `close_old_findings`; a mitigated finding that comes
+//! back → reactivated unless `do_not_reactivate`. Findings closed by triage (false positive,
+//! risk accepted, out of scope, closed through the Results API, permanently or not) never
+//! reopen, and existing titles and severities are never rewritten.
+
+use crate::context::TEST_COLUMNS;
+use crate::sql::{get_bool, get_i64, get_opt_str, get_str, Arg, Sql};
+use crate::{
+    severity_from_rank, severity_rank, ClosedAs, FindingStatus, ImportDelta, ImportOutcome,
+    ImportRequest, ImportStatistics, Result, SeverityCounts, Store, StoreError, Test,
+};
+use sqlx::AnyConnection;
+use std::collections::{HashMap, HashSet};
+use tollgate_model::{Finding, Severity};
+
+/// Rows per multi-row INSERT (15 columns: far below SQLite's and PostgreSQL's parameter limits).
+const INSERT_BATCH: usize = 1000;
+/// Ids per `IN (…)` list.
+const ID_BATCH: usize = 5000;
+
+struct Existing {
+    id: i64,
+    severity: Severity,
+    status: FindingStatus,
+}
+
+impl Existing {
+    fn closed_by_triage(&self) -> bool {
+        let s = &self.status;
+        s.false_p
+            || s.out_of_scope
+            || s.risk_accepted
+            || s.permanently_closed
+            || s.closed_as.is_some()
+    }
+}
+
+/// Open / closed counter changes for one product.
+#[derive(Default)]
+struct CountDelta {
+    open: i64,
+    closed: i64,
+}
+
+impl CountDelta {
+    fn flip(&mut self, was_open: bool, now_open: bool) {
+        if was_open != now_open {
+            let d = if now_open { 1 } else { -1 };
+            self.open += d;
+            self.closed -= d;
+        }
+    }
+    fn new_row(&mut self, open: bool) {
+        if open {
+            self.open += 1;
+        } else {
+            self.closed += 1;
+        }
+    }
+}
+
+pub(crate) const EXISTING_COLUMNS: &str = "id, fingerprint, severity, active, verified, false_p, \
+     out_of_scope, risk_accepted, risk_accepted_until, is_mitigated, duplicate, permanently_closed, closed_as";
+
+fn existing_from_row(row: &sqlx::any::AnyRow) -> Result<(String, Existing)> {
+    let status = FindingStatus {
+        active: get_bool(row, "active")?,
+        verified: get_bool(row, "verified")?,
+        false_p: get_bool(row, "false_p")?,
+        out_of_scope: get_bool(row, "out_of_scope")?,
+        risk_accepted: get_bool(row, "risk_accepted")?,
+        risk_accepted_until: get_opt_str(row, "risk_accepted_until")?,
+        is_mitigated: get_bool(row, "is_mitigated")?,
+        duplicate: get_bool(row, "duplicate")?,
+        permanently_closed: get_bool(row, "permanently_closed")?,
+        closed_as: get_opt_str(row, "closed_as")?
+            .as_deref()
+            .and_then(ClosedAs::from_str_opt),
+        ..FindingStatus::default()
+    };
+    Ok((
+        get_str(row, "fingerprint")?,
+        Existing {
+            id: get_i64(row, "id")?,
+            severity: severity_from_rank(get_i64(row, "severity")?),
+            status,
+        },
+    ))
+}
+
+impl Store {
+    /// Imports or reimports `findings` (already parsed and checked against `scan_type` by the
+    /// caller) in one transaction: on any error nothing is stored.
+    pub async fn import(
+        &self,
+        req: ImportRequest,
+        findings: Vec<Finding>,
+    ) -> Result<ImportOutcome> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let outcome = self.import_in(&mut tx, &req, findings).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn import_in(
+        &self,
+        conn: &mut AnyConnection,
+        req: &ImportRequest,
+        findings: Vec<Finding>,
+    ) -> Result<ImportOutcome> {
+        let now = req.now;
+        let resolved = self.resolve_target(conn, req).await?;
+
+        // The report: drop what is below the minimum severity and repeats of a fingerprint.
+        let mut below_minimum_severity = 0;
+        let mut duplicates_in_report = 0;
+        let mut seen = HashSet::with_capacity(findings.len());
+        let mut incoming = Vec::with_capacity(findings.len());
+        for f in findings {
+            if f.severity < req.minimum_severity {
+                below_minimum_severity += 1;
+            } else if !seen.insert(f.fingerprint.as_str().to_string()) {
+                duplicates_in_report += 1;
+            } else {
+                incoming.push(f);
+            }
+        }
+
+        let is_reimport = resolved.test.is_some();
+        let test = match resolved.test {
+            Some(t) => t,
+            None => {
+                let title = req
+                    .target
+                    .test_title
+                    .clone()
+                    .unwrap_or_else(|| req.scan_type.clone());
+                let row = Sql::new(
+                    "INSERT INTO tests (engagement_id, product_id, title, scan_type, created_at, updated_at) VALUES (",
+                )
+                .arg(resolved.engagement_id)
+                .push(", ")
+                .arg(resolved.product_id)
+                .push(", ")
+                .arg(title)
+                .push(", ")
+                .arg(req.scan_type.as_str())
+                .push(", ")
+                .arg(now)
+                .push(", ")
+                .arg(now)
+                .push(format!(") RETURNING {TEST_COLUMNS}").as_str())
+                .query()
+                .fetch_one(&mut *conn)
+                .await?;
+                crate::context::test_from_row(&row)?
+            }
+        };
+
+        let import_id = {
+            let row = Sql::new(
+                "INSERT INTO imports (test_id, kind, created_at, scan_date, version, branch_tag, commit_hash, build_id, service, tags, actor) VALUES (",
+            )
+            .arg(test.id)
+            .push(", ")
+            .arg(if is_reimport { "reimport" } else { "import" })
+            .push(", ")
+            .arg(now)
+            .push(", ")
+            .arg(req.scan_date.clone())
+            .push(", ")
+            .arg(req.version.clone())
+            .push(", ")
+            .arg(req.branch_tag.clone())
+            .push(", ")
+            .arg(req.commit_hash.clone())
+            .push(", ")
+            .arg(req.build_id.clone())
+            .push(", ")
+            .arg(req.service.clone())
+            .push(", ")
+            .arg(serde_json::to_string(&req.tags).unwrap_or_else(|_| "[]".into()))
+            .push(", ")
+            .arg(req.actor.clone())
+            .push(") RETURNING id")
+            .query()
+            .fetch_one(&mut *conn)
+            .await?;
+            get_i64(&row, "id")?
+        };
+
+        // What the test holds now.
+        let mut existing: HashMap<String, Existing> = HashMap::new();
+        if is_reimport {
+            let rows = Sql::new(format!(
+                "SELECT {EXISTING_COLUMNS} FROM findings WHERE test_id = "
+            ))
+            .arg(test.id)
+            .query()
+            .fetch_all(&mut *conn)
+            .await?;
+            existing.reserve(rows.len());
+            for row in &rows {
+                let (fp, e) = existing_from_row(row)?;
+                existing.insert(fp, e);
+            }
+        }
+        let mut before = SeverityCounts::default();
+        for e in existing.values() {
+            before.add(e.severity, &e.status);
+        }
+
+        let mut delta = ImportDelta::default();
+        let mut counts = CountDelta::default();
+        let mut touch = Vec::new();
+        let mut reactivate = Vec::new();
+        let mut create = Vec::new();
+        let mut matched: HashSet<i64> = HashSet::with_capacity(existing.len());
+        for f in incoming {
+            match existing.get_mut(f.fingerprint.as_str()) {
+                Some(e) => {
+                    matched.insert(e.id);
+                    if e.status.is_mitigated && !e.closed_by_triage() && !req.do_not_reactivate {
+                        let was_open = e.status.is_open();
+                        e.status.is_mitigated = false;
+                        e.status.active = true;
+                        counts.flip(was_open, e.status.is_open());
+                        delta.reactivated.add(e.severity, &e.status);
+                        reactivate.push(e.id);
+                    } else {
+                        delta.untouched.add(e.severity, &e.status);
+                        touch.push(e.id);
+                    }
+                }
+                None => create.push(f),
+            }
+        }
+
+        let mut mitigate = Vec::new();
+        if req.close_old_findings {
+            for e in existing.values_mut() {
+                if !matched.contains(&e.id)
+                    && e.status.active
+                    && !e.status.is_mitigated
+                    && !e.closed_by_triage()
+                {
+                    let was_open = e.status.is_open();
+                    e.status.is_mitigated = true;
+                    e.status.active = false;
+                    counts.flip(was_open, e.status.is_open());
+                    delta.closed.add(e.severity, &e.status);
+                    mitigate.push(e.id);
+                }
+            }
+            if !is_reimport {
+                // Import with close_old_findings: earlier tests of this scan type in the
+                // engagement lose what this report no longer has.
+                let rows = Sql::new(format!(
+                    "SELECT {EXISTING_COLUMNS} FROM findings WHERE engagement_id = "
+                ))
+                .arg(resolved.engagement_id)
+                .push(" AND test_id <> ")
+                .arg(test.id)
+                .push(" AND is_open = ")
+                .arg(true)
+                .push(" AND test_id IN (SELECT id FROM tests WHERE engagement_id = ")
+                .arg(resolved.engagement_id)
+                .push(" AND scan_type = ")
+                .arg(req.scan_type.as_str())
+                .push(")")
+                .query()
+                .fetch_all(&mut *conn)
+                .await?;
+                for row in &rows {
+                    let (fp, mut e) = existing_from_row(row)?;
+                    if !seen.contains(&fp) {
+                        e.status.is_mitigated = true;
+                        e.status.active = false;
+                        counts.flip(true, false);
+                        delta.closed.add(e.severity, &e.status);
+                        mitigate.push(e.id);
+                    }
+                }
+            }
+        }
+
+        // Writes.
+        for chunk in touch.chunks(ID_BATCH) {
+            let mut q = Sql::new("UPDATE findings SET last_seen = ");
+            q.arg(now).push(" WHERE id IN ").list(chunk.iter().copied());
+            q.query().execute(&mut *conn).await?;
+        }
+        for chunk in reactivate.chunks(ID_BATCH) {
+            let mut q = Sql::new("UPDATE findings SET is_mitigated = ");
+            q.arg(false)
+                .push(", active = ")
+                .arg(true)
+                .push(", is_open = ")
+                .arg(true)
+                .push(", mitigated_at = NULL, mitigated_by = NULL, last_seen = ")
+                .arg(now)
+                .push(", updated_at = ")
+                .arg(now)
+                .push(" WHERE id IN ")
+                .list(chunk.iter().copied());
+            q.query().execute(&mut *conn).await?;
+        }
+        for chunk in mitigate.chunks(ID_BATCH) {
+            let mut q = Sql::new("UPDATE findings SET is_mitigated = ");
+            q.arg(true)
+                .push(", active = ")
+                .arg(false)
+                .push(", is_open = ")
+                .arg(false)
+                .push(", mitigated_at = ")
+                .arg(now)
+                .push(", mitigated_by = ")
+                .arg(req.actor.clone().unwrap_or_else(|| "reimport".into()))
+                .push(", updated_at = ")
+                .arg(now)
+                .push(" WHERE id IN ")
+                .list(chunk.iter().copied());
+            q.query().execute(&mut *conn).await?;
+        }
+
+        let new_status = FindingStatus {
+            active: req.active,
+            verified: req.verified,
+            ..FindingStatus::default()
+        };
+        let new_open = new_status.is_open();
+        for chunk in create.chunks(INSERT_BATCH) {
+            let mut q = Sql::new(
+                "INSERT INTO findings (test_id, engagement_id, product_id, fingerprint, title, severity, data, \
+                 active, verified, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due) VALUES ",
+            );
+            for (i, f) in chunk.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                let data = serde_json::to_string(f)
+                    .map_err(|e| StoreError::Invalid(format!("finding not storable: {e}")))?;
+                let args: [Arg; 15] = [
+                    test.id.into(),
+                    resolved.engagement_id.into(),
+                    resolved.product_id.into(),
+                    f.fingerprint.as_str().into(),
+                    f.title.as_str().into(),
+                    severity_rank(f.severity).into(),
+                    data.into(),
+                    req.active.into(),
+                    req.verified.into(),
+                    new_open.into(),
+                    import_id.into(),
+                    now.into(),
+                    now.into(),
+                    now.into(),
+                    self.sla_due(f.severity, now).into(),
+                ];
+                q.list(args);
+                delta.created.add(f.severity, &new_status);
+                counts.new_row(new_open);
+            }
+            q.query().execute(&mut *conn).await?;
+        }
+
+        let mut after = SeverityCounts::default();
+        for e in existing.values() {
+            after.add(e.severity, &e.status);
+        }
+        for f in &create {
+            after.add(f.severity, &new_status);
+        }
+
+        Sql::new("UPDATE imports SET created = ")
+            .arg(delta.created.total.total)
+            .push(", closed = ")
+            .arg(delta.closed.total.total)
+            .push(", reactivated = ")
+            .arg(delta.reactivated.total.total)
+            .push(", untouched = ")
+            .arg(delta.untouched.total.total)
+            .push(" WHERE id = ")
+            .arg(import_id)
+            .query()
+            .execute(&mut *conn)
+            .await?;
+        Sql::new("UPDATE tests SET last_import_id = ")
+            .arg(import_id)
+            .push(", updated_at = ")
+            .arg(now)
+            .push(" WHERE id = ")
+            .arg(test.id)
+            .query()
+            .execute(&mut *conn)
+            .await?;
+        self.adjust_counts(conn, resolved.product_id, counts.open, counts.closed)
+            .await?;
+
+        let statistics = if is_reimport {
+            ImportStatistics {
+                before: Some(before),
+                delta: Some(delta),
+                after,
+            }
+        } else {
+            ImportStatistics {
+                before: None,
+                delta: None,
+                after,
+            }
+        };
+        let Test { id, title, .. } = test;
+        Ok(ImportOutcome {
+            import_id,
+            product_type_id: resolved.product_type_id,
+            product_id: resolved.product_id,
+            engagement_id: resolved.engagement_id,
+            test_id: id,
+            test_title: title,
+            scan_type: req.scan_type.clone(),
+            statistics,
+            below_minimum_severity,
+            duplicates_in_report,
+        })
+    }
+
+    pub(crate) async fn adjust_counts(
+        &self,
+        conn: &mut AnyConnection,
+        product_id: i64,
+        open: i64,
+        closed: i64,
+    ) -> Result<()> {
+        if open == 0 && closed == 0 {
+            return Ok(());
+        }
+        Sql::new("UPDATE products SET open_count = open_count + ")
+            .arg(open)
+            .push(", closed_count = closed_count + ")
+            .arg(closed)
+            .push(" WHERE id = ")
+            .arg(product_id)
+            .query()
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,290 @@
+//! Tollgate's findings store: one storage interface over SQLite (default) and PostgreSQL (several
+//! `serve` replicas), with embedded migrations and the import / reimport engine.
+//!
+//! Both backends run the same SQL through sqlx's `Any` driver: numbered `$N` placeholders (SQLite
+//! reads them too), instants as Unix seconds, JSON as text. Only the DDL differs (two migration
+//! folders). Every write is one transaction; the store keeps no state that two replicas could
+//! disagree on. It never parses reports or speaks HTTP.
+
+mod context;
+mod import;
+mod query;
+pub mod requests;
+mod sql;
+#[doc(hidden)]
+pub mod testing;
+mod tokens;
+mod triage;
+pub mod types;
+
+pub use requests::*;
+pub use types::*;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tollgate_model::Severity;
+
+/// Why a store call failed. The server maps each kind to one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// 404: the named thing does not exist (or the caller may not see it).
+    #[error("{0}")]
+    NotFound(String),
+    /// 403: the caller's token may not touch this product.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 400: the request cannot be carried out as given.
+    #[error("{0}")]
+    Invalid(String),
+    /// 409: the finding is not in a state that allows this.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Days to fix a finding, per severity (None = no SLA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaDays {
+    pub critical: Option<i64>,
+    pub high: Option<i64>,
+    pub medium: Option<i64>,
+    pub low: Option<i64>,
+    pub info: Option<i64>,
+}
+
+impl Default for SlaDays {
+    fn default() -> Self {
+        SlaDays {
+            critical: Some(7),
+            high: Some(30),
+            medium: Some(90),
+            low: Some(120),
+            info: None,
+        }
+    }
+}
+
+impl SlaDays {
+    pub fn for_severity(&self, s: Severity) -> Option<i64> {
+        match s {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Info => self.info,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub sla: SlaDays,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            sla: SlaDays::default(),
+        }
+    }
+}
+
+/// The findings store. Cheap to clone; all clones share one pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    sla: SlaDays,
+    /// SQLite allows one writer: serializing write transactions in-process avoids
+    /// SQLITE_BUSY lock upgrades. PostgreSQL needs no such lock (row locks do the work).
+    write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens (creating a SQLite file when needed) and migrates the database at `url`:
+    /// `sqlite://tollgate.db`, `sqlite::memory:`, a bare file path, or `postgres://…`.
+    pub async fn open(url: &str, options: StoreOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = normalize_url(url)?;
+        let connect = AnyConnectOptions::from_str(&url).map_err(|e| {
+            StoreError::Invalid(format!("cannot use database URL {}: {e}", redact_url(&url)))
+        })?;
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+            if url.contains(":memory:") {
+                // Each connection to :memory: is its own database: keep exactly one.
+                pool = pool
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None);
+            }
+        }
+        let pool = pool.connect_with(connect).await?;
+        match backend {
+            Backend::Sqlite => MIGRATE_SQLITE.run(&pool).await?,
+            Backend::Postgres => MIGRATE_POSTGRES.run(&pool).await?,
+        }
+        Ok(Store {
+            pool,
+            backend,
+            sla: options.sla,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(()))),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Checks the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_lock {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        }
+    }
+
+    /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite (its writer lock is global).
+    fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    fn sla_due(&self, severity: Severity, first_seen: Timestamp) -> Option<String> {
+        self.sla.for_severity(severity).map(|days| {
+            tollgate_policy::Date::from_days(first_seen.div_euclid(86_400) + days).to_string()
+        })
+    }
+}
+
+fn normalize_url(url: &str) -> Result<(String, Backend)> {
+    let url = url.trim();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((url.to_string(), Backend::Postgres));
+    }
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        if rest.contains(":memory:") || url.contains("mode=") {
+            return Ok((url.to_string(), Backend::Sqlite));
+        }
+        let sep = if rest.contains('?') { '&' } else { '?' };
+        return Ok((format!("{url}{sep}mode=rwc"), Backend::Sqlite));
+    }
+    if url.contains("://") {
+        return Err(StoreError::Invalid(format!(
+            "unsupported database URL {}: use sqlite://FILE or postgres://…",
+            redact_url(url)
+        )));
+    }
+    // A bare path is a SQLite file.
+    Ok((format!("sqlite://{url}?mode=rwc"), Backend::Sqlite))
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub(crate) fn severity_rank(s: Severity) -> i64 {
+    match s {
+        Severity::Info => 0,
+        Severity::Low => 1,
+        Severity::Medium => 2,
+        Severity::High => 3,
+        Severity::Critical => 4,
+    }
+}
+
+pub(crate) fn severity_from_rank(r: i64) -> Severity {
+    match r {
+        4 => Severity::Critical,
+        3 => Severity::High,
+        2 => Severity::Medium,
+        1 => Severity::Low,
+        _ => Severity::Info,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_normalized_and_redacted() {
+        assert_eq!(
+            normalize_url("hub.db").unwrap(),
+            ("sqlite://hub.db?mode=rwc".to_string(), Backend::Sqlite)
+        );
+        assert_eq!(
+            normalize_url("sqlite://x.db").unwrap().0,
+            "sqlite://x.db?mode=rwc"
+        );
+        assert_eq!(
+            normalize_url("postgres://u@h/db").unwrap().1,
+            Backend::Postgres
+        );
+        assert!(normalize_url("mysql://x").is_err());
+        assert_eq!(
+            redact_url("postgres://me:secret@db:5432/x"),
+            "postgres://me:***@db:5432/x"
+        );
+    }
+}

@@ -1,0 +1,437 @@
+//! Reads: DefectDojo-style lists (limit/offset), the Results API's keyset pages, baselines.
+
+use crate::context::{
+    engagement_from_row, product_from_row, test_from_row, PRODUCT_COLUMNS, TEST_COLUMNS,
+};
+use crate::sql::{get_bool, get_i64, get_opt_i64, get_opt_str, get_str, Sql};
+use crate::{
+    severity_rank, BaselineEntry, ClosedAs, Engagement, FindingStatus, ImportRecord, ListQuery,
+    Note, NoteKind, Page, Priority, Product, Result, ResultsQuery, StatusGroup, Store, StoreError,
+    StoredFinding, Test,
+};
+use sqlx::any::AnyRow;
+use tollgate_model::Finding;
+
+pub(crate) const FINDING_COLUMNS: &str = "f.id, f.product_id, f.engagement_id, f.test_id, f.data, \
+     f.active, f.verified, f.false_p, f.out_of_scope, f.risk_accepted, f.risk_accepted_until, \
+     f.is_mitigated, f.mitigated_at, f.mitigated_by, f.duplicate, f.permanently_closed, f.closed_as, \
+     f.priority, f.triaged, f.created_import_id, t.last_import_id, f.first_seen, f.last_seen, \
+     f.updated_at, f.sla_due";
+
+pub(crate) const FINDING_FROM: &str = " FROM findings f JOIN tests t ON t.id = f.test_id";
+
+pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
+    let id = get_i64(row, "id")?;
+    let data = get_str(row, "data")?;
+    let finding: Finding = serde_json::from_str(&data)
+        .map_err(|e| StoreError::Corrupt(format!("finding {id}: {e}")))?;
+    let status = FindingStatus {
+        active: get_bool(row, "active")?,
+        verified: get_bool(row, "verified")?,
+        false_p: get_bool(row, "false_p")?,
+        out_of_scope: get_bool(row, "out_of_scope")?,
+        risk_accepted: get_bool(row, "risk_accepted")?,
+        risk_accepted_until: get_opt_str(row, "risk_accepted_until")?,
+        is_mitigated: get_bool(row, "is_mitigated")?,
+        mitigated_at: get_opt_i64(row, "mitigated_at")?,
+        mitigated_by: get_opt_str(row, "mitigated_by")?,
+        duplicate: get_bool(row, "duplicate")?,
+        permanently_closed: get_bool(row, "permanently_closed")?,
+        closed_as: get_opt_str(row, "closed_as")?
+            .as_deref()
+            .and_then(ClosedAs::from_str_opt),
+        priority: get_opt_str(row, "priority")?
+            .as_deref()
+            .and_then(Priority::from_str_opt),
+    };
+    let is_new = status.is_open()
+        && !get_bool(row, "triaged")?
+        && get_opt_i64(row, "last_import_id")? == Some(get_i64(row, "created_import_id")?);
+    Ok(StoredFinding {
+        id,
+        product_id: get_i64(row, "product_id")?,
+        engagement_id: get_i64(row, "engagement_id")?,
+        test_id: get_i64(row, "test_id")?,
+        finding,
+        status,
+        is_new,
+        first_seen: get_i64(row, "first_seen")?,
+        last_seen: get_i64(row, "last_seen")?,
+        updated_at: get_i64(row, "updated_at")?,
+        sla_due: get_opt_str(row, "sla_due")?,
+    })
+}
+
+fn note_from_row(row: &AnyRow) -> Result<Note> {
+    let kind = match get_str(row, "kind")?.as_str() {
+        "question" => NoteKind::Question,
+        "reply" => NoteKind::Reply,
+        _ => NoteKind::Internal,
+    };
+    Ok(Note {
+        id: get_i64(row, "id")?,
+        finding_id: get_i64(row, "finding_id")?,
+        author: get_str(row, "author")?,
+        text: get_str(row, "text")?,
+        kind,
+        created_at: get_i64(row, "created_at")?,
+    })
+}
+
+/// A page's rows and the total, under the same WHERE clause.
+async fn page<T>(
+    store: &Store,
+    select: &str,
+    from_where: Sql,
+    order: &str,
+    q: &ListQuery,
+    decode: fn(&AnyRow) -> Result<T>,
+) -> Result<Page<T>> {
+    let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", from_where.text));
+    count.args = from_where.args.clone();
+    let total = get_i64(&count.query().fetch_one(&store.pool).await?, "n")?;
+    let mut rows = Sql::new(format!("SELECT {select}{}", from_where.text));
+    rows.args = from_where.args;
+    rows.push(order)
+        .push(" LIMIT ")
+        .arg(q.limit.clamp(1, 1000))
+        .push(" OFFSET ")
+        .arg(q.offset.max(0));
+    let results = rows
+        .query()
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page {
+        count: total,
+        results,
+    })
+}
+
+impl Store {
+    pub async fn products(&self, q: &ListQuery) -> Result<Page<Product>> {
+        let mut w = Sql::new(" FROM products WHERE 1 = 1");
+        if let Some(p) = q.restrict_to_product {
+            w.push(" AND id = ").arg(p);
+        }
+        if let Some(name) = &q.name {
+            w.push(" AND name = ").arg(name.as_str());
+        }
+        if let Some(p) = q.product_id {
+            w.push(" AND id = ").arg(p);
+        }
+        page(
+            self,
+            PRODUCT_COLUMNS,
+            w,
+            " ORDER BY id",
+            q,
+            product_from_row,
+        )
+        .await
+    }
+
+    pub async fn engagements(&self, q: &ListQuery) -> Result<Page<Engagement>> {
+        let mut w = Sql::new(" FROM engagements WHERE 1 = 1");
+        if let Some(p) = q.restrict_to_product {
+            w.push(" AND product_id = ").arg(p);
+        }
+        if let Some(p) = q.product_id {
+            w.push(" AND product_id = ").arg(p);
+        }
+        if let Some(name) = &q.name {
+            w.push(" AND name = ").arg(name.as_str());
+        }
+        page(
+            self,
+            "id, product_id, name, created_at",
+            w,
+            " ORDER BY id",
+            q,
+            engagement_from_row,
+        )
+        .await
+    }
+
+    pub async fn tests(&self, q: &ListQuery) -> Result<Page<Test>> {
+        let mut w = Sql::new(" FROM tests WHERE 1 = 1");
+        if let Some(p) = q.restrict_to_product {
+            w.push(" AND product_id = ").arg(p);
+        }
+        if let Some(p) = q.product_id {
+            w.push(" AND product_id = ").arg(p);
+        }
+        if let Some(e) = q.engagement_id {
+            w.push(" AND engagement_id = ").arg(e);
+        }
+        if let Some(name) = &q.name {
+            w.push(" AND title = ").arg(name.as_str());
+        }
+        page(self, TEST_COLUMNS, w, " ORDER BY id", q, test_from_row).await
+    }
+
+    pub async fn findings(&self, q: &ListQuery) -> Result<Page<StoredFinding>> {
+        let mut w = Sql::new(format!("{FINDING_FROM} WHERE 1 = 1"));
+        if let Some(p) = q.restrict_to_product {
+            w.push(" AND f.product_id = ").arg(p);
+        }
+        if let Some(p) = q.product_id {
+            w.push(" AND f.product_id = ").arg(p);
+        }
+        if let Some(e) = q.engagement_id {
+            w.push(" AND f.engagement_id = ").arg(e);
+        }
+        if let Some(t) = q.test_id {
+            w.push(" AND f.test_id = ").arg(t);
+        }
+        if let Some(a) = q.active {
+            w.push(" AND f.active = ").arg(a);
+        }
+        if let Some(s) = q.severity {
+            w.push(" AND f.severity = ").arg(severity_rank(s));
+        }
+        if let Some(name) = &q.name {
+            w.push(" AND f.title = ").arg(name.as_str());
+        }
+        page(
+            self,
+            FINDING_COLUMNS,
+            w,
+            " ORDER BY f.id",
+            q,
+            finding_from_row,
+        )
+        .await
+    }
+
+    pub async fn product(&self, id: i64) -> Result<Option<Product>> {
+        Sql::new(format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = "
+        ))
+        .arg(id)
+        .query()
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| product_from_row(&r))
+        .transpose()
+    }
+
+    pub async fn finding(&self, id: i64) -> Result<Option<StoredFinding>> {
+        Sql::new(format!(
+            "SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE f.id = "
+        ))
+        .arg(id)
+        .query()
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| finding_from_row(&r))
+        .transpose()
+    }
+
+    /// The notes of these findings, oldest first.
+    pub async fn notes(&self, finding_ids: &[i64]) -> Result<Vec<Note>> {
+        if finding_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for chunk in finding_ids.chunks(1000) {
+            let mut q = Sql::new(
+                "SELECT id, finding_id, author, text, kind, created_at FROM notes WHERE finding_id IN ",
+            );
+            q.list(chunk.iter().copied()).push(" ORDER BY id");
+            for row in q.query().fetch_all(&self.pool).await? {
+                out.push(note_from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A test's import history, newest first.
+    pub async fn imports(&self, test_id: i64) -> Result<Vec<ImportRecord>> {
+        let rows = Sql::new(
+            "SELECT id, test_id, kind, created_at, scan_date, created, closed, reactivated, untouched, \
+             version, branch_tag, commit_hash, build_id, tags, actor FROM imports WHERE test_id = ",
+        )
+        .arg(test_id)
+        .push(" ORDER BY id DESC")
+        .query()
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ImportRecord {
+                    id: get_i64(r, "id")?,
+                    test_id: get_i64(r, "test_id")?,
+                    kind: get_str(r, "kind")?,
+                    created_at: get_i64(r, "created_at")?,
+                    scan_date: get_opt_str(r, "scan_date")?,
+                    created: get_i64(r, "created")?,
+                    closed: get_i64(r, "closed")?,
+                    reactivated: get_i64(r, "reactivated")?,
+                    untouched: get_i64(r, "untouched")?,
+                    version: get_opt_str(r, "version")?,
+                    branch_tag: get_opt_str(r, "branch_tag")?,
+                    commit_hash: get_opt_str(r, "commit_hash")?,
+                    build_id: get_opt_str(r, "build_id")?,
+                    tags: serde_json::from_str(&get_str(r, "tags")?).unwrap_or_default(),
+                    actor: get_opt_str(r, "actor")?,
+                })
+            })
+            .collect()
+    }
+
+    /// One keyset page of the Results API, ordered by id, plus the total under the same filters.
+    /// Totals without `results_since` come from per-product counters, never from a scan.
+    pub async fn security_findings(&self, q: &ResultsQuery) -> Result<(Vec<StoredFinding>, i64)> {
+        let mut w = Sql::new(format!("{FINDING_FROM} WHERE 1 = 1"));
+        let product = match (q.product_id, q.restrict_to_product) {
+            (Some(a), Some(b)) if a != b => return Ok((Vec::new(), 0)),
+            (a, b) => a.or(b),
+        };
+        if let Some(p) = product {
+            w.push(" AND f.product_id = ").arg(p);
+        }
+        if let Some(g) = q.status_group {
+            w.push(" AND f.is_open = ").arg(g == StatusGroup::Open);
+        }
+        if let Some(since) = q.results_since {
+            w.push(" AND f.updated_at >= ").arg(since);
+        }
+        let total = match q.known_total {
+            Some(t) => t,
+            None if q.results_since.is_none() => {
+                let column = match q.status_group {
+                    Some(StatusGroup::Open) => "open_count",
+                    Some(StatusGroup::Closed) => "closed_count",
+                    None => "open_count + closed_count",
+                };
+                let mut c = Sql::new(format!(
+                    "SELECT CAST(COALESCE(SUM({column}), 0) AS BIGINT) AS n FROM products"
+                ));
+                if let Some(p) = product {
+                    c.push(" WHERE id = ").arg(p);
+                }
+                let row = c.query().fetch_one(&self.pool).await?;
+                get_i64(&row, "n")?
+            }
+            None => {
+                let mut c = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
+                c.args = w.args.clone();
+                get_i64(&c.query().fetch_one(&self.pool).await?, "n")?
+            }
+        };
+        if let Some(after) = q.after_id {
+            w.push(" AND f.id > ").arg(after);
+        }
+        let mut rows = Sql::new(format!("SELECT {FINDING_COLUMNS}{}", w.text));
+        rows.args = w.args;
+        rows.push(" ORDER BY f.id LIMIT ")
+            .arg(q.page_size.clamp(1, 1000));
+        let findings = rows
+            .query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(finding_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((findings, total))
+    }
+
+    /// Every fingerprint the product (or one engagement of it) has seen, and what became of it.
+    pub async fn baseline(
+        &self,
+        product_name: &str,
+        engagement_name: Option<&str>,
+        restrict_to_product: Option<i64>,
+    ) -> Result<(i64, Option<i64>, Vec<BaselineEntry>)> {
+        let mut conn = self.pool.acquire().await?;
+        let product_id = self
+            .product_id_by_name(&mut conn, product_name)
+            .await?
+            .filter(|id| restrict_to_product.is_none_or(|r| r == *id))
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("product {product_name:?} does not exist"))
+            })?;
+        let engagement_id = match engagement_name {
+            Some(name) => Some(
+                self.engagement_id_by_name(&mut conn, product_id, name)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!(
+                            "engagement {name:?} of product {product_name:?} does not exist"
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        let mut q = Sql::new(format!(
+            "SELECT {} FROM findings WHERE product_id = ",
+            crate::import::EXISTING_COLUMNS
+        ));
+        q.arg(product_id);
+        if let Some(e) = engagement_id {
+            q.push(" AND engagement_id = ").arg(e);
+        }
+        q.push(" ORDER BY id");
+        let mut out: Vec<BaselineEntry> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        for row in q.query().fetch_all(&mut *conn).await? {
+            let fingerprint = get_str(&row, "fingerprint")?;
+            let status = FindingStatus {
+                active: get_bool(&row, "active")?,
+                false_p: get_bool(&row, "false_p")?,
+                out_of_scope: get_bool(&row, "out_of_scope")?,
+                risk_accepted: get_bool(&row, "risk_accepted")?,
+                is_mitigated: get_bool(&row, "is_mitigated")?,
+                closed_as: get_opt_str(&row, "closed_as")?
+                    .as_deref()
+                    .and_then(ClosedAs::from_str_opt),
+                ..FindingStatus::default()
+            };
+            let entry = BaselineEntry {
+                fingerprint: fingerprint.clone(),
+                open: status.is_open(),
+                status: status_word(&status).into(),
+            };
+            // One fingerprint in several tests: an open occurrence wins.
+            match index.get(&fingerprint) {
+                Some(&i) => {
+                    let prev: &mut BaselineEntry = &mut out[i];
+                    if !prev.open && entry.open {
+                        *prev = entry;
+                    }
+                }
+                None => {
+                    index.insert(fingerprint, out.len());
+                    out.push(entry);
+                }
+            }
+        }
+        Ok((product_id, engagement_id, out))
+    }
+}
+
+pub(crate) fn status_word(s: &FindingStatus) -> &'static str {
+    if let Some(c) = s.closed_as {
+        return match c {
+            ClosedAs::ClosedWontFix => "closed_wont_fix",
+            ClosedAs::ClosedRiskAccepted => "closed_risk_accepted",
+            ClosedAs::ClosedCompensatingControl => "closed_compensating_control",
+        };
+    }
+    if s.false_p {
+        "false_positive"
+    } else if s.risk_accepted {
+        "risk_accepted"
+    } else if s.out_of_scope {
+        "out_of_scope"
+    } else if s.is_mitigated {
+        "mitigated"
+    } else if s.active {
+        "open"
+    } else {
+        "inactive"
+    }
+}

@@ -1,0 +1,122 @@
+//! A small builder for SQL with numbered placeholders (`$1`, `$2` …), which both SQLite and
+//! PostgreSQL read, and the row decoding helpers shared by the queries.
+
+use crate::{Result, StoreError};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+    Bool(bool),
+    Null,
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_string())
+    }
+}
+impl<T: Into<Arg>> From<Option<T>> for Arg {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Arg::Null, Into::into)
+    }
+}
+
+/// SQL text plus its arguments, placeholders numbered as they are pushed.
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: impl Into<String>) -> Self {
+        Sql {
+            text: text.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends text.
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `arg`.
+    pub fn arg(&mut self, arg: impl Into<Arg>) -> &mut Self {
+        self.args.push(arg.into());
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Appends `(…, …)` of placeholders bound to `items`.
+    pub fn list<T: Into<Arg>>(&mut self, items: impl IntoIterator<Item = T>) -> &mut Self {
+        self.text.push('(');
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.arg(item);
+        }
+        self.text.push(')');
+        self
+    }
+
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.text);
+        for a in &self.args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.as_str()),
+                Arg::Bool(v) => q.bind(*v),
+                Arg::Null => q.bind(Option::<i64>::None),
+            };
+        }
+        q
+    }
+}
+
+pub(crate) fn get_i64(row: &AnyRow, col: &str) -> Result<i64> {
+    row.try_get::<i64, _>(col).map_err(StoreError::from)
+}
+
+pub(crate) fn get_opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>> {
+    row.try_get::<Option<i64>, _>(col).map_err(StoreError::from)
+}
+
+pub(crate) fn get_str(row: &AnyRow, col: &str) -> Result<String> {
+    row.try_get::<String, _>(col).map_err(StoreError::from)
+}
+
+pub(crate) fn get_opt_str(row: &AnyRow, col: &str) -> Result<Option<String>> {
+    row.try_get::<Option<String>, _>(col)
+        .map_err(StoreError::from)
+}
+
+/// Booleans come back as BOOLEAN from PostgreSQL and as INTEGER from SQLite expressions.
+pub(crate) fn get_bool(row: &AnyRow, col: &str) -> Result<bool> {
+    match row.try_get::<bool, _>(col) {
+        Ok(b) => Ok(b),
+        Err(_) => Ok(row.try_get::<i64, _>(col)? != 0),
+    }
+}

@@ -1,0 +1,230 @@
+//! Triage: priority, closing with a reason, notes; and recorded gate runs.
+
+use crate::query::{finding_from_row, FINDING_COLUMNS, FINDING_FROM};
+use crate::sql::{get_i64, Arg, Sql};
+use crate::{
+    ClosedAs, GateRun, NewGateRun, Note, NoteKind, Priority, Result, Store, StoreError,
+    StoredFinding, Timestamp,
+};
+use sqlx::AnyConnection;
+
+impl Store {
+    async fn finding_for_update(
+        &self,
+        conn: &mut AnyConnection,
+        id: i64,
+        restrict_to_product: Option<i64>,
+    ) -> Result<StoredFinding> {
+        let mut q = Sql::new(format!(
+            "SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE f.id = "
+        ));
+        q.arg(id);
+        if self.backend == crate::Backend::Postgres {
+            q.push(" FOR UPDATE OF f");
+        }
+        let row = q.query().fetch_optional(&mut *conn).await?;
+        let found = row.map(|r| finding_from_row(&r)).transpose()?;
+        match found {
+            Some(f) if restrict_to_product.is_none_or(|p| p == f.product_id) => Ok(f),
+            // A finding of another product is as invisible as a missing one.
+            _ => Err(StoreError::NotFound(format!(
+                "security finding {id} does not exist"
+            ))),
+        }
+    }
+
+    pub async fn set_priority(
+        &self,
+        id: i64,
+        priority: Priority,
+        restrict_to_product: Option<i64>,
+        now: Timestamp,
+    ) -> Result<StoredFinding> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        self.finding_for_update(&mut tx, id, restrict_to_product)
+            .await?;
+        Sql::new("UPDATE findings SET priority = ")
+            .arg(priority.as_str())
+            .push(", triaged = ")
+            .arg(true)
+            .push(", updated_at = ")
+            .arg(now)
+            .push(" WHERE id = ")
+            .arg(id)
+            .query()
+            .execute(&mut *tx)
+            .await?;
+        let f = self.finding_for_update(&mut tx, id, None).await?;
+        tx.commit().await?;
+        Ok(f)
+    }
+
+    /// Closes an open finding by triage; the reason becomes a closing note. A finding that is
+    /// not open is a conflict (409), never silently re-closed.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn close_finding(
+        &self,
+        id: i64,
+        closed_as: ClosedAs,
+        permanently: bool,
+        reason: &str,
+        author: &str,
+        restrict_to_product: Option<i64>,
+        now: Timestamp,
+    ) -> Result<StoredFinding> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let f = self
+            .finding_for_update(&mut tx, id, restrict_to_product)
+            .await?;
+        if !f.status.is_open() {
+            return Err(StoreError::Conflict(format!(
+                "security finding {id} is not open ({}); only open findings can be closed",
+                crate::query::status_word(&f.status)
+            )));
+        }
+        let mut q = Sql::new("UPDATE findings SET closed_as = ");
+        q.arg(closed_as.as_str())
+            .push(", permanently_closed = ")
+            .arg(permanently)
+            .push(", is_open = ")
+            .arg(false)
+            .push(", triaged = ")
+            .arg(true)
+            .push(", updated_at = ")
+            .arg(now);
+        if closed_as == ClosedAs::ClosedRiskAccepted {
+            q.push(", risk_accepted = ").arg(true);
+        }
+        q.push(" WHERE id = ").arg(id);
+        q.query().execute(&mut *tx).await?;
+        self.adjust_counts(&mut tx, f.product_id, -1, 1).await?;
+        let text = format!(
+            "Closed as {}{}: {reason}",
+            closed_as.as_str(),
+            if permanently { " (permanently)" } else { "" }
+        );
+        insert_note(&mut tx, id, author, &text, NoteKind::Internal, now).await?;
+        let f = self.finding_for_update(&mut tx, id, None).await?;
+        tx.commit().await?;
+        Ok(f)
+    }
+
+    pub async fn add_note(
+        &self,
+        finding_id: i64,
+        author: &str,
+        text: &str,
+        kind: NoteKind,
+        restrict_to_product: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Note> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        self.finding_for_update(&mut tx, finding_id, restrict_to_product)
+            .await?;
+        let note = insert_note(&mut tx, finding_id, author, text, kind, now).await?;
+        Sql::new("UPDATE findings SET triaged = ")
+            .arg(true)
+            .push(", updated_at = ")
+            .arg(now)
+            .push(" WHERE id = ")
+            .arg(finding_id)
+            .query()
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(note)
+    }
+
+    /// Records a run of `tollgate gate` against an existing product (and engagement).
+    pub async fn record_gate_run(&self, run: NewGateRun) -> Result<GateRun> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let product_id = self
+            .product_id_by_name(&mut tx, &run.product_name)
+            .await?
+            .filter(|id| run.restrict_to_product.is_none_or(|r| r == *id))
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("product {:?} does not exist", run.product_name))
+            })?;
+        let engagement_id = match &run.engagement_name {
+            Some(name) => Some(
+                self.engagement_id_by_name(&mut tx, product_id, name)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!("engagement {name:?} does not exist"))
+                    })?,
+            ),
+            None => None,
+        };
+        let body = serde_json::to_string(&run.body)
+            .map_err(|e| StoreError::Invalid(format!("gate run body: {e}")))?;
+        let row = Sql::new(
+            "INSERT INTO gate_runs (product_id, engagement_id, created_at, outcome, commit_hash, release_tag, artifact_sha256, body) VALUES ",
+        )
+        .list::<Arg>([
+            product_id.into(),
+            engagement_id.into(),
+            run.now.into(),
+            run.outcome.as_str().into(),
+            run.commit_hash.clone().into(),
+            run.release_tag.clone().into(),
+            run.artifact_sha256.clone().into(),
+            Arg::Text(body),
+        ])
+        .push(" RETURNING id")
+        .query()
+        .fetch_one(&mut *tx)
+        .await?;
+        let id = get_i64(&row, "id")?;
+        tx.commit().await?;
+        Ok(GateRun {
+            id,
+            product_id,
+            engagement_id,
+            created_at: run.now,
+            outcome: run.outcome,
+            commit_hash: run.commit_hash,
+            release_tag: run.release_tag,
+            artifact_sha256: run.artifact_sha256,
+            body: run.body,
+        })
+    }
+}
+
+async fn insert_note(
+    conn: &mut AnyConnection,
+    finding_id: i64,
+    author: &str,
+    text: &str,
+    kind: NoteKind,
+    now: Timestamp,
+) -> Result<Note> {
+    let kind_word = match kind {
+        NoteKind::Internal => "internal",
+        NoteKind::Question => "question",
+        NoteKind::Reply => "reply",
+    };
+    let row = Sql::new("INSERT INTO notes (finding_id, author, text, kind, created_at) VALUES ")
+        .list::<Arg>([
+            finding_id.into(),
+            author.into(),
+            text.into(),
+            kind_word.into(),
+            now.into(),
+        ])
+        .push(" RETURNING id")
+        .query()
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Note {
+        id: get_i64(&row, "id")?,
+        finding_id,
+        author: author.to_string(),
+        text: text.to_string(),
+        kind,
+        created_at: now,
+    })
+}

@@ -1,0 +1,310 @@
+//! The store on both backends: SQLite always, PostgreSQL when TOLLGATE_TEST_POSTGRES_URL is set
+//! (each test gets its own fresh database there).
+
+use std::path::PathBuf;
+use tollgate_model::{Category, Finding, Fingerprint, Scanner, Severity};
+use tollgate_store::*;
+
+struct Db {
+    store: Store,
+    _dir: Option<TempDir>,
+    name: &'static str,
+}
+
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn sqlite() -> Db {
+    let dir = std::env::temp_dir().join(format!(
+        "tollgate-store-test-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("hub.db").display());
+    Db {
+        store: Store::open(&url, StoreOptions::default()).await.unwrap(),
+        _dir: Some(TempDir(dir)),
+        name: "sqlite",
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{nanos}{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A fresh database on the test PostgreSQL server, or None (said loudly) when not configured.
+async fn postgres() -> Option<Db> {
+    let Ok(base) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
+        eprintln!("SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let url = tollgate_store::testing::fresh_postgres_database(&base)
+        .await
+        .expect("create a test database");
+    Some(Db {
+        store: Store::open(&url, StoreOptions::default()).await.unwrap(),
+        _dir: None,
+        name: "postgres",
+    })
+}
+
+async fn backends() -> Vec<Db> {
+    let mut v = vec![sqlite().await];
+    v.extend(postgres().await);
+    v
+}
+
+fn finding(fp: &str, severity: Severity) -> Finding {
+    let mut f = Finding::new(
+        Scanner {
+            name: "zap".into(),
+            version: None,
+        },
+        format!("rule-{fp}"),
+        format!("Title {fp}"),
+    );
+    f.fingerprint = Fingerprint::parse(&format!("{fp:0>32}")).unwrap();
+    f.severity = severity;
+    f.category = Category::Dast;
+    f
+}
+
+fn reimport(now: i64) -> ImportRequest {
+    let mut r = ImportRequest::new(ImportMode::Reimport, "ZAP Scan", now);
+    r.auto_create_context = true;
+    r.target = ImportTarget {
+        product_type_name: Some("web".into()),
+        product_name: Some("shop".into()),
+        engagement_name: Some("dast".into()),
+        ..ImportTarget::default()
+    };
+    r
+}
+
+#[tokio::test]
+async fn reimport_creates_untouches_closes_and_reactivates() {
+    for db in backends().await {
+        let s = &db.store;
+        let first = s
+            .import(
+                reimport(1_000),
+                vec![
+                    finding("a1", Severity::High),
+                    finding("b2", Severity::Low),
+                    finding("c3", Severity::Critical),
+                ],
+            )
+            .await
+            .unwrap();
+        let stats = &first.statistics;
+        assert!(
+            stats.before.is_none(),
+            "{}: first call is an import",
+            db.name
+        );
+        assert_eq!(stats.after.total.total, 3);
+        assert_eq!(stats.after.critical.active, 1);
+
+        // b2 gone, d4 new.
+        let second = s
+            .import(
+                reimport(2_000),
+                vec![
+                    finding("a1", Severity::High),
+                    finding("c3", Severity::Critical),
+                    finding("d4", Severity::Medium),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(second.test_id, first.test_id, "{}", db.name);
+        let d = second.statistics.delta.as_ref().unwrap();
+        assert_eq!(
+            (
+                d.created.total.total,
+                d.closed.total.total,
+                d.reactivated.total.total,
+                d.untouched.total.total
+            ),
+            (1, 1, 0, 2),
+            "{}",
+            db.name
+        );
+        assert_eq!(d.closed.low.is_mitigated, 1);
+
+        // b2 comes back: reactivated.
+        let third = s
+            .import(
+                reimport(3_000),
+                vec![
+                    finding("a1", Severity::High),
+                    finding("b2", Severity::Low),
+                    finding("c3", Severity::Critical),
+                    finding("d4", Severity::Medium),
+                ],
+            )
+            .await
+            .unwrap();
+        let d = third.statistics.delta.unwrap();
+        assert_eq!(d.reactivated.total.total, 1, "{}", db.name);
+        assert_eq!(d.untouched.total.total, 3, "{}", db.name);
+        assert_eq!(third.statistics.after.total.active, 4);
+
+        // Lists and counters agree.
+        let (page, total) = s
+            .security_findings(&ResultsQuery {
+                page_size: 2,
+                status_group: Some(StatusGroup::Open),
+                ..ResultsQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(total, 4, "{}", db.name);
+        assert_eq!(page.len(), 2);
+        assert!(page.iter().all(|f| f.status.is_open()));
+    }
+}
+
+#[tokio::test]
+async fn triage_closed_findings_never_reopen_and_titles_stay() {
+    for db in backends().await {
+        let s = &db.store;
+        let out = s
+            .import(reimport(1_000), vec![finding("a1", Severity::High)])
+            .await
+            .unwrap();
+        let (page, _) = s
+            .security_findings(&ResultsQuery {
+                page_size: 10,
+                ..ResultsQuery::default()
+            })
+            .await
+            .unwrap();
+        let id = page[0].id;
+        assert!(page[0].is_new);
+        let closed = s
+            .close_finding(
+                id,
+                ClosedAs::ClosedRiskAccepted,
+                true,
+                "accepted until the rewrite",
+                "alice",
+                None,
+                1_500,
+            )
+            .await
+            .unwrap();
+        assert!(!closed.status.is_open());
+        assert!(closed.status.permanently_closed);
+        let again = s
+            .close_finding(id, ClosedAs::ClosedWontFix, false, "x", "bob", None, 1_600)
+            .await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{}", db.name);
+
+        let mut changed = finding("a1", Severity::Critical);
+        changed.title = "Rewritten title".into();
+        let out2 = s.import(reimport(2_000), vec![changed]).await.unwrap();
+        assert_eq!(out2.test_id, out.test_id);
+        let f = s.finding(id).await.unwrap().unwrap();
+        assert!(
+            !f.status.is_open(),
+            "{}: permanently closed stays closed",
+            db.name
+        );
+        assert_eq!(f.finding.title, "Title a1");
+        assert_eq!(f.finding.severity, Severity::High);
+        let notes = s.notes(&[id]).await.unwrap();
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].text.contains("accepted until the rewrite"));
+        let (open, closed) = s.finding_totals().await.unwrap();
+        assert_eq!((open, closed), (0, 1), "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn unknown_product_without_auto_create_is_refused_and_nothing_is_stored() {
+    for db in backends().await {
+        let s = &db.store;
+        let mut r = reimport(1_000);
+        r.auto_create_context = false;
+        let err = s
+            .import(r, vec![finding("a1", Severity::High)])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Invalid(ref m) if m.contains("shop")),
+            "{err}"
+        );
+        let products = s
+            .products(&ListQuery {
+                limit: 10,
+                ..ListQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(products.count, 0, "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_auto_create_makes_one_product_and_one_test() {
+    for db in backends().await {
+        let s = db.store.clone();
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.import(
+                    reimport(1_000 + i),
+                    vec![finding("a1", Severity::High), finding("b2", Severity::Low)],
+                )
+                .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let q = ListQuery {
+            limit: 100,
+            ..ListQuery::default()
+        };
+        assert_eq!(s.products(&q).await.unwrap().count, 1, "{}", db.name);
+        assert_eq!(s.engagements(&q).await.unwrap().count, 1, "{}", db.name);
+        assert_eq!(s.tests(&q).await.unwrap().count, 1, "{}", db.name);
+        assert_eq!(s.findings(&q).await.unwrap().count, 2, "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_hashed_scoped_and_revocable() {
+    for db in backends().await {
+        let s = &db.store;
+        let (token, secret) = s
+            .create_token("ci", &[Scope::Import, Scope::Read], None, 1)
+            .await
+            .unwrap();
+        assert!(secret.starts_with("tgk_"));
+        let found = s.authenticate(&secret).await.unwrap().unwrap();
+        assert_eq!(found.id, token.id);
+        assert!(found.allows(Scope::Import) && !found.allows(Scope::Triage));
+        assert!(s.authenticate("tgk_wrong").await.unwrap().is_none());
+        assert!(s.create_token("ci", &[Scope::Read], None, 2).await.is_err());
+        assert!(s.revoke_token("ci", 3).await.unwrap());
+        assert!(
+            s.authenticate(&secret).await.unwrap().is_none(),
+            "{}",
+            db.name
+        );
+    }
+}
