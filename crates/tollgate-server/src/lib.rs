@@ -2,4 +2,172 @@
 //! Results API shaped like Data Theorem's, gate baselines and records, health, metrics and a small
 //! web UI. Thin over `tollgate-store`; it never holds state a second replica could miss.
 
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod scan_types;
+pub mod state;
+pub mod time;
 pub mod views;
+
+use anyhow::Context as _;
+use state::{AppState, Settings};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tollgate_store::{Scope, Store, StoreOptions, Token};
+
+pub use routes::router;
+
+/// Everything `tollgate serve` is told.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// Public base URL (portal links); default `http://<listen>`.
+    pub public_url: Option<String>,
+    pub body_limit: usize,
+    pub max_connections: u32,
+}
+
+impl ServeConfig {
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> Self {
+        ServeConfig {
+            listen,
+            database_url: database_url.into(),
+            public_url: None,
+            body_limit: 512 * 1024 * 1024,
+            max_connections: 16,
+        }
+    }
+}
+
+/// Opens the store and builds the app state for `config`.
+pub async fn app(config: &ServeConfig, bound: SocketAddr) -> anyhow::Result<AppState> {
+    let store = Store::open(
+        &config.database_url,
+        StoreOptions {
+            max_connections: config.max_connections,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot open the database {}",
+            tollgate_store::redact_url(&config.database_url)
+        )
+    })?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"))
+        .trim_end_matches('/')
+        .to_string();
+    Ok(AppState {
+        store,
+        settings: Arc::new(Settings {
+            public_url,
+            body_limit: config.body_limit,
+        }),
+        metrics: Arc::default(),
+    })
+}
+
+/// Runs the hub until SIGINT / SIGTERM, then drains in-flight requests and closes the pool.
+/// `on_ready` is called with the bound address once the hub accepts connections.
+pub async fn serve(config: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let bound = listener.local_addr()?;
+    let state = app(&config, bound).await?;
+    let store = state.store.clone();
+    tracing::info!(
+        listen = %bound,
+        database = %tollgate_store::redact_url(&config.database_url),
+        "tollgate hub ready"
+    );
+    on_ready(bound);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    store.close().await;
+    tracing::info!("tollgate hub stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// A runtime for the blocking CLI commands (`serve`, `token`).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// `tollgate token create`: the token and its secret (shown once).
+pub async fn create_token(
+    database_url: &str,
+    name: &str,
+    scopes: &[Scope],
+    product: Option<&str>,
+) -> anyhow::Result<(Token, String)> {
+    let store = Store::open(database_url, StoreOptions::default())
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                tollgate_store::redact_url(database_url)
+            )
+        })?;
+    let out = store
+        .create_token(name, scopes, product, state::now())
+        .await?;
+    store.close().await;
+    Ok(out)
+}
+
+/// `tollgate token revoke`.
+pub async fn revoke_token(database_url: &str, name: &str) -> anyhow::Result<bool> {
+    let store = Store::open(database_url, StoreOptions::default()).await?;
+    let done = store.revoke_token(name, state::now()).await?;
+    store.close().await;
+    Ok(done)
+}
+
+/// Logs to stderr: text, or one JSON object per line (`json`), filtered by `RUST_LOG`.
+pub fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

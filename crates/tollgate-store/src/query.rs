@@ -141,6 +141,9 @@ impl Store {
         if let Some(p) = q.product_id {
             w.push(" AND product_id = ").arg(p);
         }
+        if let Some(e) = q.engagement_id {
+            w.push(" AND id = ").arg(e);
+        }
         if let Some(name) = &q.name {
             w.push(" AND name = ").arg(name.as_str());
         }
@@ -165,6 +168,9 @@ impl Store {
         }
         if let Some(e) = q.engagement_id {
             w.push(" AND engagement_id = ").arg(e);
+        }
+        if let Some(t) = q.test_id {
+            w.push(" AND id = ").arg(t);
         }
         if let Some(name) = &q.name {
             w.push(" AND title = ").arg(name.as_str());

@@ -51,6 +51,12 @@ enum Command {
     Mobsf(cmd::mobsf::MobsfArgs),
     /// Read every page of security_findings from a Results API (Data Theorem's, or a Tollgate hub).
     Pull(Box<cmd::pull::PullArgs>),
+    /// Run the findings hub: DefectDojo-compatible import/reimport, Results API, web UI.
+    #[cfg(feature = "hub")]
+    Serve(Box<cmd::serve::ServeArgs>),
+    /// Create or revoke the hub's API tokens.
+    #[cfg(feature = "hub")]
+    Token(cmd::serve::TokenArgs),
     /// Name the format of each report.
     Detect(cmd::detect::DetectArgs),
     /// List the report formats Tollgate reads.
@@ -77,6 +83,10 @@ fn main() -> ExitCode {
         Command::Upload(args) => cmd::upload::run(*args),
         Command::Mobsf(args) => cmd::mobsf::run(args),
         Command::Pull(args) => cmd::pull::run(*args),
+        #[cfg(feature = "hub")]
+        Command::Serve(args) => cmd::serve::serve(*args),
+        #[cfg(feature = "hub")]
+        Command::Token(args) => cmd::serve::token(args),
         Command::Formats => cmd::detect::formats(),
     };
     ExitCode::from(code)

@@ -4,4 +4,6 @@ pub mod init;
 pub mod mobsf;
 pub mod parse;
 pub mod pull;
+#[cfg(feature = "hub")]
+pub mod serve;
 pub mod upload;

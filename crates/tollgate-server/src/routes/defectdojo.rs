@@ -1,0 +1,501 @@
+//! The DefectDojo-compatible API: `import-scan`, `reimport-scan` and the list endpoints, with
+//! DefectDojo's field names, defaults and response shapes, so existing curl lines work unchanged.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::scan_types;
+use crate::state::{now, AppState};
+use crate::views::defectdojo as view;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Instant;
+use tollgate_model::Severity;
+use tollgate_store::{ImportMode, ImportRequest, ImportTarget, ListQuery, Scope};
+
+/// The fields of an import-scan / reimport-scan form, as sent.
+#[derive(Default)]
+struct Form {
+    fields: HashMap<String, String>,
+    tags: Vec<String>,
+    file: Option<(Option<String>, Vec<u8>)>,
+}
+
+async fn read_form(mut multipart: Multipart) -> ApiResult<Form> {
+    let mut form = Form::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(multipart_error(e)),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            let file_name = field.file_name().map(str::to_string);
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            form.file = Some((file_name, bytes.to_vec()));
+        } else {
+            let text = field.text().await.map_err(multipart_error)?;
+            if name == "tags" {
+                form.tags.extend(
+                    text.split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string),
+                );
+            } else {
+                form.fields.insert(name, text);
+            }
+        }
+    }
+    Ok(form)
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    ApiError::new(
+        e.status(),
+        format!("malformed multipart body: {}", e.body_text()),
+    )
+}
+
+impl Form {
+    fn text(&self, name: &str) -> Option<String> {
+        self.fields
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn flag(&self, name: &str, default: bool) -> ApiResult<bool> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(ApiError::bad_request(format!(
+                    "{name}: {v:?} is not a boolean (true or false)"
+                ))),
+            },
+        }
+    }
+
+    fn id(&self, name: &str) -> ApiResult<Option<i64>> {
+        self.text(name)
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(format!("{name}: {v:?} is not an id (an integer)"))
+                })
+            })
+            .transpose()
+    }
+}
+
+pub(crate) fn parse_severity(name: &str, v: &str) -> ApiResult<Severity> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "info" | "informational" => Ok(Severity::Info),
+        "low" => Ok(Severity::Low),
+        "medium" => Ok(Severity::Medium),
+        "high" => Ok(Severity::High),
+        "critical" => Ok(Severity::Critical),
+        _ => Err(ApiError::bad_request(format!(
+            "{name}: {v:?} is not one of Info, Low, Medium, High, Critical"
+        ))),
+    }
+}
+
+pub async fn import_scan(
+    State(state): State<AppState>,
+    caller: Caller,
+    multipart: Multipart,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    import(state, caller, multipart, ImportMode::Import).await
+}
+
+pub async fn reimport_scan(
+    State(state): State<AppState>,
+    caller: Caller,
+    multipart: Multipart,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    import(state, caller, multipart, ImportMode::Reimport).await
+}
+
+async fn import(
+    state: AppState,
+    caller: Caller,
+    multipart: Multipart,
+    mode: ImportMode,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Scope::Import, "import scans")?;
+    let started = Instant::now();
+    let form = read_form(multipart).await?;
+
+    let scan_type_text = form.text("scan_type").ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "scan_type is required; one of: {}",
+            scan_types::valid_names()
+        ))
+    })?;
+    let scan_type = scan_types::lookup(&scan_type_text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "unknown scan_type {scan_type_text:?}; valid: {}",
+            scan_types::valid_names()
+        ))
+    })?;
+    let (file_name, bytes) = form.file.clone().ok_or_else(|| {
+        ApiError::bad_request("file is required: attach the report as the multipart field 'file'")
+    })?;
+    let shown = file_name.unwrap_or_else(|| "file".into());
+
+    let mut req = ImportRequest::new(mode, scan_type.name, now());
+    req.target = ImportTarget {
+        test_id: form.id("test")?,
+        engagement_id: form.id("engagement")?,
+        product_type_name: form.text("product_type_name"),
+        product_name: form.text("product_name"),
+        engagement_name: form.text("engagement_name"),
+        test_title: form.text("test_title"),
+    };
+    req.auto_create_context = form.flag("auto_create_context", false)?;
+    req.close_old_findings = form.flag("close_old_findings", mode == ImportMode::Reimport)?;
+    req.do_not_reactivate = form.flag("do_not_reactivate", false)?;
+    req.active = form.flag("active", true)?;
+    req.verified = form.flag("verified", false)?;
+    if let Some(v) = form.text("minimum_severity") {
+        req.minimum_severity = parse_severity("minimum_severity", &v)?;
+    }
+    if let Some(d) = form.text("scan_date") {
+        if tollgate_policy_date_ok(&d) {
+            req.scan_date = Some(d);
+        } else {
+            return Err(ApiError::bad_request(format!(
+                "scan_date: {d:?} is not a date (YYYY-MM-DD)"
+            )));
+        }
+    }
+    req.version = form.text("version");
+    req.branch_tag = form.text("branch_tag");
+    req.commit_hash = form.text("commit_hash");
+    req.build_id = form.text("build_id");
+    req.service = form.text("service");
+    req.tags = form.tags.clone();
+    req.actor = Some(caller.0.name.clone());
+    req.restrict_to_product = caller.restriction();
+
+    // Parse off the async workers: a large report is CPU work.
+    let formats = scan_type.formats;
+    let parsed = tokio::task::spawn_blocking(move || {
+        let format = tollgate_parsers::detect(&bytes)?;
+        if !formats.contains(&format) {
+            return Ok(Err(format));
+        }
+        tollgate_parsers::parse_to_vec(&bytes, Some(format)).map(Ok)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("parser crashed: {e}"),
+        )
+    })?;
+    let findings = match parsed {
+        Ok(Ok((_meta, findings))) => findings,
+        Ok(Err(detected)) => {
+            return Err(ApiError::bad_request(format!(
+                "{shown}: this is a {} report, not {:?}; nothing was imported",
+                detected.description(),
+                scan_type.name
+            )))
+        }
+        Err(e) => {
+            return Err(ApiError::bad_request(format!(
+                "{shown}: not a readable {:?} report: {e}; nothing was imported",
+                scan_type.name
+            )))
+        }
+    };
+    let received = findings.len() as u64;
+    let outcome = state.store.import(req, findings).await?;
+    let kind = match mode {
+        ImportMode::Import => "import",
+        ImportMode::Reimport => "reimport",
+    };
+    state
+        .metrics
+        .import(kind, started.elapsed().as_secs_f64(), received);
+    tracing::info!(
+        kind,
+        test = outcome.test_id,
+        product = outcome.product_id,
+        findings = received,
+        ms = started.elapsed().as_millis() as u64,
+        token = %caller.0.name,
+        "scan imported"
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(view::import_response(&outcome, mode)),
+    ))
+}
+
+fn tollgate_policy_date_ok(d: &str) -> bool {
+    let b = d.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && (1..=12).contains(&d[5..7].parse::<u32>().unwrap_or(0))
+        && (1..=31).contains(&d[8..10].parse::<u32>().unwrap_or(0))
+}
+
+/// The query parameters of DefectDojo's list endpoints that Tollgate reads.
+#[derive(serde::Deserialize, Default)]
+pub struct ListParams {
+    limit: Option<String>,
+    offset: Option<String>,
+    name: Option<String>,
+    title: Option<String>,
+    id: Option<String>,
+    product: Option<String>,
+    engagement: Option<String>,
+    test: Option<String>,
+    active: Option<String>,
+    severity: Option<String>,
+}
+
+fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
+    v.as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("{name}: {s:?} is not an integer")))
+        })
+        .transpose()
+}
+
+impl ListParams {
+    fn query(&self, caller: &Caller) -> ApiResult<ListQuery> {
+        Ok(ListQuery {
+            limit: int_param("limit", &self.limit)?
+                .unwrap_or(25)
+                .clamp(1, 1000),
+            offset: int_param("offset", &self.offset)?.unwrap_or(0).max(0),
+            restrict_to_product: caller.restriction(),
+            name: self.name.clone().or(self.title.clone()),
+            product_id: int_param("product", &self.product)?,
+            engagement_id: int_param("engagement", &self.engagement)?,
+            test_id: int_param("test", &self.test)?,
+            active: match self.active.as_deref() {
+                None | Some("") => None,
+                Some("true") | Some("1") => Some(true),
+                Some("false") | Some("0") => Some(false),
+                Some(v) => {
+                    return Err(ApiError::bad_request(format!(
+                        "active: {v:?} is not a boolean"
+                    )))
+                }
+            },
+            severity: self
+                .severity
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| parse_severity("severity", s))
+                .transpose()?,
+        })
+    }
+}
+
+/// `next` / `previous` links like DefectDojo's paginator.
+fn links(
+    state: &AppState,
+    path: &str,
+    q: &ListQuery,
+    count: i64,
+) -> (Option<String>, Option<String>) {
+    let url = |offset: i64| {
+        format!(
+            "{}{path}?limit={}&offset={offset}",
+            state.settings.public_url, q.limit
+        )
+    };
+    let next = (q.offset + q.limit < count).then(|| url(q.offset + q.limit));
+    let previous = (q.offset > 0).then(|| url((q.offset - q.limit).max(0)));
+    (next, previous)
+}
+
+pub async fn products(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    let mut q = p.query(&caller)?;
+    q.product_id = int_param("id", &p.id)?;
+    let page = state.store.products(&q).await?;
+    let (next, prev) = links(&state, "/api/v2/products/", &q, page.count);
+    let results = page.results.iter().map(view::product).collect();
+    Ok(Json(view::page(page.count, next, prev, results)))
+}
+
+pub async fn product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    let p = state
+        .store
+        .product(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("product {id} does not exist")))?;
+    caller.require_product(p.id)?;
+    Ok(Json(view::product(&p)))
+}
+
+pub async fn engagements(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    let mut q = p.query(&caller)?;
+    if let Some(id) = int_param("id", &p.id)? {
+        q.engagement_id = Some(id);
+    }
+    let page = state.store.engagements(&q).await?;
+    let (next, prev) = links(&state, "/api/v2/engagements/", &q, page.count);
+    let results = page.results.iter().map(view::engagement).collect();
+    Ok(Json(view::page(page.count, next, prev, results)))
+}
+
+pub async fn engagement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    let q = ListQuery {
+        limit: 1,
+        engagement_id: Some(id),
+        ..ListQuery::default()
+    };
+    let e = state
+        .store
+        .engagements(&q)
+        .await?
+        .results
+        .pop()
+        .ok_or_else(|| ApiError::not_found(format!("engagement {id} does not exist")))?;
+    caller.require_product(e.product_id)?;
+    Ok(Json(view::engagement(&e)))
+}
+
+pub async fn tests(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    let mut q = p.query(&caller)?;
+    if let Some(id) = int_param("id", &p.id)? {
+        q.test_id = Some(id);
+    }
+    let page = state.store.tests(&q).await?;
+    let (next, prev) = links(&state, "/api/v2/tests/", &q, page.count);
+    let results = page.results.iter().map(view::test).collect();
+    Ok(Json(view::page(page.count, next, prev, results)))
+}
+
+pub async fn test(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    let t = load_test(&state, &caller, id).await?;
+    Ok(Json(view::test(&t)))
+}
+
+async fn load_test(state: &AppState, caller: &Caller, id: i64) -> ApiResult<tollgate_store::Test> {
+    let q = ListQuery {
+        limit: 1,
+        test_id: Some(id),
+        ..ListQuery::default()
+    };
+    let t = state
+        .store
+        .tests(&q)
+        .await?
+        .results
+        .pop()
+        .ok_or_else(|| ApiError::not_found(format!("test {id} does not exist")))?;
+    caller.require_product(t.product_id)?;
+    Ok(t)
+}
+
+pub async fn test_imports(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    let test_id = int_param("test", &p.test)?
+        .ok_or_else(|| ApiError::bad_request("test is required: /api/v2/test_imports/?test=ID"))?;
+    load_test(&state, &caller, test_id).await?;
+    let all = state.store.imports(test_id).await?;
+    let q = p.query(&caller)?;
+    let count = all.len() as i64;
+    let results = all
+        .iter()
+        .skip(q.offset as usize)
+        .take(q.limit as usize)
+        .map(view::test_import)
+        .collect();
+    let (next, prev) = links(&state, "/api/v2/test_imports/", &q, count);
+    Ok(Json(view::page(count, next, prev, results)))
+}
+
+pub async fn findings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    let q = p.query(&caller)?;
+    let page = state.store.findings(&q).await?;
+    let ids: Vec<i64> = page.results.iter().map(|f| f.id).collect();
+    let notes = state.store.notes(&ids).await?;
+    let (next, prev) = links(&state, "/api/v2/findings/", &q, page.count);
+    let results = page
+        .results
+        .iter()
+        .map(|f| {
+            let mine: Vec<_> = notes
+                .iter()
+                .filter(|n| n.finding_id == f.id)
+                .cloned()
+                .collect();
+            view::finding(f, &mine)
+        })
+        .collect();
+    Ok(Json(view::page(page.count, next, prev, results)))
+}
+
+pub async fn finding(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    let f = state
+        .store
+        .finding(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("finding {id} does not exist")))?;
+    caller.require_product(f.product_id)?;
+    let notes = state.store.notes(&[id]).await?;
+    Ok(Json(view::finding(&f, &notes)))
+}

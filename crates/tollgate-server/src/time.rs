@@ -1,0 +1,120 @@
+//! RFC 3339 instants to and from Unix seconds (UTC), without a date-time crate.
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// `2026-11-22T10:00:00Z` for Unix seconds.
+pub fn rfc3339(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
+}
+
+/// Reads `2026-11-22`, `2026-11-22T10:00:00Z`, `…T10:00:00.123+02:00`, `… 10:00:00` (UTC).
+pub fn parse(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let b = t.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = t.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut secs = days_from_civil(y, mo, d) * 86_400;
+    if b.len() == 10 {
+        return Some(secs);
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    secs += h * 3600 + mi * 60 + s;
+    let mut rest = &t[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    match rest {
+        "" | "Z" | "z" => Some(secs),
+        _ => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let off = &rest[1..];
+            if off.len() != 5 || off.as_bytes()[2] != b':' {
+                return None;
+            }
+            let oh: i64 = off[0..2].parse().ok()?;
+            let om: i64 = off[3..5].parse().ok()?;
+            Some(secs - sign * (oh * 3600 + om * 60))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_offsets() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        let t = parse("2026-11-22T10:20:30Z").unwrap();
+        assert_eq!(rfc3339(t), "2026-11-22T10:20:30Z");
+        assert_eq!(parse("2026-11-22T12:20:30.5+02:00"), Some(t));
+        assert_eq!(parse("2026-11-22"), Some(t - 10 * 3600 - 20 * 60 - 30));
+        assert_eq!(
+            parse("2024-02-29T00:00:00Z").map(rfc3339).unwrap(),
+            "2024-02-29T00:00:00Z"
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-11-22T25:00:00Z",
+            "2026-11-22T10:00:00+0200",
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `tollgate serve` and `tollgate token`: the findings hub (cargo feature `hub`, on by default).
+
+use crate::exit;
+use clap::{Args, Subcommand};
+use std::net::SocketAddr;
+use tollgate_store::Scope;
+
+/// Default database: a SQLite file in the working directory.
+const DEFAULT_DATABASE: &str = "sqlite://tollgate-hub.db";
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// sqlite://FILE (default, created and migrated at start) or postgres://… (several replicas).
+    #[arg(long, env = "TOLLGATE_DATABASE_URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
+    database: String,
+    /// The hub's URL as users reach it (finding links); default http://<listen>.
+    #[arg(long, env = "TOLLGATE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Largest request body (report upload) accepted.
+    #[arg(long, value_parser = crate::input::parse_size, default_value = "512M")]
+    body_limit: u64,
+    /// Database connections in the pool.
+    #[arg(long, default_value_t = 16)]
+    max_connections: u32,
+    /// Log format: text or json (one object per line).
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+pub fn serve(args: ServeArgs) -> u8 {
+    tollgate_server::init_logging(matches!(args.log_format, LogFormat::Json));
+    let mut config = tollgate_server::ServeConfig::new(args.listen, args.database);
+    config.public_url = args.public_url;
+    config.body_limit = usize::try_from(args.body_limit).unwrap_or(usize::MAX);
+    config.max_connections = args.max_connections.max(1);
+    let result = tollgate_server::runtime().and_then(|rt| {
+        rt.block_on(tollgate_server::serve(config, |addr| {
+            // One line on stdout, for scripts that started us on port 0.
+            println!("tollgate hub listening on http://{addr}");
+        }))
+    });
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("tollgate serve: {e:#}");
+            exit::INPUT_ERROR
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    action: TokenAction,
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token and print its secret (shown once; only a hash is stored).
+    Create {
+        /// A name for the token (`ci-shop`): shown in logs, import history and notes.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: read, import, triage (close, priority), comment, admin.
+        #[arg(long, value_delimiter = ',', value_parser = scope_arg, required = true)]
+        scope: Vec<Scope>,
+        /// Restrict the token to this product: it sees and touches nothing else.
+        #[arg(long)]
+        product: Option<String>,
+        #[arg(long, env = "TOLLGATE_DATABASE_URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
+        database: String,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+        #[arg(long, env = "TOLLGATE_DATABASE_URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
+        database: String,
+    },
+}
+
+fn scope_arg(s: &str) -> Result<Scope, String> {
+    Scope::from_str_opt(s.trim()).ok_or_else(|| {
+        format!(
+            "unknown scope {s:?}; scopes: {}",
+            Scope::ALL.map(Scope::as_str).join(", ")
+        )
+    })
+}
+
+pub fn token(args: TokenArgs) -> u8 {
+    let rt = match tollgate_server::runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tollgate token: {e:#}");
+            return exit::INPUT_ERROR;
+        }
+    };
+    match args.action {
+        TokenAction::Create {
+            name,
+            scope,
+            product,
+            database,
+        } => match rt.block_on(tollgate_server::create_token(
+            &database,
+            &name,
+            &scope,
+            product.as_deref(),
+        )) {
+            Ok((token, secret)) => {
+                println!("{secret}");
+                eprintln!(
+                    "token {:?} created with scopes {}{}; the secret above is shown only once",
+                    token.name,
+                    token
+                        .scopes
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    product
+                        .map(|p| format!(", restricted to product {p:?}"))
+                        .unwrap_or_default()
+                );
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("tollgate token create: {e:#}");
+                exit::INPUT_ERROR
+            }
+        },
+        TokenAction::Revoke { name, database } => {
+            match rt.block_on(tollgate_server::revoke_token(&database, &name)) {
+                Ok(true) => {
+                    eprintln!("token {name:?} revoked");
+                    exit::OK
+                }
+                Ok(false) => {
+                    eprintln!("tollgate token revoke: no live token named {name:?}");
+                    exit::INPUT_ERROR
+                }
+                Err(e) => {
+                    eprintln!("tollgate token revoke: {e:#}");
+                    exit::INPUT_ERROR
+                }
+            }
+        }
+    }
+}
