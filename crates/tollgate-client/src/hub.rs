@@ -114,6 +114,19 @@ pub fn baseline_url(
     Ok(url.to_string())
 }
 
+/// Refuses a base URL that is not http(s), before anything is sent.
+pub fn check_base_url(base: &str) -> Result<(), HubError> {
+    let url = reqwest::Url::parse(base.trim_end_matches('/'))
+        .map_err(|e| HubError::Input(format!("{base}: not a URL: {e}")))?;
+    if matches!(url.scheme(), "http" | "https") && url.has_host() {
+        Ok(())
+    } else {
+        Err(HubError::Input(format!(
+            "{base}: not an http(s) URL of a hub"
+        )))
+    }
+}
+
 pub fn gate_runs_url(base: &str) -> String {
     format!("{}{GATE_RUNS_PATH}", base.trim_end_matches('/'))
 }
@@ -127,7 +140,7 @@ pub fn fetch_baseline(
 ) -> Result<BaselineAnswer, HubError> {
     let url = baseline_url(hub.base_url, product, engagement)?;
     let result = (|| {
-        let client = http_client(hub.timeout)?;
+        let client = client(hub.timeout, &url)?;
         let sent = hub.retry.run(
             &url,
             || {
@@ -266,8 +279,9 @@ pub fn record_gate_run(
 ) -> Result<u64, HubError> {
     let url = gate_runs_url(hub.base_url);
     let result = (|| {
-        let body = gate_run_body(record, summary_json)?;
-        let client = http_client(hub.timeout)?;
+        let body = gate_run_body(record, summary_json)
+            .map_err(|e| HubError::Input(format!("{url}: {e}")))?;
+        let client = client(hub.timeout, &url)?;
         let resp = hub
             .retry
             .run(
@@ -299,6 +313,11 @@ pub fn record_gate_run(
             })
     })();
     result.map_err(|e| redact_error(e, hub.token))
+}
+
+/// Every error names the URL, this one included.
+fn client(timeout: Duration, url: &str) -> Result<reqwest::blocking::Client, HubError> {
+    http_client(timeout).map_err(|e| HubError::Input(format!("{url}: {e}")))
 }
 
 fn auth(token: &str) -> String {
@@ -463,6 +482,9 @@ mod tests {
             "https://hub.example.com/api/v2/tollgate/baseline/?product_name=shop"
         );
         assert!(baseline_url("not a url", "shop", None).is_err());
+        assert!(check_base_url("https://hub.example.com/").is_ok());
+        assert!(check_base_url("hub.example.com").is_err());
+        assert!(check_base_url("file:///etc").is_err());
         assert_eq!(
             gate_runs_url("http://h:8080/"),
             "http://h:8080/api/v2/tollgate/gate-runs/"
