@@ -66,7 +66,7 @@ pub struct GateArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     hub_attempts: u32,
     /// Seconds before the first retry of a hub request (doubles each time, at most 60).
-    #[arg(long, default_value_t = 2.0, value_name = "S")]
+    #[arg(long, default_value_t = 2.0, value_name = "S", value_parser = seconds_arg)]
     hub_retry_delay: f64,
     /// Seconds each hub request may take.
     #[arg(long, default_value_t = 120, value_name = "S")]
@@ -118,6 +118,14 @@ fn build_arg(s: &str) -> Result<tollgate_policy::Build, String> {
 
 fn date_arg(s: &str) -> Result<Date, String> {
     Date::parse(s).ok_or_else(|| format!("invalid date {s:?}: expected YYYY-MM-DD"))
+}
+
+fn seconds_arg(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
 }
 
 fn sha256_arg(s: &str) -> Result<String, String> {
@@ -223,7 +231,7 @@ fn hub_settings(args: &GateArgs) -> Result<Option<HubSettings>, String> {
         engagement: args.engagement.clone().filter(|e| !e.trim().is_empty()),
         retry: RetryPolicy {
             attempts: args.hub_attempts.max(1),
-            base_delay: Duration::from_secs_f64(args.hub_retry_delay.max(0.0)),
+            base_delay: Duration::from_secs_f64(args.hub_retry_delay.min(60.0)),
             max_delay: Duration::from_secs(60),
         },
         timeout: Duration::from_secs(args.hub_timeout),
