@@ -1,11 +1,12 @@
-//! Tollgate's HTTP clients: the DefectDojo reimport uploader, the MobSF scan client and the
-//! Results API puller.
+//! Tollgate's HTTP clients: the DefectDojo reimport uploader, the MobSF scan client, the
+//! Results API puller and the gate's hub client (baseline, gate-run record).
 //!
 //! Blocking (CI steps do one thing at a time), rustls with the ring provider, bounded retries with
 //! exponential backoff that honour `Retry-After`. A multipart body cannot be cloned, so every
 //! attempt builds its body anew. These clients never decide anything about a release.
 
 pub mod defectdojo;
+pub mod hub;
 pub mod mobsf;
 pub mod results_api;
 mod retry;

@@ -4,6 +4,7 @@ mod cli;
 mod corpus;
 mod gate;
 mod http;
+mod hub_client;
 mod mobsf;
 mod pull;
 mod upload;

@@ -1,12 +1,16 @@
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
+use tollgate_client::hub::{self, BaselineAnswer, GateRunRecord, Hub};
+use tollgate_client::RetryPolicy;
 use tollgate_model::Finding;
 use tollgate_policy::{
-    parse_build, Context, Date, Evaluator, InputReport, OnError, Outcome, Policy, ReasonKind,
-    Verdict,
+    parse_build, Baseline, Context, Date, Evaluator, InputReport, OnError, Outcome, Policy,
+    ReasonKind, Verdict,
 };
 use tollgate_report::GateRun;
 
@@ -25,8 +29,48 @@ pub struct GateArgs {
     #[arg(long)]
     waivers: Vec<PathBuf>,
     /// A previous security-gate-summary.json: its fingerprints are the "existing" findings.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "baseline_url")]
     baseline: Option<PathBuf>,
+    /// A Tollgate hub: every fingerprint it knows for --product (open or closed) is "existing".
+    #[arg(long, value_name = "URL")]
+    baseline_url: Option<String>,
+    /// A Tollgate hub to record this gate run at; a failure to record only warns.
+    #[arg(long, value_name = "URL")]
+    report_to: Option<String>,
+    /// The hub's API token, sent as `Authorization: Token …` (needed by --baseline-url, --report-to).
+    #[arg(
+        long,
+        env = "TOLLGATE_HUB_TOKEN",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    hub_token: Option<String>,
+    /// Product at the hub. Default: DD_PRODUCT (as `upload`), else the CI project name.
+    #[arg(long, env = "TOLLGATE_PRODUCT", value_name = "NAME")]
+    product: Option<String>,
+    /// Engagement at the hub (default: the product as a whole).
+    #[arg(long, value_name = "NAME")]
+    engagement: Option<String>,
+    /// The released artifact (apk, ipa, image tarball): its SHA-256 goes into the hub's record.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "report_to",
+        conflicts_with = "artifact_sha256"
+    )]
+    artifact: Option<PathBuf>,
+    /// The released artifact's SHA-256, when the file is not at hand.
+    #[arg(long, value_name = "HEX", requires = "report_to", value_parser = sha256_arg)]
+    artifact_sha256: Option<String>,
+    /// Attempts per hub request, the first included.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    hub_attempts: u32,
+    /// Seconds before the first retry of a hub request (doubles each time, at most 60).
+    #[arg(long, default_value_t = 2.0, value_name = "S", value_parser = seconds_arg)]
+    hub_retry_delay: f64,
+    /// Seconds each hub request may take.
+    #[arg(long, default_value_t = 120, value_name = "S")]
+    hub_timeout: u64,
     /// Build kind. Default: TOLLGATE_BUILD, else release (assumed, and said so).
     #[arg(long, value_parser = build_arg)]
     build: Option<tollgate_policy::Build>,
@@ -74,6 +118,23 @@ fn build_arg(s: &str) -> Result<tollgate_policy::Build, String> {
 
 fn date_arg(s: &str) -> Result<Date, String> {
     Date::parse(s).ok_or_else(|| format!("invalid date {s:?}: expected YYYY-MM-DD"))
+}
+
+fn seconds_arg(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
+}
+
+fn sha256_arg(s: &str) -> Result<String, String> {
+    let hex = s.trim().to_ascii_lowercase();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(format!("expected 64 hex digits (a SHA-256), got {s:?}"))
+    }
 }
 
 fn key_value(s: &str) -> Result<(String, String), String> {
@@ -124,16 +185,127 @@ fn load_policy(args: &GateArgs) -> Result<(Policy, String), String> {
     Ok((policy, origin))
 }
 
+/// What talking to a hub needs, settled before anything is read.
+struct HubSettings {
+    token: String,
+    product: String,
+    engagement: Option<String>,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+impl HubSettings {
+    fn hub<'a>(&'a self, base_url: &'a str) -> Hub<'a> {
+        Hub {
+            base_url,
+            token: &self.token,
+            retry: self.retry,
+            timeout: self.timeout,
+        }
+    }
+}
+
+fn hub_settings(args: &GateArgs) -> Result<Option<HubSettings>, String> {
+    if args.baseline_url.is_none() && args.report_to.is_none() {
+        return Ok(None);
+    }
+    for (flag, url) in [
+        ("--baseline-url", &args.baseline_url),
+        ("--report-to", &args.report_to),
+    ] {
+        if let Some(url) = url {
+            hub::check_base_url(url).map_err(|e| format!("{flag}: {e}"))?;
+        }
+    }
+    let token = args
+        .hub_token
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or("--baseline-url and --report-to need the hub's API token: pass --hub-token or set TOLLGATE_HUB_TOKEN")?;
+    let product = product_name(args.product.as_deref(), |k| std::env::var(k).ok()).ok_or(
+        "--baseline-url and --report-to need a product name: pass --product or set TOLLGATE_PRODUCT (DD_PRODUCT, CI_PROJECT_NAME or GITHUB_REPOSITORY are used when set)",
+    )?;
+    Ok(Some(HubSettings {
+        token,
+        product,
+        engagement: args.engagement.clone().filter(|e| !e.trim().is_empty()),
+        retry: RetryPolicy {
+            attempts: args.hub_attempts.max(1),
+            base_delay: Duration::from_secs_f64(args.hub_retry_delay.min(60.0)),
+            max_delay: Duration::from_secs(60),
+        },
+        timeout: Duration::from_secs(args.hub_timeout),
+    }))
+}
+
+/// The product: the flag (or TOLLGATE_PRODUCT), else the name `upload` gives DefectDojo and the
+/// hub (DD_PRODUCT), else the CI project's name.
+fn product_name(flag: Option<&str>, var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    given(flag.map(str::to_string))
+        .or_else(|| given(var("DD_PRODUCT")))
+        .or_else(|| given(var("CI_PROJECT_NAME")))
+        .or_else(|| {
+            given(var("GITHUB_REPOSITORY"))
+                .and_then(|r| given(r.rsplit('/').next().map(str::to_string)))
+        })
+}
+
+/// The hub's baseline, and a note when the product is not there yet. Failing to read it fails
+/// the gate (exit 2), as an unreadable --baseline file does.
+fn hub_baseline(url: &str, h: &HubSettings) -> Result<(Baseline, Option<String>), String> {
+    let engagement = h.engagement.as_deref();
+    let source = hub::baseline_url(url, &h.product, engagement)
+        .map_err(|e| format!("--baseline-url: {e}"))?;
+    let answer = hub::fetch_baseline(&h.hub(url), &h.product, engagement, |m| {
+        eprintln!("tollgate gate: baseline: {m}")
+    })
+    .map_err(|e| format!("cannot read the baseline from the hub: {e}"))?;
+    Ok(match answer {
+        BaselineAnswer::Found(b) => (
+            Baseline {
+                fingerprints: b.fingerprints(),
+                source,
+            },
+            None,
+        ),
+        BaselineAnswer::NotFound { detail } => {
+            let what = match engagement {
+                Some(e) => format!("product {:?} / engagement {e:?}", h.product),
+                None => format!("product {:?}", h.product),
+            };
+            let note = format!(
+                "the hub has no {what} yet ({}): empty baseline, every finding counts as new",
+                detail.trim().trim_end_matches('.')
+            );
+            (
+                Baseline {
+                    fingerprints: HashSet::new(),
+                    source,
+                },
+                Some(note),
+            )
+        }
+    })
+}
+
 fn gate(args: GateArgs) -> Result<u8, String> {
     let (policy, policy_origin) = load_policy(&args)?;
-    let baseline = match &args.baseline {
-        Some(p) => {
+    let hub_settings = hub_settings(&args)?;
+    let mut hub_note = None;
+    let baseline = match (&args.baseline, &args.baseline_url, &hub_settings) {
+        (Some(p), _, _) => {
             let source = p.display().to_string();
             let text = std::fs::read_to_string(p)
                 .map_err(|e| format!("{source}: cannot read the baseline: {e}"))?;
             Some(tollgate_report::read_baseline(&text, &source)?)
         }
-        None => None,
+        (None, Some(url), Some(h)) => {
+            let (baseline, note) = hub_baseline(url, h)?;
+            hub_note = note;
+            Some(baseline)
+        }
+        _ => None,
     };
     let mut context = Context::from_env(|k| std::env::var(k).ok());
     if let Some(b) = args.build {
@@ -166,7 +338,8 @@ fn gate(args: GateArgs) -> Result<u8, String> {
         keep_text,
     );
     let (findings, inputs, compact) = (gated.findings, gated.inputs, gated.compact);
-    let decision = evaluator.finish(&inputs, on_error);
+    let mut decision = evaluator.finish(&inputs, on_error);
+    decision.notes.extend(hub_note);
     let broken_input = inputs.iter().any(|i| i.error.is_some());
     let code = match decision.outcome {
         Outcome::Fail if broken_input && on_error == OnError::Closed => exit::INPUT_ERROR,
@@ -239,6 +412,23 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     }
 
     print_verdict(&run, &policy_origin, &written);
+    if let (Some(url), Some(h)) = (&args.report_to, &hub_settings) {
+        let record = GateRunRecord {
+            product_name: h.product.clone(),
+            engagement_name: h.engagement.clone(),
+            outcome: outcome_word(decision.outcome).to_string(),
+            commit_hash: context.commit.clone(),
+            release_tag: context.tag.clone(),
+            artifact_sha256: args.artifact_sha256.clone(),
+        };
+        record_run(
+            url,
+            h,
+            record,
+            args.artifact.as_deref(),
+            &dir.join("security-gate-summary.json"),
+        );
+    }
     // The process ends right after this: freeing hundreds of thousands of findings one by one
     // would only add time (the operating system takes the memory back at once).
     drop(run);
@@ -246,6 +436,52 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     std::mem::forget(findings);
     std::mem::forget(compact);
     Ok(code)
+}
+
+/// Sends the run to the hub. Whatever happens is said on one line; the verdict, the exit code and
+/// the files written are the same as without --report-to.
+fn record_run(
+    url: &str,
+    h: &HubSettings,
+    mut record: GateRunRecord,
+    artifact: Option<&Path>,
+    summary_path: &Path,
+) {
+    let recorded = (|| {
+        if let Some(a) = artifact {
+            record.artifact_sha256 = Some(
+                sha256_file(a)
+                    .map_err(|e| format!("--artifact {}: cannot read: {e}", a.display()))?,
+            );
+        }
+        let summary = std::fs::read(summary_path)
+            .map_err(|e| format!("{}: cannot read: {e}", summary_path.display()))?;
+        hub::record_gate_run(&h.hub(url), &record, &summary, |m| {
+            eprintln!("tollgate gate: report-to: {m}")
+        })
+        .map_err(|e| e.to_string())
+    })();
+    match recorded {
+        Ok(id) => println!("  recorded as gate run {id} at {url}"),
+        Err(e) => {
+            eprintln!("tollgate: warning: the gate run was not recorded (the verdict stands): {e}")
+        }
+    }
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex(&hasher.finalize()))
+}
+
+fn outcome_word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Pass => "PASS",
+        Outcome::Warn => "WARN",
+        Outcome::Fail => "FAIL",
+    }
 }
 
 struct Gated {
@@ -406,11 +642,7 @@ fn print_verdict(run: &GateRun<'_>, policy_origin: &str, written: &[String]) {
         .iter()
         .filter(|e| e.disposition == tollgate_policy::Disposition::Block)
         .count();
-    let word = match d.outcome {
-        Outcome::Pass => "PASS",
-        Outcome::Warn => "WARN",
-        Outcome::Fail => "FAIL",
-    };
+    let word = outcome_word(d.outcome);
     println!(
         "tollgate gate: {word} — {} findings from {} report(s), {blocked} blocking (policy: {policy_origin})",
         run.findings.len(),
@@ -446,4 +678,36 @@ fn print_verdict(run: &GateRun<'_>, policy_origin: &str, written: &[String]) {
         );
     }
     println!("  wrote {}", written.join(", "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_name_falls_back_to_upload_then_the_ci_project() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let all = env(&[
+            ("DD_PRODUCT", "shop"),
+            ("CI_PROJECT_NAME", "shop-android"),
+            ("GITHUB_REPOSITORY", "acme/shop-ios"),
+        ]);
+        assert_eq!(product_name(Some("flag"), all).as_deref(), Some("flag"));
+        assert_eq!(product_name(Some("  "), all).as_deref(), Some("shop"));
+        assert_eq!(
+            product_name(None, env(&[("CI_PROJECT_NAME", "shop-android")])).as_deref(),
+            Some("shop-android")
+        );
+        assert_eq!(
+            product_name(None, env(&[("GITHUB_REPOSITORY", "acme/shop-ios")])).as_deref(),
+            Some("shop-ios")
+        );
+        assert_eq!(product_name(None, env(&[("DD_PRODUCT", "")])), None);
+    }
 }
