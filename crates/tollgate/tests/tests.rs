@@ -4,6 +4,8 @@ mod cli;
 mod corpus;
 mod gate;
 mod http;
+#[cfg(feature = "hub")]
+mod hub;
 mod hub_client;
 mod mobsf;
 mod pull;
