@@ -28,6 +28,14 @@ struct Existing {
 }
 
 impl Existing {
+    /// A risk acceptance whose expiry date has passed (and that was not a permanent close).
+    fn acceptance_expired(&self, today: &str) -> bool {
+        let s = &self.status;
+        s.risk_accepted
+            && !s.permanently_closed
+            && s.risk_accepted_until.as_deref().is_some_and(|d| d < today)
+    }
+
     fn closed_by_triage(&self) -> bool {
         let s = &self.status;
         s.false_p
@@ -214,6 +222,8 @@ impl Store {
             before.add(e.severity, &e.status);
         }
 
+        let today = tollgate_policy::Date::from_days(now.div_euclid(86_400)).to_string();
+        let mut expired = Vec::new();
         let mut delta = ImportDelta::default();
         let mut counts = CountDelta::default();
         let mut touch = Vec::new();
@@ -224,7 +234,21 @@ impl Store {
             match existing.get_mut(f.fingerprint.as_str()) {
                 Some(e) => {
                     matched.insert(e.id);
-                    if e.status.is_mitigated && !e.closed_by_triage() && !req.do_not_reactivate {
+                    if e.acceptance_expired(&today) {
+                        // The acceptance ran out and the finding is still there: it is open again.
+                        let was_open = e.status.is_open();
+                        e.status.risk_accepted = false;
+                        e.status.risk_accepted_until = None;
+                        e.status.closed_as = None;
+                        e.status.is_mitigated = false;
+                        e.status.active = true;
+                        counts.flip(was_open, e.status.is_open());
+                        delta.reactivated.add(e.severity, &e.status);
+                        expired.push(e.id);
+                    } else if e.status.is_mitigated
+                        && !e.closed_by_triage()
+                        && !req.do_not_reactivate
+                    {
                         let was_open = e.status.is_open();
                         e.status.is_mitigated = false;
                         e.status.active = true;
@@ -297,6 +321,23 @@ impl Store {
         for chunk in reactivate.chunks(ID_BATCH) {
             let mut q = Sql::new("UPDATE findings SET is_mitigated = ");
             q.arg(false)
+                .push(", active = ")
+                .arg(true)
+                .push(", is_open = ")
+                .arg(true)
+                .push(", mitigated_at = NULL, mitigated_by = NULL, last_seen = ")
+                .arg(now)
+                .push(", updated_at = ")
+                .arg(now)
+                .push(" WHERE id IN ")
+                .list(chunk.iter().copied());
+            q.query().execute(&mut *conn).await?;
+        }
+        for chunk in expired.chunks(ID_BATCH) {
+            let mut q = Sql::new("UPDATE findings SET risk_accepted = ");
+            q.arg(false)
+                .push(", risk_accepted_until = NULL, closed_as = NULL, is_mitigated = ")
+                .arg(false)
                 .push(", active = ")
                 .arg(true)
                 .push(", is_open = ")

@@ -69,10 +69,23 @@ impl Store {
         closed_as: ClosedAs,
         permanently: bool,
         reason: &str,
+        risk_accepted_until: Option<&str>,
         author: &str,
         restrict_to_product: Option<i64>,
         now: Timestamp,
     ) -> Result<StoredFinding> {
+        if risk_accepted_until.is_some() && closed_as != ClosedAs::ClosedRiskAccepted {
+            return Err(StoreError::Invalid(
+                "risk_accepted_until only goes with CLOSED_RISK_ACCEPTED".into(),
+            ));
+        }
+        if let Some(d) = risk_accepted_until {
+            if tollgate_policy::Date::parse(d).is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "risk_accepted_until: {d:?} is not a date (YYYY-MM-DD)"
+                )));
+            }
+        }
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
         let f = self
@@ -95,15 +108,21 @@ impl Store {
             .push(", updated_at = ")
             .arg(now);
         if closed_as == ClosedAs::ClosedRiskAccepted {
-            q.push(", risk_accepted = ").arg(true);
+            q.push(", risk_accepted = ")
+                .arg(true)
+                .push(", risk_accepted_until = ")
+                .arg(risk_accepted_until);
         }
         q.push(" WHERE id = ").arg(id);
         q.query().execute(&mut *tx).await?;
         self.adjust_counts(&mut tx, f.product_id, -1, 1).await?;
         let text = format!(
-            "Closed as {}{}: {reason}",
+            "Closed as {}{}{}: {reason}",
             closed_as.as_str(),
-            if permanently { " (permanently)" } else { "" }
+            if permanently { " (permanently)" } else { "" },
+            risk_accepted_until
+                .map(|d| format!(" until {d}"))
+                .unwrap_or_default()
         );
         insert_note(&mut tx, id, author, &text, NoteKind::Internal, now).await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;

@@ -199,6 +199,7 @@ async fn triage_closed_findings_never_reopen_and_titles_stay() {
                 ClosedAs::ClosedRiskAccepted,
                 true,
                 "accepted until the rewrite",
+                None,
                 "alice",
                 None,
                 1_500,
@@ -208,7 +209,16 @@ async fn triage_closed_findings_never_reopen_and_titles_stay() {
         assert!(!closed.status.is_open());
         assert!(closed.status.permanently_closed);
         let again = s
-            .close_finding(id, ClosedAs::ClosedWontFix, false, "x", "bob", None, 1_600)
+            .close_finding(
+                id,
+                ClosedAs::ClosedWontFix,
+                false,
+                "x",
+                None,
+                "bob",
+                None,
+                1_600,
+            )
             .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "{}", db.name);
 
@@ -306,5 +316,87 @@ async fn tokens_are_hashed_scoped_and_revocable() {
             "{}",
             db.name
         );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_risk_acceptance_reopens_when_the_finding_is_still_there() {
+    const DAY: i64 = 86_400;
+    for db in backends().await {
+        let s = &db.store;
+        s.import(
+            reimport(DAY),
+            vec![finding("a1", Severity::High), finding("b2", Severity::Low)],
+        )
+        .await
+        .unwrap();
+        let (page, _) = s
+            .security_findings(&ResultsQuery {
+                page_size: 10,
+                ..ResultsQuery::default()
+            })
+            .await
+            .unwrap();
+        // Accepted until 1970-01-03 (day 2 after the epoch).
+        for f in &page {
+            s.close_finding(
+                f.id,
+                ClosedAs::ClosedRiskAccepted,
+                false,
+                "until the fix ships",
+                Some("1970-01-03"),
+                "alice",
+                None,
+                DAY,
+            )
+            .await
+            .unwrap();
+        }
+        assert!(s
+            .close_finding(
+                page[0].id,
+                ClosedAs::ClosedWontFix,
+                false,
+                "x",
+                Some("1970-01-03"),
+                "a",
+                None,
+                DAY
+            )
+            .await
+            .is_err());
+        // Still accepted on the expiry day itself.
+        let out = s
+            .import(reimport(2 * DAY), vec![finding("a1", Severity::High)])
+            .await
+            .unwrap();
+        assert_eq!(
+            out.statistics
+                .delta
+                .as_ref()
+                .unwrap()
+                .reactivated
+                .total
+                .total,
+            0,
+            "{}",
+            db.name
+        );
+        // The day after: a1 (still reported) reopens; b2 (gone) stays closed.
+        let out = s
+            .import(reimport(3 * DAY), vec![finding("a1", Severity::High)])
+            .await
+            .unwrap();
+        let d = out.statistics.delta.unwrap();
+        assert_eq!(d.reactivated.total.total, 1, "{}", db.name);
+        let a1 = s.finding(page[0].id).await.unwrap().unwrap();
+        assert!(
+            a1.status.is_open() && !a1.status.risk_accepted,
+            "{}",
+            db.name
+        );
+        let b2 = s.finding(page[1].id).await.unwrap().unwrap();
+        assert!(!b2.status.is_open(), "{}", db.name);
+        assert_eq!(s.finding_totals().await.unwrap(), (1, 1), "{}", db.name);
     }
 }

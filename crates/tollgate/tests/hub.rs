@@ -94,6 +94,15 @@ impl Hub {
         self.child = Some(child);
     }
 
+    /// A second `serve` process on the same database.
+    pub fn replica(&self) -> Hub {
+        let dir = temp_dir(&format!(
+            "{}-replica",
+            self.dir.display().to_string().replace('/', "_")
+        ));
+        Hub::start(dir, self.database.clone(), self.backend, &[])
+    }
+
     /// kill -9, then start again on the same database.
     pub fn kill9_and_restart(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -445,6 +454,17 @@ fn results_api_pages_closes_notes_and_enforces_permissions() {
         assert_eq!(s, 400);
         let (s, _) = hub.results(&admin, "?status_group=MAYBE");
         assert_eq!(s, 400);
+
+        // Labels: admin only.
+        let (s, p) = hub.send_json(
+            "PATCH",
+            &admin,
+            &format!("/api/v2/products/{shop_id}/"),
+            json!({"tier": "tier-1", "platform": "android"}),
+        );
+        assert_eq!(s, 200, "{p}");
+        let (_, p) = hub.get(&admin, &format!("/api/v2/products/{shop_id}/"));
+        assert!(p.to_string().contains("tier-1"), "{p}");
 
         let first = &ids[0];
         let path = format!("{RESULTS}/{first}");
@@ -882,4 +902,54 @@ fn operations_health_metrics_openapi_body_limit_and_graceful_shutdown() {
         );
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+#[test]
+fn replicas_on_one_postgres_share_every_import() {
+    let Ok(base) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
+        eprintln!("replicas_on_one_postgres_share_every_import: SKIPPED: TOLLGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let a = Hub::postgres("replicas", &base, &[]);
+    let b = a.replica();
+    let c = a.replica();
+    let t = a.token("ci", "import,read,triage", None);
+    let dir = temp_dir("hub-replicas-files");
+    let report = generic_report(&dir, "r.json", "r", 300);
+    std::thread::scope(|s| {
+        for hub in [&a, &b, &c, &a, &b, &c] {
+            let (t, report) = (&t, &report);
+            s.spawn(move || {
+                let (status, v) = hub.import(
+                    "reimport-scan",
+                    t,
+                    report,
+                    &with(&[("scan_type", "Generic Findings Import")]),
+                );
+                assert_eq!(status, 201, "{v}");
+            });
+        }
+    });
+    for hub in [&a, &b, &c] {
+        let (_, tests) = hub.get(&t, "/api/v2/tests/");
+        assert_eq!(tests["count"], 1, "one test whichever replica answered");
+        let (_, findings) = hub.get(&t, "/api/v2/findings/?limit=1");
+        assert_eq!(findings["count"], 300);
+    }
+    // Triage on one replica is what the others serve.
+    let (_, page) = a.results(&t, "?page_size=1");
+    let id = page["security_findings"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, _) = b.send_json(
+        "PATCH",
+        &t,
+        &format!("{RESULTS}/{id}"),
+        json!({"priority": "P0"}),
+    );
+    assert_eq!(s, 200);
+    let (_, f) = c.results(&t, &format!("/{id}"));
+    assert_eq!(f["priority"], "P0");
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -355,6 +355,37 @@ pub async fn product(
     Ok(Json(view::product(&p)))
 }
 
+#[derive(serde::Deserialize)]
+pub struct ProductLabels {
+    /// A tier label such as `tier-1` (program metrics group critical findings by it).
+    tier: Option<String>,
+    /// DefectDojo's product field: `mobile`, `web service`, … free text.
+    platform: Option<String>,
+}
+
+/// `PATCH /api/v2/products/{id}/`: sets the tier and platform labels (admin scope).
+pub async fn label_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    payload: Result<Json<ProductLabels>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Admin, "label products")?;
+    let Json(b) =
+        payload.map_err(|e| ApiError::bad_request(format!("request body: {}", e.body_text())))?;
+    let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    state
+        .store
+        .label_product(id, clean(b.tier).as_deref(), clean(b.platform).as_deref())
+        .await?;
+    let p = state
+        .store
+        .product(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("product {id} does not exist")))?;
+    Ok(Json(view::product(&p)))
+}
+
 pub async fn engagements(
     State(state): State<AppState>,
     caller: Caller,

@@ -23,7 +23,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/import-scan/", post(defectdojo::import_scan))
         .route("/api/v2/reimport-scan/", post(defectdojo::reimport_scan))
         .route("/api/v2/products/", get(defectdojo::products))
-        .route("/api/v2/products/{id}/", get(defectdojo::product))
+        .route(
+            "/api/v2/products/{id}/",
+            get(defectdojo::product).patch(defectdojo::label_product),
+        )
         .route("/api/v2/engagements/", get(defectdojo::engagements))
         .route("/api/v2/engagements/{id}/", get(defectdojo::engagement))
         .route("/api/v2/tests/", get(defectdojo::tests))

@@ -212,6 +212,9 @@ pub struct CloseBody {
     #[serde(default)]
     is_permanently_closed: Option<bool>,
     reason: Option<String>,
+    /// Tollgate extension: when a CLOSED_RISK_ACCEPTED acceptance ends (YYYY-MM-DD). A finding
+    /// still reported after that day reopens at the next reimport.
+    risk_accepted_until: Option<String>,
 }
 
 pub async fn close(
@@ -241,6 +244,9 @@ pub async fn close(
             closed_as,
             b.is_permanently_closed.unwrap_or(false),
             &reason,
+            b.risk_accepted_until
+                .as_deref()
+                .filter(|d| !d.trim().is_empty()),
             &caller.0.name,
             caller.restriction(),
             now(),
