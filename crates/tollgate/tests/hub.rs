@@ -567,11 +567,12 @@ fn results_api_pages_closes_notes_and_enforces_permissions() {
         let scoped = hub.token("other-ci", "read,import,triage", Some("other"));
         let (_, list) = hub.results(&scoped, "");
         assert_eq!(list["pagination_information"]["total_count"], 2, "{list}");
+        let other_app = other_id.to_string();
         assert!(list["security_findings"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|f| f["mobile_app_id"] == other_id.to_string()));
+            .all(|f| f["mobile_app_id"].as_str() == Some(other_app.as_str())));
         let (s, _) = hub.results(&scoped, &format!("?mobile_app_id={shop_id}"));
         assert_eq!(s, 403);
         let (s, _) = hub.results(&scoped, &format!("/{}", ids[1]));
