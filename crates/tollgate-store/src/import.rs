@@ -162,7 +162,7 @@ impl Store {
                 .push(", ")
                 .arg(now)
                 .push(format!(") RETURNING {TEST_COLUMNS}").as_str())
-                .query()
+                .query(self.backend)
                 .fetch_one(&mut *conn)
                 .await?;
                 crate::context::test_from_row(&row)?
@@ -195,7 +195,7 @@ impl Store {
             .push(", ")
             .arg(req.actor.clone())
             .push(") RETURNING id")
-            .query()
+            .query(self.backend)
             .fetch_one(&mut *conn)
             .await?;
             get_i64(&row, "id")?
@@ -208,7 +208,7 @@ impl Store {
                 "SELECT {EXISTING_COLUMNS} FROM findings WHERE test_id = "
             ))
             .arg(test.id)
-            .query()
+            .query(self.backend)
             .fetch_all(&mut *conn)
             .await?;
             existing.reserve(rows.len());
@@ -296,7 +296,7 @@ impl Store {
                 .push(" AND scan_type = ")
                 .arg(req.scan_type.as_str())
                 .push(")")
-                .query()
+                .query(self.backend)
                 .fetch_all(&mut *conn)
                 .await?;
                 for row in &rows {
@@ -316,7 +316,7 @@ impl Store {
         for chunk in touch.chunks(ID_BATCH) {
             let mut q = Sql::new("UPDATE findings SET last_seen = ");
             q.arg(now).push(" WHERE id IN ").list(chunk.iter().copied());
-            q.query().execute(&mut *conn).await?;
+            q.query(self.backend).execute(&mut *conn).await?;
         }
         for chunk in reactivate.chunks(ID_BATCH) {
             let mut q = Sql::new("UPDATE findings SET is_mitigated = ");
@@ -331,7 +331,7 @@ impl Store {
                 .arg(now)
                 .push(" WHERE id IN ")
                 .list(chunk.iter().copied());
-            q.query().execute(&mut *conn).await?;
+            q.query(self.backend).execute(&mut *conn).await?;
         }
         for chunk in expired.chunks(ID_BATCH) {
             let mut q = Sql::new("UPDATE findings SET risk_accepted = ");
@@ -348,7 +348,7 @@ impl Store {
                 .arg(now)
                 .push(" WHERE id IN ")
                 .list(chunk.iter().copied());
-            q.query().execute(&mut *conn).await?;
+            q.query(self.backend).execute(&mut *conn).await?;
         }
         for chunk in mitigate.chunks(ID_BATCH) {
             let mut q = Sql::new("UPDATE findings SET is_mitigated = ");
@@ -365,7 +365,7 @@ impl Store {
                 .arg(now)
                 .push(" WHERE id IN ")
                 .list(chunk.iter().copied());
-            q.query().execute(&mut *conn).await?;
+            q.query(self.backend).execute(&mut *conn).await?;
         }
 
         let new_status = FindingStatus {
@@ -406,7 +406,7 @@ impl Store {
                 delta.created.add(f.severity, &new_status);
                 counts.new_row(new_open);
             }
-            q.query().execute(&mut *conn).await?;
+            q.query(self.backend).execute(&mut *conn).await?;
         }
 
         let mut after = SeverityCounts::default();
@@ -427,7 +427,7 @@ impl Store {
             .arg(delta.untouched.total.total)
             .push(" WHERE id = ")
             .arg(import_id)
-            .query()
+            .query(self.backend)
             .execute(&mut *conn)
             .await?;
         Sql::new("UPDATE tests SET last_import_id = ")
@@ -436,7 +436,7 @@ impl Store {
             .arg(now)
             .push(" WHERE id = ")
             .arg(test.id)
-            .query()
+            .query(self.backend)
             .execute(&mut *conn)
             .await?;
         self.adjust_counts(conn, resolved.product_id, counts.open, counts.closed)
@@ -486,7 +486,7 @@ impl Store {
             .arg(closed)
             .push(" WHERE id = ")
             .arg(product_id)
-            .query()
+            .query(self.backend)
             .execute(&mut *conn)
             .await?;
         Ok(())

@@ -89,7 +89,10 @@ async fn page<T>(
 ) -> Result<Page<T>> {
     let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", from_where.text));
     count.args = from_where.args.clone();
-    let total = get_i64(&count.query().fetch_one(&store.pool).await?, "n")?;
+    let total = get_i64(
+        &count.query(store.backend).fetch_one(&store.pool).await?,
+        "n",
+    )?;
     let mut rows = Sql::new(format!("SELECT {select}{}", from_where.text));
     rows.args = from_where.args;
     rows.push(order)
@@ -98,7 +101,7 @@ async fn page<T>(
         .push(" OFFSET ")
         .arg(q.offset.max(0));
     let results = rows
-        .query()
+        .query(store.backend)
         .fetch_all(&store.pool)
         .await?
         .iter()
@@ -217,7 +220,7 @@ impl Store {
             "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = "
         ))
         .arg(id)
-        .query()
+        .query(self.backend)
         .fetch_optional(&self.pool)
         .await?
         .map(|r| product_from_row(&r))
@@ -229,7 +232,7 @@ impl Store {
             "SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE f.id = "
         ))
         .arg(id)
-        .query()
+        .query(self.backend)
         .fetch_optional(&self.pool)
         .await?
         .map(|r| finding_from_row(&r))
@@ -247,7 +250,7 @@ impl Store {
                 "SELECT id, finding_id, author, text, kind, created_at FROM notes WHERE finding_id IN ",
             );
             q.list(chunk.iter().copied()).push(" ORDER BY id");
-            for row in q.query().fetch_all(&self.pool).await? {
+            for row in q.query(self.backend).fetch_all(&self.pool).await? {
                 out.push(note_from_row(&row)?);
             }
         }
@@ -262,7 +265,7 @@ impl Store {
         )
         .arg(test_id)
         .push(" ORDER BY id DESC")
-        .query()
+        .query(self.backend)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -319,13 +322,13 @@ impl Store {
                 if let Some(p) = product {
                     c.push(" WHERE id = ").arg(p);
                 }
-                let row = c.query().fetch_one(&self.pool).await?;
+                let row = c.query(self.backend).fetch_one(&self.pool).await?;
                 get_i64(&row, "n")?
             }
             None => {
                 let mut c = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
                 c.args = w.args.clone();
-                get_i64(&c.query().fetch_one(&self.pool).await?, "n")?
+                get_i64(&c.query(self.backend).fetch_one(&self.pool).await?, "n")?
             }
         };
         if let Some(after) = q.after_id {
@@ -336,7 +339,7 @@ impl Store {
         rows.push(" ORDER BY f.id LIMIT ")
             .arg(q.page_size.clamp(1, 1000));
         let findings = rows
-            .query()
+            .query(self.backend)
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -383,7 +386,7 @@ impl Store {
         q.push(" ORDER BY id");
         let mut out: Vec<BaselineEntry> = Vec::new();
         let mut index = std::collections::HashMap::new();
-        for row in q.query().fetch_all(&mut *conn).await? {
+        for row in q.query(self.backend).fetch_all(&mut *conn).await? {
             let fingerprint = get_str(&row, "fingerprint")?;
             let status = FindingStatus {
                 active: get_bool(&row, "active")?,

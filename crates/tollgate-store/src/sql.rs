@@ -1,7 +1,7 @@
 //! A small builder for SQL with numbered placeholders (`$1`, `$2` …), which both SQLite and
 //! PostgreSQL read, and the row decoding helpers shared by the queries.
 
-use crate::{Result, StoreError};
+use crate::{Backend, Result, StoreError};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
@@ -45,6 +45,25 @@ impl<T: Into<Arg>> From<Option<T>> for Arg {
 pub(crate) struct Sql {
     pub text: String,
     pub args: Vec<Arg>,
+    sqlite_text: std::sync::OnceLock<String>,
+}
+
+/// `$1, $2 …` → `?, ? …`. Placeholders are numbered in the order they were pushed, so positional
+/// binding is the same binding. (No SQL text of the store holds a `$` anywhere else.)
+fn anonymous_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Sql {
@@ -52,6 +71,7 @@ impl Sql {
         Sql {
             text: text.into(),
             args: Vec::new(),
+            sqlite_text: std::sync::OnceLock::new(),
         }
     }
 
@@ -82,8 +102,16 @@ impl Sql {
         self
     }
 
-    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        let mut q = sqlx::query(&self.text);
+    /// The query for `backend`. SQLite gets anonymous `?` placeholders: it looks up a numbered
+    /// parameter's name by a linear scan, which made large multi-row INSERTs quadratic.
+    pub fn query(&self, backend: Backend) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = match backend {
+            Backend::Postgres => sqlx::query(&self.text),
+            Backend::Sqlite => sqlx::query(
+                self.sqlite_text
+                    .get_or_init(|| anonymous_placeholders(&self.text)),
+            ),
+        };
         for a in &self.args {
             q = match a {
                 Arg::Int(v) => q.bind(*v),
@@ -118,5 +146,22 @@ pub(crate) fn get_bool(row: &AnyRow, col: &str) -> Result<bool> {
     match row.try_get::<bool, _>(col) {
         Ok(b) => Ok(b),
         Err(_) => Ok(row.try_get::<i64, _>(col)? != 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_gets_anonymous_placeholders_in_order() {
+        let mut q = Sql::new("SELECT a FROM t WHERE x = ");
+        q.arg(1i64).push(" AND y IN ").list([2i64, 3]);
+        assert_eq!(q.text, "SELECT a FROM t WHERE x = $1 AND y IN ($2, $3)");
+        assert_eq!(
+            anonymous_placeholders(&q.text),
+            "SELECT a FROM t WHERE x = ? AND y IN (?, ?)"
+        );
+        assert_eq!(q.args.len(), 3);
     }
 }

@@ -22,7 +22,7 @@ impl Store {
         if self.backend == crate::Backend::Postgres {
             q.push(" FOR UPDATE OF f");
         }
-        let row = q.query().fetch_optional(&mut *conn).await?;
+        let row = q.query(self.backend).fetch_optional(&mut *conn).await?;
         let found = row.map(|r| finding_from_row(&r)).transpose()?;
         match found {
             Some(f) if restrict_to_product.is_none_or(|p| p == f.product_id) => Ok(f),
@@ -52,7 +52,7 @@ impl Store {
             .arg(now)
             .push(" WHERE id = ")
             .arg(id)
-            .query()
+            .query(self.backend)
             .execute(&mut *tx)
             .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
@@ -114,7 +114,7 @@ impl Store {
                 .arg(risk_accepted_until);
         }
         q.push(" WHERE id = ").arg(id);
-        q.query().execute(&mut *tx).await?;
+        q.query(self.backend).execute(&mut *tx).await?;
         self.adjust_counts(&mut tx, f.product_id, -1, 1).await?;
         let text = format!(
             "Closed as {}{}{}: {reason}",
@@ -124,7 +124,16 @@ impl Store {
                 .map(|d| format!(" until {d}"))
                 .unwrap_or_default()
         );
-        insert_note(&mut tx, id, author, &text, NoteKind::Internal, now).await?;
+        insert_note(
+            self.backend,
+            &mut tx,
+            id,
+            author,
+            &text,
+            NoteKind::Internal,
+            now,
+        )
+        .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
         tx.commit().await?;
         Ok(f)
@@ -143,14 +152,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         self.finding_for_update(&mut tx, finding_id, restrict_to_product)
             .await?;
-        let note = insert_note(&mut tx, finding_id, author, text, kind, now).await?;
+        let note = insert_note(self.backend, &mut tx, finding_id, author, text, kind, now).await?;
         Sql::new("UPDATE findings SET triaged = ")
             .arg(true)
             .push(", updated_at = ")
             .arg(now)
             .push(" WHERE id = ")
             .arg(finding_id)
-            .query()
+            .query(self.backend)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -194,7 +203,7 @@ impl Store {
             Arg::Text(body),
         ])
         .push(" RETURNING id")
-        .query()
+        .query(self.backend)
         .fetch_one(&mut *tx)
         .await?;
         let id = get_i64(&row, "id")?;
@@ -214,6 +223,7 @@ impl Store {
 }
 
 async fn insert_note(
+    backend: crate::Backend,
     conn: &mut AnyConnection,
     finding_id: i64,
     author: &str,
@@ -235,7 +245,7 @@ async fn insert_note(
             now.into(),
         ])
         .push(" RETURNING id")
-        .query()
+        .query(backend)
         .fetch_one(&mut *conn)
         .await?;
     Ok(Note {
