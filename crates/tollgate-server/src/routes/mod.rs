@@ -22,6 +22,9 @@ pub fn router(state: AppState) -> Router {
         // DefectDojo-compatible API.
         .route("/api/v2/import-scan/", post(defectdojo::import_scan))
         .route("/api/v2/reimport-scan/", post(defectdojo::reimport_scan))
+        // Scripts that drop DefectDojo's trailing slash still work.
+        .route("/api/v2/import-scan", post(defectdojo::import_scan))
+        .route("/api/v2/reimport-scan", post(defectdojo::reimport_scan))
         .route("/api/v2/products/", get(defectdojo::products))
         .route(
             "/api/v2/products/{id}/",
