@@ -42,6 +42,9 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    const OPENAPI: &str = include_str!("../../openapi.json");
 
     #[test]
     fn instants_are_rfc3339_utc() {
@@ -55,5 +58,108 @@ mod tests {
         assert_eq!(date(951_782_400), "2000-02-29");
         assert_eq!(date(951_868_800), "2000-03-01");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    /// The paths `tollgate serve` implements, with the methods each must document.
+    const PATHS: &[(&str, &[&str])] = &[
+        ("/api/v2/import-scan/", &["post"]),
+        ("/api/v2/reimport-scan/", &["post"]),
+        ("/api/v2/products/", &["get"]),
+        ("/api/v2/products/{id}/", &["get", "patch"]),
+        ("/api/v2/engagements/", &["get"]),
+        ("/api/v2/engagements/{id}/", &["get"]),
+        ("/api/v2/tests/", &["get"]),
+        ("/api/v2/tests/{id}/", &["get"]),
+        ("/api/v2/test_imports/", &["get"]),
+        ("/api/v2/findings/", &["get"]),
+        ("/api/v2/findings/{id}/", &["get"]),
+        ("/api/v2/tollgate/baseline/", &["get"]),
+        ("/api/v2/tollgate/gate-runs/", &["post"]),
+        (
+            "/apis/mobile_security/results/v2/security_findings",
+            &["get"],
+        ),
+        (
+            "/apis/mobile_security/results/v2/security_findings/{id}",
+            &["get", "patch"],
+        ),
+        (
+            "/apis/mobile_security/results/v2/security_findings/{id}/close",
+            &["post"],
+        ),
+        (
+            "/apis/mobile_security/results/v2/security_findings/{id}/notes",
+            &["post"],
+        ),
+        ("/healthz", &["get"]),
+        ("/metrics", &["get"]),
+        ("/api/openapi.json", &["get"]),
+        ("/", &["get"]),
+        ("/ui/login", &["get", "post"]),
+        ("/ui/products/{id}", &["get"]),
+        ("/ui/findings/{id}", &["get"]),
+    ];
+
+    #[test]
+    fn openapi_documents_every_path() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let paths = doc["paths"].as_object().expect("paths");
+        for (path, methods) in PATHS {
+            let item = paths
+                .get(*path)
+                .unwrap_or_else(|| panic!("openapi.json lacks {path}"));
+            for m in *methods {
+                let op = &item[*m];
+                assert!(
+                    op.is_object(),
+                    "openapi.json lacks {} {path}",
+                    m.to_uppercase()
+                );
+                assert!(
+                    op["responses"].is_object(),
+                    "{} {path} has no responses",
+                    m.to_uppercase()
+                );
+            }
+        }
+        assert_eq!(
+            paths.len(),
+            PATHS.len(),
+            "openapi.json documents paths the server does not serve: {:?}",
+            paths
+                .keys()
+                .filter(|k| !PATHS.iter().any(|(p, _)| p == k))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn openapi_refs_resolve() {
+        let doc: Value = serde_json::from_str(OPENAPI).unwrap();
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for r in refs {
+            let pointer = r
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("{r}: only local references"));
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
+    }
+
+    fn collect_refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("$ref", Value::String(s)) => out.push(s.clone()),
+                        _ => collect_refs(x, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+            _ => {}
+        }
     }
 }
