@@ -26,10 +26,15 @@
 //!
 //! Fingerprint (family `datatheorem`): `mobile_app_id` + `issue_type_id`, or + `id` when the
 //! finding has no issue type. Both are stable server-side ids; no dates, no status.
+//!
+//! A Tollgate hub's Results API adds a `tollgate` object to each finding. When it holds a valid
+//! `fingerprint` (32 hex digits) and a five-level `severity`, those win: a finding pulled from a
+//! hub keeps the identity and severity it had in the scanner's own report.
 
 use serde::Deserialize;
 use tollgate_model::{
-    parse_cwe, Category, Cvss, Finding, FingerprintBuilder, ReportMeta, Scanner, Severity, Tag,
+    parse_cwe, Category, Cvss, Finding, Fingerprint, FingerprintBuilder, ReportMeta, Scanner,
+    Severity, Tag,
 };
 
 use crate::json::{self, lenient};
@@ -164,6 +169,17 @@ struct DtFinding {
     compliance_policy_references: Vec<ComplianceRef>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     portal_url: Option<String>,
+    /// Only in findings served by a Tollgate hub.
+    #[serde(default)]
+    tollgate: Option<TollgateExtra>,
+}
+
+#[derive(Deserialize, Default)]
+struct TollgateExtra {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    fingerprint: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    severity: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -212,6 +228,13 @@ fn to_finding(scanner: &Scanner, pointer: String, d: DtFinding) -> Finding {
         (None, Some(s)) => Severity::from_cvss(s),
         (None, None) => Severity::Medium,
     };
+    let hub = d.tollgate.as_ref();
+    if let Some(s) = hub
+        .and_then(|t| t.severity.as_deref())
+        .and_then(Severity::from_word)
+    {
+        f.severity = s;
+    }
 
     for c in &d.associated_cwe_ids {
         if let Some(n) = parse_cwe(c) {
@@ -237,11 +260,16 @@ fn to_finding(scanner: &Scanner, pointer: String, d: DtFinding) -> Finding {
         (None, Some(i)) => ("id", i.as_str()),
         (None, None) => ("title", f.title.as_str()),
     };
-    f.fingerprint = FingerprintBuilder::new("datatheorem")
-        .opt(d.mobile_app_id.as_deref())
-        .part(kind)
-        .part(id)
-        .finish();
+    let from_hub = hub
+        .and_then(|t| t.fingerprint.as_deref())
+        .and_then(|fp| Fingerprint::parse(fp.trim()));
+    f.fingerprint = from_hub.unwrap_or_else(|| {
+        FingerprintBuilder::new("datatheorem")
+            .opt(d.mobile_app_id.as_deref())
+            .part(kind)
+            .part(id)
+            .finish()
+    });
     f
 }
 
@@ -442,6 +470,39 @@ mod tests {
             .replace("2016-11-02", "2024-01-01");
         let (_, b) = parse(&changed);
         assert_eq!(a[0].fingerprint, b[0].fingerprint);
+    }
+
+    #[test]
+    fn tollgate_hub_fingerprint_and_severity_win() {
+        let with = |extra: &str| {
+            format!(
+                r#"{{"security_findings": [{{"id": "5", "mobile_app_id": "7", "issue_type_id": "t-1",
+                  "title": "Hard-coded AWS key", "severity": "HIGH", "aggregated_status": "OPEN"{extra}}}]}}"#
+            )
+        };
+        let hub = |fingerprint: &str, severity: &str| {
+            with(&format!(
+                r#", "tollgate": {{"fingerprint": "{fingerprint}", "severity": "{severity}"}}"#
+            ))
+        };
+        let fp = "0123456789abcdef0123456789abcdef";
+        let (_, f) = parse(&hub(fp, "critical"));
+        assert_eq!(f[0].fingerprint.as_str(), fp);
+        assert_eq!(f[0].severity, Severity::Critical);
+        assert_eq!(f[0].scanner_severity.as_deref(), Some("HIGH"));
+        let (_, f) = parse(&hub(fp, "info"));
+        assert_eq!(f[0].severity, Severity::Info);
+        // not a fingerprint, not a severity: the Data Theorem recipe and word
+        let (_, plain) = parse(&with(""));
+        assert_ne!(plain[0].fingerprint.as_str(), fp);
+        let (_, f) = parse(&hub("not-a-fingerprint", "bogus"));
+        assert_eq!(f[0].fingerprint, plain[0].fingerprint);
+        assert_eq!(f[0].severity, Severity::High);
+        let (_, f) = parse(&hub(&fp.to_uppercase(), "high"));
+        assert_eq!(f[0].fingerprint, plain[0].fingerprint);
+        // null is absent
+        let (_, f) = parse(&with(r#", "tollgate": null"#));
+        assert_eq!(f[0].fingerprint, plain[0].fingerprint);
     }
 
     #[test]

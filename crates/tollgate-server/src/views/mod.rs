@@ -1,4 +1,165 @@
 //! JSON shapes the hub returns, built from store types (pure functions, no I/O).
+//!
+//! `defectdojo` speaks DefectDojo API v2 (docs/hub-api.md), `security_finding` the Results API
+//! shaped like Data Theorem's (docs/results-api.md). Instants are RFC 3339 in UTC, dates
+//! `YYYY-MM-DD`.
 
 pub mod defectdojo;
 pub mod security_finding;
+
+/// `2026-01-02T03:04:05Z` for Unix seconds (UTC).
+pub fn rfc3339(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
+}
+
+/// `2026-01-02` for Unix seconds (UTC).
+pub fn date(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    const OPENAPI: &str = include_str!("../../openapi.json");
+
+    #[test]
+    fn instants_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        // 2026-01-02T03:04:05Z, computed by hand: 20455 days + 3h 4m 5s
+        assert_eq!(
+            rfc3339(20_455 * 86_400 + 3 * 3600 + 4 * 60 + 5),
+            "2026-01-02T03:04:05Z"
+        );
+        // leap day and the day after it
+        assert_eq!(date(951_782_400), "2000-02-29");
+        assert_eq!(date(951_868_800), "2000-03-01");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    /// The paths `tollgate serve` implements, with the methods each must document.
+    const PATHS: &[(&str, &[&str])] = &[
+        ("/api/v2/import-scan/", &["post"]),
+        ("/api/v2/reimport-scan/", &["post"]),
+        ("/api/v2/products/", &["get"]),
+        ("/api/v2/products/{id}/", &["get", "patch"]),
+        ("/api/v2/engagements/", &["get"]),
+        ("/api/v2/engagements/{id}/", &["get"]),
+        ("/api/v2/tests/", &["get"]),
+        ("/api/v2/tests/{id}/", &["get"]),
+        ("/api/v2/test_imports/", &["get"]),
+        ("/api/v2/findings/", &["get"]),
+        ("/api/v2/findings/{id}/", &["get"]),
+        ("/api/v2/tollgate/baseline/", &["get"]),
+        ("/api/v2/tollgate/gate-runs/", &["post"]),
+        (
+            "/apis/mobile_security/results/v2/security_findings",
+            &["get"],
+        ),
+        (
+            "/apis/mobile_security/results/v2/security_findings/{id}",
+            &["get", "patch"],
+        ),
+        (
+            "/apis/mobile_security/results/v2/security_findings/{id}/close",
+            &["post"],
+        ),
+        (
+            "/apis/mobile_security/results/v2/security_findings/{id}/notes",
+            &["post"],
+        ),
+        ("/healthz", &["get"]),
+        ("/metrics", &["get"]),
+        ("/api/openapi.json", &["get"]),
+        ("/", &["get"]),
+        ("/ui/login", &["get", "post"]),
+        ("/ui/products/{id}", &["get"]),
+        ("/ui/findings/{id}", &["get"]),
+    ];
+
+    #[test]
+    fn openapi_documents_every_path() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let paths = doc["paths"].as_object().expect("paths");
+        for (path, methods) in PATHS {
+            let item = paths
+                .get(*path)
+                .unwrap_or_else(|| panic!("openapi.json lacks {path}"));
+            for m in *methods {
+                let op = &item[*m];
+                assert!(
+                    op.is_object(),
+                    "openapi.json lacks {} {path}",
+                    m.to_uppercase()
+                );
+                assert!(
+                    op["responses"].is_object(),
+                    "{} {path} has no responses",
+                    m.to_uppercase()
+                );
+            }
+        }
+        assert_eq!(
+            paths.len(),
+            PATHS.len(),
+            "openapi.json documents paths the server does not serve: {:?}",
+            paths
+                .keys()
+                .filter(|k| !PATHS.iter().any(|(p, _)| p == k))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn openapi_refs_resolve() {
+        let doc: Value = serde_json::from_str(OPENAPI).unwrap();
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for r in refs {
+            let pointer = r
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("{r}: only local references"));
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
+    }
+
+    fn collect_refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("$ref", Value::String(s)) => out.push(s.clone()),
+                        _ => collect_refs(x, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+            _ => {}
+        }
+    }
+}
