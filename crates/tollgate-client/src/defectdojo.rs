@@ -295,9 +295,11 @@ pub fn parse_outcome(text: &str) -> Outcome {
     let mut delta = BTreeMap::new();
     if let Some(d) = v.pointer("/statistics/delta").and_then(Value::as_object) {
         for (k, stats) in d {
+            // DefectDojo: delta.created.total.total (per-severity buckets, each with a total).
             let total = stats
-                .get("total")
+                .pointer("/total/total")
                 .and_then(Value::as_u64)
+                .or_else(|| stats.get("total").and_then(Value::as_u64))
                 .or_else(|| stats.as_u64())
                 .unwrap_or(0);
             delta.insert(k.clone(), total);
@@ -418,5 +420,22 @@ mod tests {
         assert_eq!(o.test_id, Some(7));
         assert_eq!(o.delta.get("untouched"), Some(&3));
         assert_eq!(parse_outcome("not json"), Outcome::default());
+        // DefectDojo's (and the hub's) real shape: per-severity buckets, each with a total.
+        let bucket = |n: u64| {
+            format!(
+                r#"{{"high": {{"active": {n}, "total": {n}}}, "total": {{"active": {n}, "total": {n}}}}}"#
+            )
+        };
+        let real = format!(
+            r#"{{"test": 9, "statistics": {{"delta": {{"created": {}, "closed": {}, "reactivated": {}, "untouched": {}}}}}}}"#,
+            bucket(2),
+            bucket(1),
+            bucket(0),
+            bucket(5)
+        );
+        let o = parse_outcome(&real);
+        assert_eq!(o.test_id, Some(9));
+        assert_eq!(o.delta.get("created"), Some(&2));
+        assert_eq!(o.delta.get("untouched"), Some(&5));
     }
 }

@@ -36,6 +36,12 @@ pub fn rfc3339(secs: i64) -> String {
     )
 }
 
+/// `2026-11-22` for Unix seconds (UTC).
+pub fn date(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Reads `2026-11-22`, `2026-11-22T10:00:00Z`, `…T10:00:00.123+02:00`, `… 10:00:00` (UTC).
 pub fn parse(text: &str) -> Option<i64> {
     let t = text.trim();

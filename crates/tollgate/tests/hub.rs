@@ -642,6 +642,15 @@ fn upload_pull_and_gate_work_against_the_hub() {
         assert!(out.status.success(), "{}: {}", hub.backend, stderr(&out));
         let out = upload(&[]);
         assert!(out.status.success(), "{}", stderr(&out));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.contains("0 created, 0 closed, 0 reactivated"),
+            "{said}"
+        );
+        assert!(
+            !said.contains(" 0 untouched") && !said.contains("? untouched"),
+            "{said}"
+        );
         let (_, tests) = hub.get(&ci, "/api/v2/tests/");
         assert_eq!(
             tests["count"], 2,
@@ -681,6 +690,24 @@ fn upload_pull_and_gate_work_against_the_hub() {
             "{}: every open finding pulled",
             hub.backend
         );
+        // Pulled findings keep the hub's fingerprints (so a gate over them matches baselines).
+        let list = parsed
+            .as_array()
+            .or_else(|| parsed["findings"].as_array())
+            .unwrap();
+        let mut pulled_fps: Vec<&str> = list
+            .iter()
+            .map(|f| f["fingerprint"].as_str().unwrap())
+            .collect();
+        let mut hub_fps: Vec<&str> = findings["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["hash_code"].as_str().unwrap())
+            .collect();
+        pulled_fps.sort();
+        hub_fps.sort();
+        assert_eq!(pulled_fps, hub_fps, "{}", hub.backend);
 
         // The gate with the hub as baseline: what the hub knows is not new.
         let gate = |extra: &[&str]| {
