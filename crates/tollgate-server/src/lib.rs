@@ -28,6 +28,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     pub body_limit: usize,
     pub max_connections: u32,
+    /// Days to fix per severity, for findings' SLA due dates.
+    pub sla: tollgate_store::SlaDays,
 }
 
 impl ServeConfig {
@@ -38,6 +40,7 @@ impl ServeConfig {
             public_url: None,
             body_limit: 512 * 1024 * 1024,
             max_connections: 16,
+            sla: tollgate_store::SlaDays::default(),
         }
     }
 }
@@ -48,7 +51,7 @@ pub async fn app(config: &ServeConfig, bound: SocketAddr) -> anyhow::Result<AppS
         &config.database_url,
         StoreOptions {
             max_connections: config.max_connections,
-            ..StoreOptions::default()
+            sla: config.sla,
         },
     )
     .await

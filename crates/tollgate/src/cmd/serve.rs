@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, default_value_t = 16)]
     max_connections: u32,
+    /// Days to fix a finding per severity (its SLA due date): e.g. `critical=7,high=30,medium=90,low=120`
+    /// (the default); `info=…` adds one for Info; `none` for a severity turns its SLA off.
+    #[arg(long, value_parser = sla_arg)]
+    sla_days: Option<tollgate_store::SlaDays>,
     /// Log format: text or json (one object per line).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -42,6 +46,9 @@ pub fn serve(args: ServeArgs) -> u8 {
     config.public_url = args.public_url;
     config.body_limit = usize::try_from(args.body_limit).unwrap_or(usize::MAX);
     config.max_connections = args.max_connections.max(1);
+    if let Some(sla) = args.sla_days {
+        config.sla = sla;
+    }
     let result = tollgate_server::runtime().and_then(|rt| {
         rt.block_on(tollgate_server::serve(config, |addr| {
             // One line on stdout, for scripts that started us on port 0.
@@ -55,6 +62,37 @@ pub fn serve(args: ServeArgs) -> u8 {
             exit::INPUT_ERROR
         }
     }
+}
+
+fn sla_arg(text: &str) -> Result<tollgate_store::SlaDays, String> {
+    let mut sla = tollgate_store::SlaDays::default();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (severity, days) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?}: write severity=days, e.g. critical=7"))?;
+        let days = match days.trim() {
+            "none" | "off" => None,
+            d => Some(
+                d.parse::<i64>()
+                    .ok()
+                    .filter(|n| (0..=3650).contains(n))
+                    .ok_or_else(|| format!("{part:?}: days must be 0 to 3650, or none"))?,
+            ),
+        };
+        match severity.trim().to_ascii_lowercase().as_str() {
+            "critical" => sla.critical = days,
+            "high" => sla.high = days,
+            "medium" => sla.medium = days,
+            "low" => sla.low = days,
+            "info" => sla.info = days,
+            other => {
+                return Err(format!(
+                    "{other:?} is not a severity (critical, high, medium, low, info)"
+                ))
+            }
+        }
+    }
+    Ok(sla)
 }
 
 #[derive(Args)]
@@ -155,5 +193,22 @@ pub fn token(args: TokenArgs) -> u8 {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sla_days_override_the_defaults() {
+        let sla = sla_arg("critical=3, low=none,info=365").unwrap();
+        assert_eq!(sla.critical, Some(3));
+        assert_eq!(sla.high, Some(30));
+        assert_eq!(sla.low, None);
+        assert_eq!(sla.info, Some(365));
+        assert!(sla_arg("urgent=1").is_err());
+        assert!(sla_arg("high=-1").is_err());
+        assert!(sla_arg("high").is_err());
     }
 }
