@@ -61,6 +61,19 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-hubbench.XXXXXX")"
 SERVER_PID=""
 PG_DBS=()
 
+CHILD_PID=""
+# bg OUT CMD…: runs CMD with stdout in OUT in the background and waits for it, so that a signal's trap
+# runs at once instead of after a 30-second upload; returns CMD's status.
+bg() {
+  local out="$1" status=0
+  shift
+  "$@" >"$out" &
+  CHILD_PID=$!
+  wait "$CHILD_PID" || status=$?
+  CHILD_PID=""
+  return "$status"
+}
+
 stop_server() {
   if [ -n "$SERVER_PID" ]; then
     kill "$SERVER_PID" 2>/dev/null || true
@@ -74,6 +87,7 @@ drop_pg() {
 }
 cleanup() {
   local code=$?
+  if [ -n "$CHILD_PID" ]; then kill "$CHILD_PID" 2>/dev/null || true; fi
   stop_server
   if [ ${#PG_DBS[@]} -gt 0 ]; then
     for db in "${PG_DBS[@]}"; do drop_pg "$db"; done
@@ -128,10 +142,11 @@ upload() {
   local endpoint="$1" file="$2" product="$3" kind before out code
   kind="${endpoint%-scan}"
   before="$(import_sum "$kind")"
-  out="$(curl -sS -o "$WORK/resp.json" -w '%{http_code} %{time_total}' -X POST "$HUB/api/v2/$endpoint/" \
+  bg "$WORK/curl.out" curl -sS -o "$WORK/resp.json" -w '%{http_code} %{time_total}' -X POST "$HUB/api/v2/$endpoint/" \
     -H "Authorization: Token $TOKEN" -F scan_type=SARIF -F "file=@$file" -F product_type_name=bench \
-    -F "product_name=$product" -F engagement_name=ci -F auto_create_context=true)" \
+    -F "product_name=$product" -F engagement_name=ci -F auto_create_context=true \
     || die "$endpoint $file: curl failed"
+  out="$(cat "$WORK/curl.out")"
   code="${out%% *}"
   CURL_S="${out#* }"
   [ "$code" = 201 ] || die "$endpoint $(basename "$file") into $product: HTTP $code: $(head -c 600 "$WORK/resp.json")"
@@ -258,10 +273,10 @@ EOF
       || die "GET ${names[$i]}: not a page of 50: $(head -c 400 "$WORK/page.json")"
     [ "$(jq '.pagination_information.total_count' "$WORK/page.json")" = "${totals[$i]}" ] \
       || die "GET ${names[$i]}: total_count $(jq '.pagination_information.total_count' "$WORK/page.json"), expected ${totals[$i]}"
-    wrk -t"$((conns[$i] < 2 ? 1 : 2))" -c"${conns[$i]}" -d2s -s "$WORK/auth.lua" "${urls[$i]}" >/dev/null # warm-up
+    bg /dev/null wrk -t"$((conns[$i] < 2 ? 1 : 2))" -c"${conns[$i]}" -d2s -s "$WORK/auth.lua" "${urls[$i]}" # warm-up
     cpu0="$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat")"
     stat0="$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)"
-    wrk -t"$((conns[$i] < 2 ? 1 : 2))" -c"${conns[$i]}" -d"${WRK_DURATION}s" --latency -s "$WORK/auth.lua" "${urls[$i]}" >"$WORK/wrk.out" 2>&1 \
+    bg "$WORK/wrk.out" wrk -t"$((conns[$i] < 2 ? 1 : 2))" -c"${conns[$i]}" -d"${WRK_DURATION}s" --latency -s "$WORK/auth.lua" "${urls[$i]}" \
       || die "wrk ${names[$i]}: $(tail -5 "$WORK/wrk.out")"
     cpu1="$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat")"
     stat1="$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)"
