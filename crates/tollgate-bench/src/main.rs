@@ -4,6 +4,10 @@
 //! Usage: `tollgate-bench run --tollgate target/release/tollgate [--dir bench-out] [--repeat 3]`
 //!        `tollgate-bench generate --dir bench-out`
 //!        `tollgate-bench floor FILE`   (prints `seconds peak_rss_kib`)
+//!        `tollgate-bench hub-generate [--dir bench-out/hub] [--findings 100000] [--rules 300]
+//!                                     [--changed-percent 10]`   (the reports of `bench/hub.sh`)
+
+mod hub;
 
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
@@ -24,6 +28,32 @@ fn main() {
         Some("generate") => {
             generate(&dir);
             0
+        }
+        Some("hub-generate") => {
+            let num = |name: &str, default: usize| {
+                flag(name).map_or(Some(default), |v| v.parse::<usize>().ok())
+            };
+            match (
+                num("--findings", 100_000),
+                num("--rules", 300),
+                num("--changed-percent", 10),
+            ) {
+                (Some(findings), Some(rules), Some(percent)) if rules > 0 && percent <= 100 => {
+                    let dir =
+                        PathBuf::from(flag("--dir").unwrap_or_else(|| "bench-out/hub".into()));
+                    let r = hub::generate(&dir, findings, rules, percent);
+                    // One line for scripts.
+                    println!(
+                        "base={} changed={} findings={} changed_findings={}",
+                        r.base.display(),
+                        r.changed.display(),
+                        r.findings,
+                        r.changed_findings
+                    );
+                    0
+                }
+                _ => usage(),
+            }
         }
         Some("floor") => match args.get(1) {
             Some(file) => {
@@ -48,6 +78,7 @@ fn main() {
 
 fn usage() -> i32 {
     eprintln!("usage: tollgate-bench run [--tollgate BIN] [--dir DIR] [--repeat N] | generate [--dir DIR] | floor FILE");
+    eprintln!("       tollgate-bench hub-generate [--dir DIR] [--findings N] [--rules N] [--changed-percent P]");
     2
 }
 
