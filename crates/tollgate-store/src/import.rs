@@ -376,23 +376,20 @@ impl Store {
         let new_open = new_status.is_open();
         for chunk in create.chunks(INSERT_BATCH) {
             let mut q = Sql::new(
-                "INSERT INTO findings (test_id, engagement_id, product_id, fingerprint, title, severity, data, \
+                "INSERT INTO findings (test_id, engagement_id, product_id, fingerprint, title, severity, \
                  active, verified, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due) VALUES ",
             );
             for (i, f) in chunk.iter().enumerate() {
                 if i > 0 {
                     q.push(", ");
                 }
-                let data = serde_json::to_string(f)
-                    .map_err(|e| StoreError::Invalid(format!("finding not storable: {e}")))?;
-                let args: [Arg; 15] = [
+                let args: [Arg; 14] = [
                     test.id.into(),
                     resolved.engagement_id.into(),
                     resolved.product_id.into(),
                     f.fingerprint.as_str().into(),
                     f.title.as_str().into(),
                     severity_rank(f.severity).into(),
-                    data.into(),
                     req.active.into(),
                     req.verified.into(),
                     new_open.into(),
@@ -406,7 +403,26 @@ impl Store {
                 delta.created.add(f.severity, &new_status);
                 counts.new_row(new_open);
             }
-            q.query(self.backend).execute(&mut *conn).await?;
+            // Ids by fingerprint (unique in the test): RETURNING order is not promised.
+            q.push(" RETURNING id, fingerprint");
+            let rows = q.query(self.backend).fetch_all(&mut *conn).await?;
+            let mut ids = HashMap::with_capacity(rows.len());
+            for row in &rows {
+                ids.insert(get_str(row, "fingerprint")?, get_i64(row, "id")?);
+            }
+            let mut d = Sql::new("INSERT INTO finding_data (finding_id, data) VALUES ");
+            for (i, f) in chunk.iter().enumerate() {
+                if i > 0 {
+                    d.push(", ");
+                }
+                let id = *ids.get(f.fingerprint.as_str()).ok_or_else(|| {
+                    StoreError::Corrupt(format!("no id returned for {}", f.fingerprint))
+                })?;
+                let data = serde_json::to_string(f)
+                    .map_err(|e| StoreError::Invalid(format!("finding not storable: {e}")))?;
+                d.list::<Arg>([id.into(), data.into()]);
+            }
+            d.query(self.backend).execute(&mut *conn).await?;
         }
 
         let mut after = SeverityCounts::default();

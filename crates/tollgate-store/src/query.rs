@@ -12,13 +12,14 @@ use crate::{
 use sqlx::any::AnyRow;
 use tollgate_model::Finding;
 
-pub(crate) const FINDING_COLUMNS: &str = "f.id, f.product_id, f.engagement_id, f.test_id, f.data, \
+pub(crate) const FINDING_COLUMNS: &str = "f.id, f.product_id, f.engagement_id, f.test_id, d.data, \
      f.active, f.verified, f.false_p, f.out_of_scope, f.risk_accepted, f.risk_accepted_until, \
      f.is_mitigated, f.mitigated_at, f.mitigated_by, f.duplicate, f.permanently_closed, f.closed_as, \
      f.priority, f.triaged, f.created_import_id, t.last_import_id, f.first_seen, f.last_seen, \
      f.updated_at, f.sla_due";
 
-pub(crate) const FINDING_FROM: &str = " FROM findings f JOIN tests t ON t.id = f.test_id";
+pub(crate) const FINDING_FROM: &str =
+    " FROM findings f JOIN tests t ON t.id = f.test_id JOIN finding_data d ON d.finding_id = f.id";
 
 pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
     let id = get_i64(row, "id")?;

@@ -20,7 +20,7 @@ use tollgate_store::{ImportMode, ImportRequest, ImportTarget, ListQuery, Scope};
 struct Form {
     fields: HashMap<String, String>,
     tags: Vec<String>,
-    file: Option<(Option<String>, Vec<u8>)>,
+    file: Option<(Option<String>, axum::body::Bytes)>,
 }
 
 async fn read_form(mut multipart: Multipart) -> ApiResult<Form> {
@@ -35,7 +35,7 @@ async fn read_form(mut multipart: Multipart) -> ApiResult<Form> {
         if name == "file" {
             let file_name = field.file_name().map(str::to_string);
             let bytes = field.bytes().await.map_err(multipart_error)?;
-            form.file = Some((file_name, bytes.to_vec()));
+            form.file = Some((file_name, bytes));
         } else {
             let text = field.text().await.map_err(multipart_error)?;
             if name == "tags" {
@@ -129,7 +129,7 @@ async fn import(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::Import, "import scans")?;
     let started = Instant::now();
-    let form = read_form(multipart).await?;
+    let mut form = read_form(multipart).await?;
 
     let scan_type_text = form.text("scan_type").ok_or_else(|| {
         ApiError::bad_request(format!(
@@ -179,7 +179,7 @@ async fn import(
     req.commit_hash = form.text("commit_hash");
     req.build_id = form.text("build_id");
     req.service = form.text("service");
-    req.tags = form.tags.clone();
+    req.tags = std::mem::take(&mut form.tags);
     req.actor = Some(caller.0.name.clone());
     req.restrict_to_product = caller.restriction();
 

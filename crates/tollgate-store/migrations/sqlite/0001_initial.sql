@@ -66,8 +66,6 @@ CREATE TABLE findings (
     title               TEXT NOT NULL,
     -- 0 info, 1 low, 2 medium, 3 high, 4 critical
     severity            BIGINT NOT NULL,
-    -- The normalized finding (tollgate-model JSON).
-    data                TEXT NOT NULL,
     active              INTEGER NOT NULL,
     verified            INTEGER NOT NULL,
     false_p             INTEGER NOT NULL DEFAULT FALSE,
@@ -91,6 +89,13 @@ CREATE TABLE findings (
     UNIQUE (test_id, fingerprint)
 );
 CREATE INDEX findings_by_product ON findings (product_id, id);
+
+-- The normalized finding (tollgate-model JSON), 1:1 with findings. Kept apart so that the frequent
+-- updates of a finding's status and last_seen rewrite a narrow row, not its ~1.5 KB of text.
+CREATE TABLE finding_data (
+    finding_id INTEGER PRIMARY KEY REFERENCES findings(id),
+    data                TEXT NOT NULL
+);
 CREATE INDEX findings_by_open ON findings (is_open, id);
 CREATE INDEX findings_by_update ON findings (updated_at);
 CREATE INDEX findings_by_engagement ON findings (engagement_id, fingerprint);
