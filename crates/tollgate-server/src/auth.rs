@@ -37,8 +37,14 @@ impl FromRequestParts<AppState> for Caller {
                 "Authentication credentials were not provided: send 'Authorization: Token <key>' (or 'APIKey <key>')",
             ));
         };
+        if let Some(token) = state.tokens.get(&secret) {
+            return Ok(Caller(token));
+        }
         match state.store.authenticate(&secret).await? {
-            Some(token) => Ok(Caller(token)),
+            Some(token) => {
+                state.tokens.put(&secret, &token);
+                Ok(Caller(token))
+            }
             None => Err(ApiError::unauthorized("Invalid token.")),
         }
     }

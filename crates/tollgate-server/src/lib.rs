@@ -74,6 +74,7 @@ pub async fn app(config: &ServeConfig, bound: SocketAddr) -> anyhow::Result<AppS
             body_limit: config.body_limit,
         }),
         metrics: Arc::default(),
+        tokens: Arc::default(),
     })
 }
 

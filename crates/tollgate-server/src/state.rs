@@ -10,6 +10,43 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    pub tokens: Arc<TokenCache>,
+}
+
+/// Tokens recently read from the database, for a few seconds: one query less per API call. A
+/// revoked token stops working on every replica within [`TokenCache::TTL`].
+#[derive(Default)]
+pub struct TokenCache {
+    entries: std::sync::Mutex<
+        std::collections::HashMap<String, (tollgate_store::Token, std::time::Instant)>,
+    >,
+}
+
+impl TokenCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(10);
+    const MAX_ENTRIES: usize = 10_000;
+
+    pub fn get(&self, secret: &str) -> Option<tollgate_store::Token> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(secret)
+            .filter(|(_, at)| at.elapsed() < Self::TTL)
+            .map(|(t, _)| t.clone())
+    }
+
+    pub fn put(&self, secret: &str, token: &tollgate_store::Token) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            secret.to_string(),
+            (token.clone(), std::time::Instant::now()),
+        );
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -45,8 +45,9 @@ pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
             .as_deref()
             .and_then(Priority::from_str_opt),
     };
+    let triaged = get_bool(row, "triaged")?;
     let is_new = status.is_open()
-        && !get_bool(row, "triaged")?
+        && !triaged
         && get_opt_i64(row, "last_import_id")? == Some(get_i64(row, "created_import_id")?);
     Ok(StoredFinding {
         id,
@@ -56,6 +57,7 @@ pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
         finding,
         status,
         is_new,
+        triaged,
         first_seen: get_i64(row, "first_seen")?,
         last_seen: get_i64(row, "last_seen")?,
         updated_at: get_i64(row, "updated_at")?,

@@ -141,11 +141,17 @@ pub(crate) fn get_opt_str(row: &AnyRow, col: &str) -> Result<Option<String>> {
         .map_err(StoreError::from)
 }
 
-/// Booleans come back as BOOLEAN from PostgreSQL and as INTEGER from SQLite expressions.
+/// Booleans come back as BOOLEAN from PostgreSQL and as INTEGER 0/1 from SQLite. The column's type
+/// is looked at first: a failed typed read formats an error, which showed up in profiles.
 pub(crate) fn get_bool(row: &AnyRow, col: &str) -> Result<bool> {
-    match row.try_get::<bool, _>(col) {
-        Ok(b) => Ok(b),
-        Err(_) => Ok(row.try_get::<i64, _>(col)? != 0),
+    use sqlx::any::AnyTypeInfoKind;
+    use sqlx::ValueRef as _;
+    let raw = row.try_get_raw(col)?;
+    let is_bool = !raw.is_null() && raw.type_info().kind() == AnyTypeInfoKind::Bool;
+    if is_bool {
+        Ok(row.try_get::<bool, _>(col)?)
+    } else {
+        Ok(row.try_get::<Option<i64>, _>(col)?.unwrap_or(0) != 0)
     }
 }
 

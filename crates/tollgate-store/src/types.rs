@@ -150,6 +150,9 @@ pub struct StoredFinding {
     pub status: FindingStatus,
     /// Created by the latest import of its test and not triaged since (Results API `NEW`).
     pub is_new: bool,
+    /// Someone set its priority, commented or closed it (only such findings can have notes).
+    #[serde(default)]
+    pub triaged: bool,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     /// Last change of anything but `last_seen` (Results API `results_last_updated`).

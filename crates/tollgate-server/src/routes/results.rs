@@ -126,7 +126,8 @@ pub async fn list(
 }
 
 async fn render_all(state: &AppState, page: &[StoredFinding]) -> ApiResult<Vec<Value>> {
-    let ids: Vec<i64> = page.iter().map(|f| f.id).collect();
+    // Only triaged findings can have notes: an untriaged page needs no notes query.
+    let ids: Vec<i64> = page.iter().filter(|f| f.triaged).map(|f| f.id).collect();
     let notes = state.store.notes(&ids).await?;
     Ok(page
         .iter()

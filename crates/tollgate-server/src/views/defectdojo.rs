@@ -361,6 +361,7 @@ mod tests {
                 ..FindingStatus::default()
             },
             is_new: true,
+            triaged: false,
             first_seen: T,
             last_seen: T + 86_400,
             updated_at: T + 60,

@@ -554,6 +554,7 @@ mod tests {
                 ..FindingStatus::default()
             },
             is_new: false,
+            triaged: false,
             // 2026-01-02T03:04:05Z
             first_seen: 1_767_323_045,
             last_seen: 1_767_323_045 + 86_400,

@@ -180,7 +180,7 @@ pub fn token(args: TokenArgs) -> u8 {
         TokenAction::Revoke { name, database } => {
             match rt.block_on(tollgate_server::revoke_token(&database, &name)) {
                 Ok(true) => {
-                    eprintln!("token {name:?} revoked");
+                    eprintln!("token {name:?} revoked (running hubs refuse it within 10 s)");
                     exit::OK
                 }
                 Ok(false) => {
