@@ -9,8 +9,9 @@
 use crate::context::TEST_COLUMNS;
 use crate::sql::{get_bool, get_i64, get_opt_str, get_str, Arg, Sql};
 use crate::{
-    severity_from_rank, severity_rank, ClosedAs, FindingStatus, ImportDelta, ImportOutcome,
-    ImportRequest, ImportStatistics, Result, SeverityCounts, Store, StoreError, Test,
+    severity_from_rank, severity_rank, Backend, ClosedAs, FindingStatus, ImportDelta,
+    ImportOutcome, ImportRequest, ImportStatistics, Result, SeverityCounts, Store, StoreError,
+    Test,
 };
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
@@ -202,21 +203,12 @@ impl Store {
         };
 
         // What the test holds now.
-        let mut existing: HashMap<String, Existing> = HashMap::new();
-        if is_reimport {
-            let rows = Sql::new(format!(
-                "SELECT {EXISTING_COLUMNS} FROM findings WHERE test_id = "
-            ))
-            .arg(test.id)
-            .query(self.backend)
-            .fetch_all(&mut *conn)
-            .await?;
-            existing.reserve(rows.len());
-            for row in &rows {
-                let (fp, e) = existing_from_row(row)?;
-                existing.insert(fp, e);
-            }
-        }
+        let existing = if is_reimport {
+            self.test_findings(conn, test.id).await?
+        } else {
+            HashMap::new()
+        };
+        let mut existing = existing;
         let mut before = SeverityCounts::default();
         for e in existing.values() {
             before.add(e.severity, &e.status);
@@ -484,6 +476,69 @@ impl Store {
             below_minimum_severity,
             duplicates_in_report,
         })
+    }
+
+    /// The findings of a test, keyed by fingerprint. They come packed into one text value
+    /// (`group_concat` / `string_agg`): row by row, 100k rows cost ~0.5 s in the driver alone.
+    async fn test_findings(
+        &self,
+        conn: &mut AnyConnection,
+        test_id: i64,
+    ) -> Result<HashMap<String, Existing>> {
+        let aggregate = match self.backend {
+            Backend::Sqlite => "group_concat",
+            Backend::Postgres => "string_agg",
+        };
+        let row = Sql::new(format!(
+            "SELECT {aggregate}(CAST(id AS TEXT) || '|' || fingerprint || '|' || CAST(severity AS TEXT) || '|' || \
+             CAST((CASE WHEN active THEN 1 ELSE 0 END) + (CASE WHEN verified THEN 2 ELSE 0 END) \
+             + (CASE WHEN false_p THEN 4 ELSE 0 END) + (CASE WHEN out_of_scope THEN 8 ELSE 0 END) \
+             + (CASE WHEN risk_accepted THEN 16 ELSE 0 END) + (CASE WHEN is_mitigated THEN 32 ELSE 0 END) \
+             + (CASE WHEN duplicate THEN 64 ELSE 0 END) + (CASE WHEN permanently_closed THEN 128 ELSE 0 END) AS TEXT) \
+             || '|' || COALESCE(closed_as, '') || '|' || COALESCE(risk_accepted_until, ''), ',') AS packed \
+             FROM findings WHERE test_id = "
+        ))
+        .arg(test_id)
+        .query(self.backend)
+        .fetch_one(&mut *conn)
+        .await?;
+        let packed = get_opt_str(&row, "packed")?.unwrap_or_default();
+        let mut out = HashMap::new();
+        for item in packed.split(',').filter(|i| !i.is_empty()) {
+            let bad =
+                || StoreError::Corrupt(format!("test {test_id}: unreadable finding row {item:?}"));
+            let mut parts = item.split('|');
+            let mut next = || parts.next().ok_or_else(bad);
+            let id: i64 = next()?.parse().map_err(|_| bad())?;
+            let fingerprint = next()?.to_string();
+            let severity = severity_from_rank(next()?.parse().map_err(|_| bad())?);
+            let flags: i64 = next()?.parse().map_err(|_| bad())?;
+            let closed_as = next()?;
+            let until = next()?;
+            let flag = |bit: i64| flags & bit != 0;
+            let status = FindingStatus {
+                active: flag(1),
+                verified: flag(2),
+                false_p: flag(4),
+                out_of_scope: flag(8),
+                risk_accepted: flag(16),
+                is_mitigated: flag(32),
+                duplicate: flag(64),
+                permanently_closed: flag(128),
+                closed_as: ClosedAs::from_str_opt(closed_as),
+                risk_accepted_until: (!until.is_empty()).then(|| until.to_string()),
+                ..FindingStatus::default()
+            };
+            out.insert(
+                fingerprint,
+                Existing {
+                    id,
+                    severity,
+                    status,
+                },
+            );
+        }
+        Ok(out)
     }
 
     pub(crate) async fn adjust_counts(

@@ -853,6 +853,16 @@ fn kill_9_during_a_large_import_leaves_a_consistent_database_and_the_retry_conve
         );
         assert_eq!(s, 201);
         assert_eq!(delta(&v), (0, 0, 0, n as i64));
+        // And the file itself is sound (SQLite's integrity check; PostgreSQL has none to run).
+        hub.terminate();
+        let rt = tollgate_server::runtime().unwrap();
+        rt.block_on(async {
+            let store = tollgate_store::Store::open(&hub.database, Default::default())
+                .await
+                .unwrap();
+            store.check_integrity().await.unwrap();
+            store.close().await;
+        });
         let _ = std::fs::remove_dir_all(dir);
     }
 }

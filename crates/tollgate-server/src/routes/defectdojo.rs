@@ -216,6 +216,7 @@ async fn import(
         }
     };
     let received = findings.len() as u64;
+    let parsed_in = started.elapsed();
     let outcome = state.store.import(req, findings).await?;
     let kind = match mode {
         ImportMode::Import => "import",
@@ -230,6 +231,7 @@ async fn import(
         product = outcome.product_id,
         findings = received,
         ms = started.elapsed().as_millis() as u64,
+        upload_and_parse_ms = parsed_in.as_millis() as u64,
         token = %caller.0.name,
         "scan imported"
     );
