@@ -276,10 +276,8 @@ impl Store {
                 // Import with close_old_findings: earlier tests of this scan type in the
                 // engagement lose what this report no longer has.
                 let rows = Sql::new(format!(
-                    "SELECT {EXISTING_COLUMNS} FROM findings WHERE engagement_id = "
+                    "SELECT {EXISTING_COLUMNS} FROM findings WHERE test_id <> "
                 ))
-                .arg(resolved.engagement_id)
-                .push(" AND test_id <> ")
                 .arg(test.id)
                 .push(" AND is_open = ")
                 .arg(true)

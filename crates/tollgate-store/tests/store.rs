@@ -400,3 +400,43 @@ async fn an_expired_risk_acceptance_reopens_when_the_finding_is_still_there() {
         assert_eq!(s.finding_totals().await.unwrap(), (1, 1), "{}", db.name);
     }
 }
+
+#[tokio::test]
+async fn import_with_close_old_findings_closes_what_earlier_tests_of_the_scan_type_had() {
+    for db in backends().await {
+        let s = &db.store;
+        let mut first = reimport(1_000);
+        first.mode = ImportMode::Import;
+        first.close_old_findings = false;
+        let a = s
+            .import(
+                first.clone(),
+                vec![finding("a1", Severity::High), finding("b2", Severity::Low)],
+            )
+            .await
+            .unwrap();
+        let mut second = first.clone();
+        second.now = 2_000;
+        second.close_old_findings = true;
+        let b = s
+            .import(second, vec![finding("a1", Severity::High)])
+            .await
+            .unwrap();
+        assert_ne!(a.test_id, b.test_id, "{}: import makes a new test", db.name);
+        let q = ListQuery {
+            limit: 10,
+            test_id: Some(a.test_id),
+            ..ListQuery::default()
+        };
+        let old = s.findings(&q).await.unwrap().results;
+        let b2 = old.iter().find(|f| f.finding.title == "Title b2").unwrap();
+        let a1 = old.iter().find(|f| f.finding.title == "Title a1").unwrap();
+        assert!(b2.status.is_mitigated, "{}", db.name);
+        assert!(
+            a1.status.is_open(),
+            "{}: still reported, stays open",
+            db.name
+        );
+        assert_eq!(s.finding_totals().await.unwrap(), (2, 1), "{}", db.name);
+    }
+}

@@ -98,7 +98,6 @@ CREATE TABLE finding_data (
 );
 CREATE INDEX findings_by_open ON findings (is_open, id);
 CREATE INDEX findings_by_update ON findings (updated_at);
-CREATE INDEX findings_by_engagement ON findings (engagement_id, fingerprint);
 
 CREATE TABLE notes (
     id              INTEGER PRIMARY KEY,
