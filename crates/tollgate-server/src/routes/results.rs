@@ -4,13 +4,14 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{now, AppState};
-use crate::views::security_finding::security_finding;
+use crate::views::security_finding::{security_finding, SecurityFindingView};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tollgate_store::{
     ClosedAs, NoteKind, Priority, ResultsQuery, Scope, StatusGroup, StoredFinding,
 };
@@ -44,7 +45,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(p): Query<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     caller.require(Scope::Read, "read security findings")?;
     let page_size = match p.page_size.as_deref().filter(|s| !s.is_empty()) {
         None => DEFAULT_PAGE_SIZE,
@@ -118,28 +119,38 @@ pub async fn list(
     } else {
         None
     };
-    let rendered = render_all(&state, page).await?;
-    Ok(Json(json!({
-        "pagination_information": { "next_cursor": next_cursor, "total_count": total },
-        "security_findings": rendered,
-    })))
-}
-
-async fn render_all(state: &AppState, page: &[StoredFinding]) -> ApiResult<Vec<Value>> {
     // Only triaged findings can have notes: an untriaged page needs no notes query.
     let ids: Vec<i64> = page.iter().filter(|f| f.triaged).map(|f| f.id).collect();
     let notes = state.store.notes(&ids).await?;
-    Ok(page
-        .iter()
-        .map(|f| {
-            let mine: Vec<_> = notes
-                .iter()
-                .filter(|n| n.finding_id == f.id)
-                .cloned()
-                .collect();
-            security_finding(f, &mine, &state.settings.public_url)
-        })
-        .collect())
+    let body = ListBody {
+        pagination_information: Pagination {
+            next_cursor,
+            total_count: total,
+        },
+        security_findings: page
+            .iter()
+            .map(|f| SecurityFindingView::new(f, &notes, &state.settings.public_url))
+            .collect(),
+    };
+    let bytes = serde_json::to_vec(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("rendering failed: {e}"),
+        )
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+#[derive(serde::Serialize)]
+struct ListBody<'a> {
+    pagination_information: Pagination,
+    security_findings: Vec<SecurityFindingView<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct Pagination {
+    next_cursor: Option<String>,
+    total_count: i64,
 }
 
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<StoredFinding> {

@@ -3,7 +3,8 @@
 //! that shape cannot carry (fingerprint, five-level severity, location …) so that a hub pulled by
 //! `tollgate pull` loses nothing. docs/results-api.md documents each mapping made here.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{json, Value};
 use tollgate_model::{
     Category, Confidence, Cvss, CvssVersion, Finding, FingerprintBuilder, Location, Severity, Tag,
 };
@@ -14,83 +15,138 @@ use super::rfc3339;
 /// The SecurityFinding of `f`. `notes` are the finding's notes (others are ignored), `base_url`
 /// the hub's public URL (a trailing `/` is fine).
 pub fn security_finding(f: &StoredFinding, notes: &[Note], base_url: &str) -> Value {
-    let m = &f.finding;
-    let id = f.id.to_string();
-    let app = f.product_id.to_string();
-    let mut o = Map::new();
-    let mut put = |k: &str, v: Value| {
-        o.insert(k.to_string(), v);
-    };
-    put("id", json!(id));
-    put("mobile_app_id", json!(app));
-    put("aggregated_status", json!(aggregated_status(f)));
-    put("is_permanently_closed", json!(f.status.permanently_closed));
-    put("title", json!(m.title));
-    put("severity", json!(severity(m.severity)));
-    put("category", json!(category(m)));
-    put("exploitability", json!(exploitability(m)));
-    put("importance_tags", json!(importance_tags(f)));
-    put(
-        "issue_type_id",
-        json!(issue_type_id(&m.scanner.name, &m.rule_id)),
-    );
-    if let Some(p) = f.status.priority {
-        put("priority", json!(p.as_str()));
-    }
-    put(
-        "associated_cve_ids",
-        json!(m
-            .vulnerability_ids
-            .iter()
-            .filter(|v| is_cve(v))
-            .collect::<Vec<_>>()),
-    );
-    put(
-        "associated_cwe_ids",
-        json!(m.cwe.iter().map(|c| format!("CWE-{c}")).collect::<Vec<_>>()),
-    );
-    put(
-        "compliance_policy_references",
-        Value::Array(compliance_policy_references(m)),
-    );
-    if let Some(c) = main_cvss(m) {
-        if let Some(score) = c.score {
-            put("cvss_score", json!(score));
+    serde_json::to_value(SecurityFindingView::new(f, notes, base_url)).unwrap_or(Value::Null)
+}
+
+/// A SecurityFinding ready to serialize, borrowing from the stored finding: the list endpoint
+/// writes pages of these straight to the response (building `Value` maps per finding cost more
+/// than the database read).
+#[derive(Serialize)]
+pub struct SecurityFindingView<'a> {
+    aggregated_status: &'static str,
+    associated_cve_ids: Vec<&'a str>,
+    associated_cwe_ids: Vec<String>,
+    category: &'static str,
+    compliance_policy_references: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cvss_score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cvss_vector: Option<&'a str>,
+    /// The documentation's spelling; Data Theorem clients read it.
+    #[serde(rename = "cvss_Vecotr", skip_serializing_if = "Option::is_none")]
+    cvss_vecotr: Option<&'a str>,
+    date_created: String,
+    description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description_intro: Option<String>,
+    exploitability: &'static str,
+    id: String,
+    importance_tags: Vec<&'static str>,
+    is_permanently_closed: bool,
+    issue_type_id: String,
+    links: [Link; 2],
+    mobile_app_id: String,
+    notes: Vec<NoteView<'a>>,
+    portal_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<&'static str>,
+    recommendation: String,
+    results_last_updated: String,
+    severity: &'static str,
+    title: &'a str,
+    tollgate: TollgateExtra<'a>,
+}
+
+#[derive(Serialize)]
+struct Link {
+    href: String,
+    #[serde(rename = "type")]
+    method: &'static str,
+    rel: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct NoteView<'a> {
+    author_email: &'a str,
+    date_created: String,
+    id: String,
+    is_internal_comment: bool,
+    is_question_for_datatheorem: bool,
+    is_reply_from_datatheorem: bool,
+    text: &'a str,
+}
+
+impl<'a> NoteView<'a> {
+    fn new(n: &'a Note) -> Self {
+        NoteView {
+            author_email: &n.author,
+            date_created: rfc3339(n.created_at),
+            id: n.id.to_string(),
+            is_internal_comment: n.kind == NoteKind::Internal,
+            is_question_for_datatheorem: n.kind == NoteKind::Question,
+            is_reply_from_datatheorem: n.kind == NoteKind::Reply,
+            text: &n.text,
         }
-        if let Some(vector) = &c.vector {
-            put("cvss_vector", json!(vector));
-            // The documentation's spelling; Data Theorem clients read it.
-            put("cvss_Vecotr", json!(vector));
-        }
     }
-    put("date_created", json!(rfc3339(f.first_seen)));
-    put("results_last_updated", json!(rfc3339(f.updated_at)));
-    if let Some(intro) = describe_location(&m.location) {
-        put("description_intro", json!(intro));
-    }
-    put("description", json!(m.description.as_deref().unwrap_or("")));
-    put("recommendation", json!(recommendation(m)));
-    let base = base_url.trim_end_matches('/');
-    put("portal_url", json!(format!("{base}/ui/findings/{id}")));
-    put(
-        "links",
-        json!([
-            {"href": format!("mobile_apps/{app}"), "type": "GET", "rel": "mobile_app"},
-            {"href": format!("security_findings/{id}"), "type": "GET", "rel": "self"},
-        ]),
-    );
-    put(
-        "notes",
-        Value::Array(
-            notes
+}
+
+impl<'a> SecurityFindingView<'a> {
+    pub fn new(f: &'a StoredFinding, notes: &'a [Note], base_url: &str) -> Self {
+        let m = &f.finding;
+        let id = f.id.to_string();
+        let app = f.product_id.to_string();
+        let cvss = main_cvss(m);
+        let vector = cvss.and_then(|c| c.vector.as_deref());
+        let base = base_url.trim_end_matches('/');
+        SecurityFindingView {
+            aggregated_status: aggregated_status(f),
+            associated_cve_ids: m
+                .vulnerability_ids
+                .iter()
+                .map(String::as_str)
+                .filter(|v| is_cve(v))
+                .collect(),
+            associated_cwe_ids: m.cwe.iter().map(|c| format!("CWE-{c}")).collect(),
+            category: category(m),
+            compliance_policy_references: compliance_policy_references(m),
+            cvss_score: cvss.and_then(|c| c.score),
+            cvss_vector: vector,
+            cvss_vecotr: vector,
+            date_created: rfc3339(f.first_seen),
+            description: m.description.as_deref().unwrap_or(""),
+            description_intro: describe_location(&m.location),
+            exploitability: exploitability(m),
+            importance_tags: importance_tags(f),
+            is_permanently_closed: f.status.permanently_closed,
+            issue_type_id: issue_type_id(&m.scanner.name, &m.rule_id),
+            links: [
+                Link {
+                    href: format!("mobile_apps/{app}"),
+                    method: "GET",
+                    rel: "mobile_app",
+                },
+                Link {
+                    href: format!("security_findings/{id}"),
+                    method: "GET",
+                    rel: "self",
+                },
+            ],
+            notes: notes
                 .iter()
                 .filter(|n| n.finding_id == f.id)
-                .map(note)
+                .map(NoteView::new)
                 .collect(),
-        ),
-    );
-    put("tollgate", tollgate_extra(f));
-    Value::Object(o)
+            portal_url: format!("{base}/ui/findings/{id}"),
+            priority: f.status.priority.map(|p| p.as_str()),
+            recommendation: recommendation(m),
+            results_last_updated: rfc3339(f.updated_at),
+            severity: severity(m.severity),
+            title: &m.title,
+            tollgate: TollgateExtra::new(f),
+            id,
+            mobile_app_id: app,
+        }
+    }
 }
 
 /// One Note of a SecurityFinding.
@@ -487,41 +543,61 @@ fn status_word(s: &FindingStatus) -> &'static str {
 }
 
 /// What the Data Theorem shape cannot carry, so a hub pulled into a report loses nothing.
-fn tollgate_extra(f: &StoredFinding) -> Value {
-    let m = &f.finding;
-    let mut o = Map::new();
-    let mut put = |k: &str, v: Value| {
-        o.insert(k.to_string(), v);
-    };
-    put("fingerprint", json!(m.fingerprint.as_str()));
-    put("severity", json!(m.severity.as_str().to_ascii_lowercase()));
-    put("scanner", json!(m.scanner));
-    put("rule_id", json!(m.rule_id));
-    put("category", json!(m.category.as_str()));
-    put("tags", json!(m.tags));
-    put("location", json!(m.location));
-    put("first_seen", json!(rfc3339(f.first_seen)));
-    put("last_seen", json!(rfc3339(f.last_seen)));
-    put("sla_due", json!(f.sla_due));
-    put("test_id", json!(f.test_id));
-    put("engagement_id", json!(f.engagement_id));
-    put("status", json!(status_word(&f.status)));
-    if let Some(c) = m.confidence {
-        put("confidence", json!(c));
+/// Tollgate's own fields, so a hub loses nothing of the finding model.
+#[derive(Serialize)]
+struct TollgateExtra<'a> {
+    category: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<tollgate_model::Confidence>,
+    cvss: &'a [Cvss],
+    engagement_id: i64,
+    fingerprint: &'a str,
+    first_seen: String,
+    last_seen: String,
+    location: &'a Location,
+    references: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    risk_accepted_until: Option<&'a str>,
+    rule_id: &'a str,
+    scanner: &'a tollgate_model::Scanner,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scanner_severity: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a tollgate_model::RedactedSecret>,
+    severity: String,
+    sla_due: Option<&'a str>,
+    status: &'static str,
+    tags: &'a [Tag],
+    test_id: i64,
+    vulnerability_ids: &'a [String],
+}
+
+impl<'a> TollgateExtra<'a> {
+    fn new(f: &'a StoredFinding) -> Self {
+        let m = &f.finding;
+        TollgateExtra {
+            category: m.category.as_str(),
+            confidence: m.confidence,
+            cvss: &m.cvss,
+            engagement_id: f.engagement_id,
+            fingerprint: m.fingerprint.as_str(),
+            first_seen: rfc3339(f.first_seen),
+            last_seen: rfc3339(f.last_seen),
+            location: &m.location,
+            references: &m.references,
+            risk_accepted_until: f.status.risk_accepted_until.as_deref(),
+            rule_id: &m.rule_id,
+            scanner: &m.scanner,
+            scanner_severity: m.scanner_severity.as_deref(),
+            secret: m.secret.as_ref(),
+            severity: m.severity.as_str().to_ascii_lowercase(),
+            sla_due: f.sla_due.as_deref(),
+            status: status_word(&f.status),
+            tags: &m.tags,
+            test_id: f.test_id,
+            vulnerability_ids: &m.vulnerability_ids,
+        }
     }
-    if let Some(s) = &m.scanner_severity {
-        put("scanner_severity", json!(s));
-    }
-    put("vulnerability_ids", json!(m.vulnerability_ids));
-    put("references", json!(m.references));
-    put("cvss", json!(m.cvss));
-    if let Some(s) = &m.secret {
-        put("secret", json!(s));
-    }
-    if let Some(until) = &f.status.risk_accepted_until {
-        put("risk_accepted_until", json!(until));
-    }
-    Value::Object(o)
 }
 
 #[cfg(test)]
