@@ -297,45 +297,34 @@ impl Store {
     /// One keyset page of the Results API, ordered by id, plus the total under the same filters.
     /// Totals without `results_since` come from per-product counters, never from a scan.
     pub async fn security_findings(&self, q: &ResultsQuery) -> Result<(Vec<StoredFinding>, i64)> {
-        let mut w = Sql::new(format!("{FINDING_FROM} WHERE 1 = 1"));
         let product = match (q.product_id, q.restrict_to_product) {
             (Some(a), Some(b)) if a != b => return Ok((Vec::new(), 0)),
             (a, b) => a.or(b),
         };
-        if let Some(p) = product {
-            w.push(" AND f.product_id = ").arg(p);
-        }
-        if let Some(g) = q.status_group {
-            w.push(" AND f.is_open = ").arg(g == StatusGroup::Open);
-        }
-        if let Some(since) = q.results_since {
-            w.push(" AND f.updated_at >= ").arg(since);
-        }
-        let total = match q.known_total {
-            Some(t) => t,
-            None if q.results_since.is_none() => {
-                let column = match q.status_group {
-                    Some(StatusGroup::Open) => "open_count",
-                    Some(StatusGroup::Closed) => "closed_count",
-                    None => "open_count + closed_count",
-                };
-                let mut c = Sql::new(format!(
-                    "SELECT CAST(COALESCE(SUM({column}), 0) AS BIGINT) AS n FROM products"
-                ));
-                if let Some(p) = product {
-                    c.push(" WHERE id = ").arg(p);
-                }
-                let row = c.query(self.backend).fetch_one(&self.pool).await?;
-                get_i64(&row, "n")?
+        let filters = |s: &mut Sql, after: Option<i64>| {
+            if let Some(p) = product {
+                s.push(" AND f.product_id = ").arg(p);
             }
-            None => {
-                let mut c = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
-                c.args = w.args.clone();
-                get_i64(&c.query(self.backend).fetch_one(&self.pool).await?, "n")?
+            if let Some(g) = q.status_group {
+                s.push(" AND f.is_open = ").arg(g == StatusGroup::Open);
+            }
+            if let Some(since) = q.results_since {
+                s.push(" AND f.updated_at >= ").arg(since);
+            }
+            if let Some(after) = after {
+                s.push(" AND f.id > ").arg(after);
             }
         };
-        if let Some(after) = q.after_id {
-            w.push(" AND f.id > ").arg(after);
+        // The total: carried by the cursor; else from the per-product counters (in the page's own
+        // statement, below); with results_since, counted.
+        let mut total = q.known_total;
+        if total.is_none() && q.results_since.is_some() {
+            let mut c = Sql::new(format!("SELECT COUNT(*) AS n{FINDING_FROM} WHERE 1 = 1"));
+            filters(&mut c, None);
+            total = Some(get_i64(
+                &c.query(self.backend).fetch_one(&self.pool).await?,
+                "n",
+            )?);
         }
         // The page comes back as one JSON array (json_group_array / json_agg) that serde reads
         // straight into typed rows: row by row, the driver's per-row hand-off between threads
@@ -349,8 +338,25 @@ impl Store {
                 " AS TEXT)",
             ),
         };
-        let mut rows = Sql::new(format!(
-            "SELECT {aggregate}{object}'id', p.id, 'product_id', p.product_id, 'engagement_id', p.engagement_id, \
+        let mut rows = Sql::new("SELECT ");
+        if total.is_none() {
+            let column = match q.status_group {
+                Some(StatusGroup::Open) => "open_count",
+                Some(StatusGroup::Closed) => "closed_count",
+                None => "open_count + closed_count",
+            };
+            rows.push(&format!(
+                "(SELECT CAST(COALESCE(SUM({column}), 0) AS BIGINT) FROM products"
+            ));
+            if let Some(p) = product {
+                rows.push(" WHERE id = ").arg(p);
+            }
+            rows.push(") AS total, ");
+        } else {
+            rows.push("-1 AS total, ");
+        }
+        rows.push(&format!(
+            "{aggregate}{object}'id', p.id, 'product_id', p.product_id, 'engagement_id', p.engagement_id, \
              'test_id', p.test_id, 'active', p.active, 'verified', p.verified, 'false_p', p.false_p, \
              'out_of_scope', p.out_of_scope, 'risk_accepted', p.risk_accepted, \
              'risk_accepted_until', p.risk_accepted_until, 'is_mitigated', p.is_mitigated, \
@@ -358,14 +364,17 @@ impl Store {
              'permanently_closed', p.permanently_closed, 'closed_as', p.closed_as, 'priority', p.priority, \
              'triaged', p.triaged, 'created_import_id', p.created_import_id, 'last_import_id', p.last_import_id, \
              'first_seen', p.first_seen, 'last_seen', p.last_seen, 'updated_at', p.updated_at, \
-             'sla_due', p.sla_due, 'data', {data})){close} AS page FROM (SELECT {FINDING_COLUMNS}{}",
-            w.text
+             'sla_due', p.sla_due, 'data', {data})){close} AS page FROM (SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE 1 = 1"
         ));
-        rows.args = w.args;
+        filters(&mut rows, q.after_id);
         rows.push(" ORDER BY f.id LIMIT ")
             .arg(q.page_size.clamp(1, 1000))
             .push(") p");
         let row = rows.query(self.backend).fetch_one(&self.pool).await?;
+        let total = match total {
+            Some(t) => t,
+            None => get_i64(&row, "total")?,
+        };
         let text = get_opt_str(&row, "page")?.unwrap_or_default();
         let mut findings = if text.is_empty() {
             Vec::new()
@@ -519,16 +528,23 @@ struct PageRow {
 }
 
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Flag {
-        Bool(bool),
-        Int(i64),
+    struct Flag;
+    impl serde::de::Visitor<'_> for Flag {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a boolean or 0/1")
+        }
+        fn visit_bool<E>(self, v: bool) -> std::result::Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_i64<E>(self, v: i64) -> std::result::Result<bool, E> {
+            Ok(v != 0)
+        }
+        fn visit_u64<E>(self, v: u64) -> std::result::Result<bool, E> {
+            Ok(v != 0)
+        }
     }
-    Ok(match <Flag as serde::Deserialize>::deserialize(d)? {
-        Flag::Bool(b) => b,
-        Flag::Int(i) => i != 0,
-    })
+    d.deserialize_any(Flag)
 }
 
 impl PageRow {
