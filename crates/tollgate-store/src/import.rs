@@ -22,6 +22,34 @@ const INSERT_BATCH: usize = 1000;
 /// Ids per `IN (…)` list.
 const ID_BATCH: usize = 5000;
 
+/// A finding on its way into the store, with its JSON already written (by the caller's thread,
+/// beside the writes).
+pub struct Incoming {
+    pub finding: Finding,
+    pub data: String,
+}
+
+impl Incoming {
+    pub fn new(finding: Finding) -> Incoming {
+        let data = serde_json::to_string(&finding).unwrap_or_else(|_| "{}".into());
+        Incoming { finding, data }
+    }
+}
+
+enum Batches {
+    One(Option<Vec<Incoming>>),
+    Channel(tokio::sync::mpsc::Receiver<std::result::Result<Vec<Incoming>, String>>),
+}
+
+impl Batches {
+    async fn next(&mut self) -> Option<std::result::Result<Vec<Incoming>, String>> {
+        match self {
+            Batches::One(b) => b.take().map(Ok),
+            Batches::Channel(rx) => rx.recv().await,
+        }
+    }
+}
+
 struct Existing {
     id: i64,
     severity: Severity,
@@ -108,9 +136,29 @@ impl Store {
         req: ImportRequest,
         findings: Vec<Finding>,
     ) -> Result<ImportOutcome> {
+        let batch = findings.into_iter().map(Incoming::new).collect();
+        self.import_batches(req, Batches::One(Some(batch))).await
+    }
+
+    /// Like [`Store::import`], but the findings arrive in batches while the caller still parses
+    /// the report (the parse and the writes overlap). An `Err` from the channel (the report
+    /// turned out broken) aborts the import: nothing is stored, and the message is the error.
+    pub async fn import_stream(
+        &self,
+        req: ImportRequest,
+        batches: tokio::sync::mpsc::Receiver<std::result::Result<Vec<Incoming>, String>>,
+    ) -> Result<ImportOutcome> {
+        self.import_batches(req, Batches::Channel(batches)).await
+    }
+
+    async fn import_batches(
+        &self,
+        req: ImportRequest,
+        mut batches: Batches,
+    ) -> Result<ImportOutcome> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
-        let outcome = self.import_in(&mut tx, &req, findings).await?;
+        let outcome = self.import_in(&mut tx, &req, &mut batches).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -119,28 +167,13 @@ impl Store {
         &self,
         conn: &mut AnyConnection,
         req: &ImportRequest,
-        findings: Vec<Finding>,
+        batches: &mut Batches,
     ) -> Result<ImportOutcome> {
         let now = req.now;
-        let resolved = self.resolve_target(conn, req).await?;
-
-        // The report: drop what is below the minimum severity and repeats of a fingerprint.
-        let mut below_minimum_severity = 0;
-        let mut duplicates_in_report = 0;
-        let mut seen = HashSet::with_capacity(findings.len());
-        let mut incoming = Vec::with_capacity(findings.len());
-        for f in findings {
-            if f.severity < req.minimum_severity {
-                below_minimum_severity += 1;
-            } else if !seen.insert(f.fingerprint.as_str().to_string()) {
-                duplicates_in_report += 1;
-            } else {
-                incoming.push(f);
-            }
-        }
+        let mut resolved = self.resolve_target(conn, req).await?;
 
         let is_reimport = resolved.test.is_some();
-        let test = match resolved.test {
+        let test = match resolved.test.take() {
             Some(t) => t,
             None => {
                 let title = req
@@ -220,40 +253,79 @@ impl Store {
         let mut counts = CountDelta::default();
         let mut touch = Vec::new();
         let mut reactivate = Vec::new();
-        let mut create = Vec::new();
+        let new_status = FindingStatus {
+            active: req.active,
+            verified: req.verified,
+            ..FindingStatus::default()
+        };
+        let new_open = new_status.is_open();
+        let mut created_counts = SeverityCounts::default();
+        let mut create: Vec<Incoming> = Vec::new();
         let mut matched: HashSet<i64> = HashSet::with_capacity(existing.len());
-        for f in incoming {
-            match existing.get_mut(f.fingerprint.as_str()) {
-                Some(e) => {
-                    matched.insert(e.id);
-                    if e.acceptance_expired(&today) {
-                        // The acceptance ran out and the finding is still there: it is open again.
-                        let was_open = e.status.is_open();
-                        e.status.risk_accepted = false;
-                        e.status.risk_accepted_until = None;
-                        e.status.closed_as = None;
-                        e.status.is_mitigated = false;
-                        e.status.active = true;
-                        counts.flip(was_open, e.status.is_open());
-                        delta.reactivated.add(e.severity, &e.status);
-                        expired.push(e.id);
-                    } else if e.status.is_mitigated
-                        && !e.closed_by_triage()
-                        && !req.do_not_reactivate
-                    {
-                        let was_open = e.status.is_open();
-                        e.status.is_mitigated = false;
-                        e.status.active = true;
-                        counts.flip(was_open, e.status.is_open());
-                        delta.reactivated.add(e.severity, &e.status);
-                        reactivate.push(e.id);
-                    } else {
-                        delta.untouched.add(e.severity, &e.status);
-                        touch.push(e.id);
+        // The report: what is below the minimum severity and repeats of a fingerprint are dropped.
+        let mut below_minimum_severity = 0;
+        let mut duplicates_in_report = 0;
+        let mut seen: HashSet<String> = HashSet::new();
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(StoreError::Invalid)?;
+            for item in batch {
+                let f = &item.finding;
+                if f.severity < req.minimum_severity {
+                    below_minimum_severity += 1;
+                    continue;
+                }
+                if !seen.insert(f.fingerprint.as_str().to_string()) {
+                    duplicates_in_report += 1;
+                    continue;
+                }
+                match existing.get_mut(f.fingerprint.as_str()) {
+                    Some(e) => {
+                        matched.insert(e.id);
+                        if e.acceptance_expired(&today) {
+                            // The acceptance ran out and the finding is still there: it is open again.
+                            let was_open = e.status.is_open();
+                            e.status.risk_accepted = false;
+                            e.status.risk_accepted_until = None;
+                            e.status.closed_as = None;
+                            e.status.is_mitigated = false;
+                            e.status.active = true;
+                            counts.flip(was_open, e.status.is_open());
+                            delta.reactivated.add(e.severity, &e.status);
+                            expired.push(e.id);
+                        } else if e.status.is_mitigated
+                            && !e.closed_by_triage()
+                            && !req.do_not_reactivate
+                        {
+                            let was_open = e.status.is_open();
+                            e.status.is_mitigated = false;
+                            e.status.active = true;
+                            counts.flip(was_open, e.status.is_open());
+                            delta.reactivated.add(e.severity, &e.status);
+                            reactivate.push(e.id);
+                        } else {
+                            delta.untouched.add(e.severity, &e.status);
+                            touch.push(e.id);
+                        }
+                    }
+                    None => {
+                        delta.created.add(f.severity, &new_status);
+                        created_counts.add(f.severity, &new_status);
+                        counts.new_row(new_open);
+                        create.push(item);
+                        if create.len() >= INSERT_BATCH {
+                            self.insert_findings(
+                                conn, req, &resolved, test.id, import_id, new_open, &create,
+                            )
+                            .await?;
+                            create.clear();
+                        }
                     }
                 }
-                None => create.push(f),
             }
+        }
+        if !create.is_empty() {
+            self.insert_findings(conn, req, &resolved, test.id, import_id, new_open, &create)
+                .await?;
         }
 
         let mut mitigate = Vec::new();
@@ -358,69 +430,19 @@ impl Store {
             q.query(self.backend).execute(&mut *conn).await?;
         }
 
-        let new_status = FindingStatus {
-            active: req.active,
-            verified: req.verified,
-            ..FindingStatus::default()
-        };
-        let new_open = new_status.is_open();
-        for chunk in create.chunks(INSERT_BATCH) {
-            let mut q = Sql::new(
-                "INSERT INTO findings (test_id, engagement_id, product_id, fingerprint, title, severity, \
-                 active, verified, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due) VALUES ",
-            );
-            for (i, f) in chunk.iter().enumerate() {
-                if i > 0 {
-                    q.push(", ");
-                }
-                let args: [Arg; 14] = [
-                    test.id.into(),
-                    resolved.engagement_id.into(),
-                    resolved.product_id.into(),
-                    f.fingerprint.as_str().into(),
-                    f.title.as_str().into(),
-                    severity_rank(f.severity).into(),
-                    req.active.into(),
-                    req.verified.into(),
-                    new_open.into(),
-                    import_id.into(),
-                    now.into(),
-                    now.into(),
-                    now.into(),
-                    self.sla_due(f.severity, now).into(),
-                ];
-                q.list(args);
-                delta.created.add(f.severity, &new_status);
-                counts.new_row(new_open);
-            }
-            // Ids by fingerprint (unique in the test): RETURNING order is not promised.
-            q.push(" RETURNING id, fingerprint");
-            let rows = q.query(self.backend).fetch_all(&mut *conn).await?;
-            let mut ids = HashMap::with_capacity(rows.len());
-            for row in &rows {
-                ids.insert(get_str(row, "fingerprint")?, get_i64(row, "id")?);
-            }
-            let mut d = Sql::new("INSERT INTO finding_data (finding_id, data) VALUES ");
-            for (i, f) in chunk.iter().enumerate() {
-                if i > 0 {
-                    d.push(", ");
-                }
-                let id = *ids.get(f.fingerprint.as_str()).ok_or_else(|| {
-                    StoreError::Corrupt(format!("no id returned for {}", f.fingerprint))
-                })?;
-                let data = serde_json::to_string(f)
-                    .map_err(|e| StoreError::Invalid(format!("finding not storable: {e}")))?;
-                d.list::<Arg>([id.into(), data.into()]);
-            }
-            d.query(self.backend).execute(&mut *conn).await?;
-        }
-
         let mut after = SeverityCounts::default();
         for e in existing.values() {
             after.add(e.severity, &e.status);
         }
-        for f in &create {
-            after.add(f.severity, &new_status);
+        for (bucket, add) in [
+            (&mut after.info, created_counts.info),
+            (&mut after.low, created_counts.low),
+            (&mut after.medium, created_counts.medium),
+            (&mut after.high, created_counts.high),
+            (&mut after.critical, created_counts.critical),
+            (&mut after.total, created_counts.total),
+        ] {
+            bucket.plus(&add);
         }
 
         Sql::new("UPDATE imports SET created = ")
@@ -474,6 +496,67 @@ impl Store {
             below_minimum_severity,
             duplicates_in_report,
         })
+    }
+
+    /// Inserts one batch of new findings (and their JSON).
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_findings(
+        &self,
+        conn: &mut AnyConnection,
+        req: &ImportRequest,
+        resolved: &crate::context::Resolved,
+        test_id: i64,
+        import_id: i64,
+        new_open: bool,
+        chunk: &[Incoming],
+    ) -> Result<()> {
+        let now = req.now;
+        let mut q = Sql::new(
+            "INSERT INTO findings (test_id, engagement_id, product_id, fingerprint, title, severity, \
+             active, verified, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due) VALUES ",
+        );
+        for (i, item) in chunk.iter().enumerate() {
+            let f = &item.finding;
+            if i > 0 {
+                q.push(", ");
+            }
+            let args: [Arg; 14] = [
+                test_id.into(),
+                resolved.engagement_id.into(),
+                resolved.product_id.into(),
+                f.fingerprint.as_str().into(),
+                f.title.as_str().into(),
+                severity_rank(f.severity).into(),
+                req.active.into(),
+                req.verified.into(),
+                new_open.into(),
+                import_id.into(),
+                now.into(),
+                now.into(),
+                now.into(),
+                self.sla_due(f.severity, now).into(),
+            ];
+            q.list(args);
+        }
+        // Ids by fingerprint (unique in the test): RETURNING order is not promised.
+        q.push(" RETURNING id, fingerprint");
+        let rows = q.query(self.backend).fetch_all(&mut *conn).await?;
+        let mut ids = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            ids.insert(get_str(row, "fingerprint")?, get_i64(row, "id")?);
+        }
+        let mut d = Sql::new("INSERT INTO finding_data (finding_id, data) VALUES ");
+        for (i, item) in chunk.iter().enumerate() {
+            if i > 0 {
+                d.push(", ");
+            }
+            let id = *ids.get(item.finding.fingerprint.as_str()).ok_or_else(|| {
+                StoreError::Corrupt(format!("no id returned for {}", item.finding.fingerprint))
+            })?;
+            d.list::<Arg>([id.into(), item.data.as_str().into()]);
+        }
+        d.query(self.backend).execute(&mut *conn).await?;
+        Ok(())
     }
 
     /// The findings of a test, keyed by fingerprint. They come packed into one text value

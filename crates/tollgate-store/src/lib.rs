@@ -17,6 +17,7 @@ mod tokens;
 mod triage;
 pub mod types;
 
+pub use import::Incoming;
 pub use requests::*;
 pub use types::*;
 

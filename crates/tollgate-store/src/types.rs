@@ -302,6 +302,17 @@ pub struct StatusCounts {
 }
 
 impl StatusCounts {
+    pub fn plus(&mut self, o: &StatusCounts) {
+        self.active += o.active;
+        self.verified += o.verified;
+        self.duplicate += o.duplicate;
+        self.false_p += o.false_p;
+        self.out_of_scope += o.out_of_scope;
+        self.is_mitigated += o.is_mitigated;
+        self.risk_accepted += o.risk_accepted;
+        self.total += o.total;
+    }
+
     pub fn add(&mut self, s: &FindingStatus) {
         self.active += i64::from(s.active);
         self.verified += i64::from(s.verified);

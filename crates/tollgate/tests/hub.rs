@@ -356,6 +356,27 @@ fn bad_imports_get_400_and_store_nothing() {
         assert_eq!(s, 400, "{v}");
         assert!(v["detail"].as_str().unwrap().contains("line 1"), "{v}");
 
+        // A large SARIF that breaks near its end: findings were already streaming into the
+        // store when the parser failed; the import is rolled back whole.
+        let results: Vec<Value> = (0..5000)
+            .map(|i| json!({"ruleId": format!("R{}", i % 7), "level": "error",
+                "message": {"text": format!("issue {i}")},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": format!("src/f{i}.c")},
+                    "region": {"startLine": i + 1}}}]}))
+            .collect();
+        let sarif = serde_json::to_string(&json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "cc"}}, "results": results}]})).unwrap();
+        let cut = dir.join("cut.sarif");
+        std::fs::write(&cut, &sarif[..sarif.len() - 300]).unwrap();
+        let (s, v) = hub.import("import-scan", &t, &cut, &with(&[("scan_type", "SARIF")]));
+        assert_eq!(s, 400, "{v}");
+        assert!(
+            v["detail"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was imported"),
+            "{v}"
+        );
+
         // Unknown product without auto_create_context.
         let (s, v) = hub.import(
             "reimport-scan",

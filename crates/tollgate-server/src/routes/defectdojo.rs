@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Instant;
 use tollgate_model::Severity;
-use tollgate_store::{ImportMode, ImportRequest, ImportTarget, ListQuery, Scope};
+use tollgate_store::{ImportMode, ImportRequest, ImportTarget, Incoming, ListQuery, Scope};
 
 /// The fields of an import-scan / reimport-scan form, as sent.
 #[derive(Default)]
@@ -183,14 +183,14 @@ async fn import(
     req.actor = Some(caller.0.name.clone());
     req.restrict_to_product = caller.restriction();
 
-    // Parse off the async workers: a large report is CPU work.
+    // The format is checked first (cheap), then the report is parsed on a blocking thread that
+    // hands findings over in batches while the store writes the previous ones: parse and writes
+    // overlap. A report that breaks half-way aborts the transaction: nothing is stored.
     let formats = scan_type.formats;
-    let parsed = tokio::task::spawn_blocking(move || {
-        let format = tollgate_parsers::detect(&bytes)?;
-        if !formats.contains(&format) {
-            return Ok(Err(format));
-        }
-        tollgate_parsers::parse_to_vec(&bytes, Some(format)).map(Ok)
+    let scan_name = scan_type.name;
+    let (bytes, format) = tokio::task::spawn_blocking(move || {
+        let detected = tollgate_parsers::detect(&bytes);
+        (bytes, detected)
     })
     .await
     .map_err(|e| {
@@ -199,25 +199,49 @@ async fn import(
             format!("parser crashed: {e}"),
         )
     })?;
-    let findings = match parsed {
-        Ok(Ok((_meta, findings))) => findings,
-        Ok(Err(detected)) => {
+    let format = match format {
+        Ok(f) if formats.contains(&f) => f,
+        Ok(other) => {
             return Err(ApiError::bad_request(format!(
-                "{shown}: this is a {} report, not {:?}; nothing was imported",
-                detected.description(),
-                scan_type.name
+                "{shown}: this is a {} report, not {scan_name:?}; nothing was imported",
+                other.description(),
             )))
         }
         Err(e) => {
             return Err(ApiError::bad_request(format!(
-                "{shown}: not a readable {:?} report: {e}; nothing was imported",
-                scan_type.name
+                "{shown}: not a readable {scan_name:?} report: {e}; nothing was imported"
             )))
         }
     };
-    let received = findings.len() as u64;
-    let parsed_in = started.elapsed();
-    let outcome = state.store.import(req, findings).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<Incoming>, String>>(4);
+    let producer = tokio::task::spawn_blocking(move || {
+        const BATCH: usize = 2000;
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut count = 0u64;
+        let mut receiver_gone = false;
+        let result = tollgate_parsers::parse(&bytes, Some(format), &mut |f| {
+            count += 1;
+            if receiver_gone {
+                return;
+            }
+            batch.push(Incoming::new(f));
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                receiver_gone = tx.blocking_send(Ok(full)).is_err();
+            }
+        });
+        let last = match result {
+            Ok(_) => Ok(batch),
+            Err(e) => Err(format!(
+                "{shown}: not a readable {scan_name:?} report: {e}; nothing was imported"
+            )),
+        };
+        let _ = tx.blocking_send(last);
+        count
+    });
+    let stored = state.store.import_stream(req, rx).await;
+    let received = producer.await.unwrap_or(0);
+    let outcome = stored?;
     let kind = match mode {
         ImportMode::Import => "import",
         ImportMode::Reimport => "reimport",
@@ -231,7 +255,7 @@ async fn import(
         product = outcome.product_id,
         findings = received,
         ms = started.elapsed().as_millis() as u64,
-        upload_and_parse_ms = parsed_in.as_millis() as u64,
+
         token = %caller.0.name,
         "scan imported"
     );
