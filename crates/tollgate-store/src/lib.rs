@@ -138,7 +138,7 @@ impl Store {
             pool = pool.after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                          PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
                          PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824; \
                          PRAGMA temp_store = MEMORY;",
