@@ -330,23 +330,18 @@ impl Store {
         // The page comes back as one JSON array (json_group_array / json_agg) that serde reads
         // straight into typed rows: row by row, the driver's per-row hand-off between threads
         // and the conversions of 25 columns cost more than the query itself.
-        // Each row: its live fields as a small JSON object, U+001F, then its prerendered view as
-        // is (no escaping into JSON and back); rows joined by U+001D. Neither separator can occur
-        // raw in JSON text.
-        let (aggregate, object, data, view, close) = match self.backend {
+        let (aggregate, object, data, close) = match self.backend {
             Backend::Sqlite => (
-                "group_concat(",
+                "json_group_array(",
                 "json_object(",
-                "CASE WHEN p.view IS NULL THEN json(p.data) END, 'severity', p.severity, 'fingerprint', p.fingerprint",
-                "|| char(31) || COALESCE(p.view, '')",
-                ", char(29))",
+                "CASE WHEN p.view IS NULL THEN json(p.data) END, 'view', p.view, 'severity', p.severity, 'fingerprint', p.fingerprint",
+                "",
             ),
             Backend::Postgres => (
-                "string_agg(",
+                "CAST(json_agg(",
                 "json_build_object(",
-                "CASE WHEN p.view IS NULL THEN CAST(p.data AS json) END, 'severity', p.severity, 'fingerprint', p.fingerprint",
-                "|| chr(31) || COALESCE(p.view, '')",
-                ", chr(29))",
+                "CASE WHEN p.view IS NULL THEN CAST(p.data AS json) END, 'view', p.view, 'severity', p.severity, 'fingerprint', p.fingerprint",
+                " AS TEXT)",
             ),
         };
         let mut rows = Sql::new("SELECT ");
@@ -366,10 +361,6 @@ impl Store {
         } else {
             rows.push("-1 AS total, ");
         }
-        let cast = match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => "::text",
-        };
         rows.push(&format!(
             "{aggregate}{object}'id', p.id, 'product_id', p.product_id, 'engagement_id', p.engagement_id, \
              'test_id', p.test_id, 'active', p.active, 'verified', p.verified, 'false_p', p.false_p, \
@@ -379,7 +370,7 @@ impl Store {
              'permanently_closed', p.permanently_closed, 'closed_as', p.closed_as, 'priority', p.priority, \
              'triaged', p.triaged, 'created_import_id', p.created_import_id, 'last_import_id', p.last_import_id, \
              'first_seen', p.first_seen, 'last_seen', p.last_seen, 'updated_at', p.updated_at, \
-             'sla_due', p.sla_due, 'data', {data}){cast} {view}{close} AS page FROM (SELECT {FINDING_COLUMNS}, d.view, f.severity, f.fingerprint{FINDING_FROM} WHERE 1 = 1"
+             'sla_due', p.sla_due, 'data', {data})){close} AS page FROM (SELECT {FINDING_COLUMNS}, d.view, f.severity, f.fingerprint{FINDING_FROM} WHERE 1 = 1"
         ));
         filters(&mut rows, q.after_id);
         rows.push(" ORDER BY f.id LIMIT ")
@@ -391,14 +382,15 @@ impl Store {
             None => get_i64(&row, "total")?,
         };
         let text = get_opt_str(&row, "page")?.unwrap_or_default();
-        let mut findings = Vec::new();
-        for item in text.split('\u{1d}').filter(|i| !i.is_empty()) {
-            let (live, view) = item.split_once('\u{1f}').unwrap_or((item, ""));
-            let mut row: PageRow = serde_json::from_str(live)
-                .map_err(|e| StoreError::Corrupt(format!("a page of findings: {e}")))?;
-            row.view = (!view.is_empty()).then(|| view.to_string());
-            findings.push(row.into_stored());
-        }
+        let mut findings = if text.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_str::<Vec<PageRow>>(&text)
+                .map_err(|e| StoreError::Corrupt(format!("a page of findings: {e}")))?
+                .into_iter()
+                .map(PageRow::into_stored)
+                .collect::<Vec<_>>()
+        };
         // An aggregate's order is the database's business: restore ours.
         findings.sort_by_key(|f| f.id);
         Ok((findings, total))
@@ -539,7 +531,6 @@ struct PageRow {
     updated_at: i64,
     sla_due: Option<String>,
     data: Option<Finding>,
-    #[serde(skip)]
     view: Option<String>,
     severity: i64,
     fingerprint: String,
