@@ -27,18 +27,12 @@ const ID_BATCH: usize = 5000;
 pub struct Incoming {
     pub finding: Finding,
     pub data: String,
-    /// What the server renders of it that never changes (see `StoredFinding::prerendered`).
-    pub view: Option<String>,
 }
 
 impl Incoming {
     pub fn new(finding: Finding) -> Incoming {
         let data = serde_json::to_string(&finding).unwrap_or_else(|_| "{}".into());
-        Incoming {
-            finding,
-            data,
-            view: None,
-        }
+        Incoming { finding, data }
     }
 }
 
@@ -551,7 +545,7 @@ impl Store {
         for row in &rows {
             ids.insert(get_str(row, "fingerprint")?, get_i64(row, "id")?);
         }
-        let mut d = Sql::new("INSERT INTO finding_data (finding_id, data, view) VALUES ");
+        let mut d = Sql::new("INSERT INTO finding_data (finding_id, data) VALUES ");
         for (i, item) in chunk.iter().enumerate() {
             if i > 0 {
                 d.push(", ");
@@ -559,11 +553,7 @@ impl Store {
             let id = *ids.get(item.finding.fingerprint.as_str()).ok_or_else(|| {
                 StoreError::Corrupt(format!("no id returned for {}", item.finding.fingerprint))
             })?;
-            d.list::<Arg>([
-                id.into(),
-                item.data.as_str().into(),
-                item.view.as_deref().into(),
-            ]);
+            d.list::<Arg>([id.into(), item.data.as_str().into()]);
         }
         d.query(self.backend).execute(&mut *conn).await?;
         Ok(())

@@ -62,7 +62,6 @@ pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
         last_seen: get_i64(row, "last_seen")?,
         updated_at: get_i64(row, "updated_at")?,
         sla_due: get_opt_str(row, "sla_due")?,
-        prerendered: None,
     })
 }
 
@@ -331,16 +330,11 @@ impl Store {
         // straight into typed rows: row by row, the driver's per-row hand-off between threads
         // and the conversions of 25 columns cost more than the query itself.
         let (aggregate, object, data, close) = match self.backend {
-            Backend::Sqlite => (
-                "json_group_array(",
-                "json_object(",
-                "CASE WHEN p.view IS NULL THEN json(p.data) END, 'view', p.view, 'severity', p.severity, 'fingerprint', p.fingerprint",
-                "",
-            ),
+            Backend::Sqlite => ("json_group_array(", "json_object(", "json(p.data)", ""),
             Backend::Postgres => (
                 "CAST(json_agg(",
                 "json_build_object(",
-                "CASE WHEN p.view IS NULL THEN CAST(p.data AS json) END, 'view', p.view, 'severity', p.severity, 'fingerprint', p.fingerprint",
+                "CAST(p.data AS json)",
                 " AS TEXT)",
             ),
         };
@@ -370,7 +364,7 @@ impl Store {
              'permanently_closed', p.permanently_closed, 'closed_as', p.closed_as, 'priority', p.priority, \
              'triaged', p.triaged, 'created_import_id', p.created_import_id, 'last_import_id', p.last_import_id, \
              'first_seen', p.first_seen, 'last_seen', p.last_seen, 'updated_at', p.updated_at, \
-             'sla_due', p.sla_due, 'data', {data})){close} AS page FROM (SELECT {FINDING_COLUMNS}, d.view, f.severity, f.fingerprint{FINDING_FROM} WHERE 1 = 1"
+             'sla_due', p.sla_due, 'data', {data})){close} AS page FROM (SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE 1 = 1"
         ));
         filters(&mut rows, q.after_id);
         rows.push(" ORDER BY f.id LIMIT ")
@@ -530,10 +524,7 @@ struct PageRow {
     last_seen: i64,
     updated_at: i64,
     sla_due: Option<String>,
-    data: Option<Finding>,
-    view: Option<String>,
-    severity: i64,
-    fingerprint: String,
+    data: Finding,
 }
 
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
@@ -581,21 +572,7 @@ impl PageRow {
             product_id: self.product_id,
             engagement_id: self.engagement_id,
             test_id: self.test_id,
-            finding: self.data.unwrap_or_else(|| {
-                // Prerendered: the rest of the finding is in `view`.
-                let mut f = Finding::new(
-                    tollgate_model::Scanner {
-                        name: String::new(),
-                        version: None,
-                    },
-                    "",
-                    "",
-                );
-                f.severity = crate::severity_from_rank(self.severity);
-                f.fingerprint =
-                    tollgate_model::Fingerprint::parse(&self.fingerprint).unwrap_or_default();
-                f
-            }),
+            finding: self.data,
             status,
             is_new,
             triaged: self.triaged,
@@ -603,7 +580,6 @@ impl PageRow {
             last_seen: self.last_seen,
             updated_at: self.updated_at,
             sla_due: self.sla_due,
-            prerendered: self.view,
         }
     }
 }

@@ -159,11 +159,6 @@ pub struct StoredFinding {
     pub updated_at: Timestamp,
     /// `YYYY-MM-DD`: first seen + the SLA days of its severity.
     pub sla_due: Option<String>,
-    /// Only in Results API pages ([`crate::Store::security_findings`]): the finding's rendering
-    /// written at import. When set, `finding` carries only the severity and fingerprint — render
-    /// from this instead.
-    #[serde(skip)]
-    pub prerendered: Option<String>,
 }
 
 impl StoredFinding {

@@ -224,10 +224,7 @@ async fn import(
             if receiver_gone {
                 return;
             }
-            let view = crate::views::security_finding::prerender(&f);
-            let mut item = Incoming::new(f);
-            item.view = Some(view);
-            batch.push(item);
+            batch.push(Incoming::new(f));
             if batch.len() == BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 receiver_gone = tx.blocking_send(Ok(full)).is_err();

@@ -4,7 +4,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{now, AppState};
-use crate::views::security_finding::{security_finding, write_prerendered, SecurityFindingView};
+use crate::views::security_finding::{security_finding, SecurityFindingView};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -122,39 +122,29 @@ pub async fn list(
     // Only triaged findings can have notes: an untriaged page needs no notes query.
     let ids: Vec<i64> = page.iter().filter(|f| f.triaged).map(|f| f.id).collect();
     let notes = state.store.notes(&ids).await?;
-    let base = &state.settings.public_url;
-    let mut bytes = Vec::with_capacity(page.len() * 2600 + 128);
-    bytes.extend_from_slice(b"{\"pagination_information\":");
-    let render = |bytes: &mut Vec<u8>| -> serde_json::Result<()> {
-        serde_json::to_writer(
-            &mut *bytes,
-            &Pagination {
-                next_cursor,
-                total_count: total,
-            },
-        )?;
-        bytes.extend_from_slice(b",\"security_findings\":[");
-        for (i, f) in page.iter().enumerate() {
-            if i > 0 {
-                bytes.push(b',');
-            }
-            match &f.prerendered {
-                Some(view) => write_prerendered(bytes, f, view, &notes, base)?,
-                None => {
-                    serde_json::to_writer(&mut *bytes, &SecurityFindingView::new(f, &notes, base))?
-                }
-            }
-        }
-        bytes.extend_from_slice(b"]}");
-        Ok(())
+    let body = ListBody {
+        pagination_information: Pagination {
+            next_cursor,
+            total_count: total,
+        },
+        security_findings: page
+            .iter()
+            .map(|f| SecurityFindingView::new(f, &notes, &state.settings.public_url))
+            .collect(),
     };
-    render(&mut bytes).map_err(|e| {
+    let bytes = serde_json::to_vec(&body).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("rendering failed: {e}"),
         )
     })?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+#[derive(serde::Serialize)]
+struct ListBody<'a> {
+    pagination_information: Pagination,
+    security_findings: Vec<SecurityFindingView<'a>>,
 }
 
 #[derive(serde::Serialize)]

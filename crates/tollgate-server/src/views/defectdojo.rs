@@ -366,7 +366,6 @@ mod tests {
             last_seen: T + 86_400,
             updated_at: T + 60,
             sla_due: Some("2026-02-01".into()),
-            prerendered: None,
         }
     }
 

@@ -149,204 +149,6 @@ impl<'a> SecurityFindingView<'a> {
     }
 }
 
-/// The part of a SecurityFinding that never changes once the finding is stored (everything but
-/// status, priority, notes and dates), written once at import: a page then splices it in as raw
-/// JSON instead of reading the stored finding back and writing it out again. Three fragments,
-/// separated by U+001E (JSON text never holds a raw control character, and PostgreSQL text
-/// cannot hold NUL): the outer fields and the `tollgate` fields,
-/// each as `"k":v,…` without braces, and the finding's own importance tags, comma-separated.
-pub fn prerender(m: &Finding) -> String {
-    #[derive(Serialize)]
-    struct Outer<'a> {
-        associated_cve_ids: Vec<&'a str>,
-        associated_cwe_ids: Vec<String>,
-        category: &'static str,
-        compliance_policy_references: Vec<Value>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        cvss_score: Option<f64>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        cvss_vector: Option<&'a str>,
-        #[serde(rename = "cvss_Vecotr", skip_serializing_if = "Option::is_none")]
-        cvss_vecotr: Option<&'a str>,
-        description: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        description_intro: Option<String>,
-        exploitability: &'static str,
-        issue_type_id: String,
-        recommendation: String,
-        severity: &'static str,
-        title: &'a str,
-    }
-    #[derive(Serialize)]
-    struct Inner<'a> {
-        category: &'static str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        confidence: Option<Confidence>,
-        cvss: &'a [Cvss],
-        fingerprint: &'a str,
-        location: &'a Location,
-        references: &'a [String],
-        rule_id: &'a str,
-        scanner: &'a tollgate_model::Scanner,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        scanner_severity: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        secret: Option<&'a tollgate_model::RedactedSecret>,
-        severity: String,
-        tags: &'a [Tag],
-        vulnerability_ids: &'a [String],
-    }
-    let cvss = main_cvss(m);
-    let vector = cvss.and_then(|c| c.vector.as_deref());
-    let outer = Outer {
-        associated_cve_ids: m
-            .vulnerability_ids
-            .iter()
-            .map(String::as_str)
-            .filter(|v| is_cve(v))
-            .collect(),
-        associated_cwe_ids: m.cwe.iter().map(|c| format!("CWE-{c}")).collect(),
-        category: category(m),
-        compliance_policy_references: compliance_policy_references(m),
-        cvss_score: cvss.and_then(|c| c.score),
-        cvss_vector: vector,
-        cvss_vecotr: vector,
-        description: m.description.as_deref().unwrap_or(""),
-        description_intro: describe_location(&m.location),
-        exploitability: exploitability(m),
-        issue_type_id: issue_type_id(&m.scanner.name, &m.rule_id),
-        recommendation: recommendation(m),
-        severity: severity(m.severity),
-        title: &m.title,
-    };
-    let inner = Inner {
-        category: m.category.as_str(),
-        confidence: m.confidence,
-        cvss: &m.cvss,
-        fingerprint: m.fingerprint.as_str(),
-        location: &m.location,
-        references: &m.references,
-        rule_id: &m.rule_id,
-        scanner: &m.scanner,
-        scanner_severity: m.scanner_severity.as_deref(),
-        secret: m.secret.as_ref(),
-        severity: m.severity.as_str().to_ascii_lowercase(),
-        tags: &m.tags,
-        vulnerability_ids: &m.vulnerability_ids,
-    };
-    let strip = |v: String| v[1..v.len() - 1].to_string();
-    format!(
-        "{}\u{1e}{}\u{1e}{}",
-        strip(serde_json::to_string(&outer).unwrap_or_else(|_| "{}".into())),
-        strip(serde_json::to_string(&inner).unwrap_or_else(|_| "{}".into())),
-        importance_tags_of(m).join(",")
-    )
-}
-
-/// Writes the SecurityFinding of `f` from its [`prerender`]ed part and its live fields (`f.finding`
-/// is not read beyond its severity). The same JSON object as [`SecurityFindingView`], keys in another order.
-pub fn write_prerendered(
-    out: &mut Vec<u8>,
-    f: &StoredFinding,
-    prerendered: &str,
-    notes: &[Note],
-    base_url: &str,
-) -> serde_json::Result<()> {
-    #[derive(Serialize)]
-    struct Live<'a> {
-        aggregated_status: &'static str,
-        date_created: String,
-        id: String,
-        importance_tags: Vec<&'a str>,
-        is_permanently_closed: bool,
-        links: [Link; 2],
-        mobile_app_id: String,
-        notes: Vec<NoteView<'a>>,
-        portal_url: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        priority: Option<&'static str>,
-        results_last_updated: String,
-    }
-    #[derive(Serialize)]
-    struct LiveInner<'a> {
-        engagement_id: i64,
-        first_seen: String,
-        last_seen: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        risk_accepted_until: Option<&'a str>,
-        sla_due: Option<&'a str>,
-        status: &'static str,
-        test_id: i64,
-    }
-    let mut parts = prerendered.split('\u{1e}');
-    let (outer, inner, own_tags) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-    );
-    let id = f.id.to_string();
-    let app = f.product_id.to_string();
-    let base = base_url.trim_end_matches('/');
-    let mut importance_tags = vec!["SECURITY"];
-    if is_p1(f.status.priority, f.finding.severity) {
-        importance_tags.push("SECURITY_P1");
-    }
-    importance_tags.extend(own_tags.split(',').filter(|t| !t.is_empty()));
-    let live = Live {
-        aggregated_status: aggregated_status(f),
-        date_created: rfc3339(f.first_seen),
-        importance_tags,
-        is_permanently_closed: f.status.permanently_closed,
-        links: [
-            Link {
-                href: format!("mobile_apps/{app}"),
-                method: "GET",
-                rel: "mobile_app",
-            },
-            Link {
-                href: format!("security_findings/{id}"),
-                method: "GET",
-                rel: "self",
-            },
-        ],
-        notes: notes
-            .iter()
-            .filter(|n| n.finding_id == f.id)
-            .map(NoteView::new)
-            .collect(),
-        portal_url: format!("{base}/ui/findings/{id}"),
-        priority: f.status.priority.map(|p| p.as_str()),
-        results_last_updated: rfc3339(f.updated_at),
-        id,
-        mobile_app_id: app,
-    };
-    let live_inner = LiveInner {
-        engagement_id: f.engagement_id,
-        first_seen: rfc3339(f.first_seen),
-        last_seen: rfc3339(f.last_seen),
-        risk_accepted_until: f.status.risk_accepted_until.as_deref(),
-        sla_due: f.sla_due.as_deref(),
-        status: status_word(&f.status),
-        test_id: f.test_id,
-    };
-    let start = out.len();
-    serde_json::to_writer(&mut *out, &live)?;
-    out.truncate(out.len() - 1); // the closing brace
-    out.push(b',');
-    out.extend_from_slice(outer.as_bytes());
-    out.extend_from_slice(b",\"tollgate\":");
-    let inner_start = out.len();
-    serde_json::to_writer(&mut *out, &live_inner)?;
-    out.truncate(out.len() - 1);
-    if !inner.is_empty() {
-        out.push(b',');
-        out.extend_from_slice(inner.as_bytes());
-    }
-    out.extend_from_slice(b"}}");
-    debug_assert!(out[start] == b'{' && out[inner_start] == b'{');
-    Ok(())
-}
-
 /// One Note of a SecurityFinding.
 pub fn note(n: &Note) -> Value {
     json!({
@@ -431,25 +233,16 @@ pub fn exploitability(m: &Finding) -> &'static str {
 
 /// `SECURITY` always, then the tags Data Theorem would give the kind of issue.
 pub fn importance_tags(f: &StoredFinding) -> Vec<&'static str> {
+    let m = &f.finding;
     let mut tags = vec!["SECURITY"];
-    if is_p1(f.status.priority, f.finding.severity) {
+    // A priority set by triage overrides the automatic P1, as Data Theorem's does.
+    let p1 = match f.status.priority {
+        Some(p) => p <= Priority::P1,
+        None => m.severity == Severity::Critical,
+    };
+    if p1 {
         tags.push("SECURITY_P1");
     }
-    tags.extend(importance_tags_of(&f.finding));
-    tags
-}
-
-/// A priority set by triage overrides the automatic P1, as Data Theorem's does.
-fn is_p1(priority: Option<Priority>, severity: Severity) -> bool {
-    match priority {
-        Some(p) => p <= Priority::P1,
-        None => severity == Severity::Critical,
-    }
-}
-
-/// The importance tags that depend on the finding alone (not on triage).
-fn importance_tags_of(m: &Finding) -> Vec<&'static str> {
-    let mut tags = Vec::new();
     if m.has_tag(Tag::HardcodedSecret) {
         tags.push("KEYS_TO_THE_KINGDOM");
     }
@@ -843,7 +636,6 @@ mod tests {
             last_seen: 1_767_323_045 + 86_400,
             updated_at: 1_767_323_045 + 3_600,
             sla_due: Some("2026-02-01".into()),
-            prerendered: None,
         }
     }
 
@@ -1434,44 +1226,5 @@ mod tests {
             parsed[0].rule_id,
             issue_type_id("semgrep", "python.lang.security.audit.sqli")
         );
-    }
-
-    #[test]
-    fn prerendered_findings_render_exactly_like_the_full_view() {
-        let with_note = |id| Note {
-            id: 7,
-            finding_id: id,
-            author: "alice".into(),
-            text: "a \"quoted\" note".into(),
-            kind: NoteKind::Question,
-            created_at: 1_767_323_045,
-        };
-        let mut variants = vec![
-            sample(),
-            mobile(&[Tag::Debuggable, Tag::HardcodedSecret]),
-            mobile(&[]),
-        ];
-        let mut triaged = sample();
-        triaged.status.priority = Some(Priority::P3);
-        triaged.status.risk_accepted = true;
-        triaged.status.risk_accepted_until = Some("2027-01-01".into());
-        triaged.sla_due = None;
-        variants.push(triaged);
-        let mut critical = sample();
-        critical.finding.severity = Severity::Critical;
-        critical.finding.cvss.clear();
-        critical.finding.description = None;
-        critical.is_new = true;
-        variants.push(critical);
-        for f in variants {
-            let notes = vec![with_note(f.id)];
-            let full = security_finding(&f, &notes, "https://hub.example/");
-            let pre = prerender(&f.finding);
-            let mut out = Vec::new();
-            write_prerendered(&mut out, &f, &pre, &notes, "https://hub.example/").unwrap();
-            let fast: Value = serde_json::from_slice(&out)
-                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
-            assert_eq!(fast, full);
-        }
     }
 }

@@ -93,10 +93,7 @@ CREATE INDEX findings_by_product ON findings (product_id, id);
 -- updates of a finding's status and last_seen rewrite a narrow row, not its ~1.5 KB of text.
 CREATE TABLE finding_data (
     finding_id BIGINT PRIMARY KEY REFERENCES findings(id),
-    data                TEXT NOT NULL,
-    -- The immutable part of its Results API rendering, written at import (tollgate-server's
-    -- views::security_finding::prerender); NULL when the importer wrote none.
-    view                TEXT
+    data                TEXT NOT NULL
 );
 CREATE INDEX findings_by_open ON findings (is_open, id);
 CREATE INDEX findings_by_update ON findings (updated_at);
