@@ -329,13 +329,23 @@ impl Store {
         // The page comes back as one JSON array (json_group_array / json_agg) that serde reads
         // straight into typed rows: row by row, the driver's per-row hand-off between threads
         // and the conversions of 25 columns cost more than the query itself.
-        let (aggregate, object, data, close) = match self.backend {
-            Backend::Sqlite => ("json_group_array(", "json_object(", "json(p.data)", ""),
+        // Each row: its live fields as a small JSON object, U+001F, then the stored finding JSON as
+        // is (not escaped into the aggregate and back); rows joined by U+001D. Neither separator
+        // can occur raw in JSON text.
+        let (aggregate, object, cast, data, close) = match self.backend {
+            Backend::Sqlite => (
+                "group_concat(",
+                "json_object(",
+                "",
+                "|| char(31) || p.data",
+                ", char(29))",
+            ),
             Backend::Postgres => (
-                "CAST(json_agg(",
+                "string_agg(",
                 "json_build_object(",
-                "CAST(p.data AS json)",
-                " AS TEXT)",
+                "::text",
+                "|| chr(31) || p.data",
+                ", chr(29))",
             ),
         };
         let mut rows = Sql::new("SELECT ");
@@ -364,7 +374,7 @@ impl Store {
              'permanently_closed', p.permanently_closed, 'closed_as', p.closed_as, 'priority', p.priority, \
              'triaged', p.triaged, 'created_import_id', p.created_import_id, 'last_import_id', p.last_import_id, \
              'first_seen', p.first_seen, 'last_seen', p.last_seen, 'updated_at', p.updated_at, \
-             'sla_due', p.sla_due, 'data', {data})){close} AS page FROM (SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE 1 = 1"
+             'sla_due', p.sla_due){cast} {data}{close} AS page FROM (SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE 1 = 1"
         ));
         filters(&mut rows, q.after_id);
         rows.push(" ORDER BY f.id LIMIT ")
@@ -376,15 +386,15 @@ impl Store {
             None => get_i64(&row, "total")?,
         };
         let text = get_opt_str(&row, "page")?.unwrap_or_default();
-        let mut findings = if text.is_empty() {
-            Vec::new()
-        } else {
-            serde_json::from_str::<Vec<PageRow>>(&text)
-                .map_err(|e| StoreError::Corrupt(format!("a page of findings: {e}")))?
-                .into_iter()
-                .map(PageRow::into_stored)
-                .collect::<Vec<_>>()
-        };
+        let mut findings = Vec::new();
+        for item in text.split('\u{1d}').filter(|i| !i.is_empty()) {
+            let corrupt =
+                |e: serde_json::Error| StoreError::Corrupt(format!("a page of findings: {e}"));
+            let (live, data) = item.split_once('\u{1f}').unwrap_or((item, "{}"));
+            let row: PageRow = serde_json::from_str(live).map_err(corrupt)?;
+            let finding: Finding = serde_json::from_str(data).map_err(corrupt)?;
+            findings.push(row.into_stored(finding));
+        }
         // An aggregate's order is the database's business: restore ours.
         findings.sort_by_key(|f| f.id);
         Ok((findings, total))
@@ -524,7 +534,6 @@ struct PageRow {
     last_seen: i64,
     updated_at: i64,
     sla_due: Option<String>,
-    data: Finding,
 }
 
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
@@ -548,7 +557,7 @@ fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::
 }
 
 impl PageRow {
-    fn into_stored(self) -> StoredFinding {
+    fn into_stored(self, finding: Finding) -> StoredFinding {
         let status = FindingStatus {
             active: self.active,
             verified: self.verified,
@@ -572,7 +581,7 @@ impl PageRow {
             product_id: self.product_id,
             engagement_id: self.engagement_id,
             test_id: self.test_id,
-            finding: self.data,
+            finding,
             status,
             is_new,
             triaged: self.triaged,
