@@ -475,26 +475,7 @@ impl Store {
 }
 
 pub(crate) fn status_word(s: &FindingStatus) -> &'static str {
-    if let Some(c) = s.closed_as {
-        return match c {
-            ClosedAs::ClosedWontFix => "closed_wont_fix",
-            ClosedAs::ClosedRiskAccepted => "closed_risk_accepted",
-            ClosedAs::ClosedCompensatingControl => "closed_compensating_control",
-        };
-    }
-    if s.false_p {
-        "false_positive"
-    } else if s.risk_accepted {
-        "risk_accepted"
-    } else if s.out_of_scope {
-        "out_of_scope"
-    } else if s.is_mitigated {
-        "mitigated"
-    } else if s.active {
-        "open"
-    } else {
-        "inactive"
-    }
+    s.word()
 }
 
 /// One finding of a page as the aggregate returns it. Flags are JSON booleans from PostgreSQL

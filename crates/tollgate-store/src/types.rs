@@ -128,6 +128,32 @@ pub struct FindingStatus {
 }
 
 impl FindingStatus {
+    /// One word for where the finding stands: `open`, `mitigated`, `false_positive`,
+    /// `risk_accepted`, `out_of_scope`, `closed_wont_fix`, `closed_risk_accepted`,
+    /// `closed_compensating_control` or `inactive` (baselines, the Results API's `tollgate.status`).
+    pub fn word(&self) -> &'static str {
+        if let Some(c) = self.closed_as {
+            return match c {
+                ClosedAs::ClosedWontFix => "closed_wont_fix",
+                ClosedAs::ClosedRiskAccepted => "closed_risk_accepted",
+                ClosedAs::ClosedCompensatingControl => "closed_compensating_control",
+            };
+        }
+        if self.false_p {
+            "false_positive"
+        } else if self.risk_accepted {
+            "risk_accepted"
+        } else if self.out_of_scope {
+            "out_of_scope"
+        } else if self.is_mitigated {
+            "mitigated"
+        } else if self.active {
+            "open"
+        } else {
+            "inactive"
+        }
+    }
+
     /// Open = still to be dealt with: active and in none of the closed states.
     pub fn is_open(&self) -> bool {
         self.active

@@ -519,29 +519,6 @@ fn is_missing_hardening(m: &Finding) -> bool {
 }
 
 /// The finding's state in Tollgate's words (the hub baseline's `status`).
-fn status_word(s: &FindingStatus) -> &'static str {
-    if let Some(c) = s.closed_as {
-        return match c {
-            tollgate_store::ClosedAs::ClosedWontFix => "closed_wont_fix",
-            tollgate_store::ClosedAs::ClosedRiskAccepted => "closed_risk_accepted",
-            tollgate_store::ClosedAs::ClosedCompensatingControl => "closed_compensating_control",
-        };
-    }
-    if s.false_p {
-        "false_positive"
-    } else if s.risk_accepted {
-        "risk_accepted"
-    } else if s.out_of_scope {
-        "out_of_scope"
-    } else if s.is_mitigated {
-        "mitigated"
-    } else if s.active {
-        "open"
-    } else {
-        "inactive"
-    }
-}
-
 /// What the Data Theorem shape cannot carry, so a hub pulled into a report loses nothing.
 /// Tollgate's own fields, so a hub loses nothing of the finding model.
 #[derive(Serialize)]
@@ -592,7 +569,7 @@ impl<'a> TollgateExtra<'a> {
             secret: m.secret.as_ref(),
             severity: m.severity.as_str().to_ascii_lowercase(),
             sla_due: f.sla_due.as_deref(),
-            status: status_word(&f.status),
+            status: f.status.word(),
             tags: &m.tags,
             test_id: f.test_id,
             vulnerability_ids: &m.vulnerability_ids,
