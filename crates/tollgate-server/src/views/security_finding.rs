@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tollgate_model::{
     Category, Confidence, Cvss, CvssVersion, Finding, FingerprintBuilder, Location, Severity, Tag,
 };
-use tollgate_store::{FindingStatus, Note, NoteKind, Priority, StoredFinding};
+use tollgate_store::{Note, NoteKind, Priority, StoredFinding};
 
 use super::rfc3339;
 
@@ -582,6 +582,7 @@ mod tests {
     use super::*;
     use tollgate_model::{Package, Scanner};
     use tollgate_store::ClosedAs;
+    use tollgate_store::FindingStatus;
 
     const BASE: &str = "https://hub.example/";
 
