@@ -375,60 +375,46 @@ impl Store {
         }
 
         // Writes.
-        for chunk in touch.chunks(ID_BATCH) {
-            let mut q = Sql::new("UPDATE findings SET last_seen = ");
-            q.arg(now).push(" WHERE id IN ").list(chunk.iter().copied());
-            q.query(self.backend).execute(&mut *conn).await?;
-        }
-        for chunk in reactivate.chunks(ID_BATCH) {
-            let mut q = Sql::new("UPDATE findings SET is_mitigated = ");
-            q.arg(false)
-                .push(", active = ")
-                .arg(true)
-                .push(", is_open = ")
-                .arg(true)
-                .push(", mitigated_at = NULL, mitigated_by = NULL, last_seen = ")
-                .arg(now)
-                .push(", updated_at = ")
-                .arg(now)
-                .push(" WHERE id IN ")
-                .list(chunk.iter().copied());
-            q.query(self.backend).execute(&mut *conn).await?;
-        }
-        for chunk in expired.chunks(ID_BATCH) {
-            let mut q = Sql::new("UPDATE findings SET risk_accepted = ");
-            q.arg(false)
-                .push(", risk_accepted_until = NULL, closed_as = NULL, is_mitigated = ")
-                .arg(false)
-                .push(", active = ")
-                .arg(true)
-                .push(", is_open = ")
-                .arg(true)
-                .push(", mitigated_at = NULL, mitigated_by = NULL, last_seen = ")
-                .arg(now)
-                .push(", updated_at = ")
-                .arg(now)
-                .push(" WHERE id IN ")
-                .list(chunk.iter().copied());
-            q.query(self.backend).execute(&mut *conn).await?;
-        }
-        for chunk in mitigate.chunks(ID_BATCH) {
-            let mut q = Sql::new("UPDATE findings SET is_mitigated = ");
-            q.arg(true)
-                .push(", active = ")
-                .arg(false)
-                .push(", is_open = ")
-                .arg(false)
-                .push(", mitigated_at = ")
-                .arg(now)
-                .push(", mitigated_by = ")
-                .arg(req.actor.clone().unwrap_or_else(|| "reimport".into()))
-                .push(", updated_at = ")
-                .arg(now)
-                .push(" WHERE id IN ")
-                .list(chunk.iter().copied());
-            q.query(self.backend).execute(&mut *conn).await?;
-        }
+        let ids = |set: &str, args: Vec<Arg>| {
+            let mut q = Sql::new(format!("UPDATE findings SET {set}"));
+            q.args = args;
+            q
+        };
+        self.update_findings(conn, &touch, || ids("last_seen = $1", vec![now.into()]))
+            .await?;
+        // An expired risk acceptance reopens like a mitigated finding, its acceptance cleared.
+        reactivate.extend_from_slice(&expired);
+        self.update_findings(conn, &reactivate, || {
+            ids(
+                "is_mitigated = $1, active = $2, is_open = $3, mitigated_at = NULL, mitigated_by = NULL, \
+                 last_seen = $4, updated_at = $5",
+                vec![false.into(), true.into(), true.into(), now.into(), now.into()],
+            )
+        })
+        .await?;
+        self.update_findings(conn, &expired, || {
+            ids(
+                "risk_accepted = $1, risk_accepted_until = NULL, closed_as = NULL",
+                vec![false.into()],
+            )
+        })
+        .await?;
+        let mitigated_by = req.actor.clone().unwrap_or_else(|| "reimport".into());
+        self.update_findings(conn, &mitigate, || {
+            ids(
+                "is_mitigated = $1, active = $2, is_open = $3, mitigated_at = $4, mitigated_by = $5, \
+                 updated_at = $6",
+                vec![
+                    true.into(),
+                    false.into(),
+                    false.into(),
+                    now.into(),
+                    mitigated_by.as_str().into(),
+                    now.into(),
+                ],
+            )
+        })
+        .await?;
 
         let mut after = SeverityCounts::default();
         for e in existing.values() {
@@ -496,6 +482,22 @@ impl Store {
             below_minimum_severity,
             duplicates_in_report,
         })
+    }
+
+    /// `UPDATE findings SET … WHERE id IN (…)` over `ids`, in batches; `set` makes the statement up
+    /// to its WHERE, with its own arguments numbered first.
+    async fn update_findings(
+        &self,
+        conn: &mut AnyConnection,
+        ids: &[i64],
+        set: impl Fn() -> Sql,
+    ) -> Result<()> {
+        for chunk in ids.chunks(ID_BATCH) {
+            let mut q = set();
+            q.push(" WHERE id IN ").list(chunk.iter().copied());
+            q.query(self.backend).execute(&mut *conn).await?;
+        }
+        Ok(())
     }
 
     /// Inserts one batch of new findings (and their JSON).
