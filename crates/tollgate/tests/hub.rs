@@ -968,6 +968,34 @@ fn operations_health_metrics_openapi_body_limit_and_graceful_shutdown() {
             .unwrap();
         assert_eq!(anonymous.status().as_u16(), 303);
 
+        // Signing in sets the token as an HttpOnly cookie; a wrong token is refused.
+        let no_redirect = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let signed_in = no_redirect
+            .post(format!("{}/ui/login", hub.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={t}"))
+            .send()
+            .unwrap();
+        assert_eq!(signed_in.status().as_u16(), 303);
+        let cookie = signed_in.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let refused = no_redirect
+            .post(format!("{}/ui/login", hub.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("token=tgk_wrong")
+            .send()
+            .unwrap();
+        assert_eq!(refused.status().as_u16(), 401);
+
         let status = hub.terminate();
         assert!(
             status.success(),

@@ -79,8 +79,14 @@ pub async fn login(State(state): State<AppState>, Form(b): Form<LoginBody>) -> R
                 (
                     header::SET_COOKIE,
                     format!(
-                        "{UI_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
-                        b.token.trim()
+                        "{UI_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{}",
+                        b.token.trim(),
+                        // Behind HTTPS the browser must never send it in clear.
+                        if state.settings.public_url.starts_with("https://") {
+                            "; Secure"
+                        } else {
+                            ""
+                        }
                     ),
                 ),
             ],
