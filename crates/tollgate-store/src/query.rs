@@ -90,7 +90,11 @@ async fn page<T>(
     q: &ListQuery,
     decode: fn(&AnyRow) -> Result<T>,
 ) -> Result<Page<T>> {
-    let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", from_where.text));
+    // Counting findings needs neither their test nor their JSON (the filters name only `f.`).
+    let count_from = from_where
+        .text
+        .replacen(FINDING_FROM, " FROM findings f", 1);
+    let mut count = Sql::new(format!("SELECT COUNT(*) AS n{count_from}"));
     count.args = from_where.args.clone();
     let total = get_i64(
         &count.query(store.backend).fetch_one(&store.pool).await?,
