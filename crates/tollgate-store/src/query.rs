@@ -458,7 +458,7 @@ impl Store {
             let entry = BaselineEntry {
                 fingerprint: fingerprint.clone(),
                 open: status.is_open(),
-                status: status_word(&status).into(),
+                status: status.word().into(),
             };
             // One fingerprint in several tests: an open occurrence wins.
             match index.get(&fingerprint) {
@@ -476,10 +476,6 @@ impl Store {
         }
         Ok((product_id, engagement_id, out))
     }
-}
-
-pub(crate) fn status_word(s: &FindingStatus) -> &'static str {
-    s.word()
 }
 
 /// One finding of a page as the aggregate returns it. Flags are JSON booleans from PostgreSQL

@@ -94,7 +94,7 @@ impl Store {
         if !f.status.is_open() {
             return Err(StoreError::Conflict(format!(
                 "security finding {id} is not open ({}); only open findings can be closed",
-                crate::query::status_word(&f.status)
+                f.status.word()
             )));
         }
         let mut q = Sql::new("UPDATE findings SET closed_as = ");
