@@ -27,13 +27,40 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// `2026-11-22T10:00:00Z` for Unix seconds.
 pub fn rfc3339(secs: i64) -> String {
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    if !(0..=9999).contains(&y) {
+        let mut clock = String::new();
+        push_clock(&mut clock, secs.rem_euclid(86_400));
+        return format!("{y:04}-{m:02}-{d:02}T{clock}Z");
+    }
+    // Written digit by digit: pages render three of these per finding.
     let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s % 3600 / 60,
-        s % 60
-    )
+    let mut out = String::with_capacity(20);
+    push_digits(&mut out, y, 4);
+    out.push('-');
+    push_digits(&mut out, m, 2);
+    out.push('-');
+    push_digits(&mut out, d, 2);
+    out.push('T');
+    push_clock(&mut out, s);
+    out.push('Z');
+    out
+}
+
+/// Appends `HH:MM:SS` of a second of the day.
+fn push_clock(out: &mut String, s: i64) {
+    push_digits(out, s / 3600, 2);
+    out.push(':');
+    push_digits(out, s % 3600 / 60, 2);
+    out.push(':');
+    push_digits(out, s % 60, 2);
+}
+
+/// Appends the `width` low decimal digits of `n` (0 ≤ n), zero-padded.
+fn push_digits(out: &mut String, n: i64, width: u32) {
+    for k in (0..width).rev() {
+        let digit = (n / 10_i64.pow(k)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
 }
 
 /// `2026-11-22` for Unix seconds (UTC).
@@ -105,6 +132,9 @@ mod tests {
     #[test]
     fn round_trips_and_offsets() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(253_402_300_800), "10000-01-01T00:00:00Z");
         let t = parse("2026-11-22T10:20:30Z").unwrap();
         assert_eq!(rfc3339(t), "2026-11-22T10:20:30Z");
         assert_eq!(parse("2026-11-22T12:20:30.5+02:00"), Some(t));

@@ -11,6 +11,7 @@ mod import;
 mod query;
 pub mod requests;
 mod sql;
+mod sqlite_read;
 #[doc(hidden)]
 pub mod testing;
 mod tokens;
@@ -46,6 +47,9 @@ pub enum StoreError {
     // No `#[source]`: the message already holds sqlx's, and a chain printer would repeat it.
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// A failure of SQLite's direct read path (see `sqlite_read`).
+    #[error("database error: {0}")]
+    Read(String),
     #[error("database migration failed: {0}")]
     Migration(sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
@@ -130,6 +134,8 @@ pub struct Store {
     /// SQLite allows one writer: serializing write transactions in-process avoids
     /// SQLITE_BUSY lock upgrades. PostgreSQL needs no such lock (row locks do the work).
     write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite files: the direct read path of finding pages (None in memory and on PostgreSQL).
+    reader: Option<Arc<sqlite_read::SqliteReader>>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -164,7 +170,7 @@ impl Store {
                     Ok(())
                 })
             });
-            if url.contains(":memory:") {
+            if is_in_memory(&url) {
                 // Each connection to :memory: is its own database: keep exactly one.
                 pool = pool
                     .max_connections(1)
@@ -183,12 +189,37 @@ impl Store {
         // the ~0.3 s it saved a 100k-finding import.
         let write_lock =
             (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        let reader = if backend == Backend::Sqlite && !is_in_memory(&url) {
+            let file = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                .map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "cannot use database URL {}: {e}",
+                        redact_url(&url)
+                    ))
+                })?
+                .get_filename()
+                .to_path_buf();
+            Some(Arc::new(sqlite_read::SqliteReader::new(file)))
+        } else {
+            None
+        };
         Ok(Store {
             pool,
             backend,
             sla: options.sla,
             write_lock,
+            reader,
         })
+    }
+
+    /// The same store without SQLite's direct read path (every read through sqlx), so tests can
+    /// compare the two paths on one database.
+    #[doc(hidden)]
+    pub fn without_direct_reads(&self) -> Store {
+        Store {
+            reader: None,
+            ..self.clone()
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -245,6 +276,10 @@ impl Store {
             tollgate_policy::Date::from_days(first_seen.div_euclid(86_400) + days).to_string()
         })
     }
+}
+
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 fn normalize_url(url: &str) -> Result<(String, Backend)> {

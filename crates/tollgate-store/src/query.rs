@@ -65,6 +65,45 @@ pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
     })
 }
 
+/// A row of `FINDING_COLUMNS` read by SQLite's direct path, the finding JSON parsed from
+/// SQLite's own buffer.
+fn finding_from_sqlite_row(row: &rusqlite::Row<'_>) -> Result<StoredFinding> {
+    let id: i64 = row.get(0)?;
+    let data = row
+        .get_ref(4)?
+        .as_str()
+        .map_err(|e| StoreError::Corrupt(format!("finding {id}: {e}")))?;
+    let finding: Finding = serde_json::from_str(data)
+        .map_err(|e| StoreError::Corrupt(format!("finding {id}: {e}")))?;
+    let live = PageRow {
+        id,
+        product_id: row.get(1)?,
+        engagement_id: row.get(2)?,
+        test_id: row.get(3)?,
+        active: row.get(5)?,
+        verified: row.get(6)?,
+        false_p: row.get(7)?,
+        out_of_scope: row.get(8)?,
+        risk_accepted: row.get(9)?,
+        risk_accepted_until: row.get(10)?,
+        is_mitigated: row.get(11)?,
+        mitigated_at: row.get(12)?,
+        mitigated_by: row.get(13)?,
+        duplicate: row.get(14)?,
+        permanently_closed: row.get(15)?,
+        closed_as: row.get(16)?,
+        priority: row.get(17)?,
+        triaged: row.get(18)?,
+        created_import_id: row.get(19)?,
+        last_import_id: row.get(20)?,
+        first_seen: row.get(21)?,
+        last_seen: row.get(22)?,
+        updated_at: row.get(23)?,
+        sla_due: row.get(24)?,
+    };
+    Ok(live.into_stored(finding))
+}
+
 fn note_from_row(row: &AnyRow) -> Result<Note> {
     let kind = match get_str(row, "kind")?.as_str() {
         "question" => NoteKind::Question,
@@ -330,8 +369,57 @@ impl Store {
                 "n",
             )?);
         }
-        // The page comes back as one JSON array (json_group_array / json_agg) that serde reads
-        // straight into typed rows: row by row, the driver's per-row hand-off between threads
+        // The total from the per-product counters (when neither the cursor nor a count gave it).
+        let counter_total = |s: &mut Sql| {
+            let column = match q.status_group {
+                Some(StatusGroup::Open) => "open_count",
+                Some(StatusGroup::Closed) => "closed_count",
+                None => "open_count + closed_count",
+            };
+            s.push(&format!(
+                "(SELECT CAST(COALESCE(SUM({column}), 0) AS BIGINT) FROM products"
+            ));
+            if let Some(p) = product {
+                s.push(" WHERE id = ").arg(p);
+            }
+            s.push(")");
+        };
+        if let Some(reader) = &self.reader {
+            let mut page = Sql::new(format!(
+                "SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE 1 = 1"
+            ));
+            filters(&mut page, q.after_id);
+            page.push(" ORDER BY f.id LIMIT ")
+                .arg(q.page_size.clamp(1, 1000));
+            let count = total.is_none().then(|| {
+                let mut c = Sql::new("SELECT ");
+                counter_total(&mut c);
+                c
+            });
+            return reader.with(|conn| {
+                // One read transaction: the page and the counters from the same snapshot.
+                let tx = conn.unchecked_transaction()?;
+                let mut findings = Vec::new();
+                {
+                    let mut stmt = tx.prepare_cached(page.sqlite_text())?;
+                    let mut rows = stmt.query(rusqlite::params_from_iter(&page.args))?;
+                    while let Some(row) = rows.next()? {
+                        findings.push(finding_from_sqlite_row(row)?);
+                    }
+                }
+                let total = match (total, count) {
+                    (Some(t), _) => t,
+                    (None, Some(c)) => tx
+                        .prepare_cached(c.sqlite_text())?
+                        .query_row(rusqlite::params_from_iter(&c.args), |r| r.get(0))?,
+                    (None, None) => 0,
+                };
+                tx.finish()?;
+                Ok((findings, total))
+            });
+        }
+        // Elsewhere (PostgreSQL, SQLite in memory) the page comes back as one aggregate that serde
+        // reads straight into typed rows: row by row, the driver's per-row hand-off between threads
         // and the conversions of 25 columns cost more than the query itself.
         // Each row: its live fields as a small JSON object, U+001F, then the stored finding JSON as
         // is (not escaped into the aggregate and back); rows joined by U+001D. Neither separator
@@ -354,18 +442,8 @@ impl Store {
         };
         let mut rows = Sql::new("SELECT ");
         if total.is_none() {
-            let column = match q.status_group {
-                Some(StatusGroup::Open) => "open_count",
-                Some(StatusGroup::Closed) => "closed_count",
-                None => "open_count + closed_count",
-            };
-            rows.push(&format!(
-                "(SELECT CAST(COALESCE(SUM({column}), 0) AS BIGINT) FROM products"
-            ));
-            if let Some(p) = product {
-                rows.push(" WHERE id = ").arg(p);
-            }
-            rows.push(") AS total, ");
+            counter_total(&mut rows);
+            rows.push(" AS total, ");
         } else {
             rows.push("-1 AS total, ");
         }

@@ -40,6 +40,18 @@ impl<T: Into<Arg>> From<Option<T>> for Arg {
     }
 }
 
+impl rusqlite::ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Arg::Int(v) => ValueRef::Integer(*v),
+            Arg::Text(v) => ValueRef::Text(v.as_bytes()),
+            Arg::Bool(v) => ValueRef::Integer(i64::from(*v)),
+            Arg::Null => ValueRef::Null,
+        }))
+    }
+}
+
 /// SQL text plus its arguments, placeholders numbered as they are pushed.
 #[derive(Debug, Default)]
 pub(crate) struct Sql {
@@ -102,15 +114,18 @@ impl Sql {
         self
     }
 
+    /// The text with anonymous `?` placeholders (SQLite's).
+    pub fn sqlite_text(&self) -> &str {
+        self.sqlite_text
+            .get_or_init(|| anonymous_placeholders(&self.text))
+    }
+
     /// The query for `backend`. SQLite gets anonymous `?` placeholders: it looks up a numbered
     /// parameter's name by a linear scan, which made large multi-row INSERTs quadratic.
     pub fn query(&self, backend: Backend) -> Query<'_, Any, AnyArguments<'_>> {
         let mut q = match backend {
             Backend::Postgres => sqlx::query(&self.text),
-            Backend::Sqlite => sqlx::query(
-                self.sqlite_text
-                    .get_or_init(|| anonymous_placeholders(&self.text)),
-            ),
+            Backend::Sqlite => sqlx::query(self.sqlite_text()),
         };
         for a in &self.args {
             q = match a {

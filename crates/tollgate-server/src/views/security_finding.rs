@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use tollgate_model::{
     Category, Confidence, Cvss, CvssVersion, Finding, FingerprintBuilder, Location, Severity, Tag,
 };
@@ -27,7 +28,7 @@ pub struct SecurityFindingView<'a> {
     associated_cve_ids: Vec<&'a str>,
     associated_cwe_ids: Vec<String>,
     category: &'static str,
-    compliance_policy_references: Vec<Value>,
+    compliance_policy_references: Vec<ComplianceReference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cvss_score: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,11 +51,19 @@ pub struct SecurityFindingView<'a> {
     portal_url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     priority: Option<&'static str>,
-    recommendation: String,
+    recommendation: Cow<'a, str>,
     results_last_updated: String,
     severity: &'static str,
     title: &'a str,
     tollgate: TollgateExtra<'a>,
+}
+
+/// One entry of `compliance_policy_references`.
+#[derive(Serialize)]
+struct ComplianceReference {
+    compliance_policy: &'static str,
+    link: &'static str,
+    markdown: &'static str,
 }
 
 #[derive(Serialize)]
@@ -316,16 +325,16 @@ fn main_cvss(m: &Finding) -> Option<&Cvss> {
 }
 
 /// The scanner's recommendation, else the upgrade a package finding names.
-fn recommendation(m: &Finding) -> String {
+fn recommendation(m: &Finding) -> Cow<'_, str> {
     if let Some(r) = m.recommendation.as_deref().filter(|r| !r.trim().is_empty()) {
-        return r.to_string();
+        return Cow::Borrowed(r);
     }
     match &m.location.package {
         Some(p) => match &p.fixed_version {
-            Some(v) => format!("Upgrade {} to {}.", code(&p.name), code(v)),
-            None => String::new(),
+            Some(v) => Cow::Owned(format!("Upgrade {} to {}.", code(&p.name), code(v))),
+            None => Cow::Borrowed(""),
         },
-        None => String::new(),
+        None => Cow::Borrowed(""),
     }
 }
 
@@ -392,9 +401,9 @@ const MOBILE_TAGS: &[Tag] = &[
 
 /// OWASP entries for the finding's tags: the Mobile Top 10 (2024) for mobile findings, the
 /// Top 10 (2021) otherwise. Tags come from the scanner and from CWE ids (docs/taxonomy.md).
-fn compliance_policy_references(m: &Finding) -> Vec<Value> {
+fn compliance_policy_references(m: &Finding) -> Vec<ComplianceReference> {
     let mobile = m.category == Category::Mobile || MOBILE_TAGS.iter().any(|t| m.has_tag(*t));
-    let mut out: Vec<Value> = Vec::new();
+    let mut out: Vec<ComplianceReference> = Vec::new();
     for tag in &m.tags {
         let entry = if mobile {
             owasp_mobile(*tag)
@@ -404,10 +413,14 @@ fn compliance_policy_references(m: &Finding) -> Vec<Value> {
         let Some((markdown, link)) = entry else {
             continue;
         };
-        if out.iter().any(|e| e["markdown"] == markdown) {
+        if out.iter().any(|e| e.markdown == markdown) {
             continue;
         }
-        out.push(json!({"compliance_policy": "OWASP", "markdown": markdown, "link": link}));
+        out.push(ComplianceReference {
+            compliance_policy: "OWASP",
+            link,
+            markdown,
+        });
     }
     out
 }
