@@ -93,6 +93,13 @@ pub async fn serve(config: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> an
         "tollgate hub ready"
     );
     on_ready(bound);
+    // Responses go out as soon as they are written: with Nagle's algorithm a page's last partial
+    // segment waited for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;

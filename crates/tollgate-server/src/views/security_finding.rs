@@ -130,12 +130,12 @@ impl<'a> SecurityFindingView<'a> {
             issue_type_id: issue_type_id(&m.scanner.name, &m.rule_id),
             links: [
                 Link {
-                    href: format!("mobile_apps/{app}"),
+                    href: ["mobile_apps/", &app].concat(),
                     method: "GET",
                     rel: "mobile_app",
                 },
                 Link {
-                    href: format!("security_findings/{id}"),
+                    href: ["security_findings/", &id].concat(),
                     method: "GET",
                     rel: "self",
                 },
@@ -145,7 +145,7 @@ impl<'a> SecurityFindingView<'a> {
                 .filter(|n| n.finding_id == f.id)
                 .map(NoteView::new)
                 .collect(),
-            portal_url: format!("{base}/ui/findings/{id}"),
+            portal_url: [base, "/ui/findings/", &id].concat(),
             priority: f.status.priority.map(|p| p.as_str()),
             recommendation: recommendation(m),
             results_last_updated: rfc3339(f.updated_at),
@@ -281,6 +281,32 @@ pub fn importance_tags(f: &StoredFinding) -> Vec<&'static str> {
 /// of a SHA-256 over both, with the RFC 9562 version-8 and variant bits set so that UUID
 /// validators accept it.
 pub fn issue_type_id(scanner: &str, rule_id: &str) -> String {
+    // A page holds few distinct rules: remember the last ids computed on this thread.
+    type Known = std::collections::HashMap<u64, (String, String, String)>;
+    thread_local! {
+        static KNOWN: std::cell::RefCell<Known> = std::cell::RefCell::default();
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (scanner, rule_id).hash(&mut h);
+    let key = h.finish();
+    KNOWN.with(|known| {
+        let mut known = known.borrow_mut();
+        if let Some((s, r, id)) = known.get(&key) {
+            if s == scanner && r == rule_id {
+                return id.clone();
+            }
+        }
+        if known.len() >= 4096 {
+            known.clear();
+        }
+        let id = compute_issue_type_id(scanner, rule_id);
+        known.insert(key, (scanner.to_string(), rule_id.to_string(), id.clone()));
+        id
+    })
+}
+
+fn compute_issue_type_id(scanner: &str, rule_id: &str) -> String {
     let hash = FingerprintBuilder::new("issue-type")
         .part(scanner)
         .part(rule_id)
@@ -340,46 +366,66 @@ fn recommendation(m: &Finding) -> Cow<'_, str> {
 
 /// Where the finding is, in a Markdown sentence; `None` when the location is empty.
 fn describe_location(l: &Location) -> Option<String> {
-    let mut parts = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
     if let Some(file) = &l.file {
-        let lines = match (l.start_line, l.end_line) {
-            (Some(s), Some(e)) if e > s => format!(", lines {s}–{e}"),
-            (Some(s), _) => format!(", line {s}"),
-            _ => String::new(),
-        };
-        parts.push(format!("{}{lines}", code(file)));
+        let mut s = code(file);
+        match (l.start_line, l.end_line) {
+            (Some(a), Some(b)) if b > a => {
+                s.push_str(", lines ");
+                s.push_str(&a.to_string());
+                s.push('–');
+                s.push_str(&b.to_string());
+            }
+            (Some(a), _) => {
+                s.push_str(", line ");
+                s.push_str(&a.to_string());
+            }
+            _ => {}
+        }
+        parts.push(s);
     }
     if let Some(p) = &l.package {
-        let mut s = format!("package {}", code(&p.name));
+        let mut s = ["package ", &code(&p.name)].concat();
         if let Some(v) = &p.installed_version {
-            s.push_str(&format!(" {}", code(v)));
+            s.push(' ');
+            s.push_str(&code(v));
         }
         if let Some(v) = &p.fixed_version {
-            s.push_str(&format!(" (fixed in {})", code(v)));
+            s.push_str(" (fixed in ");
+            s.push_str(&code(v));
+            s.push(')');
         }
         parts.push(s);
     }
     if let Some(url) = &l.url {
         let mut s = match &l.method {
-            Some(method) => format!("{} {}", method.to_ascii_uppercase(), code(url)),
+            Some(method) => [&method.to_ascii_uppercase(), " ", &code(url)].concat(),
             None => code(url),
         };
         if let Some(p) = &l.parameter {
-            s.push_str(&format!(", parameter {}", code(p)));
+            s.push_str(", parameter ");
+            s.push_str(&code(p));
         }
         parts.push(s);
     }
     if let Some(c) = &l.component {
-        parts.push(format!("component {}", code(c)));
+        parts.push(["component ", &code(c)].concat());
     }
     if let Some(t) = &l.target {
-        parts.push(format!("in {}", code(t)));
+        parts.push(["in ", &code(t)].concat());
     }
-    (!parts.is_empty()).then(|| format!("Found at {}.", parts.join("; ")))
+    (!parts.is_empty()).then(|| ["Found at ", &parts.join("; "), "."].concat())
 }
 
 /// A Markdown code span that survives backticks in `text`.
 fn code(text: &str) -> String {
+    if !text.contains('`') {
+        let mut out = String::with_capacity(text.len() + 2);
+        out.push('`');
+        out.push_str(text);
+        out.push('`');
+        return out;
+    }
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     if longest == 0 {
@@ -554,7 +600,7 @@ struct TollgateExtra<'a> {
     scanner_severity: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a tollgate_model::RedactedSecret>,
-    severity: String,
+    severity: &'static str,
     sla_due: Option<&'a str>,
     status: &'static str,
     tags: &'a [Tag],
@@ -580,7 +626,13 @@ impl<'a> TollgateExtra<'a> {
             scanner: &m.scanner,
             scanner_severity: m.scanner_severity.as_deref(),
             secret: m.secret.as_ref(),
-            severity: m.severity.as_str().to_ascii_lowercase(),
+            severity: match m.severity {
+                Severity::Critical => "critical",
+                Severity::High => "high",
+                Severity::Medium => "medium",
+                Severity::Low => "low",
+                Severity::Info => "info",
+            },
             sla_due: f.sla_due.as_deref(),
             status: f.status.word(),
             tags: &m.tags,
@@ -1040,6 +1092,21 @@ mod tests {
         assert_eq!(e(Severity::Medium, None), "DIFFICULT");
         assert_eq!(e(Severity::Low, Some(Confidence::High)), "DIFFICULT");
         assert_eq!(e(Severity::Info, None), "DIFFICULT");
+    }
+
+    #[test]
+    fn remembered_issue_type_ids_are_the_computed_ones() {
+        // twice over more rules than are remembered, so the memory is also cleared on the way
+        for round in 0..2 {
+            for i in 0..5_000 {
+                let (scanner, rule) = (format!("s{}", i % 7), format!("rule-{i}"));
+                assert_eq!(
+                    issue_type_id(&scanner, &rule),
+                    compute_issue_type_id(&scanner, &rule),
+                    "round {round}"
+                );
+            }
+        }
     }
 
     #[test]
