@@ -132,7 +132,10 @@ pub async fn list(
             .map(|f| SecurityFindingView::new(f, &notes, &state.settings.public_url))
             .collect(),
     };
-    let bytes = serde_json::to_vec(&body).map_err(|e| {
+    // A SecurityFinding is ~2.5 KB of JSON: size the buffer once instead of doubling it a dozen
+    // times per page.
+    let mut bytes = Vec::with_capacity(1024 + body.security_findings.len() * 3072);
+    serde_json::to_writer(&mut bytes, &body).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("rendering failed: {e}"),
