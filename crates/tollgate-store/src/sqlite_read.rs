@@ -63,7 +63,9 @@ impl SqliteReader {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
-        conn.busy_timeout(Duration::from_secs(30))?;
+        // WAL readers wait only while a crashed writer's log is being recovered; the read runs on
+        // an async worker, so give up sooner than the writers' 30 s.
+        conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(
             "PRAGMA query_only = ON; PRAGMA cache_size = -32768; \
              PRAGMA mmap_size = 1073741824; PRAGMA temp_store = MEMORY;",
