@@ -26,7 +26,11 @@ pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
     let data = get_str(row, "data")?;
     let finding: Finding = serde_json::from_str(&data)
         .map_err(|e| StoreError::Corrupt(format!("finding {id}: {e}")))?;
-    let status = FindingStatus {
+    let live = PageRow {
+        id,
+        product_id: get_i64(row, "product_id")?,
+        engagement_id: get_i64(row, "engagement_id")?,
+        test_id: get_i64(row, "test_id")?,
         active: get_bool(row, "active")?,
         verified: get_bool(row, "verified")?,
         false_p: get_bool(row, "false_p")?,
@@ -38,31 +42,17 @@ pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
         mitigated_by: get_opt_str(row, "mitigated_by")?,
         duplicate: get_bool(row, "duplicate")?,
         permanently_closed: get_bool(row, "permanently_closed")?,
-        closed_as: get_opt_str(row, "closed_as")?
-            .as_deref()
-            .and_then(ClosedAs::from_str_opt),
-        priority: get_opt_str(row, "priority")?
-            .as_deref()
-            .and_then(Priority::from_str_opt),
-    };
-    let triaged = get_bool(row, "triaged")?;
-    let is_new = status.is_open()
-        && !triaged
-        && get_opt_i64(row, "last_import_id")? == Some(get_i64(row, "created_import_id")?);
-    Ok(StoredFinding {
-        id,
-        product_id: get_i64(row, "product_id")?,
-        engagement_id: get_i64(row, "engagement_id")?,
-        test_id: get_i64(row, "test_id")?,
-        finding,
-        status,
-        is_new,
-        triaged,
+        closed_as: get_opt_str(row, "closed_as")?,
+        priority: get_opt_str(row, "priority")?,
+        triaged: get_bool(row, "triaged")?,
+        created_import_id: get_i64(row, "created_import_id")?,
+        last_import_id: get_opt_i64(row, "last_import_id")?,
         first_seen: get_i64(row, "first_seen")?,
         last_seen: get_i64(row, "last_seen")?,
         updated_at: get_i64(row, "updated_at")?,
         sla_due: get_opt_str(row, "sla_due")?,
-    })
+    };
+    Ok(live.into_stored(finding))
 }
 
 /// A row of `FINDING_COLUMNS` read by SQLite's direct path, the finding JSON parsed from
@@ -556,8 +546,9 @@ impl Store {
     }
 }
 
-/// One finding of a page as the aggregate returns it. Flags are JSON booleans from PostgreSQL
-/// and 0/1 from SQLite.
+/// The live columns of a finding, however they were read (a sqlx row, SQLite's direct path, or a
+/// page aggregate, where flags are JSON booleans from PostgreSQL and 0/1 from SQLite); one place
+/// turns them into a [`StoredFinding`].
 #[derive(serde::Deserialize)]
 struct PageRow {
     id: i64,
