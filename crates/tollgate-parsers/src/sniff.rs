@@ -1,6 +1,7 @@
 //! Format detection without parsing the whole file: a tolerant scan of the first bytes that
 //! records which keys exist (by path) and the values of short string fields, or the XML root.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// How many bytes of a report detection reads.
@@ -92,13 +93,20 @@ impl Sniff {
     }
 }
 
-enum Frame {
-    Object { path: String, key: Option<String> },
-    Array { path: String },
+/// An open container: whether it is an object, the length of `path` before it was entered, and
+/// (objects) the key whose value comes next.
+struct Frame {
+    object: bool,
+    parent_len: usize,
+    key: String,
 }
 
 fn scan_json(s: &[u8], sniff: &mut Sniff) {
     let mut stack: Vec<Frame> = Vec::new();
+    // The key path of the innermost open container (`runs[].results[]`).
+    let mut path = String::new();
+    // Scratch for the key path of one key.
+    let mut full = String::new();
     let mut i = 0;
     // In an object: true when the next string is a key.
     let mut expect_key = false;
@@ -106,23 +114,36 @@ fn scan_json(s: &[u8], sniff: &mut Sniff) {
         let b = s[i];
         match b {
             b'{' | b'[' => {
-                let path = current_value_path(&stack);
-                if b == b'{' {
-                    stack.push(Frame::Object { path, key: None });
-                    expect_key = true;
-                } else {
-                    stack.push(Frame::Array { path });
-                    expect_key = false;
+                let parent_len = path.len();
+                match stack.last() {
+                    Some(Frame {
+                        object: true, key, ..
+                    }) => {
+                        if !path.is_empty() {
+                            path.push('.');
+                        }
+                        path.push_str(key);
+                    }
+                    Some(_) => path.push_str("[]"),
+                    None => {}
                 }
+                stack.push(Frame {
+                    object: b == b'{',
+                    parent_len,
+                    key: String::new(),
+                });
+                expect_key = b == b'{';
                 i += 1;
             }
             b'}' | b']' => {
-                stack.pop();
+                if let Some(frame) = stack.pop() {
+                    path.truncate(frame.parent_len);
+                }
                 expect_key = false;
                 i += 1;
             }
             b',' => {
-                expect_key = matches!(stack.last(), Some(Frame::Object { .. }));
+                expect_key = stack.last().is_some_and(|f| f.object);
                 i += 1;
             }
             b':' => {
@@ -132,34 +153,27 @@ fn scan_json(s: &[u8], sniff: &mut Sniff) {
             b'"' => {
                 let (text, next) = read_string(s, i);
                 i = next;
+                let depth = stack.len();
+                let Some(frame) = stack.last_mut().filter(|f| f.object) else {
+                    continue;
+                };
                 if expect_key {
-                    let depth = stack.len();
-                    if let Some(Frame::Object { path, key }) = stack.last_mut() {
-                        let full = if path.is_empty() {
-                            text.clone()
-                        } else {
-                            format!("{path}.{text}")
-                        };
-                        if depth <= MAX_DEPTH {
-                            sniff.keys.entry(full).or_insert(None);
+                    frame.key.clear();
+                    frame.key.push_str(&text);
+                    if depth <= MAX_DEPTH {
+                        key_path(&mut full, &path, &frame.key);
+                        if !sniff.keys.contains_key(full.as_str()) {
+                            sniff.keys.insert(full.clone(), None);
                         }
-                        *key = Some(text);
                     }
                     expect_key = false;
-                } else if let Some(Frame::Object {
-                    path,
-                    key: Some(key),
-                }) = stack.last()
-                {
-                    if stack.len() <= MAX_DEPTH && text.len() <= 200 {
-                        let full = if path.is_empty() {
-                            key.clone()
-                        } else {
-                            format!("{path}.{key}")
-                        };
-                        let slot = sniff.keys.entry(full).or_insert(None);
-                        if slot.is_none() {
-                            *slot = Some(text);
+                } else if depth <= MAX_DEPTH && text.len() <= 200 && !frame.key.is_empty() {
+                    key_path(&mut full, &path, &frame.key);
+                    match sniff.keys.get_mut(full.as_str()) {
+                        Some(Some(_)) => {}
+                        Some(slot) => *slot = Some(text.into_owned()),
+                        None => {
+                            sniff.keys.insert(full.clone(), Some(text.into_owned()));
                         }
                     }
                 }
@@ -169,30 +183,36 @@ fn scan_json(s: &[u8], sniff: &mut Sniff) {
     }
 }
 
-/// The path a value opened at this point gets: `key` inside an object, `path[]` inside an array.
-fn current_value_path(stack: &[Frame]) -> String {
-    match stack.last() {
-        None => String::new(),
-        Some(Frame::Object { path, key }) => {
-            let k = key.as_deref().unwrap_or("");
-            if path.is_empty() {
-                k.to_string()
-            } else {
-                format!("{path}.{k}")
-            }
-        }
-        Some(Frame::Array { path }) => format!("{path}[]"),
+/// `path.key` (or `key` at the top) into `out`.
+fn key_path(out: &mut String, path: &str, key: &str) {
+    out.clear();
+    out.push_str(path);
+    if !path.is_empty() {
+        out.push('.');
     }
+    out.push_str(key);
 }
 
 /// Reads a JSON string starting at the quote at `start`; returns its (unescaped enough) text and
 /// the index after the closing quote. A string cut off by the end of the sniff ends there.
-fn read_string(s: &[u8], start: usize) -> (String, usize) {
+fn read_string(s: &[u8], start: usize) -> (Cow<'_, str>, usize) {
+    let body = &s[start + 1..];
+    // The usual case: no escapes, short enough; borrowed.
+    if let Some(end) = body.iter().position(|b| *b == b'"' || *b == b'\\') {
+        if body[end] == b'"' && end <= 256 {
+            return (String::from_utf8_lossy(&body[..end]), start + 1 + end + 1);
+        }
+    }
     let mut i = start + 1;
     let mut out = Vec::new();
     while i < s.len() {
         match s[i] {
-            b'"' => return (String::from_utf8_lossy(&out).into_owned(), i + 1),
+            b'"' => {
+                return (
+                    Cow::Owned(String::from_utf8_lossy(&out).into_owned()),
+                    i + 1,
+                )
+            }
             b'\\' if i + 1 < s.len() => {
                 out.push(s[i + 1]);
                 i += 2;
@@ -205,7 +225,7 @@ fn read_string(s: &[u8], start: usize) -> (String, usize) {
             }
         }
     }
-    (String::from_utf8_lossy(&out).into_owned(), i)
+    (Cow::Owned(String::from_utf8_lossy(&out).into_owned()), i)
 }
 
 fn scan_xml(s: &[u8], sniff: &mut Sniff) {

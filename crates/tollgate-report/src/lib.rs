@@ -2,6 +2,7 @@
 //! `security-gate-summary.md` (a merge-request comment), SARIF 2.1.0 for code scanning, JUnit XML
 //! and GitLab Code Quality. Writers only format what the policy decided; they never decide.
 
+pub mod json;
 mod markdown;
 mod sarif;
 
