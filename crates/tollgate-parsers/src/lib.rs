@@ -20,6 +20,7 @@ mod gitlab;
 mod gitleaks;
 mod mobsf;
 mod mobsfscan;
+pub mod parallel;
 mod sarif;
 mod semgrep;
 mod trivy;
@@ -241,6 +242,14 @@ pub fn parse_unfinished(
         Some(f) => f,
         None => detect(input)?,
     };
+    parse_text(text, format, sink)
+}
+
+fn parse_text(
+    text: &str,
+    format: Format,
+    sink: &mut dyn FnMut(Finding),
+) -> Result<ReportMeta, ParseError> {
     let mut count = 0u64;
     let mut meta = format.parser().parse(text, &mut |f| {
         count += 1;
@@ -251,6 +260,131 @@ pub fn parse_unfinished(
     Ok(meta)
 }
 
+/// How [`parse_pipelined`] spreads its work over threads.
+#[derive(Debug, Clone, Copy)]
+pub struct Pipeline {
+    /// Threads that read and render a large report's results.
+    pub workers: usize,
+    /// Reports at least this large (bytes) are read by the workers; smaller ones by one thread
+    /// beside the caller's.
+    pub parallel_from: usize,
+    /// About how much of a results array one worker reads at a time.
+    pub chunk_bytes: usize,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Pipeline {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            parallel_from: 8 << 20,
+            chunk_bytes: 512 << 10,
+        }
+    }
+}
+
+/// Findings in batches: each batch is handed, unfinished, to `render` on a worker thread (which
+/// must take them all and run [`finish_alone`] on every one), in one or several groups (the
+/// output so far comes back with the next group), and `render`'s output reaches `consume` on
+/// the calling thread in report order. `consume` returns `false` to stop (the caller keeps its own
+/// error; the meta returned then is incomplete).
+///
+/// Large SARIF logs are read by [`Pipeline::workers`] threads at once ([`parallel`]). A batch's
+/// `base` (the second argument of `consume`) is then the report index of its first result, and
+/// its findings' pointers count from it: [`rebase_pointer`] gives the report's own pointer.
+/// Every other report is read by one thread while the calling thread renders and consumes,
+/// with `base` 0.
+pub fn parse_pipelined<O: Send>(
+    input: &[u8],
+    forced: Option<Format>,
+    pipeline: Pipeline,
+    render: &(dyn Fn(&mut Vec<Finding>, Option<O>) -> O + Sync),
+    consume: &mut dyn FnMut(O, usize) -> bool,
+) -> Result<ReportMeta, ParseError> {
+    let text = json::text(input)?;
+    let format = match forced {
+        Some(f) => f,
+        None => detect(input)?,
+    };
+    if format == Format::Sarif && pipeline.workers > 1 && text.len() >= pipeline.parallel_from {
+        let split = parallel::Split {
+            workers: pipeline.workers,
+            chunk_bytes: pipeline.chunk_bytes,
+            window: pipeline.workers + 1,
+        };
+        let mut work = parallel::Work { render, consume };
+        match sarif::parse_parallel(text, split, &mut work) {
+            Ok(mut meta) => {
+                meta.format = format.id().to_string();
+                return Ok(meta);
+            }
+            Err(sarif::Parallel::Declined) => {}
+            Err(sarif::Parallel::Stopped(parallel::Stop::Consumer)) => {
+                return Ok(ReportMeta::new(format.id()));
+            }
+            Err(sarif::Parallel::Stopped(parallel::Stop::Broken)) => {
+                // Findings went out; the sequential reader words the error (and emits nothing).
+                return Err(match format.parser().parse(text, &mut |_| {}) {
+                    Err(e) => e,
+                    Ok(_) => ParseError::new(
+                        ErrorKind::Syntax,
+                        "internal error: the parallel reader rejected a report the sequential \
+                         reader accepts (please report this)",
+                    ),
+                });
+            }
+        }
+    }
+    sequential_pipeline(text, format, render, consume)
+}
+
+/// One parser thread, batches rendered and consumed on the calling thread.
+fn sequential_pipeline<O: Send>(
+    text: &str,
+    format: Format,
+    render: &(dyn Fn(&mut Vec<Finding>, Option<O>) -> O + Sync),
+    consume: &mut dyn FnMut(O, usize) -> bool,
+) -> Result<ReportMeta, ParseError> {
+    const BATCH: usize = 512;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Finding>>(16);
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            let meta = parse_text(text, format, &mut |f| {
+                batch.push(f);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    // A closed channel means the consumer stopped; it knows why.
+                    let _ = tx.send(full);
+                }
+            });
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            meta
+        });
+        for mut batch in rx.iter() {
+            if !consume(render(&mut batch, None), 0) {
+                break;
+            }
+        }
+        drop(rx);
+        parser.join().unwrap_or_else(|_| {
+            Err(ParseError::new(
+                ErrorKind::Syntax,
+                "internal error: the parser crashed",
+            ))
+        })
+    })
+}
+
+/// `pointer` with its last segment (an element index counted from a batch's first element)
+/// counted from the report's start instead.
+pub fn rebase_pointer(pointer: &str, base: usize) -> Option<String> {
+    let (head, last) = pointer.rsplit_once('/')?;
+    let local: usize = last.parse().ok()?;
+    Some(format!("{head}/{}", local + base))
+}
+
 /// The post-processing every parser's findings get (one per report, findings in report order):
 /// taxonomy tags from CWE and category, credentials scrubbed from snippets, a fallback
 /// fingerprint, and the numbering of repeated fingerprints at distinct places.
@@ -259,21 +393,61 @@ pub struct Finisher {
     repeats: Repeats,
 }
 
+/// What the in-order numbering of repeats needs to know of a finding.
+#[derive(Debug, Clone, Copy)]
+pub struct RepeatKey {
+    /// The fingerprint's first 64 bits (already a hash).
+    fingerprint: u64,
+    place: u64,
+}
+
+/// The part of the post-processing that needs no order (tags, scrubbed snippet, fallback
+/// fingerprint); [`Finisher::renumber`] does the rest, in report order.
+pub fn finish_alone(f: &mut Finding) -> RepeatKey {
+    tagging::apply_common_tags(f);
+    if let Some(clean) = f
+        .location
+        .snippet
+        .as_deref()
+        .and_then(redact::scrub_credentials)
+    {
+        f.location.snippet = Some(clean);
+    }
+    if f.fingerprint.as_str().is_empty() {
+        f.fingerprint = fallback_fingerprint(f);
+    }
+    RepeatKey {
+        fingerprint: u64::from_str_radix(
+            &f.fingerprint.as_str()[..16.min(f.fingerprint.as_str().len())],
+            16,
+        )
+        .unwrap_or(0),
+        place: place_hash(f),
+    }
+}
+
 impl Finisher {
     pub fn finish(&mut self, f: &mut Finding) {
-        tagging::apply_common_tags(f);
-        if let Some(clean) = f
-            .location
-            .snippet
-            .as_deref()
-            .and_then(redact::scrub_credentials)
-        {
-            f.location.snippet = Some(clean);
+        let key = finish_alone(f);
+        if let Some(fp) = self.renumber(key, f.fingerprint.as_str()) {
+            f.fingerprint = fp;
         }
-        if f.fingerprint.as_str().is_empty() {
-            f.fingerprint = fallback_fingerprint(f);
-        }
-        self.repeats.disambiguate(f);
+    }
+
+    /// Called in report order with each finding's key and fingerprint: the fingerprint a repeat
+    /// of an earlier finding's fingerprint at a distinct place gets instead.
+    pub fn renumber(
+        &mut self,
+        key: RepeatKey,
+        fingerprint: &str,
+    ) -> Option<tollgate_model::Fingerprint> {
+        let index = self.repeats.index(key);
+        (index > 0).then(|| {
+            FingerprintBuilder::new("repeat")
+                .part(fingerprint)
+                .part(&index.to_string())
+                .finish()
+        })
     }
 }
 
@@ -325,14 +499,10 @@ enum Places {
 }
 
 impl Repeats {
-    fn disambiguate(&mut self, f: &mut Finding) {
-        let key = u64::from_str_radix(
-            &f.fingerprint.as_str()[..16.min(f.fingerprint.as_str().len())],
-            16,
-        )
-        .unwrap_or(0);
-        let place = place_hash(f);
-        let index = match self.places.entry(key) {
+    /// The n-th distinct place (from 0) this fingerprint is seen at.
+    fn index(&mut self, key: RepeatKey) -> usize {
+        let place = key.place;
+        match self.places.entry(key.fingerprint) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(Places::One(place));
                 0
@@ -352,12 +522,6 @@ impl Repeats {
                     }
                 },
             },
-        };
-        if index > 0 {
-            f.fingerprint = FingerprintBuilder::new("repeat")
-                .part(f.fingerprint.as_str())
-                .part(&index.to_string())
-                .finish();
         }
     }
 }

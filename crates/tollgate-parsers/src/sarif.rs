@@ -56,6 +56,7 @@ use tollgate_model::{
 };
 
 use crate::json::{self, ForEach};
+use crate::parallel::{read_array, skip_ws, Split, Stop, Work};
 use crate::{Format, ParseError, Parser, Sniff};
 
 pub struct SarifParser;
@@ -797,41 +798,9 @@ impl<'de> Visitor<'de> for RunSeed<'_, '_> {
                         }
                     }
                 }
-                "originalUriBaseIds" => {
-                    let bases: Option<HashMap<String, ArtLoc<'de>>> = map.next_value()?;
-                    for (id, loc) in bases.unwrap_or_default() {
-                        run.bases.insert(
-                            id,
-                            (
-                                loc.uri.get().map(str::to_string),
-                                loc.uri_base_id.get().map(str::to_string),
-                            ),
-                        );
-                    }
-                }
-                "artifacts" => {
-                    let arts: Option<Vec<Option<Artifact<'de>>>> = map.next_value()?;
-                    run.artifacts = arts
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|a| {
-                            let loc = a.and_then(|a| a.location);
-                            (
-                                loc.as_ref().and_then(|l| l.uri.get().map(str::to_string)),
-                                loc.as_ref()
-                                    .and_then(|l| l.uri_base_id.get().map(str::to_string)),
-                            )
-                        })
-                        .collect();
-                }
-                "invocations" => {
-                    let invs: Option<Vec<Option<Invocation>>> = map.next_value()?;
-                    let failed = invs.unwrap_or_default().iter().flatten().any(|i| {
-                        matches!(&i.execution_successful, Some(serde_json::Value::Bool(false)))
-                            || matches!(&i.execution_successful, Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false"))
-                    });
-                    run.failed = failed;
-                }
+                "originalUriBaseIds" => run.set_bases(map.next_value()?),
+                "artifacts" => run.set_artifacts(map.next_value()?),
+                "invocations" => run.set_invocations(&map.next_value()?),
                 _ => json::skip(&mut map)?,
             }
         }
@@ -839,11 +808,7 @@ impl<'de> Visitor<'de> for RunSeed<'_, '_> {
             return Ok(());
         }
         if !run.tool_seen {
-            // `tool` is required by SARIF; be tolerant and name the scanner "unknown".
-            run.set_tool(&Tool {
-                driver: None,
-                extensions: None,
-            });
+            run.set_no_tool();
             self.ctx.borrow_mut().meta.add_scanner(&run.scanner);
         }
         for (i, r) in kept {
@@ -865,13 +830,231 @@ impl<'de> Visitor<'de> for RunSeed<'_, '_> {
                 .deserialize(&mut de)
                 .map_err(|e| de::Error::custom(format!("in results: {e}")))?;
         }
-        if run.failed {
-            self.ctx.borrow_mut().meta.incomplete.push(format!(
-                "run {} ({}): the tool reported that its execution was not successful",
-                self.index, run.scanner.name
-            ));
+        run.report_failure(&mut self.ctx.borrow_mut().meta);
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parallel walk of a large log (see `crate::parallel`): the log → runs → run envelope is walked
+// here value by value, each run's `results` array is read by the chunk workers.
+
+/// Why [`parse_parallel`] did not read the log to its end.
+pub(crate) enum Parallel {
+    /// Nothing was handed over: read the log sequentially (a layout or an error this walk leaves
+    /// to the sequential reader, which words errors exactly).
+    Declined,
+    /// Findings were handed over, then the read stopped.
+    Stopped(Stop),
+}
+
+/// Reads a SARIF log with each run's results spread over `split.workers` threads. Findings reach
+/// `work` unfinished, in chunks, with chunk-local element indexes in their pointers (see
+/// [`crate::parallel`]).
+pub(crate) fn parse_parallel<O: Send>(
+    input: &str,
+    split: Split,
+    work: &mut Work<'_, O>,
+) -> Result<ReportMeta, Parallel> {
+    let mut walk = Walk {
+        input,
+        bytes: input.as_bytes(),
+        meta: ReportMeta::new(Format::Sarif.id()),
+        handed_over: false,
+        split,
+    };
+    walk.log(work)
+        .map_err(|stop| match (walk.handed_over, stop) {
+            (false, Stop::Broken) => Parallel::Declined,
+            (_, stop) => Parallel::Stopped(stop),
+        })?;
+    Ok(walk.meta)
+}
+
+struct Walk<'a> {
+    input: &'a str,
+    bytes: &'a [u8],
+    meta: ReportMeta,
+    handed_over: bool,
+    split: Split,
+}
+
+impl<'a> Walk<'a> {
+    fn value<T: Deserialize<'a>>(&self, at: usize) -> Result<(T, usize), Stop> {
+        let rest = self.input.get(at..).ok_or(Stop::Broken)?;
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
+        match stream.next() {
+            Some(Ok(v)) => Ok((v, at + stream.byte_offset())),
+            _ => Err(Stop::Broken),
+        }
+    }
+
+    fn expect(&self, at: usize, byte: u8) -> Result<usize, Stop> {
+        let at = skip_ws(self.bytes, at);
+        if self.bytes.get(at) == Some(&byte) {
+            Ok(skip_ws(self.bytes, at + 1))
+        } else {
+            Err(Stop::Broken)
+        }
+    }
+
+    /// After a member or element: `Some(next)` after a comma, `None` after the closing byte.
+    fn separator(&self, at: usize, close: u8) -> Result<Option<usize>, Stop> {
+        let at = skip_ws(self.bytes, at);
+        match self.bytes.get(at) {
+            Some(b',') => Ok(Some(skip_ws(self.bytes, at + 1))),
+            Some(b) if *b == close => Ok(None),
+            _ => Err(Stop::Broken),
+        }
+    }
+
+    /// Walks the members of the object opened before `at`; `member(self, key, at)` reads one
+    /// value and returns the offset after it. Returns the offset after the `}`.
+    fn members(
+        &mut self,
+        at: usize,
+        member: &mut dyn FnMut(&mut Self, &str, usize) -> Result<usize, Stop>,
+    ) -> Result<usize, Stop> {
+        let mut at = skip_ws(self.bytes, at);
+        if self.bytes.get(at) == Some(&b'}') {
+            return Ok(at + 1);
+        }
+        loop {
+            if self.bytes.get(at) != Some(&b'"') {
+                return Err(Stop::Broken);
+            }
+            let (key, after) = self.value::<LooseStr<'a>>(at)?;
+            let value_at = self.expect(after, b':')?;
+            at = member(self, key.get().unwrap_or(""), value_at)?;
+            match self.separator(at, b'}')? {
+                Some(next) => at = next,
+                None => return Ok(skip_ws(self.bytes, at) + 1),
+            }
+        }
+    }
+
+    fn skip(&self, at: usize) -> Result<usize, Stop> {
+        self.value::<IgnoredAny>(at).map(|(_, end)| end)
+    }
+
+    fn log<O: Send>(&mut self, work: &mut Work<'_, O>) -> Result<(), Stop> {
+        let start = self.expect(0, b'{')?;
+        let mut saw_runs = false;
+        let end = self.members(start, &mut |walk, key, at| {
+            if key == "runs" && !saw_runs {
+                saw_runs = true;
+                walk.runs(at, work)
+            } else {
+                walk.skip(at)
+            }
+        })?;
+        if !saw_runs || skip_ws(self.bytes, end) != self.bytes.len() {
+            return Err(Stop::Broken);
         }
         Ok(())
+    }
+
+    fn runs<O: Send>(&mut self, at: usize, work: &mut Work<'_, O>) -> Result<usize, Stop> {
+        let mut at = self.expect(at, b'[')?;
+        if self.bytes.get(at) == Some(&b']') {
+            return Ok(at + 1);
+        }
+        let mut index = 0;
+        loop {
+            let body = self.expect(at, b'{')?;
+            at = self.run(index, body, work)?;
+            index += 1;
+            match self.separator(at, b']')? {
+                Some(next) => at = next,
+                None => return Ok(skip_ws(self.bytes, at) + 1),
+            }
+        }
+    }
+
+    fn run<O: Send>(
+        &mut self,
+        index: usize,
+        body: usize,
+        work: &mut Work<'_, O>,
+    ) -> Result<usize, Stop> {
+        let mut run = RunCtx::new(index);
+        let mut deferred = Vec::new();
+        let end = self.members(body, &mut |walk, key, at| match key {
+            "tool" if run.tool_seen => walk.skip(at),
+            "tool" => {
+                let (tool, end) = walk.value::<Tool<'a>>(at)?;
+                run.set_tool(&tool);
+                walk.meta.add_scanner(&run.scanner);
+                Ok(end)
+            }
+            "results" if run.tool_seen => walk.results(&run, at, work),
+            "results" => {
+                deferred.push(at);
+                walk.skip(at)
+            }
+            "originalUriBaseIds" => {
+                let (bases, end) = walk.value(at)?;
+                run.set_bases(bases);
+                Ok(end)
+            }
+            "artifacts" => {
+                let (arts, end) = walk.value(at)?;
+                run.set_artifacts(arts);
+                Ok(end)
+            }
+            "invocations" => {
+                let (invs, end) = walk.value(at)?;
+                run.set_invocations(&invs);
+                Ok(end)
+            }
+            _ => walk.skip(at),
+        })?;
+        if !run.tool_seen {
+            run.set_no_tool();
+            self.meta.add_scanner(&run.scanner);
+        }
+        for at in deferred {
+            self.results(&run, at, work)?;
+        }
+        run.report_failure(&mut self.meta);
+        Ok(end)
+    }
+
+    /// A run's `results` value at `at` (an array, or null for none).
+    fn results<O: Send>(
+        &mut self,
+        run: &RunCtx,
+        at: usize,
+        work: &mut Work<'_, O>,
+    ) -> Result<usize, Stop> {
+        if self.bytes.get(at) != Some(&b'[') {
+            // `null` means none; anything else is the sequential reader's error to word.
+            let (value, end) = self.value::<IgnoredAny>(at)?;
+            let _ = value;
+            return if self.input[at..end].trim() == "null" {
+                Ok(end)
+            } else {
+                Err(Stop::Broken)
+            };
+        }
+        let first = skip_ws(self.bytes, at + 1);
+        if self.bytes.get(first) == Some(&b']') {
+            return Ok(first + 1);
+        }
+        self.handed_over = true;
+        let states = (0..self.split.workers.max(1))
+            .map(|_| run.clone())
+            .collect();
+        let (end, elements) = read_array(
+            self.input,
+            first,
+            self.split,
+            states,
+            &|run: &mut RunCtx, i, r: SarifResult<'a>| run.convert(i, &r),
+            work,
+        )?;
+        self.meta.findings += elements as u64;
+        Ok(end)
     }
 }
 
@@ -949,7 +1132,7 @@ fn tool_kind(name: &str) -> ToolKind {
 }
 
 /// What the run needs to know about one rule, computed once per rule.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct RuleInfo {
     id: String,
     name: Option<String>,
@@ -976,6 +1159,7 @@ struct RuleInfo {
     fingerprint: Option<FingerprintBuilder>,
 }
 
+#[derive(Clone)]
 struct RunCtx {
     index: usize,
     tool_seen: bool,
@@ -984,7 +1168,7 @@ struct RunCtx {
     kind: ToolKind,
     /// Rules of the driver (0) and of each extension (1…).
     components: Vec<Vec<RuleInfo>>,
-    by_id: HashMap<String, (usize, usize)>,
+    by_id: foldhash::HashMap<String, (usize, usize)>,
     /// originalUriBaseIds: id → (uri, its own base id).
     bases: HashMap<String, (Option<String>, Option<String>)>,
     /// run.artifacts[i].location: (uri, base id).
@@ -992,7 +1176,7 @@ struct RunCtx {
     /// `sarif` + scanner, hashed once.
     fingerprint: FingerprintBuilder,
     /// file → normalized path (results cluster on few files).
-    paths: RefCell<HashMap<String, String>>,
+    paths: RefCell<foldhash::HashMap<String, String>>,
     /// Fingerprint key → whether it is stable (a run uses a handful of keys).
     stable_keys: RefCell<Vec<(String, bool)>>,
 }
@@ -1006,11 +1190,11 @@ impl RunCtx {
             scanner: Scanner::new("unknown", None),
             kind: ToolKind::Sast,
             components: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: foldhash::HashMap::default(),
             bases: HashMap::new(),
             artifacts: Vec::new(),
             fingerprint: FingerprintBuilder::new("sarif"),
-            paths: RefCell::new(HashMap::new()),
+            paths: RefCell::new(foldhash::HashMap::default()),
             stable_keys: RefCell::new(Vec::new()),
         }
     }
@@ -1035,7 +1219,7 @@ impl RunCtx {
         for ext in tool.extensions.iter().flatten() {
             components.push(rules_of(Some(ext)));
         }
-        let mut by_id = HashMap::new();
+        let mut by_id = foldhash::HashMap::default();
         for (c, rules) in components.iter().enumerate() {
             for (i, r) in rules.iter().enumerate() {
                 if !r.id.is_empty() {
@@ -1050,6 +1234,57 @@ impl RunCtx {
             for r in rules.iter_mut() {
                 r.fingerprint = Some(self.fingerprint.clone().part(&r.id));
             }
+        }
+    }
+
+    /// `tool` is required by SARIF; be tolerant and name the scanner "unknown".
+    fn set_no_tool(&mut self) {
+        self.set_tool(&Tool {
+            driver: None,
+            extensions: None,
+        });
+    }
+
+    fn set_bases(&mut self, bases: Option<HashMap<String, ArtLoc<'_>>>) {
+        for (id, loc) in bases.unwrap_or_default() {
+            self.bases.insert(
+                id,
+                (
+                    loc.uri.get().map(str::to_string),
+                    loc.uri_base_id.get().map(str::to_string),
+                ),
+            );
+        }
+    }
+
+    fn set_artifacts(&mut self, arts: Option<Vec<Option<Artifact<'_>>>>) {
+        self.artifacts = arts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| {
+                let loc = a.and_then(|a| a.location);
+                (
+                    loc.as_ref().and_then(|l| l.uri.get().map(str::to_string)),
+                    loc.as_ref()
+                        .and_then(|l| l.uri_base_id.get().map(str::to_string)),
+                )
+            })
+            .collect();
+    }
+
+    fn set_invocations(&mut self, invs: &Option<Vec<Option<Invocation>>>) {
+        self.failed = invs.iter().flatten().flatten().any(|i| {
+            matches!(&i.execution_successful, Some(serde_json::Value::Bool(false)))
+                || matches!(&i.execution_successful, Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false"))
+        });
+    }
+
+    fn report_failure(&self, meta: &mut ReportMeta) {
+        if self.failed {
+            meta.incomplete.push(format!(
+                "run {} ({}): the tool reported that its execution was not successful",
+                self.index, self.scanner.name
+            ));
         }
     }
 

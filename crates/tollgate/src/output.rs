@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use tollgate_model::{Finding, ReportMeta, Severity, FINDING_SCHEMA_VERSION};
-use tollgate_report::describe_location;
+use tollgate_report::{describe_location, json};
 
 /// Counts by severity, most severe first.
 #[derive(Default, Clone, Copy)]
@@ -12,6 +12,12 @@ pub struct SeverityCounts([u64; 5]);
 impl SeverityCounts {
     pub fn add(&mut self, s: Severity) {
         self.0[Severity::ALL.iter().position(|x| *x == s).unwrap_or(4)] += 1;
+    }
+
+    pub fn merge(&mut self, other: &SeverityCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
     }
 
     pub fn total(&self) -> u64 {
@@ -40,22 +46,75 @@ pub trait FindingWriter {
         counts: &SeverityCounts,
     ) -> io::Result<()>;
     fn finish(&mut self) -> io::Result<()>;
+    /// How this writer serializes one finding on a worker thread, if it does; its output then
+    /// reaches [`FindingWriter::rendered`] instead of [`FindingWriter::finding`].
+    fn renderer(&self) -> Option<Renderer> {
+        None
+    }
+    /// Writes bytes made by the renderer (whole findings, or pieces of them in order).
+    fn rendered(&mut self, _bytes: &[u8]) -> io::Result<()> {
+        Err(io::Error::other("this writer renders nothing ahead"))
+    }
 }
+
+/// Serializes one finished finding, appending to the buffer.
+pub type Renderer = fn(&Finding, &mut Vec<u8>) -> io::Result<()>;
+
+/// One NDJSON line.
+fn render_line(f: &Finding, out: &mut Vec<u8>) -> io::Result<()> {
+    json::write_compact(out, f)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// An element of the JSON writer's `findings` array, comma first.
+fn render_element(f: &Finding, out: &mut Vec<u8>) -> io::Result<()> {
+    out.extend_from_slice(b",\n");
+    json::write_compact(out, f)?;
+    Ok(())
+}
+
+/// Findings are serialized into this buffer and handed to the output when it is this full.
+const CHUNK: usize = 1 << 16;
 
 pub struct NdjsonWriter<W: Write> {
     out: W,
+    buf: Vec<u8>,
 }
 
 impl<W: Write> NdjsonWriter<W> {
     pub fn new(out: W) -> Self {
-        NdjsonWriter { out }
+        NdjsonWriter {
+            out,
+            buf: Vec::with_capacity(CHUNK + 4096),
+        }
     }
 }
 
 impl<W: Write> FindingWriter for NdjsonWriter<W> {
     fn finding(&mut self, _file: &str, f: &Finding) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, f)?;
-        self.out.write_all(b"\n")
+        render_line(f, &mut self.buf)?;
+        if self.buf.len() >= CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn renderer(&self) -> Option<Renderer> {
+        Some(render_line)
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.buf.len() + bytes.len() > CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+            if bytes.len() >= CHUNK {
+                return self.out.write_all(bytes);
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(())
     }
 
     fn end_report(&mut self, _: &str, _: &ReportMeta, _: &SeverityCounts) -> io::Result<()> {
@@ -63,6 +122,8 @@ impl<W: Write> FindingWriter for NdjsonWriter<W> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
         self.out.flush()
     }
 }
@@ -70,6 +131,7 @@ impl<W: Write> FindingWriter for NdjsonWriter<W> {
 /// `{"schema_version": 1, "findings": [...], "reports": [...]}`, streamed.
 pub struct JsonWriter<W: Write> {
     out: W,
+    buf: Vec<u8>,
     first: bool,
     reports: Vec<serde_json::Value>,
 }
@@ -82,6 +144,7 @@ impl<W: Write> JsonWriter<W> {
         )?;
         Ok(JsonWriter {
             out,
+            buf: Vec::with_capacity(CHUNK + 4096),
             first: true,
             reports: Vec::new(),
         })
@@ -90,12 +153,37 @@ impl<W: Write> JsonWriter<W> {
 
 impl<W: Write> FindingWriter for JsonWriter<W> {
     fn finding(&mut self, _file: &str, f: &Finding) -> io::Result<()> {
-        if !self.first {
-            self.out.write_all(b",")?;
+        let start = self.buf.len();
+        render_element(f, &mut self.buf)?;
+        if self.first {
+            self.buf.remove(start);
+            self.first = false;
         }
-        self.first = false;
-        self.out.write_all(b"\n")?;
-        serde_json::to_writer(&mut self.out, f).map_err(io::Error::from)
+        if self.buf.len() >= CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn renderer(&self) -> Option<Renderer> {
+        Some(render_element)
+    }
+
+    fn rendered(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        if self.first && !bytes.is_empty() {
+            bytes = bytes.strip_prefix(b",").unwrap_or(bytes);
+            self.first = false;
+        }
+        if self.buf.len() + bytes.len() > CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+            if bytes.len() >= CHUNK {
+                return self.out.write_all(bytes);
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(())
     }
 
     fn end_report(&mut self, file: &str, meta: &ReportMeta, _: &SeverityCounts) -> io::Result<()> {
@@ -108,6 +196,8 @@ impl<W: Write> FindingWriter for JsonWriter<W> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
         self.out.write_all(b"\n],\"reports\":")?;
         serde_json::to_writer(&mut self.out, &self.reports)?;
         self.out.write_all(b"}\n")?;

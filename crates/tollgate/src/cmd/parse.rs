@@ -1,15 +1,17 @@
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use tollgate_model::{Finding, ReportMeta};
-use tollgate_parsers::{Format, ParseError};
+use tollgate_parsers::{Format, RepeatKey};
 
 use crate::exit;
 use crate::input::{parse_size, read_report, report_error, InputError};
-use crate::output::{FindingWriter, JsonWriter, NdjsonWriter, SeverityCounts, TableWriter};
+use crate::output::{
+    FindingWriter, JsonWriter, NdjsonWriter, Renderer, SeverityCounts, TableWriter,
+};
 
 #[derive(Args)]
 pub struct ParseArgs {
@@ -46,9 +48,6 @@ fn parse_format(id: &str) -> Result<Format, String> {
         format!("unknown format {id:?}; supported: {}", ids.join(", "))
     })
 }
-
-/// Findings travel from the parser thread to the writer in batches of this size.
-const BATCH: usize = 512;
 
 pub fn run(args: ParseArgs) -> u8 {
     let started = Instant::now();
@@ -131,61 +130,201 @@ fn parse_all<W: Write>(
     Ok(stats)
 }
 
-/// Parses on a second thread while this one writes, so parsing and serialization overlap.
+/// Parses with [`tollgate_parsers::parse_pipelined`]: findings are finished and (JSON writers)
+/// serialized on the threads that read them; this thread numbers repeats, rebases pointers and
+/// writes, in report order.
 fn parse_one(
     file: &str,
     bytes: &[u8],
     forced: Option<Format>,
     writer: &mut dyn FindingWriter,
 ) -> Result<(ReportMeta, SeverityCounts), Failure> {
-    let (tx, rx) = sync_channel::<Vec<Finding>>(16);
-    let mut counts = SeverityCounts::default();
-    let (parsed, written) = std::thread::scope(|scope| {
-        let parser = scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            // The shared post-processing runs on this (writer) thread, beside the parser.
-            let meta = tollgate_parsers::parse_unfinished(bytes, forced, &mut |f| {
-                batch.push(f);
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    // A closed channel means the writer failed; it reports that itself.
-                    let _ = tx.send(full);
-                }
-            });
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            meta
+    let renderer = writer.renderer();
+    // Output buffers go back to the workers once written (fresh ones would be fresh pages).
+    let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+    let render = |batch: &mut Vec<Finding>, so_far: Option<Batch>| {
+        let so_far = so_far.unwrap_or_else(|| match renderer {
+            Some(_) => Batch::Rendered(Rendered {
+                bytes: spare
+                    .lock()
+                    .ok()
+                    .and_then(|mut s| s.pop())
+                    .unwrap_or_default(),
+                pieces: Vec::new(),
+                counts: SeverityCounts::default(),
+                failed: None,
+            }),
+            None => Batch::Findings(Vec::new()),
         });
-        let mut written: io::Result<()> = Ok(());
-        let source_file = Some(file.to_string());
-        let mut finisher = tollgate_parsers::Finisher::default();
-        for batch in rx.iter() {
-            for mut f in batch {
-                finisher.finish(&mut f);
-                counts.add(f.severity);
-                f.source.file.clone_from(&source_file);
-                if let Err(e) = writer.finding(file, &f) {
-                    written = Err(e);
-                    break;
+        render_batch(file, renderer, batch, so_far)
+    };
+    let mut counts = SeverityCounts::default();
+    let mut finisher = tollgate_parsers::Finisher::default();
+    let mut written: io::Result<()> = Ok(());
+    let mut consume = |batch: Batch, base: usize| {
+        let result = match batch {
+            Batch::Findings(findings) => findings.into_iter().try_for_each(|(mut f, key)| {
+                if let Some(fp) = finisher.renumber(key, f.fingerprint.as_str()) {
+                    f.fingerprint = fp;
                 }
+                if base > 0 {
+                    if let Some(p) = tollgate_parsers::rebase_pointer(&f.source.pointer, base) {
+                        f.source.pointer = p;
+                    }
+                }
+                counts.add(f.severity);
+                writer.finding(file, &f)
+            }),
+            Batch::Rendered(mut r) => {
+                counts.merge(&r.counts);
+                let written = write_rendered(&mut r, base, &mut finisher, writer);
+                if let Ok(mut s) = spare.lock() {
+                    r.bytes.clear();
+                    s.push(r.bytes);
+                }
+                written
             }
-            if written.is_err() {
-                break;
+        };
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                written = Err(e);
+                false
             }
         }
-        drop(rx);
-        let parsed: Result<ReportMeta, ParseError> = parser.join().unwrap_or_else(|_| {
-            Err(ParseError::new(
-                tollgate_parsers::ErrorKind::Syntax,
-                "internal error: the parser crashed",
-            ))
-        });
-        (parsed, written)
-    });
-    let meta = parsed.map_err(|e| Failure::Input(InputError::parse(file, &e)))?;
+    };
+    let parsed = tollgate_parsers::parse_pipelined(
+        bytes,
+        forced,
+        tollgate_parsers::Pipeline::default(),
+        &render,
+        &mut consume,
+    );
     written?;
+    let meta = parsed.map_err(|e| Failure::Input(InputError::parse(file, &e)))?;
     Ok((meta, counts))
+}
+
+/// A batch of findings as it leaves a worker thread.
+enum Batch {
+    /// Finished but for the numbering of repeats (writers that serialize on this thread).
+    Findings(Vec<(Finding, RepeatKey)>),
+    Rendered(Rendered),
+}
+
+/// Findings serialized back to back, finished but for the numbering of repeats.
+struct Rendered {
+    bytes: Vec<u8>,
+    pieces: Vec<Piece>,
+    counts: SeverityCounts,
+    failed: Option<io::Error>,
+}
+
+/// Where one finding is in [`Rendered::bytes`].
+struct Piece {
+    key: RepeatKey,
+    /// The fingerprint's text.
+    fingerprint: std::ops::Range<usize>,
+    /// The pointer's last segment (an element index).
+    index: Option<std::ops::Range<usize>>,
+}
+
+fn render_batch(
+    file: &str,
+    renderer: Option<Renderer>,
+    batch: &mut Vec<Finding>,
+    so_far: Batch,
+) -> Batch {
+    let (render, mut out) = match (renderer, so_far) {
+        (Some(render), Batch::Rendered(out)) => (render, out),
+        (_, so_far) => {
+            let mut findings = match so_far {
+                Batch::Findings(f) => f,
+                Batch::Rendered(_) => Vec::new(),
+            };
+            findings.extend(batch.drain(..).map(|mut f| {
+                let key = tollgate_parsers::finish_alone(&mut f);
+                f.source.file = Some(file.to_string());
+                (f, key)
+            }));
+            return Batch::Findings(findings);
+        }
+    };
+    for mut f in batch.drain(..) {
+        let key = tollgate_parsers::finish_alone(&mut f);
+        f.source.file = Some(file.to_string());
+        out.counts.add(f.severity);
+        let start = out.bytes.len();
+        if let Err(e) = render(&f, &mut out.bytes) {
+            out.failed.get_or_insert(e);
+            out.bytes.truncate(start);
+            continue;
+        }
+        let text = &out.bytes[start..];
+        let fp = f.fingerprint.as_str().as_bytes();
+        let Some(fp_at) = find(&text[..text.len().min(64)], fp) else {
+            out.failed
+                .get_or_insert(io::Error::other("internal error: fingerprint not found"));
+            continue;
+        };
+        out.pieces.push(Piece {
+            key,
+            fingerprint: start + fp_at..start + fp_at + fp.len(),
+            index: pointer_index(text, &f.source.pointer).map(|r| start + r.start..start + r.end),
+        });
+    }
+    Batch::Rendered(out)
+}
+
+/// Where the pointer's trailing digits are in a rendered finding (the pointer is its last field).
+fn pointer_index(text: &[u8], pointer: &str) -> Option<std::ops::Range<usize>> {
+    let digits = pointer.len() - pointer.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 {
+        return None;
+    }
+    // `…"pointer":"/runs/0/results/12"}}` (+ a newline for NDJSON).
+    let end = text.iter().rposition(|b| *b == b'"')?;
+    let start = end.checked_sub(digits)?;
+    (text[start..end] == pointer.as_bytes()[pointer.len() - digits..]).then_some(start..end)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Writes rendered findings, renumbering repeats and rebasing pointers by `base`.
+fn write_rendered(
+    r: &mut Rendered,
+    base: usize,
+    finisher: &mut tollgate_parsers::Finisher,
+    writer: &mut dyn FindingWriter,
+) -> io::Result<()> {
+    if let Some(e) = r.failed.take() {
+        return Err(e);
+    }
+    let mut clean = 0; // bytes before this are written
+    let mut number = itoa::Buffer::new();
+    for piece in &r.pieces {
+        let fp = std::str::from_utf8(&r.bytes[piece.fingerprint.clone()]).unwrap_or("");
+        if let Some(new) = finisher.renumber(piece.key, fp) {
+            if new.as_str().len() == piece.fingerprint.len() {
+                r.bytes[piece.fingerprint.clone()].copy_from_slice(new.as_str().as_bytes());
+            }
+        }
+        if let (true, Some(index)) = (base > 0, &piece.index) {
+            let local: usize = std::str::from_utf8(&r.bytes[index.clone()])
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0);
+            writer.rendered(&r.bytes[clean..index.start])?;
+            writer.rendered(number.format(local + base).as_bytes())?;
+            clean = index.end;
+        }
+    }
+    writer.rendered(&r.bytes[clean..])
 }
 
 /// Writes to a temporary file beside `path` and renames it into place only on success.

@@ -1,0 +1,173 @@
+//! The parallel reading of large SARIF logs must give exactly what the sequential reader gives:
+//! the same findings in the same order (pointers, repeat numbering and all) and the same errors,
+//! whatever the chunk size (tiny chunks make every guess and every overrun happen).
+
+use std::path::{Path, PathBuf};
+
+use tollgate_model::Finding;
+use tollgate_parsers::{
+    finish_alone, parse_pipelined, parse_to_vec, rebase_pointer, Finisher, Format, ParseError,
+    Pipeline, RepeatKey,
+};
+
+/// Findings as `tollgate parse` assembles them from a pipelined read.
+fn pipelined(input: &[u8], chunk_bytes: usize) -> Result<Vec<Finding>, ParseError> {
+    let pipeline = Pipeline {
+        workers: 3,
+        parallel_from: 0,
+        chunk_bytes,
+    };
+    let render = |batch: &mut Vec<Finding>, so_far: Option<Vec<(Finding, RepeatKey)>>| {
+        let mut out = so_far.unwrap_or_default();
+        out.extend(batch.drain(..).map(|mut f| {
+            let key = finish_alone(&mut f);
+            (f, key)
+        }));
+        out
+    };
+    let mut finisher = Finisher::default();
+    let mut findings = Vec::new();
+    let mut consume = |batch: Vec<(Finding, RepeatKey)>, base: usize| {
+        for (mut f, key) in batch {
+            if let Some(fp) = finisher.renumber(key, f.fingerprint.as_str()) {
+                f.fingerprint = fp;
+            }
+            if base > 0 {
+                f.source.pointer = rebase_pointer(&f.source.pointer, base).expect("a pointer");
+            }
+            findings.push(f);
+        }
+        true
+    };
+    let meta = parse_pipelined(input, None, pipeline, &render, &mut consume)?;
+    assert_eq!(meta.findings, findings.len() as u64);
+    Ok(findings)
+}
+
+fn assert_same(name: &str, input: &[u8]) {
+    let sequential = parse_to_vec(input, None);
+    for chunk in [1, 50, 333, 4096, 1 << 20] {
+        let parallel = pipelined(input, chunk);
+        match (&sequential, &parallel) {
+            (Ok((meta, a)), Ok(b)) => {
+                assert_eq!(a.len(), b.len(), "{name}, chunks of {chunk}: count");
+                for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                    assert_eq!(x, y, "{name}, chunks of {chunk}: finding {i}");
+                }
+                assert_eq!(meta.findings, b.len() as u64);
+            }
+            (Err(a), Err(b)) => assert_eq!(
+                a.to_string(),
+                b.to_string(),
+                "{name}, chunks of {chunk}: error"
+            ),
+            (a, b) => panic!(
+                "{name}, chunks of {chunk}: sequential {:?} but parallel {:?}",
+                a.as_ref().map(|(_, f)| f.len()),
+                b.as_ref().map(Vec::len)
+            ),
+        }
+    }
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif")
+}
+
+#[test]
+fn our_sarif_fixtures_read_the_same_in_parallel() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(fixtures()).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("read");
+        assert_same(&path.display().to_string(), &bytes);
+        seen += 1;
+    }
+    assert!(seen >= 5);
+}
+
+/// Element starts hidden in strings and nested arrays, results before `tool`, two runs, a run
+/// without results, repeats of one fingerprint at distinct places.
+#[test]
+fn misleading_element_starts_are_overrun() {
+    let result = |i: usize, text: &str| {
+        format!(
+            r#"{{"ruleId": "r{r}", "message": {{"text": "{text}"}},
+              "locations": [{{"physicalLocation": {{"artifactLocation": {{"uri": "src/a{f}.py"}},
+                 "region": {{"startLine": {i}, "snippet": {{"text": "x = {r}"}}}}}}}},
+                 {{"physicalLocation": {{"artifactLocation": {{"uri": "src/b.py"}}}}}}],
+              "relatedLocations": [{{"id": 1}}, {{"id": 2}}]}}"#,
+            r = i % 3,
+            f = i % 2,
+        )
+    };
+    let tricky = r#"}, {\"ruleId\": \"fake\"}, {\"ruleId\": \"r1\", "#;
+    let results: Vec<String> = (0..60)
+        .map(|i| result(i, if i % 4 == 0 { tricky } else { "plain text" }))
+        .collect();
+    let tool =
+        r#"{"driver": {"name": "demo", "rules": [{"id": "r0"}, {"id": "r1"}, {"id": "r2"}]}}"#;
+    let log = format!(
+        r#"{{"version": "2.1.0", "runs": [
+            {{"tool": {tool}, "results": [{a}]}},
+            {{"results": [{b}], "tool": {tool}}},
+            {{"tool": {tool}, "results": null}},
+            {{"tool": {tool}, "results": [ ]}}
+        ]}}"#,
+        a = results.join(",\n"),
+        b = results[..20].join(" , "),
+    );
+    assert_same("tricky", log.as_bytes());
+    let (_, findings) = parse_to_vec(log.as_bytes(), None).expect("parses");
+    assert_eq!(findings.len(), 80);
+}
+
+#[test]
+fn broken_logs_give_the_sequential_error() {
+    let good = std::fs::read_to_string(fixtures().join("codeql.sarif")).expect("read");
+    let at = good.rfind("\"ruleId\"").expect("a result");
+    for broken in [
+        format!("{}{}", &good[..at], "\"ruleId\": [}"),
+        format!("{}{}", &good[..at], "\"ruleId\": 1,, "),
+        good[..good.len() - 3].to_string(),
+        format!("{good} trailing"),
+        good.replacen("\"results\": [", "\"results\": [1, ", 1),
+        good.replacen("\"results\": [", "\"results\": {", 1),
+    ] {
+        assert!(parse_to_vec(broken.as_bytes(), None).is_err());
+        assert_same("broken", broken.as_bytes());
+    }
+}
+
+#[test]
+fn corpus_sarif_logs_read_the_same_in_parallel() {
+    let dir = std::env::var_os("TOLLGATE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
+    let Ok(manifest) = std::fs::read_to_string(dir.join("MANIFEST.tsv")) else {
+        assert!(
+            std::env::var_os("TOLLGATE_REQUIRE_CORPUS").is_none(),
+            "corpus required but {} has no MANIFEST.tsv",
+            dir.display()
+        );
+        eprintln!(
+            "SKIPPED corpus_sarif_logs_read_the_same_in_parallel: no corpus at {}",
+            dir.display()
+        );
+        return;
+    };
+    let mut seen = 0;
+    for line in manifest.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.get(1) != Some(&"sarif") {
+            continue;
+        }
+        let bytes = std::fs::read(dir.join(cols[0])).expect("corpus file");
+        if tollgate_parsers::detect(&bytes).ok() != Some(Format::Sarif) {
+            continue;
+        }
+        assert_same(cols[0], &bytes);
+        seen += 1;
+    }
+    assert!(seen > 10, "only {seen} SARIF logs in the corpus");
+}
