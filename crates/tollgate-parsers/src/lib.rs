@@ -277,7 +277,7 @@ impl Default for Pipeline {
         Pipeline {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
             parallel_from: 8 << 20,
-            chunk_bytes: 512 << 10,
+            chunk_bytes: 256 << 10,
         }
     }
 }
@@ -309,7 +309,7 @@ pub fn parse_pipelined<O: Send>(
         let split = parallel::Split {
             workers: pipeline.workers,
             chunk_bytes: pipeline.chunk_bytes,
-            window: pipeline.workers + 1,
+            window: pipeline.workers,
         };
         let mut work = parallel::Work { render, consume };
         match sarif::parse_parallel(text, split, &mut work) {
@@ -488,40 +488,28 @@ pub fn source(format: Format, pointer: impl Into<String>) -> SourceRef {
 /// survives code moving (order is kept) while true duplicates (same place) keep sharing one.
 #[derive(Default)]
 struct Repeats {
-    /// Fingerprint (its first 64 bits; already a hash) → the places seen with it, in order.
-    places: HashMap<u64, Places, BuildHasherDefault<FxHasher>>,
-}
-
-/// Almost every fingerprint has one place: keep that case allocation-free.
-enum Places {
-    One(u64),
-    Many(Vec<u64>),
+    /// Fingerprint (its first 64 bits; already a hash) → the first place seen with it (16 bytes
+    /// an entry: a large report has one per finding).
+    first: HashMap<u64, u64, BuildHasherDefault<FxHasher>>,
+    /// The places after the first, for the few fingerprints seen at several.
+    more: HashMap<u64, Vec<u64>, BuildHasherDefault<FxHasher>>,
 }
 
 impl Repeats {
     /// The n-th distinct place (from 0) this fingerprint is seen at.
     fn index(&mut self, key: RepeatKey) -> usize {
         let place = key.place;
-        match self.places.entry(key.fingerprint) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(Places::One(place));
-                0
+        let first = *self.first.entry(key.fingerprint).or_insert(place);
+        if first == place {
+            return 0;
+        }
+        let more = self.more.entry(key.fingerprint).or_default();
+        match more.iter().position(|p| *p == place) {
+            Some(i) => i + 1,
+            None => {
+                more.push(place);
+                more.len()
             }
-            std::collections::hash_map::Entry::Occupied(mut o) => match o.get_mut() {
-                Places::One(p) if *p == place => 0,
-                Places::One(p) => {
-                    let first = *p;
-                    o.insert(Places::Many(vec![first, place]));
-                    1
-                }
-                Places::Many(seen) => match seen.iter().position(|p| *p == place) {
-                    Some(i) => i,
-                    None => {
-                        seen.push(place);
-                        seen.len() - 1
-                    }
-                },
-            },
         }
     }
 }
@@ -583,5 +571,56 @@ impl Hasher for FxHasher {
 impl FxHasher {
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_at_distinct_places_are_numbered_in_report_order() {
+        let key = |place| RepeatKey {
+            fingerprint: 7,
+            place,
+        };
+        let mut finisher = Finisher::default();
+        let got: Vec<Option<String>> = [10, 20, 10, 30, 20, 30, 40]
+            .into_iter()
+            .map(|p| {
+                finisher
+                    .renumber(key(p), "fp")
+                    .map(|f| f.as_str().to_string())
+            })
+            .collect();
+        let nth = |n: usize| {
+            Some(
+                FingerprintBuilder::new("repeat")
+                    .part("fp")
+                    .part(&n.to_string())
+                    .finish()
+                    .as_str()
+                    .to_string(),
+            )
+        };
+        assert_eq!(
+            got,
+            vec![None, nth(1), None, nth(2), nth(1), nth(2), nth(3)]
+        );
+        // Another fingerprint starts its own count.
+        let other = RepeatKey {
+            fingerprint: 8,
+            place: 20,
+        };
+        assert_eq!(finisher.renumber(other, "fp"), None);
+    }
+
+    #[test]
+    fn pointers_rebase_by_their_last_segment() {
+        assert_eq!(
+            rebase_pointer("/runs/1/results/7", 993).as_deref(),
+            Some("/runs/1/results/1000")
+        );
+        assert_eq!(rebase_pointer("/runs/0/results/x", 3), None);
     }
 }

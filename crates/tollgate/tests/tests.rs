@@ -8,6 +8,7 @@ mod http;
 mod hub;
 mod hub_client;
 mod mobsf;
+mod parse_parallel;
 mod pull;
 mod upload;
 mod util;

@@ -33,6 +33,10 @@ pub struct ParseArgs {
     /// Print throughput and peak memory to standard error when done.
     #[arg(long)]
     stats: bool,
+    /// Threads that read a large SARIF log (default: one per available core; 1 reads it with
+    /// one thread beside the writer).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -118,11 +122,15 @@ fn parse_all<W: Write>(
         OutputFormat::Json => Box::new(JsonWriter::new(out)?),
         OutputFormat::Ndjson => Box::new(NdjsonWriter::new(out)),
     };
+    let mut pipeline = tollgate_parsers::Pipeline::default();
+    if let Some(n) = args.threads {
+        pipeline.workers = usize::from(n);
+    }
     let mut stats = Stats::default();
     for file in &args.files {
         let bytes = read_report(file, args.max_size).map_err(Failure::Input)?;
         stats.bytes += bytes.len() as u64;
-        let (meta, counts) = parse_one(file, &bytes, args.scanner, writer.as_mut())?;
+        let (meta, counts) = parse_one(file, &bytes, args.scanner, pipeline, writer.as_mut())?;
         stats.findings += meta.findings;
         writer.end_report(file, &meta, &counts)?;
     }
@@ -137,6 +145,7 @@ fn parse_one(
     file: &str,
     bytes: &[u8],
     forced: Option<Format>,
+    pipeline: tollgate_parsers::Pipeline,
     writer: &mut dyn FindingWriter,
 ) -> Result<(ReportMeta, SeverityCounts), Failure> {
     let renderer = writer.renderer();
@@ -193,13 +202,7 @@ fn parse_one(
             }
         }
     };
-    let parsed = tollgate_parsers::parse_pipelined(
-        bytes,
-        forced,
-        tollgate_parsers::Pipeline::default(),
-        &render,
-        &mut consume,
-    );
+    let parsed = tollgate_parsers::parse_pipelined(bytes, forced, pipeline, &render, &mut consume);
     written?;
     let meta = parsed.map_err(|e| Failure::Input(InputError::parse(file, &e)))?;
     Ok((meta, counts))
