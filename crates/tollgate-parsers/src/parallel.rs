@@ -14,6 +14,7 @@
 //! Element indexes inside a chunk are local to it (a chunk cannot know how many elements come
 //! before it); the caller gets the index of each chunk's first element with its output.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
@@ -324,4 +325,144 @@ fn guess_at(bytes: &[u8], from: usize, limit: usize, key: &[u8]) -> Option<usize
         at = q + 1;
     }
     None
+}
+
+/// Walks the envelope of a report value by value (serde_json reads each value, this reads the
+/// punctuation between them), so that a large array inside it can go to [`read_array`]. Any
+/// surprise is [`Stop::Broken`]: the sequential reader then words the error.
+#[derive(Clone, Copy)]
+pub struct Cursor<'a> {
+    input: &'a str,
+}
+
+/// An object key, borrowed when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+        }
+        d.deserialize_str(V).map(Key)
+    }
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(input: &'a str) -> Self {
+        Cursor { input }
+    }
+
+    pub fn input(&self) -> &'a str {
+        self.input
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.input.as_bytes()
+    }
+
+    /// The value at `at` and the offset after it.
+    pub fn value<T: Deserialize<'a>>(&self, at: usize) -> Result<(T, usize), Stop> {
+        let rest = self.input.get(at..).ok_or(Stop::Broken)?;
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
+        match stream.next() {
+            Some(Ok(v)) => Ok((v, at + stream.byte_offset())),
+            _ => Err(Stop::Broken),
+        }
+    }
+
+    /// The offset after the value at `at`.
+    pub fn skip(&self, at: usize) -> Result<usize, Stop> {
+        self.value::<serde::de::IgnoredAny>(at).map(|(_, end)| end)
+    }
+
+    /// `byte` (after white space) at `at`; the offset of what follows it.
+    pub fn expect(&self, at: usize, byte: u8) -> Result<usize, Stop> {
+        let at = skip_ws(self.bytes(), at);
+        if self.bytes().get(at) == Some(&byte) {
+            Ok(skip_ws(self.bytes(), at + 1))
+        } else {
+            Err(Stop::Broken)
+        }
+    }
+
+    /// The byte at `at` (after white space).
+    pub fn peek(&self, at: usize) -> Option<u8> {
+        self.bytes().get(skip_ws(self.bytes(), at)).copied()
+    }
+
+    /// After a member or element: `Ok(Some(next))` after a comma, `Ok(None)` at `close`.
+    fn separator(&self, at: usize, close: u8) -> Result<(Option<usize>, usize), Stop> {
+        let at = skip_ws(self.bytes(), at);
+        match self.bytes().get(at) {
+            Some(b',') => Ok((Some(skip_ws(self.bytes(), at + 1)), at)),
+            Some(b) if *b == close => Ok((None, at + 1)),
+            _ => Err(Stop::Broken),
+        }
+    }
+
+    /// The members of the object whose `{` is before `at`: `member(state, key, value_at)`
+    /// reads one value and returns the offset after it. Returns the offset after the `}`.
+    pub fn members<S>(
+        self,
+        state: &mut S,
+        at: usize,
+        member: &mut dyn FnMut(&mut S, &str, usize) -> Result<usize, Stop>,
+    ) -> Result<usize, Stop> {
+        let mut at = skip_ws(self.bytes(), at);
+        if self.bytes().get(at) == Some(&b'}') {
+            return Ok(at + 1);
+        }
+        loop {
+            if self.bytes().get(at) != Some(&b'"') {
+                return Err(Stop::Broken);
+            }
+            let (key, after) = self.value::<Key<'a>>(at)?;
+            let value_at = self.expect(after, b':')?;
+            at = member(state, &key.0, value_at)?;
+            match self.separator(at, b'}')? {
+                (Some(next), _) => at = next,
+                (None, end) => return Ok(end),
+            }
+        }
+    }
+
+    /// The elements of the array whose `[` is before `at`: `element(state, index, at)` reads
+    /// one and returns the offset after it. Returns the offset after the `]`.
+    pub fn elements<S>(
+        self,
+        state: &mut S,
+        at: usize,
+        element: &mut dyn FnMut(&mut S, usize, usize) -> Result<usize, Stop>,
+    ) -> Result<usize, Stop> {
+        let mut at = skip_ws(self.bytes(), at);
+        if self.bytes().get(at) == Some(&b']') {
+            return Ok(at + 1);
+        }
+        let mut index = 0;
+        loop {
+            at = element(state, index, at)?;
+            index += 1;
+            match self.separator(at, b']')? {
+                (Some(next), _) => at = next,
+                (None, end) => return Ok(end),
+            }
+        }
+    }
+
+    /// Whether the value at `at` is `null`.
+    pub fn is_null(&self, at: usize) -> bool {
+        self.bytes()
+            .get(skip_ws(self.bytes(), at)..)
+            .is_some_and(|rest| rest.starts_with(b"null"))
+    }
 }

@@ -56,7 +56,7 @@ use tollgate_model::{
 };
 
 use crate::json::{self, ForEach};
-use crate::parallel::{read_array, skip_ws, Split, Stop, Work};
+use crate::parallel::{read_array, Cursor, Split, Stop, Work};
 use crate::{Format, ParseError, Parser, Sniff};
 
 pub struct SarifParser;
@@ -857,118 +857,46 @@ pub(crate) fn parse_parallel<O: Send>(
     work: &mut Work<'_, O>,
 ) -> Result<ReportMeta, Parallel> {
     let mut walk = Walk {
-        input,
-        bytes: input.as_bytes(),
+        cur: Cursor::new(input),
         meta: ReportMeta::new(Format::Sarif.id()),
         handed_over: false,
         split,
     };
-    walk.log(work)
-        .map_err(|stop| match (walk.handed_over, stop) {
-            (false, Stop::Broken) => Parallel::Declined,
-            (_, stop) => Parallel::Stopped(stop),
-        })?;
+    walk.log(work).map_err(|stop| match (walk.handed_over, stop) {
+        (false, Stop::Broken) => Parallel::Declined,
+        (_, stop) => Parallel::Stopped(stop),
+    })?;
     Ok(walk.meta)
 }
 
 struct Walk<'a> {
-    input: &'a str,
-    bytes: &'a [u8],
+    cur: Cursor<'a>,
     meta: ReportMeta,
     handed_over: bool,
     split: Split,
 }
 
 impl<'a> Walk<'a> {
-    fn value<T: Deserialize<'a>>(&self, at: usize) -> Result<(T, usize), Stop> {
-        let rest = self.input.get(at..).ok_or(Stop::Broken)?;
-        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
-        match stream.next() {
-            Some(Ok(v)) => Ok((v, at + stream.byte_offset())),
-            _ => Err(Stop::Broken),
-        }
-    }
-
-    fn expect(&self, at: usize, byte: u8) -> Result<usize, Stop> {
-        let at = skip_ws(self.bytes, at);
-        if self.bytes.get(at) == Some(&byte) {
-            Ok(skip_ws(self.bytes, at + 1))
-        } else {
-            Err(Stop::Broken)
-        }
-    }
-
-    /// After a member or element: `Some(next)` after a comma, `None` after the closing byte.
-    fn separator(&self, at: usize, close: u8) -> Result<Option<usize>, Stop> {
-        let at = skip_ws(self.bytes, at);
-        match self.bytes.get(at) {
-            Some(b',') => Ok(Some(skip_ws(self.bytes, at + 1))),
-            Some(b) if *b == close => Ok(None),
-            _ => Err(Stop::Broken),
-        }
-    }
-
-    /// Walks the members of the object opened before `at`; `member(self, key, at)` reads one
-    /// value and returns the offset after it. Returns the offset after the `}`.
-    fn members(
-        &mut self,
-        at: usize,
-        member: &mut dyn FnMut(&mut Self, &str, usize) -> Result<usize, Stop>,
-    ) -> Result<usize, Stop> {
-        let mut at = skip_ws(self.bytes, at);
-        if self.bytes.get(at) == Some(&b'}') {
-            return Ok(at + 1);
-        }
-        loop {
-            if self.bytes.get(at) != Some(&b'"') {
-                return Err(Stop::Broken);
-            }
-            let (key, after) = self.value::<LooseStr<'a>>(at)?;
-            let value_at = self.expect(after, b':')?;
-            at = member(self, key.get().unwrap_or(""), value_at)?;
-            match self.separator(at, b'}')? {
-                Some(next) => at = next,
-                None => return Ok(skip_ws(self.bytes, at) + 1),
-            }
-        }
-    }
-
-    fn skip(&self, at: usize) -> Result<usize, Stop> {
-        self.value::<IgnoredAny>(at).map(|(_, end)| end)
-    }
-
     fn log<O: Send>(&mut self, work: &mut Work<'_, O>) -> Result<(), Stop> {
-        let start = self.expect(0, b'{')?;
+        let cur = self.cur;
+        let start = cur.expect(0, b'{')?;
         let mut saw_runs = false;
-        let end = self.members(start, &mut |walk, key, at| {
+        let end = cur.members(self, start, &mut |walk, key, at| {
             if key == "runs" && !saw_runs {
                 saw_runs = true;
-                walk.runs(at, work)
+                let first = cur.expect(at, b'[')?;
+                cur.elements(walk, first, &mut |walk, index, at| {
+                    let body = cur.expect(at, b'{')?;
+                    walk.run(index, body, work)
+                })
             } else {
-                walk.skip(at)
+                cur.skip(at)
             }
         })?;
-        if !saw_runs || skip_ws(self.bytes, end) != self.bytes.len() {
+        if !saw_runs || cur.peek(end).is_some() {
             return Err(Stop::Broken);
         }
         Ok(())
-    }
-
-    fn runs<O: Send>(&mut self, at: usize, work: &mut Work<'_, O>) -> Result<usize, Stop> {
-        let mut at = self.expect(at, b'[')?;
-        if self.bytes.get(at) == Some(&b']') {
-            return Ok(at + 1);
-        }
-        let mut index = 0;
-        loop {
-            let body = self.expect(at, b'{')?;
-            at = self.run(index, body, work)?;
-            index += 1;
-            match self.separator(at, b']')? {
-                Some(next) => at = next,
-                None => return Ok(skip_ws(self.bytes, at) + 1),
-            }
-        }
     }
 
     fn run<O: Send>(
@@ -977,12 +905,13 @@ impl<'a> Walk<'a> {
         body: usize,
         work: &mut Work<'_, O>,
     ) -> Result<usize, Stop> {
+        let cur = self.cur;
         let mut run = RunCtx::new(index);
         let mut deferred = Vec::new();
-        let end = self.members(body, &mut |walk, key, at| match key {
-            "tool" if run.tool_seen => walk.skip(at),
+        let end = cur.members(self, body, &mut |walk, key, at| match key {
+            "tool" if run.tool_seen => cur.skip(at),
             "tool" => {
-                let (tool, end) = walk.value::<Tool<'a>>(at)?;
+                let (tool, end) = cur.value::<Tool<'a>>(at)?;
                 run.set_tool(&tool);
                 walk.meta.add_scanner(&run.scanner);
                 Ok(end)
@@ -990,24 +919,24 @@ impl<'a> Walk<'a> {
             "results" if run.tool_seen => walk.results(&run, at, work),
             "results" => {
                 deferred.push(at);
-                walk.skip(at)
+                cur.skip(at)
             }
             "originalUriBaseIds" => {
-                let (bases, end) = walk.value(at)?;
+                let (bases, end) = cur.value(at)?;
                 run.set_bases(bases);
                 Ok(end)
             }
             "artifacts" => {
-                let (arts, end) = walk.value(at)?;
+                let (arts, end) = cur.value(at)?;
                 run.set_artifacts(arts);
                 Ok(end)
             }
             "invocations" => {
-                let (invs, end) = walk.value(at)?;
+                let (invs, end) = cur.value(at)?;
                 run.set_invocations(&invs);
                 Ok(end)
             }
-            _ => walk.skip(at),
+            _ => cur.skip(at),
         })?;
         if !run.tool_seen {
             run.set_no_tool();
@@ -1027,26 +956,23 @@ impl<'a> Walk<'a> {
         at: usize,
         work: &mut Work<'_, O>,
     ) -> Result<usize, Stop> {
-        if self.bytes.get(at) != Some(&b'[') {
+        let cur = self.cur;
+        if cur.peek(at) != Some(b'[') {
             // `null` means none; anything else is the sequential reader's error to word.
-            let (value, end) = self.value::<IgnoredAny>(at)?;
-            let _ = value;
-            return if self.input[at..end].trim() == "null" {
-                Ok(end)
+            return if cur.is_null(at) {
+                cur.skip(at)
             } else {
                 Err(Stop::Broken)
             };
         }
-        let first = skip_ws(self.bytes, at + 1);
-        if self.bytes.get(first) == Some(&b']') {
-            return Ok(first + 1);
+        let first = cur.expect(at, b'[')?;
+        if cur.peek(first) == Some(b']') {
+            return cur.skip(at);
         }
         self.handed_over = true;
-        let states = (0..self.split.workers.max(1))
-            .map(|_| run.clone())
-            .collect();
+        let states = (0..self.split.workers.max(1)).map(|_| run.clone()).collect();
         let (end, elements) = read_array(
-            self.input,
+            cur.input(),
             first,
             self.split,
             states,

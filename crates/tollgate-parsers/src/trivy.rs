@@ -87,8 +87,8 @@ impl Parser for TrivyParser {
         let mut ctx = ctx.into_inner();
         ctx.flush();
         let mut meta = ReportMeta::new(Format::Trivy.id());
-        meta.add_scanner(&ctx.scanner);
-        meta.target = ctx.artifact.clone().or_else(|| ctx.cluster.clone());
+        meta.add_scanner(&ctx.facts.scanner);
+        meta.target = ctx.facts.default_target();
         meta.incomplete = ctx.incomplete;
         Ok(meta)
     }
@@ -388,11 +388,7 @@ struct TrivyInfo {
 
 struct Ctx<'s> {
     sink: &'s mut dyn FnMut(Finding),
-    scanner: Scanner,
-    artifact: Option<String>,
-    cluster: Option<String>,
-    /// Findings are held back because `ArtifactName`/`ClusterName` may still come.
-    buffering: bool,
+    facts: Facts,
     pending: Vec<Finding>,
     incomplete: Vec<String>,
 }
@@ -401,17 +397,14 @@ impl<'s> Ctx<'s> {
     fn new(sink: &'s mut dyn FnMut(Finding)) -> Self {
         Ctx {
             sink,
-            scanner: Scanner::new("trivy", None),
-            artifact: None,
-            cluster: None,
-            buffering: false,
+            facts: Facts::default(),
             pending: Vec::new(),
             incomplete: Vec::new(),
         }
     }
 
     fn emit(&mut self, f: Finding) {
-        if self.buffering {
+        if self.facts.buffering {
             self.pending.push(f);
         } else {
             (self.sink)(f);
@@ -420,10 +413,10 @@ impl<'s> Ctx<'s> {
 
     /// Hands held-back findings over, with the report-level facts learnt since.
     fn flush(&mut self) {
-        self.buffering = false;
-        let target = self.artifact.clone().or_else(|| self.cluster.clone());
+        self.facts.buffering = false;
+        let target = self.facts.default_target();
         for mut f in std::mem::take(&mut self.pending) {
-            f.scanner = self.scanner.clone();
+            f.scanner = self.facts.scanner.clone();
             if f.location.target.is_none() {
                 f.location.target = target.clone();
             }
@@ -431,6 +424,30 @@ impl<'s> Ctx<'s> {
         }
     }
 
+}
+
+/// What the report says about all its findings (scanner version, artifact or cluster).
+#[derive(Clone)]
+struct Facts {
+    scanner: Scanner,
+    artifact: Option<String>,
+    cluster: Option<String>,
+    /// Findings are held back because `ArtifactName`/`ClusterName` may still come.
+    buffering: bool,
+}
+
+impl Default for Facts {
+    fn default() -> Self {
+        Facts {
+            scanner: Scanner::new("trivy", None),
+            artifact: None,
+            cluster: None,
+            buffering: false,
+        }
+    }
+}
+
+impl Facts {
     /// The target of findings that have no more specific one.
     fn default_target(&self) -> Option<String> {
         self.artifact.clone().or_else(|| self.cluster.clone())
@@ -510,25 +527,25 @@ impl<'de, 'c, 's> Visitor<'de> for TopSeed<'c, 's> {
                 }
                 "Trivy" => {
                     if let Some(info) = map.next_value::<Option<TrivyInfo>>()? {
-                        self.ctx.borrow_mut().scanner = Scanner::new("trivy", info.version);
+                        self.ctx.borrow_mut().facts.scanner = Scanner::new("trivy", info.version);
                     }
                 }
                 "ArtifactName" => {
                     recognised = true;
                     context_seen = true;
                     let name = map.next_value::<OStr<'de>>()?;
-                    self.ctx.borrow_mut().artifact = text(&name).map(str::to_string);
+                    self.ctx.borrow_mut().facts.artifact = text(&name).map(str::to_string);
                 }
                 "ClusterName" => {
                     recognised = true;
                     context_seen = true;
                     let name = map.next_value::<OStr<'de>>()?;
-                    self.ctx.borrow_mut().cluster = text(&name).map(str::to_string);
+                    self.ctx.borrow_mut().facts.cluster = text(&name).map(str::to_string);
                 }
                 "Results" => {
                     recognised = true;
                     if !context_seen && !self.dry {
-                        self.ctx.borrow_mut().buffering = true;
+                        self.ctx.borrow_mut().facts.buffering = true;
                     }
                     map.next_value_seed(ResultsSeed {
                         ctx: self.ctx,
@@ -540,7 +557,7 @@ impl<'de, 'c, 's> Visitor<'de> for TopSeed<'c, 's> {
                 "Resources" | "Vulnerabilities" | "Misconfigurations" => {
                     recognised = true;
                     if !context_seen && !self.dry {
-                        self.ctx.borrow_mut().buffering = true;
+                        self.ctx.borrow_mut().facts.buffering = true;
                     }
                     let prefix = format!("/{}", key.0);
                     map.next_value_seed(ResourcesSeed {
@@ -657,7 +674,7 @@ impl<'de, 'c, 's, 'r> Visitor<'de> for ResultSeed<'c, 's, 'r> {
                         let mut each = |i: usize, v: Vuln<'de>| {
                             if !dry {
                                 let mut c = ctx.borrow_mut();
-                                let f = vuln_finding(&c, &info, i, v);
+                                let f = vuln_finding(&c.facts, &info, i, v);
                                 c.emit(f);
                             }
                         };
@@ -690,22 +707,22 @@ impl<'de, 'c, 's, 'r> Visitor<'de> for ResultSeed<'c, 's, 'r> {
         };
         let mut c = self.ctx.borrow_mut();
         for (i, v) in vulns {
-            let f = vuln_finding(&c, &info, i, v);
+            let f = vuln_finding(&c.facts, &info, i, v);
             c.emit(f);
         }
         for (i, m) in misconfs.into_iter().enumerate() {
             let failed = text(&m.status).is_none_or(|s| s.eq_ignore_ascii_case("FAIL"));
             if failed {
-                let f = misconf_finding(&c, &info, i, m);
+                let f = misconf_finding(&c.facts, &info, i, m);
                 c.emit(f);
             }
         }
         for (i, s) in secrets.into_iter().enumerate() {
-            let f = secret_finding(&c, &info, i, s);
+            let f = secret_finding(&c.facts, &info, i, s);
             c.emit(f);
         }
         for (i, l) in licenses.into_iter().enumerate() {
-            let f = license_finding(&c, &info, i, l);
+            let f = license_finding(&c.facts, &info, i, l);
             c.emit(f);
         }
         Ok(())
@@ -980,7 +997,7 @@ fn references(primary: &OStr<'_>, refs: Option<Vec<String>>, f: &mut Finding) {
     }
 }
 
-fn vuln_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> Finding {
+fn vuln_finding(ctx: &Facts, info: &ResultInfo<'_>, i: usize, v: Vuln<'_>) -> Finding {
     let id = text(&v.id).unwrap_or("");
     let pkg = text(&v.pkg_name).unwrap_or("");
     let installed = text(&v.installed);
@@ -1096,7 +1113,7 @@ fn result_file<'r>(info: &ResultInfo<'r>) -> Option<&'r str> {
     }
 }
 
-fn misconf_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, m: Misconf<'_>) -> Finding {
+fn misconf_finding(ctx: &Facts, info: &ResultInfo<'_>, i: usize, m: Misconf<'_>) -> Finding {
     let id = text(&m.id)
         .or(text(&m.avd_id))
         .unwrap_or("trivy-misconfiguration");
@@ -1159,7 +1176,7 @@ fn cause_code(cause: &Cause<'_>) -> Option<String> {
     (!code.trim().is_empty()).then_some(code)
 }
 
-fn secret_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, s: Secret<'_>) -> Finding {
+fn secret_finding(ctx: &Facts, info: &ResultInfo<'_>, i: usize, s: Secret<'_>) -> Finding {
     let rule = text(&s.rule_id).unwrap_or("trivy-secret");
     let title = text(&s.title).unwrap_or(rule);
     let mut f = Finding::new(ctx.scanner.clone(), rule, title);
@@ -1200,7 +1217,7 @@ fn secret_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, s: Secret<'_>)
     f
 }
 
-fn license_finding(ctx: &Ctx<'_>, info: &ResultInfo<'_>, i: usize, l: License<'_>) -> Finding {
+fn license_finding(ctx: &Facts, info: &ResultInfo<'_>, i: usize, l: License<'_>) -> Finding {
     let name = text(&l.name).unwrap_or("unknown license");
     let pkg = text(&l.pkg_name);
     // The Target of license Results names a group ("OS Packages", "Node.js", "Loose File
