@@ -288,9 +288,10 @@ impl Default for Pipeline {
 /// the calling thread in report order. `consume` returns `false` to stop (the caller keeps its own
 /// error; the meta returned then is incomplete).
 ///
-/// Large SARIF logs are read by [`Pipeline::workers`] threads at once ([`parallel`]). A batch's
-/// `base` (the second argument of `consume`) is then the report index of its first result, and
-/// its findings' pointers count from it: [`rebase_pointer`] gives the report's own pointer.
+/// Large SARIF logs and Trivy reports are read by [`Pipeline::workers`] threads at once
+/// ([`parallel`]). A batch's `base` (the second argument of `consume`) is then the array index
+/// of its first result, and its findings' pointers count from it: [`rebase_pointer`] gives the
+/// report's own pointer.
 /// Every other report is read by one thread while the calling thread renders and consumes,
 /// with `base` 0.
 pub fn parse_pipelined<O: Send>(
@@ -305,23 +306,31 @@ pub fn parse_pipelined<O: Send>(
         Some(f) => f,
         None => detect(input)?,
     };
-    if format == Format::Sarif && pipeline.workers > 1 && text.len() >= pipeline.parallel_from {
+    if matches!(format, Format::Sarif | Format::Trivy)
+        && pipeline.workers > 1
+        && text.len() >= pipeline.parallel_from
+    {
         let split = parallel::Split {
             workers: pipeline.workers,
             chunk_bytes: pipeline.chunk_bytes,
             window: pipeline.workers,
         };
         let mut work = parallel::Work { render, consume };
-        match sarif::parse_parallel(text, split, &mut work) {
+        let read = if format == Format::Sarif {
+            sarif::parse_parallel(text, split, &mut work)
+        } else {
+            trivy::parse_parallel(text, split, &mut work)
+        };
+        match read {
             Ok(mut meta) => {
                 meta.format = format.id().to_string();
                 return Ok(meta);
             }
-            Err(sarif::Parallel::Declined) => {}
-            Err(sarif::Parallel::Stopped(parallel::Stop::Consumer)) => {
+            Err(parallel::Parallel::Declined) => {}
+            Err(parallel::Parallel::Stopped(parallel::Stop::Consumer)) => {
                 return Ok(ReportMeta::new(format.id()));
             }
-            Err(sarif::Parallel::Stopped(parallel::Stop::Broken)) => {
+            Err(parallel::Parallel::Stopped(parallel::Stop::Broken)) => {
                 // Findings went out; the sequential reader words the error (and emits nothing).
                 return Err(match format.parser().parse(text, &mut |_| {}) {
                     Err(e) => e,

@@ -41,6 +41,15 @@ pub enum Stop {
     Consumer,
 }
 
+/// Why a parallel read of a report did not reach its end.
+pub enum Parallel {
+    /// Nothing was handed over: read the report sequentially (a layout or an error the parallel
+    /// walk leaves to the sequential reader, which words errors exactly).
+    Declined,
+    /// Findings were handed over, then the read stopped.
+    Stopped(Stop),
+}
+
 /// Where a chunk's read ended.
 enum End {
     /// On the guessed start of chunk `n` (which is thereby checked).

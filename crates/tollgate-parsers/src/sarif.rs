@@ -56,7 +56,7 @@ use tollgate_model::{
 };
 
 use crate::json::{self, ForEach};
-use crate::parallel::{read_array, Cursor, Split, Stop, Work};
+use crate::parallel::{read_array, Cursor, Parallel, Split, Stop, Work};
 use crate::{Format, ParseError, Parser, Sniff};
 
 pub struct SarifParser;
@@ -839,15 +839,6 @@ impl<'de> Visitor<'de> for RunSeed<'_, '_> {
 // Parallel walk of a large log (see `crate::parallel`): the log → runs → run envelope is walked
 // here value by value, each run's `results` array is read by the chunk workers.
 
-/// Why [`parse_parallel`] did not read the log to its end.
-pub(crate) enum Parallel {
-    /// Nothing was handed over: read the log sequentially (a layout or an error this walk leaves
-    /// to the sequential reader, which words errors exactly).
-    Declined,
-    /// Findings were handed over, then the read stopped.
-    Stopped(Stop),
-}
-
 /// Reads a SARIF log with each run's results spread over `split.workers` threads. Findings reach
 /// `work` unfinished, in chunks, with chunk-local element indexes in their pointers (see
 /// [`crate::parallel`]).
@@ -862,10 +853,11 @@ pub(crate) fn parse_parallel<O: Send>(
         handed_over: false,
         split,
     };
-    walk.log(work).map_err(|stop| match (walk.handed_over, stop) {
-        (false, Stop::Broken) => Parallel::Declined,
-        (_, stop) => Parallel::Stopped(stop),
-    })?;
+    walk.log(work)
+        .map_err(|stop| match (walk.handed_over, stop) {
+            (false, Stop::Broken) => Parallel::Declined,
+            (_, stop) => Parallel::Stopped(stop),
+        })?;
     Ok(walk.meta)
 }
 
@@ -970,7 +962,9 @@ impl<'a> Walk<'a> {
             return cur.skip(at);
         }
         self.handed_over = true;
-        let states = (0..self.split.workers.max(1)).map(|_| run.clone()).collect();
+        let states = (0..self.split.workers.max(1))
+            .map(|_| run.clone())
+            .collect();
         let (end, elements) = read_array(
             cur.input(),
             first,

@@ -50,6 +50,7 @@ use tollgate_model::{
 };
 
 use crate::json::{self, ForEach};
+use crate::parallel::{read_array, Cursor, Parallel, Split, Stop, Work};
 use crate::sniff::Shape;
 use crate::{Format, ParseError, Parser, Sniff};
 
@@ -423,7 +424,6 @@ impl<'s> Ctx<'s> {
             (self.sink)(f);
         }
     }
-
 }
 
 /// What the report says about all its findings (scanner version, artifact or cluster).
@@ -726,6 +726,257 @@ impl<'de, 'c, 's, 'r> Visitor<'de> for ResultSeed<'c, 's, 'r> {
             c.emit(f);
         }
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parallel walk of a large report (see `crate::parallel`): the report and its Results are walked
+// here value by value, each Result's `Vulnerabilities` array is read by the chunk workers.
+// Layouts the streaming reader buffers (Results before `ArtifactName`, a Result's Target after
+// its Vulnerabilities) take the same paths as there; lists and Kubernetes resources are read on
+// this thread with the sequential visitors.
+
+pub(crate) fn parse_parallel<O: Send>(
+    input: &str,
+    split: Split,
+    work: &mut Work<'_, O>,
+) -> Result<ReportMeta, Parallel> {
+    let mut walk = Walk {
+        cur: Cursor::new(input),
+        facts: Facts::default(),
+        incomplete: Vec::new(),
+        findings: 0,
+        handed_over: false,
+        split,
+    };
+    walk.report(work)
+        .map_err(|stop| match (walk.handed_over, stop) {
+            (false, Stop::Broken) => Parallel::Declined,
+            (_, stop) => Parallel::Stopped(stop),
+        })?;
+    let mut meta = ReportMeta::new(Format::Trivy.id());
+    meta.add_scanner(&walk.facts.scanner);
+    meta.target = walk.facts.default_target();
+    meta.incomplete = walk.incomplete;
+    meta.findings = walk.findings;
+    Ok(meta)
+}
+
+struct Walk<'a> {
+    cur: Cursor<'a>,
+    facts: Facts,
+    incomplete: Vec<String>,
+    findings: u64,
+    handed_over: bool,
+    split: Split,
+}
+
+impl<'a> Walk<'a> {
+    fn report<O: Send>(&mut self, work: &mut Work<'_, O>) -> Result<(), Stop> {
+        let cur = self.cur;
+        // A list (legacy) or null: the sequential reader.
+        let start = cur.expect(0, b'{')?;
+        let mut recognised = false;
+        let mut context_seen = false;
+        let end = cur.members(self, start, &mut |walk, key, at| match key {
+            "SchemaVersion" => {
+                recognised = true;
+                cur.skip(at)
+            }
+            "Trivy" => {
+                let (info, end) = cur.value::<Option<TrivyInfo>>(at)?;
+                if let Some(info) = info {
+                    walk.facts.scanner = Scanner::new("trivy", info.version);
+                }
+                Ok(end)
+            }
+            "ArtifactName" | "ClusterName" => {
+                recognised = true;
+                context_seen = true;
+                let (name, end) = cur.value::<OStr<'a>>(at)?;
+                let name = text(&name).map(str::to_string);
+                if key == "ArtifactName" {
+                    walk.facts.artifact = name;
+                } else {
+                    walk.facts.cluster = name;
+                }
+                Ok(end)
+            }
+            // Findings would wait for the report's name: the sequential reader buffers them.
+            "Results" | "Resources" | "Vulnerabilities" | "Misconfigurations" if !context_seen => {
+                Err(Stop::Broken)
+            }
+            "Results" => {
+                recognised = true;
+                if cur.is_null(at) {
+                    return cur.skip(at);
+                }
+                let first = cur.expect(at, b'[')?;
+                cur.elements(walk, first, &mut |walk, index, at| {
+                    walk.result(&format!("/Results/{index}"), at, work)
+                })
+            }
+            "Resources" | "Vulnerabilities" | "Misconfigurations" => {
+                recognised = true;
+                walk.resources(key, at, work)
+            }
+            _ => cur.skip(at),
+        })?;
+        if !recognised || cur.peek(end).is_some() {
+            return Err(Stop::Broken);
+        }
+        Ok(())
+    }
+
+    /// Findings made on this thread go the way the workers' do.
+    fn hand_over<O: Send>(
+        &mut self,
+        mut findings: Vec<Finding>,
+        work: &mut Work<'_, O>,
+    ) -> Result<(), Stop> {
+        if findings.is_empty() {
+            return Ok(());
+        }
+        self.handed_over = true;
+        self.findings += findings.len() as u64;
+        let output = (work.render)(&mut findings, None);
+        if (work.consume)(output, 0) {
+            Ok(())
+        } else {
+            Err(Stop::Consumer)
+        }
+    }
+
+    /// One Result object at `at`; its streamable Vulnerabilities go to the workers.
+    fn result<O: Send>(
+        &mut self,
+        pointer: &str,
+        at: usize,
+        work: &mut Work<'_, O>,
+    ) -> Result<usize, Stop> {
+        let cur = self.cur;
+        let body = cur.expect(at, b'{')?;
+        let mut target: OStr<'a> = None;
+        let mut class: OStr<'a> = None;
+        let mut kind: OStr<'a> = None;
+        let mut vulns: Vec<(usize, Vuln<'a>)> = Vec::new();
+        let mut misconfs: Vec<Misconf<'a>> = Vec::new();
+        let mut secrets: Vec<Secret<'a>> = Vec::new();
+        let mut licenses: Vec<License<'a>> = Vec::new();
+        let end = cur.members(self, body, &mut |walk, key, at| match key {
+            "Target" => cur.value(at).map(|(v, end)| {
+                target = v;
+                end
+            }),
+            "Class" => cur.value(at).map(|(v, end)| {
+                class = v;
+                end
+            }),
+            "Type" => cur.value(at).map(|(v, end)| {
+                kind = v;
+                end
+            }),
+            "Vulnerabilities"
+                if target.is_some()
+                    && (class.is_some() || kind.is_some())
+                    && cur.peek(at) == Some(b'[') =>
+            {
+                let first = cur.expect(at, b'[')?;
+                if cur.peek(first) == Some(b']') {
+                    return cur.skip(at);
+                }
+                let info = ResultInfo {
+                    target: text(&target),
+                    target_key: text(&target).map(normalize_path),
+                    class: text(&class),
+                    kind: text(&kind),
+                    pointer,
+                    resource: None,
+                };
+                walk.handed_over = true;
+                let facts = &walk.facts;
+                let (end, elements) = read_array(
+                    cur.input(),
+                    first,
+                    walk.split,
+                    vec![(); walk.split.workers.max(1)],
+                    &|_: &mut (), i, v: Vuln<'a>| vuln_finding(facts, &info, i, v),
+                    work,
+                )?;
+                walk.findings += elements as u64;
+                Ok(end)
+            }
+            "Vulnerabilities" => cur.value::<Option<Vec<Vuln<'a>>>>(at).map(|(list, end)| {
+                vulns.extend(list.unwrap_or_default().into_iter().enumerate());
+                end
+            }),
+            "Misconfigurations" => cur.value::<Option<Vec<_>>>(at).map(|(list, end)| {
+                misconfs = list.unwrap_or_default();
+                end
+            }),
+            "Secrets" => cur.value::<Option<Vec<_>>>(at).map(|(list, end)| {
+                secrets = list.unwrap_or_default();
+                end
+            }),
+            "Licenses" => cur.value::<Option<Vec<_>>>(at).map(|(list, end)| {
+                licenses = list.unwrap_or_default();
+                end
+            }),
+            _ => cur.skip(at),
+        })?;
+        let info = ResultInfo {
+            target: text(&target),
+            target_key: text(&target).map(normalize_path),
+            class: text(&class),
+            kind: text(&kind),
+            pointer,
+            resource: None,
+        };
+        let facts = &self.facts;
+        let mut findings: Vec<Finding> = vulns
+            .into_iter()
+            .map(|(i, v)| vuln_finding(facts, &info, i, v))
+            .collect();
+        for (i, m) in misconfs.into_iter().enumerate() {
+            if text(&m.status).is_none_or(|s| s.eq_ignore_ascii_case("FAIL")) {
+                findings.push(misconf_finding(facts, &info, i, m));
+            }
+        }
+        for (i, s) in secrets.into_iter().enumerate() {
+            findings.push(secret_finding(facts, &info, i, s));
+        }
+        for (i, l) in licenses.into_iter().enumerate() {
+            findings.push(license_finding(facts, &info, i, l));
+        }
+        self.hand_over(findings, work)?;
+        Ok(end)
+    }
+
+    /// A Kubernetes report's resource list: read on this thread by the sequential visitors.
+    fn resources<O: Send>(
+        &mut self,
+        key: &str,
+        at: usize,
+        work: &mut Work<'_, O>,
+    ) -> Result<usize, Stop> {
+        let end = self.cur.skip(at)?;
+        let mut findings = Vec::new();
+        let mut sink = |f: Finding| findings.push(f);
+        let ctx = RefCell::new(Ctx::new(&mut sink));
+        ctx.borrow_mut().facts = self.facts.clone();
+        let prefix = format!("/{key}");
+        let mut de = serde_json::Deserializer::from_str(&self.cur.input()[at..end]);
+        ResourcesSeed {
+            ctx: &ctx,
+            dry: false,
+            prefix: &prefix,
+        }
+        .deserialize(&mut de)
+        .map_err(|_| Stop::Broken)?;
+        let incomplete = ctx.into_inner().incomplete;
+        self.incomplete.extend(incomplete);
+        self.hand_over(findings, work)?;
+        Ok(end)
     }
 }
 

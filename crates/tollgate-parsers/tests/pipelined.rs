@@ -1,4 +1,5 @@
-//! The parallel reading of large SARIF logs must give exactly what the sequential reader gives:
+//! The parallel reading of large SARIF logs and Trivy reports must give exactly what the
+//! sequential reader gives:
 //! the same findings in the same order (pointers, repeat numbering and all) and the same errors,
 //! whatever the chunk size (tiny chunks make every guess and every overrun happen).
 
@@ -75,15 +76,70 @@ fn fixtures() -> PathBuf {
 }
 
 #[test]
-fn our_sarif_fixtures_read_the_same_in_parallel() {
+fn our_sarif_and_trivy_fixtures_read_the_same_in_parallel() {
     let mut seen = 0;
-    for entry in std::fs::read_dir(fixtures()).expect("fixtures") {
-        let path = entry.expect("entry").path();
-        let bytes = std::fs::read(&path).expect("read");
-        assert_same(&path.display().to_string(), &bytes);
-        seen += 1;
+    for format in ["sarif", "trivy"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(format);
+        for entry in std::fs::read_dir(dir).expect("fixtures") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("read");
+            assert_same(&path.display().to_string(), &bytes);
+            seen += 1;
+        }
     }
-    assert!(seen >= 5);
+    assert!(seen >= 12);
+}
+
+/// Several Results, one whose Target comes after its Vulnerabilities (buffered), secrets,
+/// misconfigurations and licenses after streamed vulnerabilities, Kubernetes resources after
+/// Results, and a report whose Results come before its ArtifactName (buffered throughout).
+#[test]
+fn trivy_layouts_read_the_same_in_parallel() {
+    let vuln = |i: usize| {
+        format!(
+            r#"{{"VulnerabilityID": "CVE-2024-{i:04}", "PkgName": "pkg{p}", "InstalledVersion": "1.{i}",
+                "Severity": "HIGH", "Title": "Title {i} \"x\"", "References": ["https://e/{i}"]}}"#,
+            p = i % 7
+        )
+    };
+    let vulns = |n: usize| (0..n).map(vuln).collect::<Vec<_>>().join(", ");
+    let results = format!(
+        r#"[{{"Target": "img (debian 12)", "Class": "os-pkgs", "Type": "debian", "Vulnerabilities": [{a}],
+             "Misconfigurations": [{{"ID": "DS001", "Status": "FAIL", "Title": "m"}}, {{"ID": "DS002", "Status": "PASS"}}],
+             "Secrets": [{{"RuleID": "aws", "Title": "AWS", "Severity": "CRITICAL", "Match": "AKIA****"}}]}},
+            {{"Vulnerabilities": [{b}], "Target": "app/package-lock.json", "Class": "lang-pkgs", "Type": "npm"}},
+            {{"Target": "app/go.sum", "Class": "lang-pkgs", "Type": "gomod", "Vulnerabilities": null,
+             "Licenses": [{{"Name": "GPL-3.0", "PkgName": "x", "Severity": "HIGH"}}]}},
+            {{"Target": "app/Gemfile.lock", "Class": "lang-pkgs", "Type": "bundler", "Vulnerabilities": [{c}]}}]"#,
+        a = vulns(40),
+        b = vulns(9),
+        c = vulns(25),
+    );
+    let image = format!(
+        r#"{{"SchemaVersion": 2, "Trivy": {{"Version": "0.58.1"}}, "ArtifactName": "img:1", "Results": {results}}}"#
+    );
+    let late_name =
+        format!(r#"{{"SchemaVersion": 2, "Results": {results}, "ArtifactName": "img:2"}}"#);
+    for (name, doc) in [("image", &image), ("late name", &late_name)] {
+        assert_same(name, doc.as_bytes());
+        assert_eq!(
+            parse_to_vec(doc.as_bytes(), None).expect("parses").1.len(),
+            77
+        );
+    }
+    let k8s = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trivy/kubernetes.json"),
+    )
+    .expect("fixture");
+    let with_results = k8s.replacen(
+        '{',
+        &format!(r#"{{"ClusterName": "c", "Results": {results}, "#),
+        1,
+    );
+    assert!(parse_to_vec(with_results.as_bytes(), None).is_ok());
+    assert_same("kubernetes after results", with_results.as_bytes());
 }
 
 /// Element starts hidden in strings and nested arrays, results before `tool`, two runs, a run
@@ -140,7 +196,7 @@ fn broken_logs_give_the_sequential_error() {
 }
 
 #[test]
-fn corpus_sarif_logs_read_the_same_in_parallel() {
+fn corpus_sarif_and_trivy_reports_read_the_same_in_parallel() {
     let dir = std::env::var_os("TOLLGATE_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
@@ -159,15 +215,21 @@ fn corpus_sarif_logs_read_the_same_in_parallel() {
     let mut seen = 0;
     for line in manifest.lines().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
-        if cols.get(1) != Some(&"sarif") {
+        if !matches!(cols.get(1), Some(&"sarif" | &"trivy")) {
             continue;
         }
         let bytes = std::fs::read(dir.join(cols[0])).expect("corpus file");
-        if tollgate_parsers::detect(&bytes).ok() != Some(Format::Sarif) {
+        if !matches!(
+            tollgate_parsers::detect(&bytes),
+            Ok(Format::Sarif | Format::Trivy)
+        ) {
             continue;
         }
         assert_same(cols[0], &bytes);
         seen += 1;
     }
-    assert!(seen > 10, "only {seen} SARIF logs in the corpus");
+    assert!(
+        seen > 20,
+        "only {seen} SARIF and Trivy reports in the corpus"
+    );
 }
