@@ -1095,7 +1095,7 @@ struct RunCtx {
     artifacts: Vec<(Option<String>, Option<String>)>,
     /// `sarif` + scanner, hashed once.
     fingerprint: FingerprintBuilder,
-    /// file → normalized path (results cluster on few files).
+    /// file → normalized path (results cluster on few files; at most 4096 kept).
     paths: RefCell<foldhash::HashMap<String, String>>,
     /// Fingerprint key → whether it is stable (a run uses a handful of keys).
     stable_keys: RefCell<Vec<(String, bool)>>,
@@ -1387,7 +1387,9 @@ impl RunCtx {
                 } else {
                     let n = normalize_path(p);
                     fb = fb.part(&n);
-                    if paths.len() >= 100_000 {
+                    // Results cluster on few files; a report of distinct files would only churn
+                    // a large map (cleared, it keeps its memory).
+                    if paths.len() >= 4096 {
                         paths.clear();
                     }
                     paths.insert(p.to_string(), n);
