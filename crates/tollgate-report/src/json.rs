@@ -80,55 +80,58 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut start = 0;
-    let mut at = 0;
+    let mut start = 0; // bytes before this are copied
+    let mut at = 0; // bytes before this are checked
     while at < bytes.len() {
-        if let Some(chunk) = bytes.get(at..at + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let hits = needs_escape(u64::from_le_bytes(word));
-            if hits == 0 {
-                at += 8;
-                continue;
-            }
-            at += (hits.trailing_zeros() / 8) as usize;
-        }
-        let b = bytes[at];
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => {
-                out.extend_from_slice(&bytes[start..at]);
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 0xf) as usize],
-                ]);
-                at += 1;
-                start = at;
-                continue;
-            }
-            _ => {
-                at += 1;
-                continue;
+        let rest = &bytes[at..];
+        let (word, n) = match rest.first_chunk::<8>() {
+            Some(word) => (*word, 8),
+            None => {
+                // The last few bytes, padded with spaces (which need no escape): no byte loop.
+                let mut word = [b' '; 8];
+                for (w, b) in word.iter_mut().zip(rest) {
+                    *w = *b;
+                }
+                (word, rest.len())
             }
         };
-        out.extend_from_slice(&bytes[start..at]);
-        out.extend_from_slice(escape);
-        at += 1;
+        let hits = needs_escape(u64::from_le_bytes(word));
+        if hits == 0 {
+            at += n;
+            continue;
+        }
+        // The lowest flagged byte is exact: it needs an escape.
+        let hit = at + (hits.trailing_zeros() / 8) as usize;
+        out.extend_from_slice(&bytes[start..hit]);
+        push_escape(out, bytes[hit]);
+        at = hit + 1;
         start = at;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// The escape of a control character, `"` or `\\` (serde_json's choice of forms).
+fn push_escape(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        0..=0x1f => out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[(b >> 4) as usize],
+            HEX[(b & 0xf) as usize],
+        ]),
+        other => out.push(other),
+    }
 }
 
 impl Writer<'_> {
