@@ -313,7 +313,7 @@ pub fn parse_pipelined<O: Send>(
         let split = parallel::Split {
             workers: pipeline.workers,
             chunk_bytes: pipeline.chunk_bytes,
-            window: pipeline.workers,
+            window: 2 * pipeline.workers,
         };
         let mut work = parallel::Work { render, consume };
         let read = if format == Format::Sarif {
