@@ -346,6 +346,42 @@ pub fn parse_pipelined<O: Send>(
     sequential_pipeline(text, format, render, consume)
 }
 
+/// Like [`parse_to_vec`], through [`parse_pipelined`]: the same findings (repeats numbered,
+/// pointers rebased), read by `pipeline.workers` threads when the report is large enough. Tests
+/// and the differential fuzz target compare the two.
+pub fn parse_pipelined_to_vec(
+    input: &[u8],
+    forced: Option<Format>,
+    pipeline: Pipeline,
+) -> Result<(ReportMeta, Vec<Finding>), ParseError> {
+    let render = |batch: &mut Vec<Finding>, so_far: Option<Vec<(Finding, RepeatKey)>>| {
+        let mut out = so_far.unwrap_or_default();
+        out.extend(batch.drain(..).map(|mut f| {
+            let key = finish_alone(&mut f);
+            (f, key)
+        }));
+        out
+    };
+    let mut finisher = Finisher::default();
+    let mut findings = Vec::new();
+    let mut consume = |batch: Vec<(Finding, RepeatKey)>, base: usize| {
+        for (mut f, key) in batch {
+            if let Some(fp) = finisher.renumber(key, f.fingerprint.as_str()) {
+                f.fingerprint = fp;
+            }
+            if base > 0 {
+                if let Some(p) = rebase_pointer(&f.source.pointer, base) {
+                    f.source.pointer = p;
+                }
+            }
+            findings.push(f);
+        }
+        true
+    };
+    let meta = parse_pipelined(input, forced, pipeline, &render, &mut consume)?;
+    Ok((meta, findings))
+}
+
 /// One parser thread, batches rendered and consumed on the calling thread.
 fn sequential_pipeline<O: Send>(
     text: &str,

@@ -13,6 +13,12 @@
 //!
 //! Element indexes inside a chunk are local to it (a chunk cannot know how many elements come
 //! before it); the caller gets the index of each chunk's first element with its output.
+//!
+//! One known difference: each element (and each envelope value) is read by its own serde_json
+//! deserializer, with the full nesting budget of 128 levels, where the sequential reader has
+//! already spent three or four levels on the envelope. A result nested 125 to 128 levels deep is
+//! therefore accepted here and refused ("nesting is too deep") by the sequential reader. No
+//! scanner writes such results; the limit still bounds the stack.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -48,6 +54,17 @@ pub enum Parallel {
     Declined,
     /// Findings were handed over, then the read stopped.
     Stopped(Stop),
+}
+
+impl Stop {
+    /// What a walk that stopped means for the caller: before anything was handed over, the
+    /// sequential reader takes the report from the start.
+    pub fn after(self, handed_over: bool) -> Parallel {
+        match (handed_over, self) {
+            (false, Stop::Broken) => Parallel::Declined,
+            (_, stop) => Parallel::Stopped(stop),
+        }
+    }
 }
 
 /// Where a chunk's read ended.

@@ -854,10 +854,7 @@ pub(crate) fn parse_parallel<O: Send>(
         split,
     };
     walk.log(work)
-        .map_err(|stop| match (walk.handed_over, stop) {
-            (false, Stop::Broken) => Parallel::Declined,
-            (_, stop) => Parallel::Stopped(stop),
-        })?;
+        .map_err(|stop| stop.after(walk.handed_over))?;
     Ok(walk.meta)
 }
 

@@ -647,48 +647,29 @@ impl<'de, 'c, 's, 'r> Visitor<'de> for ResultSeed<'c, 's, 'r> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut target: OStr<'de> = None;
-        let mut class: OStr<'de> = None;
-        let mut kind: OStr<'de> = None;
-        let mut vulns: Vec<(usize, Vuln<'de>)> = Vec::new();
-        let mut misconfs: Vec<Misconf<'de>> = Vec::new();
-        let mut secrets: Vec<Secret<'de>> = Vec::new();
-        let mut licenses: Vec<License<'de>> = Vec::new();
+        let mut parts = ResultParts::default();
         while let Some(key) = map.next_key::<Str<'de>>()? {
             match &*key.0 {
-                "Target" => target = map.next_value()?,
-                "Class" => class = map.next_value()?,
-                "Type" => kind = map.next_value()?,
-                "Vulnerabilities" => {
-                    if target.is_some() && (class.is_some() || kind.is_some()) {
-                        let info = ResultInfo {
-                            target: text(&target),
-                            target_key: text(&target).map(normalize_path),
-                            class: text(&class),
-                            kind: text(&kind),
-                            pointer: self.pointer,
-                            resource: self.resource,
-                        };
-                        let ctx = self.ctx;
-                        let dry = self.dry;
-                        let mut each = |i: usize, v: Vuln<'de>| {
-                            if !dry {
-                                let mut c = ctx.borrow_mut();
-                                let f = vuln_finding(&c.facts, &info, i, v);
-                                c.emit(f);
-                            }
-                        };
-                        map.next_value_seed(ForEach::new(&mut each))?;
-                    } else {
-                        let list: Option<Vec<Vuln<'de>>> = map.next_value()?;
-                        vulns.extend(list.unwrap_or_default().into_iter().enumerate());
-                    }
+                "Target" => parts.target = map.next_value()?,
+                "Class" => parts.class = map.next_value()?,
+                "Type" => parts.kind = map.next_value()?,
+                "Vulnerabilities" if parts.streams() => {
+                    let info = parts.info(self.pointer, self.resource);
+                    let ctx = self.ctx;
+                    let dry = self.dry;
+                    let mut each = |i: usize, v: Vuln<'de>| {
+                        if !dry {
+                            let mut c = ctx.borrow_mut();
+                            let f = vuln_finding(&c.facts, &info, i, v);
+                            c.emit(f);
+                        }
+                    };
+                    map.next_value_seed(ForEach::new(&mut each))?;
                 }
-                "Misconfigurations" => {
-                    misconfs = map.next_value::<Option<Vec<_>>>()?.unwrap_or_default();
-                }
-                "Secrets" => secrets = map.next_value::<Option<Vec<_>>>()?.unwrap_or_default(),
-                "Licenses" => licenses = map.next_value::<Option<Vec<_>>>()?.unwrap_or_default(),
+                "Vulnerabilities" => parts.add_vulns(map.next_value()?),
+                "Misconfigurations" => parts.misconfs = map.next_value()?,
+                "Secrets" => parts.secrets = map.next_value()?,
+                "Licenses" => parts.licenses = map.next_value()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -697,35 +678,77 @@ impl<'de, 'c, 's, 'r> Visitor<'de> for ResultSeed<'c, 's, 'r> {
         if self.dry {
             return Ok(());
         }
-        let info = ResultInfo {
-            target: text(&target),
-            target_key: text(&target).map(normalize_path),
-            class: text(&class),
-            kind: text(&kind),
-            pointer: self.pointer,
-            resource: self.resource,
-        };
         let mut c = self.ctx.borrow_mut();
+        let facts = c.facts.clone();
+        parts.into_findings(&facts, self.pointer, self.resource, &mut |f| c.emit(f));
+        Ok(())
+    }
+}
+
+/// What a Result holds besides the vulnerabilities streamed as they are read.
+#[derive(Default)]
+struct ResultParts<'a> {
+    target: OStr<'a>,
+    class: OStr<'a>,
+    kind: OStr<'a>,
+    /// Vulnerabilities met before the Result said what it is (kept, with their indexes).
+    vulns: Vec<(usize, Vuln<'a>)>,
+    misconfs: Option<Vec<Misconf<'a>>>,
+    secrets: Option<Vec<Secret<'a>>>,
+    licenses: Option<Vec<License<'a>>>,
+}
+
+impl<'a> ResultParts<'a> {
+    /// Whether vulnerabilities can become findings as they are read (the Result's Target and
+    /// Class or Type came first, as Trivy writes them).
+    fn streams(&self) -> bool {
+        self.target.is_some() && (self.class.is_some() || self.kind.is_some())
+    }
+
+    fn add_vulns(&mut self, list: Option<Vec<Vuln<'a>>>) {
+        self.vulns
+            .extend(list.unwrap_or_default().into_iter().enumerate());
+    }
+
+    fn info<'r>(&'r self, pointer: &'r str, resource: Option<&'r Resource>) -> ResultInfo<'r> {
+        ResultInfo {
+            target: text(&self.target),
+            target_key: text(&self.target).map(normalize_path),
+            class: text(&self.class),
+            kind: text(&self.kind),
+            pointer,
+            resource,
+        }
+    }
+
+    /// The Result's kept vulnerabilities, failed misconfigurations, secrets and licenses, in
+    /// that order.
+    fn into_findings(
+        mut self,
+        facts: &Facts,
+        pointer: &str,
+        resource: Option<&Resource>,
+        emit: &mut dyn FnMut(Finding),
+    ) {
+        let vulns = std::mem::take(&mut self.vulns);
+        let misconfs = self.misconfs.take().unwrap_or_default();
+        let secrets = self.secrets.take().unwrap_or_default();
+        let licenses = self.licenses.take().unwrap_or_default();
+        let info = &self.info(pointer, resource);
         for (i, v) in vulns {
-            let f = vuln_finding(&c.facts, &info, i, v);
-            c.emit(f);
+            emit(vuln_finding(facts, info, i, v));
         }
         for (i, m) in misconfs.into_iter().enumerate() {
-            let failed = text(&m.status).is_none_or(|s| s.eq_ignore_ascii_case("FAIL"));
-            if failed {
-                let f = misconf_finding(&c.facts, &info, i, m);
-                c.emit(f);
+            if text(&m.status).is_none_or(|s| s.eq_ignore_ascii_case("FAIL")) {
+                emit(misconf_finding(facts, info, i, m));
             }
         }
         for (i, s) in secrets.into_iter().enumerate() {
-            let f = secret_finding(&c.facts, &info, i, s);
-            c.emit(f);
+            emit(secret_finding(facts, info, i, s));
         }
         for (i, l) in licenses.into_iter().enumerate() {
-            let f = license_finding(&c.facts, &info, i, l);
-            c.emit(f);
+            emit(license_finding(facts, info, i, l));
         }
-        Ok(())
     }
 }
 
@@ -750,10 +773,7 @@ pub(crate) fn parse_parallel<O: Send>(
         split,
     };
     walk.report(work)
-        .map_err(|stop| match (walk.handed_over, stop) {
-            (false, Stop::Broken) => Parallel::Declined,
-            (_, stop) => Parallel::Stopped(stop),
-        })?;
+        .map_err(|stop| stop.after(walk.handed_over))?;
     let mut meta = ReportMeta::new(Format::Trivy.id());
     meta.add_scanner(&walk.facts.scanner);
     meta.target = walk.facts.default_target();
@@ -856,98 +876,47 @@ impl<'a> Walk<'a> {
     ) -> Result<usize, Stop> {
         let cur = self.cur;
         let body = cur.expect(at, b'{')?;
-        let mut target: OStr<'a> = None;
-        let mut class: OStr<'a> = None;
-        let mut kind: OStr<'a> = None;
-        let mut vulns: Vec<(usize, Vuln<'a>)> = Vec::new();
-        let mut misconfs: Vec<Misconf<'a>> = Vec::new();
-        let mut secrets: Vec<Secret<'a>> = Vec::new();
-        let mut licenses: Vec<License<'a>> = Vec::new();
-        let end = cur.members(self, body, &mut |walk, key, at| match key {
-            "Target" => cur.value(at).map(|(v, end)| {
-                target = v;
+        let mut parts = ResultParts::default();
+        let end = cur.members(self, body, &mut |walk, key, at| {
+            fn set<T>(slot: &mut T, (value, end): (T, usize)) -> usize {
+                *slot = value;
                 end
-            }),
-            "Class" => cur.value(at).map(|(v, end)| {
-                class = v;
-                end
-            }),
-            "Type" => cur.value(at).map(|(v, end)| {
-                kind = v;
-                end
-            }),
-            "Vulnerabilities"
-                if target.is_some()
-                    && (class.is_some() || kind.is_some())
-                    && cur.peek(at) == Some(b'[') =>
-            {
-                let first = cur.expect(at, b'[')?;
-                if cur.peek(first) == Some(b']') {
-                    return cur.skip(at);
+            }
+            match key {
+                "Target" => cur.value(at).map(|v| set(&mut parts.target, v)),
+                "Class" => cur.value(at).map(|v| set(&mut parts.class, v)),
+                "Type" => cur.value(at).map(|v| set(&mut parts.kind, v)),
+                "Vulnerabilities" if parts.streams() && cur.peek(at) == Some(b'[') => {
+                    let first = cur.expect(at, b'[')?;
+                    if cur.peek(first) == Some(b']') {
+                        return cur.skip(at);
+                    }
+                    let info = parts.info(pointer, None);
+                    walk.handed_over = true;
+                    let facts = &walk.facts;
+                    let (end, elements) = read_array(
+                        cur.input(),
+                        first,
+                        walk.split,
+                        vec![(); walk.split.workers.max(1)],
+                        &|_: &mut (), i, v: Vuln<'a>| vuln_finding(facts, &info, i, v),
+                        work,
+                    )?;
+                    walk.findings += elements as u64;
+                    Ok(end)
                 }
-                let info = ResultInfo {
-                    target: text(&target),
-                    target_key: text(&target).map(normalize_path),
-                    class: text(&class),
-                    kind: text(&kind),
-                    pointer,
-                    resource: None,
-                };
-                walk.handed_over = true;
-                let facts = &walk.facts;
-                let (end, elements) = read_array(
-                    cur.input(),
-                    first,
-                    walk.split,
-                    vec![(); walk.split.workers.max(1)],
-                    &|_: &mut (), i, v: Vuln<'a>| vuln_finding(facts, &info, i, v),
-                    work,
-                )?;
-                walk.findings += elements as u64;
-                Ok(end)
+                "Vulnerabilities" => cur.value(at).map(|(list, end)| {
+                    parts.add_vulns(list);
+                    end
+                }),
+                "Misconfigurations" => cur.value(at).map(|v| set(&mut parts.misconfs, v)),
+                "Secrets" => cur.value(at).map(|v| set(&mut parts.secrets, v)),
+                "Licenses" => cur.value(at).map(|v| set(&mut parts.licenses, v)),
+                _ => cur.skip(at),
             }
-            "Vulnerabilities" => cur.value::<Option<Vec<Vuln<'a>>>>(at).map(|(list, end)| {
-                vulns.extend(list.unwrap_or_default().into_iter().enumerate());
-                end
-            }),
-            "Misconfigurations" => cur.value::<Option<Vec<_>>>(at).map(|(list, end)| {
-                misconfs = list.unwrap_or_default();
-                end
-            }),
-            "Secrets" => cur.value::<Option<Vec<_>>>(at).map(|(list, end)| {
-                secrets = list.unwrap_or_default();
-                end
-            }),
-            "Licenses" => cur.value::<Option<Vec<_>>>(at).map(|(list, end)| {
-                licenses = list.unwrap_or_default();
-                end
-            }),
-            _ => cur.skip(at),
         })?;
-        let info = ResultInfo {
-            target: text(&target),
-            target_key: text(&target).map(normalize_path),
-            class: text(&class),
-            kind: text(&kind),
-            pointer,
-            resource: None,
-        };
-        let facts = &self.facts;
-        let mut findings: Vec<Finding> = vulns
-            .into_iter()
-            .map(|(i, v)| vuln_finding(facts, &info, i, v))
-            .collect();
-        for (i, m) in misconfs.into_iter().enumerate() {
-            if text(&m.status).is_none_or(|s| s.eq_ignore_ascii_case("FAIL")) {
-                findings.push(misconf_finding(facts, &info, i, m));
-            }
-        }
-        for (i, s) in secrets.into_iter().enumerate() {
-            findings.push(secret_finding(facts, &info, i, s));
-        }
-        for (i, l) in licenses.into_iter().enumerate() {
-            findings.push(license_finding(facts, &info, i, l));
-        }
+        let mut findings = Vec::new();
+        parts.into_findings(&self.facts, pointer, None, &mut |f| findings.push(f));
         self.hand_over(findings, work)?;
         Ok(end)
     }

@@ -6,10 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use tollgate_model::Finding;
-use tollgate_parsers::{
-    finish_alone, parse_pipelined, parse_to_vec, rebase_pointer, Finisher, Format, ParseError,
-    Pipeline, RepeatKey,
-};
+use tollgate_parsers::{parse_pipelined_to_vec, parse_to_vec, Format, ParseError, Pipeline};
 
 /// Findings as `tollgate parse` assembles them from a pipelined read.
 fn pipelined(input: &[u8], chunk_bytes: usize) -> Result<Vec<Finding>, ParseError> {
@@ -18,29 +15,7 @@ fn pipelined(input: &[u8], chunk_bytes: usize) -> Result<Vec<Finding>, ParseErro
         parallel_from: 0,
         chunk_bytes,
     };
-    let render = |batch: &mut Vec<Finding>, so_far: Option<Vec<(Finding, RepeatKey)>>| {
-        let mut out = so_far.unwrap_or_default();
-        out.extend(batch.drain(..).map(|mut f| {
-            let key = finish_alone(&mut f);
-            (f, key)
-        }));
-        out
-    };
-    let mut finisher = Finisher::default();
-    let mut findings = Vec::new();
-    let mut consume = |batch: Vec<(Finding, RepeatKey)>, base: usize| {
-        for (mut f, key) in batch {
-            if let Some(fp) = finisher.renumber(key, f.fingerprint.as_str()) {
-                f.fingerprint = fp;
-            }
-            if base > 0 {
-                f.source.pointer = rebase_pointer(&f.source.pointer, base).expect("a pointer");
-            }
-            findings.push(f);
-        }
-        true
-    };
-    let meta = parse_pipelined(input, None, pipeline, &render, &mut consume)?;
+    let (meta, findings) = parse_pipelined_to_vec(input, None, pipeline)?;
     assert_eq!(meta.findings, findings.len() as u64);
     Ok(findings)
 }
@@ -232,4 +207,64 @@ fn corpus_sarif_and_trivy_reports_read_the_same_in_parallel() {
         seen > 20,
         "only {seen} SARIF and Trivy reports in the corpus"
     );
+}
+
+/// Deterministic mutations of our fixtures (bytes dropped, repeated, replaced by JSON
+/// punctuation): broken or not, both readers must agree (the differential fuzz target does the
+/// same on any input; this runs in every test run).
+#[test]
+fn mutated_reports_read_the_same_in_parallel() {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n.max(1) as u64) as usize
+    };
+    const PUNCTUATION: &[u8] = b"{}[],:\"\\ 0n";
+    let mut compared = 0;
+    for format in ["sarif", "trivy"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(format);
+        for entry in std::fs::read_dir(dir).expect("fixtures") {
+            let original = std::fs::read(entry.expect("entry").path()).expect("read");
+            for _ in 0..150 {
+                let mut bytes = original.clone();
+                for _ in 0..1 + next(3) {
+                    let at = next(bytes.len());
+                    match next(3) {
+                        0 => {
+                            let end = (at + 1 + next(40)).min(bytes.len());
+                            bytes.drain(at..end);
+                        }
+                        1 => {
+                            let end = (at + 1 + next(200)).min(bytes.len());
+                            let copy = bytes[at..end].to_vec();
+                            bytes.splice(at..at, copy);
+                        }
+                        _ => bytes[at] = PUNCTUATION[next(PUNCTUATION.len())],
+                    }
+                }
+                let sequential = parse_to_vec(&bytes, None);
+                for chunk in [1, 97] {
+                    let parallel = pipelined(&bytes, chunk);
+                    match (&sequential, &parallel) {
+                        (Ok((_, a)), Ok(b)) => {
+                            assert!(a == b, "mutation {compared}: findings differ")
+                        }
+                        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                        (Err(a), Ok(_)) if a.kind == tollgate_parsers::ErrorKind::TooDeep => {}
+                        (a, b) => panic!(
+                            "mutation {compared}: sequential {:?}, parallel {:?}",
+                            a.as_ref().map(|x| x.1.len()),
+                            b.as_ref().map(Vec::len)
+                        ),
+                    }
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 1800);
 }

@@ -77,23 +77,28 @@ fn render_element(f: &Finding, out: &mut Vec<u8>) -> io::Result<()> {
 /// Findings are serialized into this buffer and handed to the output when it is this full.
 const CHUNK: usize = 1 << 16;
 
-pub struct NdjsonWriter<W: Write> {
+/// Output gathered into chunks of [`CHUNK`] bytes before it is written.
+struct Chunked<W: Write> {
     out: W,
     buf: Vec<u8>,
 }
 
-impl<W: Write> NdjsonWriter<W> {
-    pub fn new(out: W) -> Self {
-        NdjsonWriter {
+impl<W: Write> Chunked<W> {
+    fn new(out: W) -> Self {
+        Chunked {
             out,
             buf: Vec::with_capacity(CHUNK + 4096),
         }
     }
-}
 
-impl<W: Write> FindingWriter for NdjsonWriter<W> {
-    fn finding(&mut self, _file: &str, f: &Finding) -> io::Result<()> {
-        render_line(f, &mut self.buf)?;
+    /// Renders one finding into the chunk.
+    fn render(&mut self, f: &Finding, render: Renderer) -> io::Result<usize> {
+        let start = self.buf.len();
+        render(f, &mut self.buf)?;
+        Ok(start)
+    }
+
+    fn written(&mut self) -> io::Result<()> {
         if self.buf.len() >= CHUNK {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
@@ -101,11 +106,7 @@ impl<W: Write> FindingWriter for NdjsonWriter<W> {
         Ok(())
     }
 
-    fn renderer(&self) -> Option<Renderer> {
-        Some(render_line)
-    }
-
-    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         if self.buf.len() + bytes.len() > CHUNK {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
@@ -117,21 +118,52 @@ impl<W: Write> FindingWriter for NdjsonWriter<W> {
         Ok(())
     }
 
+    fn drain(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+pub struct NdjsonWriter<W: Write> {
+    out: Chunked<W>,
+}
+
+impl<W: Write> NdjsonWriter<W> {
+    pub fn new(out: W) -> Self {
+        NdjsonWriter {
+            out: Chunked::new(out),
+        }
+    }
+}
+
+impl<W: Write> FindingWriter for NdjsonWriter<W> {
+    fn finding(&mut self, _file: &str, f: &Finding) -> io::Result<()> {
+        self.out.render(f, render_line)?;
+        self.out.written()
+    }
+
+    fn renderer(&self) -> Option<Renderer> {
+        Some(render_line)
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.append(bytes)
+    }
+
     fn end_report(&mut self, _: &str, _: &ReportMeta, _: &SeverityCounts) -> io::Result<()> {
         Ok(())
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        self.out.flush()
+        self.out.drain()?;
+        self.out.out.flush()
     }
 }
 
 /// `{"schema_version": 1, "findings": [...], "reports": [...]}`, streamed.
 pub struct JsonWriter<W: Write> {
-    out: W,
-    buf: Vec<u8>,
+    out: Chunked<W>,
     first: bool,
     reports: Vec<serde_json::Value>,
 }
@@ -143,8 +175,7 @@ impl<W: Write> JsonWriter<W> {
             "{{\"schema_version\":{FINDING_SCHEMA_VERSION},\"findings\":["
         )?;
         Ok(JsonWriter {
-            out,
-            buf: Vec::with_capacity(CHUNK + 4096),
+            out: Chunked::new(out),
             first: true,
             reports: Vec::new(),
         })
@@ -153,17 +184,12 @@ impl<W: Write> JsonWriter<W> {
 
 impl<W: Write> FindingWriter for JsonWriter<W> {
     fn finding(&mut self, _file: &str, f: &Finding) -> io::Result<()> {
-        let start = self.buf.len();
-        render_element(f, &mut self.buf)?;
+        let start = self.out.render(f, render_element)?;
         if self.first {
-            self.buf.remove(start);
+            self.out.buf.remove(start); // no comma before the first
             self.first = false;
         }
-        if self.buf.len() >= CHUNK {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
-        }
-        Ok(())
+        self.out.written()
     }
 
     fn renderer(&self) -> Option<Renderer> {
@@ -175,15 +201,7 @@ impl<W: Write> FindingWriter for JsonWriter<W> {
             bytes = bytes.strip_prefix(b",").unwrap_or(bytes);
             self.first = false;
         }
-        if self.buf.len() + bytes.len() > CHUNK {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
-            if bytes.len() >= CHUNK {
-                return self.out.write_all(bytes);
-            }
-        }
-        self.buf.extend_from_slice(bytes);
-        Ok(())
+        self.out.append(bytes)
     }
 
     fn end_report(&mut self, file: &str, meta: &ReportMeta, _: &SeverityCounts) -> io::Result<()> {
@@ -196,12 +214,12 @@ impl<W: Write> FindingWriter for JsonWriter<W> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        self.out.write_all(b"\n],\"reports\":")?;
-        serde_json::to_writer(&mut self.out, &self.reports)?;
-        self.out.write_all(b"}\n")?;
-        self.out.flush()
+        self.out.drain()?;
+        let out = &mut self.out.out;
+        out.write_all(b"\n],\"reports\":")?;
+        serde_json::to_writer(&mut *out, &self.reports)?;
+        out.write_all(b"}\n")?;
+        out.flush()
     }
 }
 

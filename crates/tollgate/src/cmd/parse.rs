@@ -33,8 +33,8 @@ pub struct ParseArgs {
     /// Print throughput and peak memory to standard error when done.
     #[arg(long)]
     stats: bool,
-    /// Threads that read a large SARIF log (default: one per available core; 1 reads it with
-    /// one thread beside the writer).
+    /// Threads that read a large SARIF log or Trivy report (default: one per available core; 1
+    /// reads it with one thread beside the writer).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
 }
