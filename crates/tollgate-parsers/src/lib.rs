@@ -316,11 +316,16 @@ pub fn parse_pipelined<O: Send>(
             window: 2 * pipeline.workers,
         };
         let mut work = parallel::Work { render, consume };
-        let read = if format == Format::Sarif {
-            sarif::parse_parallel(text, split, &mut work)
-        } else {
-            trivy::parse_parallel(text, split, &mut work)
-        };
+        // A panic is a bug (parsers must not panic on input): reported like the parser
+        // thread's below, never as a crash of the whole command.
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if format == Format::Sarif {
+                sarif::parse_parallel(text, split, &mut work)
+            } else {
+                trivy::parse_parallel(text, split, &mut work)
+            }
+        }))
+        .unwrap_or(Err(parallel::Parallel::Stopped(parallel::Stop::Broken)));
         match read {
             Ok(mut meta) => {
                 meta.format = format.id().to_string();
@@ -332,9 +337,12 @@ pub fn parse_pipelined<O: Send>(
             }
             Err(parallel::Parallel::Stopped(parallel::Stop::Broken)) => {
                 // Findings went out; the sequential reader words the error (and emits nothing).
-                return Err(match format.parser().parse(text, &mut |_| {}) {
-                    Err(e) => e,
-                    Ok(_) => ParseError::new(
+                let sequential =
+                    std::panic::catch_unwind(|| format.parser().parse(text, &mut |_| {}));
+                return Err(match sequential {
+                    Err(_) => crashed(),
+                    Ok(Err(e)) => e,
+                    Ok(Ok(_)) => ParseError::new(
                         ErrorKind::Syntax,
                         "internal error: the parallel reader rejected a report the sequential \
                          reader accepts (please report this)",
@@ -413,13 +421,12 @@ fn sequential_pipeline<O: Send>(
             }
         }
         drop(rx);
-        parser.join().unwrap_or_else(|_| {
-            Err(ParseError::new(
-                ErrorKind::Syntax,
-                "internal error: the parser crashed",
-            ))
-        })
+        parser.join().unwrap_or_else(|_| Err(crashed()))
     })
+}
+
+fn crashed() -> ParseError {
+    ParseError::new(ErrorKind::Syntax, "internal error: the parser crashed")
 }
 
 /// `pointer` with its last segment (an element index counted from a batch's first element)

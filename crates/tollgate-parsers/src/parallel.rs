@@ -22,6 +22,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 
@@ -124,9 +125,14 @@ where
                 let mut findings = Vec::new();
                 while let Some(k) = take_chunk(shared, wake, starts.len(), split.window) {
                     findings.clear();
-                    let outcome =
-                        read_chunk(input, starts, k, &mut state, convert, &mut findings, render);
-                    if tx.send((k, outcome)).is_err() {
+                    // A panic (a bug: parsers must not panic on input) becomes a broken chunk,
+                    // so the sequential reader reports it as it would; this worker stops.
+                    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        read_chunk(input, starts, k, &mut state, convert, &mut findings, render)
+                    }));
+                    let panicked = outcome.is_err();
+                    let outcome = outcome.unwrap_or(Err(Stop::Broken));
+                    if tx.send((k, outcome)).is_err() || panicked {
                         return;
                     }
                 }
