@@ -374,14 +374,7 @@ pub fn parse_pipelined_to_vec(
     let mut findings = Vec::new();
     let mut consume = |batch: Vec<(Finding, RepeatKey)>, base: usize| {
         for (mut f, key) in batch {
-            if let Some(fp) = finisher.renumber(key, f.fingerprint.as_str()) {
-                f.fingerprint = fp;
-            }
-            if base > 0 {
-                if let Some(p) = rebase_pointer(&f.source.pointer, base) {
-                    f.source.pointer = p;
-                }
-            }
+            finisher.place(&mut f, key, base);
             findings.push(f);
         }
         true
@@ -483,6 +476,20 @@ impl Finisher {
         let key = finish_alone(f);
         if let Some(fp) = self.renumber(key, f.fingerprint.as_str()) {
             f.fingerprint = fp;
+        }
+    }
+
+    /// The in-order rest of the post-processing of a finding that went through
+    /// [`finish_alone`]: the numbering of repeats and, for a batch of a parallel read whose first
+    /// result has index `base`, the report's own pointer ([`rebase_pointer`]).
+    pub fn place(&mut self, f: &mut Finding, key: RepeatKey, base: usize) {
+        if let Some(fp) = self.renumber(key, f.fingerprint.as_str()) {
+            f.fingerprint = fp;
+        }
+        if base > 0 {
+            if let Some(p) = rebase_pointer(&f.source.pointer, base) {
+                f.source.pointer = p;
+            }
         }
     }
 

@@ -543,14 +543,7 @@ fn read_reports(
             let mut finisher = tollgate_parsers::Finisher::default();
             let mut consume = |batch: Vec<(Finding, RepeatKey)>, base: usize| {
                 for (mut f, key) in batch {
-                    if let Some(fp) = finisher.renumber(key, f.fingerprint.as_str()) {
-                        f.fingerprint = fp;
-                    }
-                    if base > 0 {
-                        if let Some(p) = tollgate_parsers::rebase_pointer(&f.source.pointer, base) {
-                            f.source.pointer = p;
-                        }
-                    }
+                    finisher.place(&mut f, key, base);
                     let e = evaluator.push(&f);
                     // Writing into a Vec cannot fail.
                     let _ = tollgate_report::write_compact_finding(

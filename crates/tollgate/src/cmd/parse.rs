@@ -173,14 +173,7 @@ fn parse_one(
     let mut consume = |batch: Batch, base: usize| {
         let result = match batch {
             Batch::Findings(findings) => findings.into_iter().try_for_each(|(mut f, key)| {
-                if let Some(fp) = finisher.renumber(key, f.fingerprint.as_str()) {
-                    f.fingerprint = fp;
-                }
-                if base > 0 {
-                    if let Some(p) = tollgate_parsers::rebase_pointer(&f.source.pointer, base) {
-                        f.source.pointer = p;
-                    }
-                }
+                finisher.place(&mut f, key, base);
                 counts.add(f.severity);
                 writer.finding(file, &f)
             }),
