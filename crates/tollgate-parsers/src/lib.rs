@@ -222,7 +222,7 @@ pub fn parse(
     forced: Option<Format>,
     sink: &mut dyn FnMut(Finding),
 ) -> Result<ReportMeta, ParseError> {
-    let mut finisher = Finisher::default();
+    let mut finisher = Finisher::for_report(input.len());
     parse_unfinished(input, forced, &mut |mut f| {
         finisher.finish(&mut f);
         sink(f)
@@ -370,7 +370,7 @@ pub fn parse_pipelined_to_vec(
         }));
         out
     };
-    let mut finisher = Finisher::default();
+    let mut finisher = Finisher::for_report(input.len());
     let mut findings = Vec::new();
     let mut consume = |batch: Vec<(Finding, RepeatKey)>, base: usize| {
         for (mut f, key) in batch {
@@ -472,6 +472,15 @@ pub fn finish_alone(f: &mut Finding) -> RepeatKey {
 }
 
 impl Finisher {
+    /// A finisher for a report of `input_len` bytes: room for a finding per 512 bytes is taken
+    /// at once (a large report's repeat table would otherwise be rebuilt as it grows).
+    pub fn for_report(input_len: usize) -> Self {
+        let findings = input_len / 512;
+        let mut repeats = Repeats::default();
+        repeats.first.reserve(findings);
+        Finisher { repeats }
+    }
+
     pub fn finish(&mut self, f: &mut Finding) {
         let key = finish_alone(f);
         if let Some(fp) = self.renumber(key, f.fingerprint.as_str()) {

@@ -75,16 +75,27 @@ pub fn scrub_line(line: &str) -> String {
     scrub_line_cow(line).into_owned()
 }
 
+/// Whether the text before a line's `=` or `:` names a credential: a plain identifier (not
+/// `Log.v(TAG, "token`) that contains one of [`SECRET_KEYS`].
+fn is_credential_key(before: &str) -> bool {
+    let mut key = before.trim();
+    while let Some(rest) = key.strip_prefix("export ") {
+        key = rest;
+    }
+    let key = key.trim_matches(|c| c == '"' || c == '\'');
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '))
+        && SECRET_KEYS.iter().any(|k| contains_ignore_case(key, k))
+}
+
 fn scrub_line_cow(line: &str) -> Cow<'_, str> {
     if contains(line.as_bytes(), b"PRIVATE KEY") {
         return Cow::Owned(RedactedSecret::new(line.trim()).placeholder());
     }
     let mut out = Cow::Borrowed(line);
     if let Some(at) = line.find(['=', ':']) {
-        let key = line[..at]
-            .trim()
-            .trim_start_matches("export ")
-            .trim_matches(|c| c == '"' || c == '\'');
         let value = line[at + 1..].trim();
         let literal = match value.chars().next() {
             Some(q @ ('"' | '\'')) => value[1..].split(q).next(),
@@ -92,14 +103,8 @@ fn scrub_line_cow(line: &str) -> Cow<'_, str> {
             Some(_) if !line[..at].ends_with(' ') && !value.contains(' ') => Some(value),
             _ => None,
         };
-        // Only `name = value` lines: a key that is a plain identifier (not `Log.v(TAG, "token`).
-        let identifier = !key.is_empty()
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '));
-        let credential = identifier && SECRET_KEYS.iter().any(|k| contains_ignore_case(key, k));
         if let Some(v) = literal.filter(|v| {
-            credential
+            is_credential_key(&line[..at])
                 && !v.is_empty()
                 && !v.contains("${")
                 && !v.contains("[redacted ")

@@ -540,7 +540,7 @@ fn read_reports(
                 }));
                 done
             };
-            let mut finisher = tollgate_parsers::Finisher::default();
+            let mut finisher = tollgate_parsers::Finisher::for_report(bytes.len());
             let mut consume = |batch: Vec<(Finding, RepeatKey)>, base: usize| {
                 for (mut f, key) in batch {
                     finisher.place(&mut f, key, base);

@@ -71,7 +71,7 @@ pub fn run(args: ParseArgs) -> u8 {
                 &args,
                 format,
                 stdout_tty,
-                BufWriter::with_capacity(1 << 16, stdout),
+                BufWriter::with_capacity(WRITE_BUFFER, stdout),
             )
         }
     };
@@ -93,6 +93,11 @@ pub fn run(args: ParseArgs) -> u8 {
         }
     }
 }
+
+/// The writers gather findings into chunks of 64 KiB themselves; a smaller buffer in front of
+/// the output passes those chunks straight through (a buffer as large would copy each one) and
+/// still gathers the few small writes (headers, summaries).
+const WRITE_BUFFER: usize = 8 << 10;
 
 enum Failure {
     Input(InputError),
@@ -168,7 +173,7 @@ fn parse_one(
         render_batch(file, renderer, batch, so_far)
     };
     let mut counts = SeverityCounts::default();
-    let mut finisher = tollgate_parsers::Finisher::default();
+    let mut finisher = tollgate_parsers::Finisher::for_report(bytes.len());
     let mut written: io::Result<()> = Ok(());
     let mut consume = |batch: Batch, base: usize| {
         let result = match batch {
@@ -338,7 +343,7 @@ fn write_atomically(
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tollgate-{}.tmp", std::process::id()));
     let file = std::fs::File::create(&tmp).map_err(Failure::Output)?;
-    let result = body(BufWriter::with_capacity(1 << 16, file));
+    let result = body(BufWriter::with_capacity(WRITE_BUFFER, file));
     match result {
         Ok(stats) => {
             std::fs::rename(&tmp, path).map_err(Failure::Output)?;
