@@ -145,7 +145,7 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
             }
             // The last few bytes: the string's last word, its checked bytes shifted out.
             None => match last_word_hits(bytes, at) {
-                Some(hits) if hits == 0 => break,
+                Some(0) => break,
                 Some(hits) => at + (hits.trailing_zeros() / 8) as usize,
                 None => match rest.iter().position(|&b| needs_escape_byte(b)) {
                     Some(i) => at + i,
