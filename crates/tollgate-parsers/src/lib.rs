@@ -301,10 +301,15 @@ pub fn parse_pipelined<O: Send>(
     render: &(dyn Fn(&mut Vec<Finding>, Option<O>) -> O + Sync),
     consume: &mut dyn FnMut(O, usize) -> bool,
 ) -> Result<ReportMeta, ParseError> {
-    let text = json::text(input)?;
-    let format = match forced {
-        Some(f) => f,
-        None => detect(input)?,
+    let (text, format) = if pipeline.workers > 1 && input.len() >= pipeline.parallel_from {
+        text_and_format_on_two_threads(input, forced)?
+    } else {
+        let text = json::text(input)?;
+        let format = match forced {
+            Some(f) => f,
+            None => detect(input)?,
+        };
+        (text, format)
     };
     if matches!(format, Format::Sarif | Format::Trivy)
         && pipeline.workers > 1
@@ -381,6 +386,20 @@ pub fn parse_pipelined_to_vec(
     };
     let meta = parse_pipelined(input, forced, pipeline, &render, &mut consume)?;
     Ok((meta, findings))
+}
+
+/// [`json::text`] and [`detect`] (unless `forced`) of a large report at once, on two threads:
+/// both come before any parsing. Errors are the sequential ones, in the same order.
+fn text_and_format_on_two_threads(
+    input: &[u8],
+    forced: Option<Format>,
+) -> Result<(&str, Format), ParseError> {
+    let (text, detected) = std::thread::scope(|scope| {
+        let detecting = scope.spawn(|| forced.map_or_else(|| detect(input), Ok));
+        let text = json::text(input);
+        (text, detecting.join().unwrap_or_else(|_| Err(crashed())))
+    });
+    Ok((text?, detected?))
 }
 
 /// One parser thread, batches rendered and consumed on the calling thread.
