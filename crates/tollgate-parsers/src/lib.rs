@@ -521,6 +521,22 @@ impl Finisher {
         }
     }
 
+    /// Looks up the keys of a batch about to be [`renumber`](Self::renumber)ed. The table holds
+    /// an entry per finding of the report (megabytes for a large one): independent lookups
+    /// overlap their cache misses, the in-order pass that follows then finds the entries cached.
+    pub fn prepare(&self, keys: impl Iterator<Item = RepeatKey>) {
+        let mut seen = 0u64;
+        for key in keys {
+            seen ^= self
+                .repeats
+                .first
+                .get(&key.fingerprint)
+                .copied()
+                .unwrap_or(0);
+        }
+        std::hint::black_box(seen);
+    }
+
     /// Called in report order with each finding's key and fingerprint: the fingerprint a repeat
     /// of an earlier finding's fingerprint at a distinct place gets instead.
     pub fn renumber(

@@ -263,7 +263,15 @@ fn render_batch(
         }
         let text = &out.bytes[start..];
         let fp = f.fingerprint.as_str().as_bytes();
-        let Some(fp_at) = find(&text[..text.len().min(64)], fp) else {
+        // `{"fingerprint":"…` is where the writers put it; anywhere in the first bytes else.
+        const USUAL: usize = br#"{"fingerprint":""#.len();
+        let usual = text.get(USUAL..USUAL + fp.len()) == Some(fp);
+        let found = if usual {
+            Some(USUAL)
+        } else {
+            find(&text[..text.len().min(64)], fp)
+        };
+        let Some(fp_at) = found else {
             out.failed
                 .get_or_insert(io::Error::other("internal error: fingerprint not found"));
             continue;
@@ -308,6 +316,7 @@ fn write_rendered(
     }
     let mut clean = 0; // bytes before this are written
     let mut number = itoa::Buffer::new();
+    finisher.prepare(r.pieces.iter().map(|p| p.key));
     for piece in &r.pieces {
         let fp = std::str::from_utf8(&r.bytes[piece.fingerprint.clone()]).unwrap_or("");
         if let Some(new) = finisher.renumber(piece.key, fp) {
