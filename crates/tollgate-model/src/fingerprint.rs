@@ -41,8 +41,9 @@ pub struct FingerprintBuilder {
     pending_len: usize,
 }
 
-/// Bytes gathered before they are hashed: four SHA-256 blocks.
-const PENDING: usize = 256;
+/// Bytes gathered before they are hashed: two SHA-256 blocks (most recipes; the builder is
+/// moved by value at every part, so it stays small).
+const PENDING: usize = 128;
 
 impl FingerprintBuilder {
     /// `family` names the recipe (e.g. `sarif`, `sca`, `mobsf`): identical parts from two recipes

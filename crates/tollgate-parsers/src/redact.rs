@@ -9,10 +9,9 @@ use tollgate_model::{redact_in, RedactedSecret};
 /// Redacts credentials in every line of `text`; `None` when nothing changed. Cheap when there
 /// is nothing to do: it runs on every snippet of every finding.
 pub fn scrub_credentials(text: &str) -> Option<String> {
-    let b = text.as_bytes();
-    let suspicious = b.iter().any(|c| matches!(c, b'=' | b':'))
-        || contains_aws_key_prefix(b)
-        || contains(b, b"PRIVATE KEY");
+    let suspicious = text.bytes().any(|c| matches!(c, b'=' | b':'))
+        || contains_aws_key_prefix(text)
+        || text.contains("PRIVATE KEY");
     if !suspicious {
         return None;
     }
@@ -34,10 +33,6 @@ pub fn scrub_credentials(text: &str) -> Option<String> {
     })
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     haystack
         .as_bytes()
@@ -45,8 +40,9 @@ fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-fn contains_aws_key_prefix(b: &[u8]) -> bool {
-    b.windows(4).any(|w| w == b"AKIA" || w == b"ASIA")
+/// `str::contains` looks for a literal with vector instructions (a window loop did not).
+fn contains_aws_key_prefix(text: &str) -> bool {
+    text.contains("AKIA") || text.contains("ASIA")
 }
 
 /// Key words whose assigned literal is a credential (`password = "…"`, `AWS_SECRET_ACCESS_KEY=…`).
@@ -91,7 +87,7 @@ fn is_credential_key(before: &str) -> bool {
 }
 
 fn scrub_line_cow(line: &str) -> Cow<'_, str> {
-    if contains(line.as_bytes(), b"PRIVATE KEY") {
+    if line.contains("PRIVATE KEY") {
         return Cow::Owned(RedactedSecret::new(line.trim()).placeholder());
     }
     let mut out = Cow::Borrowed(line);
@@ -114,7 +110,7 @@ fn scrub_line_cow(line: &str) -> Cow<'_, str> {
             out = Cow::Owned(redact_in(&out, v));
         }
     }
-    if !contains_aws_key_prefix(out.as_bytes()) {
+    if !contains_aws_key_prefix(&out) {
         return out;
     }
     // AWS access key ids anywhere in the line.
