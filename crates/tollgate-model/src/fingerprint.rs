@@ -98,8 +98,11 @@ impl FingerprintBuilder {
     /// A path part, normalized with [`normalize_path`].
     #[inline]
     pub fn path(self, path: Option<&str>) -> Self {
-        let normalized = path.map(normalize_path);
-        self.opt(normalized.as_deref())
+        match path.map(|p| already_normal_path(p).ok_or(p)) {
+            None => self.opt(None),
+            Some(Ok(normal)) => self.part(normal),
+            Some(Err(p)) => self.part(&normalize_path(p)),
+        }
     }
 
     /// A code/context part, normalized with [`normalize_snippet`].
@@ -134,21 +137,36 @@ const WORKSPACE_MARKERS: &[&str] = &[
     "/bitbucket/pipelines/agent/build/",
 ];
 
+/// `path` trimmed when that is already its [`normalize_path`] form (relative, no `\\`, `:`,
+/// `//`, `/./` or trailing `/`): most paths, checked in one pass over the bytes.
+pub fn already_normal_path(path: &str) -> Option<&str> {
+    let trimmed = path.trim();
+    let bytes = trimmed.as_bytes();
+    let (first, last) = (bytes.first()?, bytes.last()?);
+    if matches!(first, b'/' | b'.' | b'%') || *last == b'/' {
+        return None;
+    }
+    let (mut before, mut before_that) = (0u8, 0u8);
+    for &b in bytes {
+        let double_slash = b == b'/' && before == b'/';
+        let dot_segment = b == b'/' && before == b'.' && before_that == b'/';
+        if b == b'\\' || b == b':' || double_slash || dot_segment {
+            return None;
+        }
+        (before_that, before) = (before, b);
+    }
+    Some(trimmed)
+}
+
 /// Normalizes a path for fingerprints: forward slashes, no `file://`, no `./`, no CI workspace
 /// prefix, no `%SRCROOT%`-style base, and for other absolute paths only the last four segments
 /// (enough to tell files apart, few enough to survive a different checkout directory).
 pub fn normalize_path(path: &str) -> String {
-    let trimmed = path.trim();
     // Fast path (most paths): already relative and clean.
-    if !trimmed.is_empty()
-        && !trimmed.starts_with(['/', '.', '%'])
-        && !trimmed.contains(['\\', ':'])
-        && !trimmed.contains("//")
-        && !trimmed.contains("/./")
-        && !trimmed.ends_with('/')
-    {
-        return trimmed.to_string();
+    if let Some(normal) = already_normal_path(path) {
+        return normal.to_string();
     }
+    let trimmed = path.trim();
     let mut p = trimmed.replace('\\', "/");
     if let Some(rest) = p.strip_prefix("file://") {
         p = rest.to_string();
@@ -272,6 +290,41 @@ mod tests {
             normalize_path("/tmp/ci-1234/shop/src/main/App.java")
         );
         assert_eq!(normalize_path("%SRCROOT%/lib/x.rb"), "lib/x.rb");
+    }
+
+    /// The one-pass check is the old predicate (five searches), on every path of up to five
+    /// characters from an alphabet of the characters that matter.
+    #[test]
+    fn already_normal_paths_are_the_ones_normalizing_leaves_alone() {
+        fn old_predicate(path: &str) -> bool {
+            let t = path.trim();
+            !t.is_empty()
+                && !t.starts_with(['/', '.', '%'])
+                && !t.contains(['\\', ':'])
+                && !t.contains("//")
+                && !t.contains("/./")
+                && !t.ends_with('/')
+        }
+        let alphabet = ['a', '/', '.', '\\', ':', '%', ' '];
+        let mut paths = vec![String::new()];
+        let mut checked = 0;
+        for _ in 0..5 {
+            let mut longer = Vec::new();
+            for p in &paths {
+                for c in alphabet {
+                    let q = format!("{p}{c}");
+                    let fast = already_normal_path(&q);
+                    assert_eq!(fast.is_some(), old_predicate(&q), "{q:?}");
+                    if let Some(normal) = fast {
+                        assert_eq!(normal, normalize_path(&q), "{q:?}");
+                    }
+                    checked += 1;
+                    longer.push(q);
+                }
+            }
+            paths = longer;
+        }
+        assert!(checked > 19_000);
     }
 
     #[test]

@@ -14,7 +14,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use cvss_score::{Cvss, CvssVersion};
-pub use fingerprint::{normalize_path, normalize_snippet, Fingerprint, FingerprintBuilder};
+pub use fingerprint::{
+    already_normal_path, normalize_path, normalize_snippet, Fingerprint, FingerprintBuilder,
+};
 pub use secret::{redact_in, RedactedSecret};
 
 /// Version of the JSON shape of [`Finding`] (`tollgate parse --format json|ndjson`).

@@ -51,8 +51,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use tollgate_model::{
-    normalize_path, parse_cwe, redact_in, Category, Confidence, Cvss, CvssVersion, Finding,
-    FingerprintBuilder, Package, RedactedSecret, ReportMeta, Scanner, Severity,
+    already_normal_path, normalize_path, parse_cwe, redact_in, Category, Confidence, Cvss,
+    CvssVersion, Finding, FingerprintBuilder, Package, RedactedSecret, ReportMeta, Scanner,
+    Severity,
 };
 
 use crate::json::{self, ForEach};
@@ -1377,21 +1378,24 @@ impl RunCtx {
         };
         match file.as_deref() {
             None => fb = fb.part(""),
-            Some(p) => {
-                let mut paths = self.paths.borrow_mut();
-                if let Some(n) = paths.get(p) {
-                    fb = fb.part(n);
-                } else {
-                    let n = normalize_path(p);
-                    fb = fb.part(&n);
-                    // Results cluster on few files; a report of distinct files would only churn
-                    // a large map (cleared, it keeps its memory).
-                    if paths.len() >= 4096 {
-                        paths.clear();
+            Some(p) => match already_normal_path(p) {
+                Some(normal) => fb = fb.part(normal),
+                None => {
+                    let mut paths = self.paths.borrow_mut();
+                    if let Some(n) = paths.get(p) {
+                        fb = fb.part(n);
+                    } else {
+                        let n = normalize_path(p);
+                        fb = fb.part(&n);
+                        // Results cluster on few files; a report of distinct files would only
+                        // churn a large map (cleared, it keeps its memory).
+                        if paths.len() >= 4096 {
+                            paths.clear();
+                        }
+                        paths.insert(p.to_string(), n);
                     }
-                    paths.insert(p.to_string(), n);
                 }
-            }
+            },
         }
         // Stable tool fingerprints, at most 8, on the stack.
         let mut stable: [(&str, &str); 8] = [("", ""); 8];
