@@ -2,6 +2,7 @@
 //! `security-gate-summary.md` (a merge-request comment), SARIF 2.1.0 for code scanning, JUnit XML
 //! and GitLab Code Quality. Writers only format what the policy decided; they never decide.
 
+mod finding_json;
 pub mod json;
 mod markdown;
 mod sarif;
@@ -13,6 +14,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tollgate_model::{Finding, Severity};
 use tollgate_policy::{Baseline, Context, Decision, Disposition, InputReport, Policy, State};
+
+pub use finding_json::write_finding;
 
 pub use markdown::write_markdown;
 pub use sarif::write_sarif;

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use tollgate_model::{Finding, ReportMeta, Severity, FINDING_SCHEMA_VERSION};
-use tollgate_report::{describe_location, json};
+use tollgate_report::describe_location;
 
 /// Counts by severity, most severe first.
 #[derive(Default, Clone, Copy)]
@@ -62,7 +62,7 @@ pub type Renderer = fn(&Finding, &mut Vec<u8>) -> io::Result<()>;
 
 /// One NDJSON line.
 fn render_line(f: &Finding, out: &mut Vec<u8>) -> io::Result<()> {
-    json::write_compact(out, f)?;
+    tollgate_report::write_finding(out, f)?;
     out.push(b'\n');
     Ok(())
 }
@@ -70,7 +70,7 @@ fn render_line(f: &Finding, out: &mut Vec<u8>) -> io::Result<()> {
 /// An element of the JSON writer's `findings` array, comma first.
 fn render_element(f: &Finding, out: &mut Vec<u8>) -> io::Result<()> {
     out.extend_from_slice(b",\n");
-    json::write_compact(out, f)?;
+    tollgate_report::write_finding(out, f)?;
     Ok(())
 }
 

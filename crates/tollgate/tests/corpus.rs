@@ -409,3 +409,43 @@ fn zap_reimport_sequence_matches_defectdojos() {
         fingerprints("dd-2_zap_sample_0_and_new_endpoint.xml")
     );
 }
+
+/// The hand-written finding writer of `parse --format json|ndjson` is byte for byte what serde
+/// makes of the model, on the findings of every fixture and every corpus report.
+#[test]
+fn finding_json_is_serdes_on_every_fixture_and_corpus_finding() {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tollgate-parsers/tests/fixtures");
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(&fixtures).expect("fixtures") {
+        for file in std::fs::read_dir(dir.expect("fixture dir").path()).expect("fixture files") {
+            files.push(file.expect("fixture file").path());
+        }
+    }
+    if let Some(dir) = corpus_dir("finding_json_is_serdes_on_every_fixture_and_corpus_finding") {
+        files.extend(manifest(&dir).into_iter().map(|row| row.path));
+    }
+    let mut compared = 0;
+    for path in &files {
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        let Ok((_, findings)) = tollgate_parsers::parse_to_vec(&bytes, None) else {
+            continue;
+        };
+        for f in &findings {
+            let mut ours = Vec::new();
+            tollgate_report::write_finding(&mut ours, f).expect("write finding");
+            let theirs = serde_json::to_vec(f).expect("serde_json");
+            assert!(
+                ours == theirs,
+                "{}: {}\n!=\n{}",
+                path.display(),
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs)
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 1000, "only {compared} findings compared");
+}
