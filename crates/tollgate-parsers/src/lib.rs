@@ -21,15 +21,17 @@ mod gitleaks;
 mod mobsf;
 mod mobsfscan;
 pub mod parallel;
+mod repeats;
 mod sarif;
 mod semgrep;
 mod trivy;
 mod zap;
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use tollgate_model::{Finding, FingerprintBuilder, ReportMeta, SourceRef};
+
+use repeats::Repeats;
 
 pub use error::{ErrorKind, ParseError};
 pub use sniff::Sniff;
@@ -452,9 +454,14 @@ pub fn rebase_pointer(pointer: &str, base: usize) -> Option<String> {
 /// The post-processing every parser's findings get (one per report, findings in report order):
 /// taxonomy tags from CWE and category, credentials scrubbed from snippets, a fallback
 /// fingerprint, and the numbering of repeated fingerprints at distinct places.
-#[derive(Default)]
 pub struct Finisher {
     repeats: Repeats,
+}
+
+impl Default for Finisher {
+    fn default() -> Self {
+        Finisher::for_report(0)
+    }
 }
 
 /// What the in-order numbering of repeats needs to know of a finding.
@@ -494,10 +501,9 @@ impl Finisher {
     /// A finisher for a report of `input_len` bytes: room for a finding per 512 bytes is taken
     /// at once (a large report's repeat table would otherwise be rebuilt as it grows).
     pub fn for_report(input_len: usize) -> Self {
-        let findings = input_len / 512;
-        let mut repeats = Repeats::default();
-        repeats.first.reserve(findings);
-        Finisher { repeats }
+        Finisher {
+            repeats: Repeats::with_capacity(input_len / 512),
+        }
     }
 
     pub fn finish(&mut self, f: &mut Finding) {
@@ -521,20 +527,10 @@ impl Finisher {
         }
     }
 
-    /// Looks up the keys of a batch about to be [`renumber`](Self::renumber)ed. The table holds
-    /// an entry per finding of the report (megabytes for a large one): independent lookups
-    /// overlap their cache misses, the in-order pass that follows then finds the entries cached.
+    /// Makes ready for the [`renumber`](Self::renumber)ing of a batch with these keys (see
+    /// `repeats.rs`: their table slots are read at once, so the cache misses overlap).
     pub fn prepare(&self, keys: impl Iterator<Item = RepeatKey>) {
-        let mut seen = 0u64;
-        for key in keys {
-            seen ^= self
-                .repeats
-                .first
-                .get(&key.fingerprint)
-                .copied()
-                .unwrap_or(0);
-        }
-        std::hint::black_box(seen);
+        self.repeats.prepare(keys.map(|k| k.fingerprint));
     }
 
     /// Called in report order with each finding's key and fingerprint: the fingerprint a repeat
@@ -544,7 +540,7 @@ impl Finisher {
         key: RepeatKey,
         fingerprint: &str,
     ) -> Option<tollgate_model::Fingerprint> {
-        let index = self.repeats.index(key);
+        let index = self.repeats.index(key.fingerprint, key.place);
         (index > 0).then(|| {
             FingerprintBuilder::new("repeat")
                 .part(fingerprint)
@@ -582,38 +578,6 @@ pub fn source(format: Format, pointer: impl Into<String>) -> SourceRef {
         format: format.id().to_string(),
         file: None,
         pointer: pointer.into(),
-    }
-}
-
-/// Tells repeats from duplicates. A recipe without line numbers gives the same fingerprint to the
-/// same rule matching the same code twice in one file; those are distinct findings. The n-th
-/// distinct place (in report order) that shares a fingerprint gets `n` mixed in, so the identity
-/// survives code moving (order is kept) while true duplicates (same place) keep sharing one.
-#[derive(Default)]
-struct Repeats {
-    /// Fingerprint (its first 64 bits; already a hash) → the first place seen with it (16 bytes
-    /// an entry: a large report has one per finding).
-    first: HashMap<u64, u64, BuildHasherDefault<FxHasher>>,
-    /// The places after the first, for the few fingerprints seen at several.
-    more: HashMap<u64, Vec<u64>, BuildHasherDefault<FxHasher>>,
-}
-
-impl Repeats {
-    /// The n-th distinct place (from 0) this fingerprint is seen at.
-    fn index(&mut self, key: RepeatKey) -> usize {
-        let place = key.place;
-        let first = *self.first.entry(key.fingerprint).or_insert(place);
-        if first == place {
-            return 0;
-        }
-        let more = self.more.entry(key.fingerprint).or_default();
-        match more.iter().position(|p| *p == place) {
-            Some(i) => i + 1,
-            None => {
-                more.push(place);
-                more.len()
-            }
-        }
     }
 }
 
