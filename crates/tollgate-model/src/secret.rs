@@ -44,10 +44,27 @@ impl RedactedSecret {
 /// Replaces every occurrence of `secret` in `text` with its placeholder. Returns the text
 /// unchanged when the secret is empty.
 pub fn redact_in(text: &str, secret: &str) -> String {
-    if secret.is_empty() || !text.contains(secret) {
+    if secret.is_empty() || !contains(text, secret) {
         return text.to_string();
     }
     text.replace(secret, &RedactedSecret::new(secret).placeholder())
+}
+
+/// `text.contains(needle)`. Scanner messages and snippets are short and a secret rarely occurs
+/// in them: comparing at each place its first byte occurs beats preparing a two-way search
+/// (whose set-up alone costs more); long inputs, where that could go quadratic, take the latter.
+fn contains(text: &str, needle: &str) -> bool {
+    let (t, n) = (text.as_bytes(), needle.as_bytes());
+    let (Some(&first), Some(last_start)) = (n.first(), t.len().checked_sub(n.len())) else {
+        return n.is_empty();
+    };
+    if t.len().saturating_mul(n.len()) > 1 << 16 {
+        return text.contains(needle);
+    }
+    t[..=last_start]
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == first && &t[i..i + n.len()] == n)
 }
 
 #[cfg(test)]
@@ -64,6 +81,31 @@ mod tests {
         // Short secrets reveal at most a quarter.
         assert_eq!(RedactedSecret::new("abc").prefix, "");
         assert_eq!(RedactedSecret::new("abcdefgh").prefix, "ab");
+    }
+
+    #[test]
+    fn contains_is_str_contains() {
+        let texts = [
+            "",
+            "a",
+            "ab",
+            "aab",
+            "abab",
+            "xxabcxx",
+            "abc",
+            "ab\u{e9}c",
+            "\u{e9}\u{e9}",
+        ];
+        let needles = [
+            "", "a", "b", "ab", "abc", "bab", "xx", "\u{e9}", "c", "abcd",
+        ];
+        for t in texts {
+            for n in needles {
+                assert_eq!(contains(t, n), t.contains(n), "{t:?} {n:?}");
+            }
+        }
+        let long = "x".repeat(100_000) + "needle";
+        assert!(contains(&long, "needle") && !contains(&long, "needles"));
     }
 
     #[test]

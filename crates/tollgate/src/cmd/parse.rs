@@ -251,12 +251,13 @@ fn render_batch(
             return Batch::Findings(findings);
         }
     };
-    for mut f in batch.drain(..) {
-        let key = tollgate_parsers::finish_alone(&mut f);
+    // Rendered where they lie (a finding is ~750 bytes: moving each out would copy them all).
+    for f in batch.iter_mut() {
+        let key = tollgate_parsers::finish_alone(f);
         f.source.file = Some(file.to_string());
         out.counts.add(f.severity);
         let start = out.bytes.len();
-        if let Err(e) = render(&f, &mut out.bytes) {
+        if let Err(e) = render(f, &mut out.bytes) {
             out.failed.get_or_insert(e);
             out.bytes.truncate(start);
             continue;
@@ -282,6 +283,7 @@ fn render_batch(
             index: pointer_index(text, &f.source.pointer).map(|r| start + r.start..start + r.end),
         });
     }
+    batch.clear();
     Batch::Rendered(out)
 }
 
