@@ -6,7 +6,8 @@
 # Rust code without `unsafe` (ours forbids it) gains little from it. With a nightly toolchain and
 # cargo-fuzz installed, `cargo +nightly fuzz run <target>` works as well.
 #
-# Usage: fuzz/run.sh [--build-only] [SECONDS_PER_TARGET (default 60)] [TARGET ...]
+# Usage: fuzz/run.sh [--build-only | --seeds-only] [SECONDS_PER_TARGET (default 60)] [TARGET ...]
+#   --seeds-only: run every seed once through every target and stop (deterministic; CI runs it).
 #   Targets: detect sarif mobile sca dast code pipelined (default: all).
 #   Seeds: our fixtures (crates/tollgate-parsers/tests/fixtures) and, when it is there, the
 #   shared corpus of real reports (../shared/corpus or $TOLLGATE_CORPUS), read in place.
@@ -15,10 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 build_only=0
-if [[ "${1:-}" == "--build-only" ]]; then
-  build_only=1
-  shift
-fi
+seeds_only=0
+case "${1:-}" in
+  --build-only) build_only=1; shift ;;
+  --seeds-only) seeds_only=1; shift ;;
+esac
 seconds=60
 if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
   seconds=$1
@@ -59,16 +61,25 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
   log=$(mktemp)
   set +e
-  # Seeds larger than 1 MiB are skipped by libFuzzer (-max_len): they would slow every run.
-  "$target_dir/$host/release/$t" "corpus/$t" $(seeds_for "$t") \
-    -max_total_time="$seconds" -max_len=1048576 -timeout=20 -rss_limit_mb=4096 \
-    -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1
+  if [[ $seeds_only == 1 ]]; then
+    # Each seed file once, as it is (no mutation, no corpus written).
+    "$target_dir/$host/release/$t" -timeout=60 -rss_limit_mb=4096 \
+      -artifact_prefix="artifacts/$t/" $(seeds_for "$t" | xargs -I{} find {} -type f) >"$log" 2>&1
+  else
+    # Seeds larger than 1 MiB are skipped by libFuzzer (-max_len): they would slow every run.
+    "$target_dir/$host/release/$t" "corpus/$t" $(seeds_for "$t") \
+      -max_total_time="$seconds" -max_len=1048576 -timeout=20 -rss_limit_mb=4096 \
+      -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1
+  fi
   status=$?
   set -e
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  [[ $seeds_only == 1 ]] && runs=$(grep -c '^Running: ' "$log" || true)
   crashes=$(find "artifacts/$t" -type f | wc -l)
   tail -3 "$log" | sed "s/^/[$t] /"
-  summary+=("$t: ${runs:-?} runs in ${seconds} s, exit $status, ${crashes} crash/timeout/oom artifacts in fuzz/artifacts/$t")
+  summary+=("$t: ${runs:-?} runs$([[ $seeds_only == 1 ]] || echo " in ${seconds} s"), exit $status, ${crashes} crash/timeout/oom artifacts in fuzz/artifacts/$t")
+  [[ $status == 0 && $crashes == 0 ]] || failed=1
   rm -f "$log"
 done
 printf '%s\n' "${summary[@]}"
+exit "${failed:-0}"
