@@ -341,15 +341,18 @@ fn run(dir: &Path, tollgate: &str, repeat: usize, gate_args: &[String]) -> i32 {
     ] {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let size_mib = size as f64 / (1u64 << 20) as f64;
-        let floor = median((0..repeat).map(|_| measure_floor(&path)).collect());
         let file = path.to_string_lossy().into_owned();
         let args: Vec<String> = ["parse", "--format", "ndjson", "--stats", &file]
             .iter()
             .map(|s| s.to_string())
             .collect();
         let mut runs = Vec::new();
+        let mut floors = Vec::new();
         let mut last_err = String::new();
+        // Floor and parse runs alternate, so that a machine getting slower or faster during the
+        // benchmark moves both alike instead of skewing their ratio.
         for _ in 0..repeat {
+            floors.push(measure_floor(&path));
             match measure_tollgate(tollgate, &args) {
                 Some((m, err)) => {
                     runs.push(m);
@@ -365,6 +368,7 @@ fn run(dir: &Path, tollgate: &str, repeat: usize, gate_args: &[String]) -> i32 {
             eprintln!("tollgate failed on {name}: {last_err}");
             return 1;
         }
+        let floor = median(floors);
         let parse = median(runs);
         let time_ratio = parse.secs / floor.secs;
         let rss_ratio = parse.rss_kib as f64 / 1024.0 / size_mib;
