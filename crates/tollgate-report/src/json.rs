@@ -185,7 +185,24 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
     }
 }
 
-impl Writer<'_> {
+impl<'o> Writer<'o> {
+    /// `{"variant":` and the opening of its content; `close` ends both.
+    fn variant<'a>(
+        &'a mut self,
+        variant: &str,
+        open: u8,
+        close: &'static [u8],
+    ) -> Compound<'a, 'o> {
+        self.out.push(b'{');
+        push_str(self.out, variant);
+        self.out.extend_from_slice(&[b':', open]);
+        Compound {
+            w: self,
+            first: true,
+            close,
+        }
+    }
+
     fn integer(&mut self, n: impl itoa::Integer) {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
@@ -343,14 +360,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'a, 'o>, Error> {
-        self.out.push(b'{');
-        push_str(self.out, variant);
-        self.out.extend_from_slice(b":[");
-        Ok(Compound {
-            w: self,
-            first: true,
-            close: b"]}",
-        })
+        Ok(self.variant(variant, b'[', b"]}"))
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a, 'o>, Error> {
         self.out.push(b'{');
@@ -370,14 +380,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'a, 'o>, Error> {
-        self.out.push(b'{');
-        push_str(self.out, variant);
-        self.out.extend_from_slice(b":{");
-        Ok(Compound {
-            w: self,
-            first: true,
-            close: b"}}",
-        })
+        Ok(self.variant(variant, b'{', b"}}"))
     }
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {
         self.serialize_str(&value.to_string())
