@@ -8,22 +8,31 @@ use std::path::{Path, PathBuf};
 use tollgate_model::Finding;
 use tollgate_parsers::{parse_pipelined_to_vec, parse_to_vec, Format, ParseError, Pipeline};
 
-/// Findings as `tollgate parse` assembles them from a pipelined read.
-fn pipelined(input: &[u8], chunk_bytes: usize) -> Result<Vec<Finding>, ParseError> {
+/// Findings as `tollgate parse` assembles them from a pipelined read (`forced` skips detection).
+fn pipelined_as(
+    input: &[u8],
+    forced: Option<Format>,
+    chunk_bytes: usize,
+) -> Result<Vec<Finding>, ParseError> {
     let pipeline = Pipeline {
         workers: 3,
         parallel_from: 0,
         chunk_bytes,
     };
-    let (meta, findings) = parse_pipelined_to_vec(input, None, pipeline)?;
+    let (meta, findings) = parse_pipelined_to_vec(input, forced, pipeline)?;
     assert_eq!(meta.findings, findings.len() as u64);
     Ok(findings)
 }
 
 fn assert_same(name: &str, input: &[u8]) {
-    let sequential = parse_to_vec(input, None);
+    assert_same_as(name, input, None)
+}
+
+/// [`assert_same`] with the format forced (detection, which checks the first MiB, skipped).
+fn assert_same_as(name: &str, input: &[u8], forced: Option<Format>) {
+    let sequential = parse_to_vec(input, forced);
     for chunk in [1, 50, 333, 4096, 1 << 20] {
-        let parallel = pipelined(input, chunk);
+        let parallel = pipelined_as(input, forced, chunk);
         match (&sequential, &parallel) {
             (Ok((meta, a)), Ok(b)) => {
                 assert_eq!(a.len(), b.len(), "{name}, chunks of {chunk}: count");
@@ -223,7 +232,7 @@ fn mutated_reports_read_the_same_in_parallel() {
     };
     const PUNCTUATION: &[u8] = b"{}[],:\"\\ 0n";
     let mut compared = 0;
-    for format in ["sarif", "trivy"] {
+    for (format, forced) in [("sarif", Format::Sarif), ("trivy", Format::Trivy)] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(format);
@@ -233,7 +242,14 @@ fn mutated_reports_read_the_same_in_parallel() {
                 let mut bytes = original.clone();
                 for _ in 0..1 + next(3) {
                     let at = next(bytes.len());
-                    match next(3) {
+                    match next(4) {
+                        3 => {
+                            // Text the workers must check: a valid character, or bytes that
+                            // are not UTF-8 (stray continuation, cut sequence, never valid).
+                            const TEXT: [&[u8]; 5] =
+                                [b"\xC3\xA9", b"\xE2\x82\xAC", b"\x80", b"\xE2\x82", b"\xFF"];
+                            bytes.splice(at..at, TEXT[next(TEXT.len())].iter().copied());
+                        }
                         0 => {
                             let end = (at + 1 + next(40)).min(bytes.len());
                             bytes.drain(at..end);
@@ -246,9 +262,11 @@ fn mutated_reports_read_the_same_in_parallel() {
                         _ => bytes[at] = PUNCTUATION[next(PUNCTUATION.len())],
                     }
                 }
-                let sequential = parse_to_vec(&bytes, None);
+                // Forced, so that detection (which checks the first MiB) leaves the workers
+                // every byte to check.
+                let sequential = parse_to_vec(&bytes, Some(forced));
                 for chunk in [1, 97] {
-                    let parallel = pipelined(&bytes, chunk);
+                    let parallel = pipelined_as(&bytes, Some(forced), chunk);
                     match (&sequential, &parallel) {
                         (Ok((_, a)), Ok(b)) => {
                             assert!(a == b, "mutation {compared}: findings differ")
@@ -267,4 +285,58 @@ fn mutated_reports_read_the_same_in_parallel() {
         }
     }
     assert!(compared >= 1800);
+}
+
+/// The workers check the UTF-8 of what they read: a byte that is not UTF-8 anywhere (a result's
+/// read or skipped field, the envelope before or after the results, between runs) gives the
+/// sequential reader's error, and characters of every length read the same. The format is
+/// forced: detection checks the first MiB (all of this log) before any worker would.
+#[test]
+fn invalid_utf8_anywhere_gives_the_sequential_error() {
+    let result = |i: usize| {
+        format!(
+            r#"{{"ruleId": "r{r}", "message": {{"text": "m{i} é€🔒"}},
+              "ignored": {{"note": "n{i}"}},
+              "locations": [{{"physicalLocation": {{"artifactLocation": {{"uri": "src/{i}.py"}},
+                 "region": {{"startLine": {i}}}}}}}]}}"#,
+            r = i % 3,
+        )
+    };
+    let results: Vec<String> = (0..40).map(result).collect();
+    let log = format!(
+        r#"{{"leading": "l", "version": "2.1.0", "runs": [
+            {{"tool": {{"driver": {{"name": "demo", "unknown": "u",
+                "rules": [{{"id": "r0", "help": {{"text": "h"}}}}]}}}},
+              "results": [{results}], "properties": {{"skipped": "p"}}}},
+            {{"results": [{two}], "tool": {{"driver": {{"name": "second"}}}}}}
+        ], "trailing": {{"skipped": "t"}}}}"#,
+        results = results.join(",\n"),
+        two = results[..5].join(", "),
+    );
+    assert_same_as("valid characters", log.as_bytes(), Some(Format::Sarif));
+    assert_eq!(
+        parse_to_vec(log.as_bytes(), None).expect("parses").1.len(),
+        45
+    );
+    let places = [
+        "\"m7 ",    // a field a result's finding reads
+        "\"n21",    // a field serde skips, inside a result
+        "\"n39",    // the last result
+        "\"l\"",    // skipped, before the runs
+        "\"u\"",    // skipped in the tool, before the results
+        "\"h\"",    // the tool, before the results
+        "\"p\"",    // a run's member after its results
+        "\"second", // the second run, its results before its tool
+        "\"t\"",    // after the runs
+    ];
+    for place in places {
+        let at = log.find(place).expect("place") + 1;
+        for bad in [&b"\xFF"[..], b"\x80", b"\xE2\x82"] {
+            let mut bytes = log.as_bytes().to_vec();
+            bytes.splice(at..at, bad.iter().copied());
+            let error = parse_to_vec(&bytes, Some(Format::Sarif)).expect_err("invalid UTF-8");
+            assert_eq!(error.kind, tollgate_parsers::ErrorKind::Encoding, "{place}");
+            assert_same_as(place, &bytes, Some(Format::Sarif));
+        }
+    }
 }
