@@ -293,12 +293,9 @@ impl Default for Pipeline {
 /// Large SARIF logs and Trivy reports are read by [`Pipeline::workers`] threads at once
 /// ([`parallel`]). A batch's `base` (the second argument of `consume`) is then the array index
 /// of its first result, and its findings' pointers count from it: [`rebase_pointer`] gives the
-/// report's own pointer. The workers check the UTF-8 of the text they read, so an error late in
-/// such a report (invalid UTF-8, like a syntax error) is returned after the batches before it
-/// were consumed; a caller that must not emit anything for a broken report keeps its output
-/// until this returns.
+/// report's own pointer.
 /// Every other report is read by one thread while the calling thread renders and consumes,
-/// with `base` 0; its UTF-8 is checked before the first batch.
+/// with `base` 0.
 pub fn parse_pipelined<O: Send>(
     input: &[u8],
     forced: Option<Format>,
@@ -306,17 +303,20 @@ pub fn parse_pipelined<O: Send>(
     render: &(dyn Fn(&mut Vec<Finding>, Option<O>) -> O + Sync),
     consume: &mut dyn FnMut(O, usize) -> bool,
 ) -> Result<ReportMeta, ParseError> {
-    let format = match forced {
-        Some(f) => f,
-        None => detect(input)?,
+    let (text, format) = if pipeline.workers > 1 && input.len() >= pipeline.parallel_from {
+        text_and_format_on_two_threads(input, forced)?
+    } else {
+        let text = json::text(input)?;
+        let format = match forced {
+            Some(f) => f,
+            None => detect(input)?,
+        };
+        (text, format)
     };
     if matches!(format, Format::Sarif | Format::Trivy)
         && pipeline.workers > 1
-        && input.len() >= pipeline.parallel_from
+        && text.len() >= pipeline.parallel_from
     {
-        // The workers check the UTF-8 of what they read (see `parallel`): no pass over the
-        // whole report on this thread first.
-        let bytes = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
         let split = parallel::Split {
             workers: pipeline.workers,
             chunk_bytes: pipeline.chunk_bytes,
@@ -327,9 +327,9 @@ pub fn parse_pipelined<O: Send>(
         // thread's below, never as a crash of the whole command.
         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             if format == Format::Sarif {
-                sarif::parse_parallel(bytes, split, &mut work)
+                sarif::parse_parallel(text, split, &mut work)
             } else {
-                trivy::parse_parallel(bytes, split, &mut work)
+                trivy::parse_parallel(text, split, &mut work)
             }
         }))
         .unwrap_or(Err(parallel::Parallel::Stopped(parallel::Stop::Broken)));
@@ -344,7 +344,6 @@ pub fn parse_pipelined<O: Send>(
             }
             Err(parallel::Parallel::Stopped(parallel::Stop::Broken)) => {
                 // Findings went out; the sequential reader words the error (and emits nothing).
-                let text = json::text(input)?;
                 let sequential =
                     std::panic::catch_unwind(|| format.parser().parse(text, &mut |_| {}));
                 return Err(match sequential {
@@ -359,7 +358,7 @@ pub fn parse_pipelined<O: Send>(
             }
         }
     }
-    sequential_pipeline(json::text(input)?, format, render, consume)
+    sequential_pipeline(text, format, render, consume)
 }
 
 /// Like [`parse_to_vec`], through [`parse_pipelined`]: the same findings (repeats numbered,
@@ -389,6 +388,20 @@ pub fn parse_pipelined_to_vec(
     };
     let meta = parse_pipelined(input, forced, pipeline, &render, &mut consume)?;
     Ok((meta, findings))
+}
+
+/// [`json::text`] and [`detect`] (unless `forced`) of a large report at once, on two threads:
+/// both come before any parsing. Errors are the sequential ones, in the same order.
+fn text_and_format_on_two_threads(
+    input: &[u8],
+    forced: Option<Format>,
+) -> Result<(&str, Format), ParseError> {
+    let (text, detected) = std::thread::scope(|scope| {
+        let detecting = scope.spawn(|| forced.map_or_else(|| detect(input), Ok));
+        let text = json::text(input);
+        (text, detecting.join().unwrap_or_else(|_| Err(crashed())))
+    });
+    Ok((text?, detected?))
 }
 
 /// One parser thread, batches rendered and consumed on the calling thread.

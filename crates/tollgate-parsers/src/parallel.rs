@@ -14,15 +14,6 @@
 //! Element indexes inside a chunk are local to it (a chunk cannot know how many elements come
 //! before it); the caller gets the index of each chunk's first element with its output.
 //!
-//! The report is given as bytes whose UTF-8 nobody has checked: each worker checks the text it
-//! reads (its chunk, and more when an element runs on past it), and the envelope's values are
-//! checked as they are read; the punctuation between values is read as ASCII. Every byte of the
-//! report is therefore checked once, on the worker that reads it, instead of in one pass on one
-//! thread before any parsing. Text is only ever cut at an element's guessed or real start (an
-//! ASCII `{` or the byte after a checked separator), never inside a character, and the
-//! concatenation of valid UTF-8 texts is valid: invalid UTF-8 anywhere is [`Stop::Broken`],
-//! never accepted.
-//!
 //! One known difference: each element (and each envelope value) is read by its own serde_json
 //! deserializer, with the full nesting budget of 128 levels, where the sequential reader has
 //! already spent three or four levels on the envelope. A result nested 125 to 128 levels deep is
@@ -104,7 +95,7 @@ pub struct Work<'w, O> {
 /// not empty). `states` holds one converter state per worker. Returns the offset after the `]`
 /// and the number of elements.
 pub fn read_array<'a, T, S, O>(
-    input: &'a [u8],
+    input: &'a str,
     first: usize,
     split: Split,
     states: Vec<S>,
@@ -116,7 +107,7 @@ where
     S: Send,
     O: Send,
 {
-    let starts = guess_starts(input, first, split.chunk_bytes);
+    let starts = guess_starts(input.as_bytes(), first, split.chunk_bytes);
     let shared = Mutex::new(Schedule {
         next: 0,
         expected: 0,
@@ -137,12 +128,7 @@ where
                     // A panic (a bug: parsers must not panic on input) becomes a broken chunk,
                     // so the sequential reader reports it as it would; this worker stops.
                     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        let chunk = Chunk {
-                            starts,
-                            k,
-                            bytes: split.chunk_bytes,
-                        };
-                        read_chunk(input, chunk, &mut state, convert, &mut findings, render)
+                        read_chunk(input, starts, k, &mut state, convert, &mut findings, render)
                     }));
                     let panicked = outcome.is_err();
                     let outcome = outcome.unwrap_or(Err(Stop::Broken));
@@ -239,8 +225,9 @@ fn collect<O>(
 
 /// Reads chunk `k` from its (guessed) start to the next guess it lands on, or the array's end.
 fn read_chunk<'a, T, S, O>(
-    input: &'a [u8],
-    Chunk { starts, k, bytes }: Chunk<'_>,
+    input: &'a str,
+    starts: &[usize],
+    k: usize,
     state: &mut S,
     convert: &(dyn Fn(&mut S, usize, T) -> Finding + Sync),
     findings: &mut Vec<Finding>,
@@ -249,12 +236,9 @@ fn read_chunk<'a, T, S, O>(
 where
     T: Deserialize<'a>,
 {
+    let bytes = input.as_bytes();
     let mut pos = starts[k];
     let mut next = k + 1;
-    // The checked text elements are read from: `input[text_at..text_at + text.len()]`, first
-    // this chunk up to the next guess.
-    let mut text_at = pos;
-    let mut text = checked_text(input, pos, starts.get(k + 1).map_or(input.len(), |s| *s))?;
     let mut elements = 0;
     let mut output = None;
     let done = |end, elements, findings: &mut Vec<Finding>, output: Option<O>| Outcome {
@@ -269,62 +253,26 @@ where
         if next < starts.len() && pos == starts[next] {
             return Ok(done(End::Reached(next), elements, findings, output));
         }
-        let (element, after) = loop {
-            let text_end = text_at + text.len();
-            if pos < text_end {
-                let mut stream =
-                    serde_json::Deserializer::from_str(&text[pos - text_at..]).into_iter::<T>();
-                if let Some(Ok(v)) = stream.next() {
-                    break (v, pos + stream.byte_offset());
-                }
-            }
-            if text_end >= input.len() {
-                return Err(Stop::Broken);
-            }
-            // The element starts or runs on past the checked text (a wrong guess cut it):
-            // check from its start on to a later cut, at least twice as far each time, so a
-            // long element costs a bounded number of checks. Then read it again.
-            let want = pos + 2 * (text_end.max(pos) - pos).max(bytes).max(1);
-            let end = starts[next.min(starts.len() - 1)..]
-                .iter()
-                .copied()
-                .find(|s| *s >= want)
-                .unwrap_or(input.len());
-            text = checked_text(input, pos, end)?;
-            text_at = pos;
+        let rest = input.get(pos..).ok_or(Stop::Broken)?;
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
+        let element = match stream.next() {
+            Some(Ok(v)) => v,
+            _ => return Err(Stop::Broken),
         };
+        let after = pos + stream.byte_offset();
         findings.push(convert(state, elements, element));
         elements += 1;
         if findings.len() == RENDER_EVERY {
             // Rendered while the findings are still in this core's cache.
             output = Some(render(findings, output.take()));
         }
-        let at = skip_ws(input, after);
-        match input.get(at) {
-            Some(b',') => pos = skip_ws(input, at + 1),
+        let at = skip_ws(bytes, after);
+        match bytes.get(at) {
+            Some(b',') => pos = skip_ws(bytes, at + 1),
             Some(b']') => return Ok(done(End::Array(at + 1), elements, findings, output)),
             _ => return Err(Stop::Broken),
         }
     }
-}
-
-/// Which chunk a worker reads: chunk `k` of the guessed `starts`, about `bytes` long.
-#[derive(Clone, Copy)]
-struct Chunk<'s> {
-    starts: &'s [usize],
-    k: usize,
-    bytes: usize,
-}
-
-/// `input[from..to]` as text, or [`Stop::Broken`] when it is not valid UTF-8 (which, cut where
-/// this module cuts, means the report is not). simdutf8 checks a chunk several times faster
-/// than `std::str::from_utf8`; it only says whether the text is valid, and the sequential
-/// reader then locates the error.
-fn checked_text(input: &[u8], from: usize, to: usize) -> Result<&str, Stop> {
-    input
-        .get(from..to)
-        .and_then(|bytes| simdutf8::basic::from_utf8(bytes).ok())
-        .ok_or(Stop::Broken)
 }
 
 /// Findings are rendered in groups this small.
@@ -416,7 +364,7 @@ fn guess_at(bytes: &[u8], from: usize, limit: usize, key: &[u8]) -> Option<usize
 /// surprise is [`Stop::Broken`]: the sequential reader then words the error.
 #[derive(Clone, Copy)]
 pub struct Cursor<'a> {
-    input: &'a [u8],
+    input: &'a str,
 }
 
 /// An object key, borrowed when it has no escapes.
@@ -442,38 +390,26 @@ impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    /// A cursor over a report's bytes (without a byte order mark), UTF-8 not yet checked.
-    pub fn new(input: &'a [u8]) -> Self {
+    pub fn new(input: &'a str) -> Self {
         Cursor { input }
     }
 
-    pub fn input(&self) -> &'a [u8] {
+    pub fn input(&self) -> &'a str {
         self.input
     }
 
     fn bytes(&self) -> &'a [u8] {
-        self.input
+        self.input.as_bytes()
     }
 
-    /// The value at `at` and the offset after it. Its strings are borrowed from the report; all
-    /// of its text is checked to be UTF-8 (serde_json checks the strings it hands over, not the
-    /// ones it skips).
+    /// The value at `at` and the offset after it.
     pub fn value<T: Deserialize<'a>>(&self, at: usize) -> Result<(T, usize), Stop> {
         let rest = self.input.get(at..).ok_or(Stop::Broken)?;
-        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<T>();
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
         match stream.next() {
-            Some(Ok(v)) => {
-                let end = at + stream.byte_offset();
-                self.text(at, end)?;
-                Ok((v, end))
-            }
+            Some(Ok(v)) => Ok((v, at + stream.byte_offset())),
             _ => Err(Stop::Broken),
         }
-    }
-
-    /// `input[from..to]` as text, checked to be UTF-8.
-    pub fn text(&self, from: usize, to: usize) -> Result<&'a str, Stop> {
-        checked_text(self.input, from, to)
     }
 
     /// The offset after the value at `at`.

@@ -844,7 +844,7 @@ impl<'de> Visitor<'de> for RunSeed<'_, '_> {
 /// `work` unfinished, in chunks, with chunk-local element indexes in their pointers (see
 /// [`crate::parallel`]).
 pub(crate) fn parse_parallel<O: Send>(
-    input: &[u8],
+    input: &str,
     split: Split,
     work: &mut Work<'_, O>,
 ) -> Result<ReportMeta, Parallel> {

@@ -760,7 +760,7 @@ impl<'a> ResultParts<'a> {
 // this thread with the sequential visitors.
 
 pub(crate) fn parse_parallel<O: Send>(
-    input: &[u8],
+    input: &str,
     split: Split,
     work: &mut Work<'_, O>,
 ) -> Result<ReportMeta, Parallel> {
@@ -934,7 +934,7 @@ impl<'a> Walk<'a> {
         let ctx = RefCell::new(Ctx::new(&mut sink));
         ctx.borrow_mut().facts = self.facts.clone();
         let prefix = format!("/{key}");
-        let mut de = serde_json::Deserializer::from_str(self.cur.text(at, end)?);
+        let mut de = serde_json::Deserializer::from_str(&self.cur.input()[at..end]);
         ResourcesSeed {
             ctx: &ctx,
             dry: false,
