@@ -368,6 +368,14 @@ fn run(dir: &Path, tollgate: &str, repeat: usize, gate_args: &[String]) -> i32 {
             eprintln!("tollgate failed on {name}: {last_err}");
             return 1;
         }
+        // Each parse run over the floor run just before it: the spread shows how much of a
+        // ratio is the machine (the verdict below stays on the medians' ratio).
+        let mut pairs: Vec<f64> = runs
+            .iter()
+            .zip(&floors)
+            .map(|(p, f)| p.secs / f.secs)
+            .collect();
+        pairs.sort_by(f64::total_cmp);
         let floor = median(floors);
         let parse = median(runs);
         let time_ratio = parse.secs / floor.secs;
@@ -385,6 +393,15 @@ fn run(dir: &Path, tollgate: &str, repeat: usize, gate_args: &[String]) -> i32 {
             rss_ratio,
             items as f64 / parse.secs
         );
+        if let (Some(low), Some(high)) = (pairs.first(), pairs.last()) {
+            println!(
+                "{:<18} parse / floor, run by run: median {:.2}x, {:.2}x to {:.2}x",
+                name,
+                pairs[pairs.len() / 2],
+                low,
+                high
+            );
+        }
         if !gate_args.is_empty() {
             let mut args = gate_args.to_vec();
             args.push(file.clone());
