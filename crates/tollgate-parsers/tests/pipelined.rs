@@ -244,7 +244,7 @@ fn mutated_reports_read_the_same_in_parallel() {
                     let at = next(bytes.len());
                     match next(4) {
                         3 => {
-                            // Text the workers must check: a valid character, or bytes that
+                            // Text whose UTF-8 must be checked: a valid character, or bytes that
                             // are not UTF-8 (stray continuation, cut sequence, never valid).
                             const TEXT: [&[u8]; 5] =
                                 [b"\xC3\xA9", b"\xE2\x82\xAC", b"\x80", b"\xE2\x82", b"\xFF"];
