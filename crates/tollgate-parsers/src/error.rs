@@ -27,6 +27,9 @@ pub enum ErrorKind {
     Entities,
     /// No parser recognises the content.
     UnknownFormat,
+    /// A document that names no scanner (`null`, `[]`, `{}`, empty lists): several formats
+    /// could have written it, so it is never guessed; the caller must name the format.
+    Ambiguous,
 }
 
 impl ParseError {

@@ -49,7 +49,9 @@ impl Parser for GenericParser {
             && (sniff.has("findings[].title")
                 || sniff.has("findings[].severity")
                 || sniff.has("findings[].unique_id_from_tool")
-                || !sniff.has("findings[].id"))
+                // An empty list names no tool unless the report does (`name`, `type`).
+                || (!sniff.has("findings[].id")
+                    && (sniff.has_under("findings") || sniff.has("name") || sniff.has("type"))))
     }
 
     fn parse(&self, input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> {
@@ -334,9 +336,19 @@ mod tests {
 
     #[test]
     fn detects_fixtures() {
-        for input in [BASIC, NAMED, r#"{"findings": []}"#] {
+        for input in [
+            BASIC,
+            NAMED,
+            r#"{"name": "Acme", "findings": []}"#,
+            r#"{"type": "Acme", "findings": []}"#,
+        ] {
             assert_eq!(crate::detect(input.as_bytes()).unwrap(), Format::Generic);
         }
+        // An empty list that names no tool is not guessed.
+        assert_eq!(
+            crate::detect(br#"{"findings": []}"#).unwrap_err().kind,
+            crate::ErrorKind::Ambiguous
+        );
     }
 
     #[test]

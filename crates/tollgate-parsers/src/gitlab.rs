@@ -51,16 +51,7 @@ impl Parser for SecretDetectionParser {
     }
 
     fn detect(&self, sniff: &Sniff) -> bool {
-        if !is_gitlab_report(sniff) {
-            return false;
-        }
-        match sniff.value("scan.type") {
-            Some(t) => t == "secret_detection",
-            None => {
-                sniff.value("vulnerabilities[].category") == Some("secret_detection")
-                    || sniff.has("vulnerabilities[].raw_source_code_extract")
-            }
-        }
+        report_type(sniff) == Some(ReportType::SecretDetection)
     }
 
     fn parse(&self, input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> {
@@ -76,21 +67,7 @@ impl Parser for SastParser {
     }
 
     fn detect(&self, sniff: &Sniff) -> bool {
-        if !is_gitlab_report(sniff) {
-            return false;
-        }
-        match sniff.value("scan.type") {
-            Some(t) => t == "sast",
-            None => {
-                // Without scan.type: GitLab's identifier list, and not a secret detection report.
-                sniff.has("vulnerabilities[].identifiers[].type")
-                    && matches!(
-                        sniff.value("vulnerabilities[].category"),
-                        None | Some("sast")
-                    )
-                    && !sniff.has("vulnerabilities[].raw_source_code_extract")
-            }
-        }
+        report_type(sniff) == Some(ReportType::Sast)
     }
 
     fn parse(&self, input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> {
@@ -98,14 +75,86 @@ impl Parser for SastParser {
     }
 }
 
-/// A JSON object with a `vulnerabilities` list and either GitLab's `scan` block or its
-/// identifier list.
-fn is_gitlab_report(sniff: &Sniff) -> bool {
-    sniff.shape() == Shape::JsonObject
-        && sniff.has("vulnerabilities")
-        && (sniff.has("scan.type")
-            || sniff.has("scan.scanner.id")
-            || sniff.has("vulnerabilities[].identifiers[].type"))
+/// What kind of GitLab security report the sniffed head is, if it is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReportType {
+    Sast,
+    SecretDetection,
+    /// Dependency or container scanning, DAST, …: not read here.
+    Other,
+}
+
+/// The top-level keys of GitLab's security report schemas 2.x–15.x: `version` and
+/// `vulnerabilities` throughout, `remediations` (optional from 15.0), `dependency_files`
+/// (dependency scanning), `scan` (optional from 2.3, required from 14.0), `schema`.
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "version",
+    "vulnerabilities",
+    "remediations",
+    "dependency_files",
+    "scan",
+    "schema",
+];
+
+/// `2.0`, `2.4`, `14.0.4`, `15.0.7`: a version of GitLab's report schemas (2.x onwards).
+fn is_schema_version(v: &str) -> bool {
+    let mut parts = v.trim().split('.');
+    let major = parts.next().and_then(|m| m.parse::<u32>().ok());
+    let rest_ok = parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    v.trim().contains('.') && rest_ok && major.is_some_and(|m| (2..100).contains(&m))
+}
+
+/// A GitLab security report is told by its shape: an object with a `vulnerabilities` list and
+/// either GitLab's `scan` block, its identifier list, or a schema `version` with only the
+/// schema's top-level keys beside it (a clean scan: `{"version": "15.0.4", "vulnerabilities":
+/// [], "remediations": []}`). Its type is `scan.type`; without one, what its vulnerabilities and
+/// top-level keys say; an empty report without `scan.type` is an empty SAST report (what GitLab's
+/// SAST analyzers write on a clean scan).
+fn report_type(sniff: &Sniff) -> Option<ReportType> {
+    if sniff.shape() != Shape::JsonObject || !sniff.has("vulnerabilities") {
+        return None;
+    }
+    let schema_shape = sniff.value("version").is_some_and(is_schema_version)
+        && sniff.top_keys().all(|k| TOP_LEVEL_KEYS.contains(&k));
+    let gitlab = schema_shape
+        || sniff.has("scan.type")
+        || sniff.has("scan.scanner.id")
+        || sniff.has("vulnerabilities[].identifiers[].type");
+    if !gitlab {
+        return None;
+    }
+    if let Some(t) = sniff.value("scan.type") {
+        return Some(match t {
+            "sast" => ReportType::Sast,
+            "secret_detection" => ReportType::SecretDetection,
+            _ => ReportType::Other,
+        });
+    }
+    match sniff.value("vulnerabilities[].category") {
+        Some("secret_detection") => return Some(ReportType::SecretDetection),
+        // GitLab's SAST schema allows a `dependency` beside the file: the category decides.
+        Some("sast") if !sniff.has("vulnerabilities[].raw_source_code_extract") => {
+            return Some(ReportType::Sast)
+        }
+        Some("sast") | None => {}
+        Some(_) => return Some(ReportType::Other),
+    }
+    if sniff.has("vulnerabilities[].raw_source_code_extract") {
+        return Some(ReportType::SecretDetection);
+    }
+    // Dependency and container scanning: their dependency list, or locations that name a
+    // package or an image; DAST: a host.
+    let other = sniff.has("dependency_files")
+        || sniff.has("vulnerabilities[].location.dependency")
+        || sniff.has("vulnerabilities[].location.image")
+        || sniff.has("vulnerabilities[].location.hostname");
+    if other {
+        return Some(ReportType::Other);
+    }
+    let identified = sniff.has("vulnerabilities[].identifiers[].type");
+    let empty = !sniff.has_under("vulnerabilities");
+    (identified || (schema_shape && (empty || sniff.has("vulnerabilities[].location.file"))))
+        .then_some(ReportType::Sast)
 }
 
 // ---- report shape ----
@@ -649,6 +698,65 @@ mod tests {
         assert!(crate::detect(dependency).is_err());
         let snyk = br#"{"vulnerabilities": [{"id": "SNYK-JS-X-1", "identifiers": {"CVE": ["CVE-2020-1"]}}]}"#;
         assert!(crate::detect(snyk).is_err());
+    }
+
+    /// One document per shape of GitLab's report schemas 2.x–15.x, and the format it is.
+    #[test]
+    fn every_schema_shape_is_recognised() {
+        let sast = Some(Format::GitlabSast);
+        let secrets = Some(Format::GitlabSecretDetection);
+        let v2_vuln = r#"{"category": "sast", "name": "Use of insecure MD2, MD4, or MD5 hash function.",
+            "message": "Use of insecure MD5", "cve": "app.py:abc:B303", "severity": "Medium",
+            "confidence": "High", "scanner": {"id": "bandit", "name": "Bandit"},
+            "location": {"file": "app.py", "start_line": 3},
+            "identifiers": [{"type": "bandit_test_id", "name": "Bandit Test ID B303", "value": "B303"}]}"#;
+        let cases: Vec<(String, Option<Format>)> = vec![
+            // 15.x clean SAST as the analyzers write it: no `scan` (the issue's report).
+            (r#"{"version": "15.0.4", "vulnerabilities": [], "remediations": []}"#.into(), sast),
+            // 15.x: remediations optional.
+            (r#"{"version": "15.1.0", "vulnerabilities": []}"#.into(), sast),
+            // 14.x clean, with the schema URL.
+            (r#"{"schema": "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/v14.0.0/dist/sast-report-format.json", "version": "14.0.0", "vulnerabilities": [], "remediations": []}"#.into(), sast),
+            // 2.x: version, vulnerabilities, remediations; no scan.
+            (r#"{"version": "2.0", "vulnerabilities": [], "remediations": []}"#.into(), sast),
+            (format!(r#"{{"version": "2.4", "vulnerabilities": [{v2_vuln}], "remediations": []}}"#), sast),
+            // 2.x SAST without identifiers: a file location.
+            (r#"{"version": "2.3", "vulnerabilities": [{"category": "sast", "message": "x", "location": {"file": "a.js", "start_line": 1}}]}"#.into(), sast),
+            // 3.x–13.x: an optional `scan` without its type.
+            (format!(r#"{{"version": "3.0", "vulnerabilities": [{v2_vuln}], "remediations": [], "scan": {{"scanner": {{"id": "bandit", "name": "Bandit"}}, "status": "success"}}}}"#), sast),
+            // scan.type names the kind whatever else is there.
+            (r#"{"version": "15.0.4", "vulnerabilities": [], "scan": {"type": "sast", "status": "success"}}"#.into(), sast),
+            (r#"{"version": "15.0.4", "vulnerabilities": [], "scan": {"type": "secret_detection", "status": "success"}}"#.into(), secrets),
+            // 2.x secret detection: its category, or the secret itself.
+            (r#"{"version": "2.4", "vulnerabilities": [{"category": "secret_detection", "message": "AWS key", "location": {"file": "a"}}], "remediations": []}"#.into(), secrets),
+            (r#"{"version": "3.0", "vulnerabilities": [{"message": "AWS key", "raw_source_code_extract": "AKIA", "location": {"file": "a"}}]}"#.into(), secrets),
+            // Other report types are not claimed: dependency scanning (dependency_files, or a
+            // dependency location), container scanning (an image), DAST, and their scan.type.
+            (r#"{"version": "2.0", "vulnerabilities": [], "remediations": [], "dependency_files": []}"#.into(), None),
+            (r#"{"version": "14.0.0", "vulnerabilities": [{"category": "dependency_scanning", "location": {"file": "package-lock.json", "dependency": {"package": {"name": "x"}}}}]}"#.into(), None),
+            (r#"{"version": "2.3", "vulnerabilities": [{"message": "CVE-1", "location": {"image": "alpine:3", "dependency": {"package": {"name": "musl"}}}}], "remediations": []}"#.into(), None),
+            (r#"{"version": "15.0.0", "vulnerabilities": [], "scan": {"type": "container_scanning"}}"#.into(), None),
+            // A `version` and an empty list beside other keys is not GitLab's shape.
+            (r#"{"version": "15.0.4", "vulnerabilities": [], "ok": true}"#.into(), None),
+            (r#"{"version": "1.2", "vulnerabilities": []}"#.into(), None),
+            (r#"{"version": "latest", "vulnerabilities": []}"#.into(), None),
+        ];
+        for (doc, expected) in cases {
+            let got = crate::detect(doc.as_bytes()).ok();
+            assert_eq!(got, expected, "{doc}");
+            if let Some(format) = expected {
+                let parsed = crate::parse_to_vec(doc.as_bytes(), None);
+                assert!(parsed.is_ok(), "{doc}: {parsed:?}");
+                let (meta, _) = parsed.unwrap();
+                assert_eq!(meta.format, format.id());
+            }
+        }
+        let (meta, f) = parse(
+            br#"{"version": "15.0.4", "vulnerabilities": [], "remediations": []}"#,
+            Format::GitlabSast,
+        );
+        assert!(f.is_empty());
+        assert!(meta.incomplete.is_empty());
     }
 
     #[test]

@@ -109,12 +109,10 @@ impl Parser for GitleaksParser {
     }
 
     fn detect(&self, sniff: &Sniff) -> bool {
-        // `null` is what Gitleaks v7 writes when it finds nothing.
-        sniff.shape() == Shape::JsonNull
-            || sniff.shape() == Shape::JsonArray
-                && (sniff.is_empty_array()
-                    || sniff.has("[].RuleID")
-                    || (sniff.has("[].rule") && sniff.has("[].offender")))
+        // Gitleaks' clean scan (`[]`, v7: `null`) names no scanner: other tools write the same
+        // document, so it is never claimed here (`--scanner gitleaks` reads it as 0 leaks).
+        sniff.shape() == Shape::JsonArray
+            && (sniff.has("[].RuleID") || (sniff.has("[].rule") && sniff.has("[].offender")))
     }
 
     fn parse(&self, input: &str, sink: &mut dyn FnMut(Finding)) -> Result<ReportMeta, ParseError> {
@@ -363,14 +361,15 @@ mod tests {
 
     #[test]
     fn detection() {
-        for input in [
-            V8,
-            V7,
-            V8_REDACTED,
-            b"[]".as_slice(),
-            b" [ \n ] ".as_slice(),
-        ] {
+        for input in [V8, V7, V8_REDACTED] {
             assert_eq!(crate::detect(input).unwrap(), Format::Gitleaks);
+        }
+        // A clean scan names no scanner: never guessed, read when named.
+        for input in [b"[]".as_slice(), b" [ \n ] ", b"null", b"null\n"] {
+            let e = crate::detect(input).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::Ambiguous);
+            let (meta, f) = crate::parse_to_vec(input, Some(Format::Gitleaks)).unwrap();
+            assert_eq!((meta.format.as_str(), f.len()), ("gitleaks", 0));
         }
         assert!(crate::detect(br#"[{"rule": "x"}]"#).is_err());
         assert!(crate::detect(br#"{"RuleID": "x"}"#).is_err());

@@ -195,7 +195,10 @@ pub fn detect(input: &[u8]) -> Result<Format, ParseError> {
     match sniff.shape() {
         sniff::Shape::JsonObject | sniff::Shape::JsonArray | sniff::Shape::JsonNull => {
             // A `Value` (not `IgnoredAny`) so over-deep nesting is reported as such.
-            json::from_str::<serde_json::Value>(text)?;
+            let value = json::from_str::<serde_json::Value>(text)?;
+            if names_no_scanner(&value) {
+                return Err(ambiguous());
+            }
         }
         sniff::Shape::Xml => {
             xml::parse(text)?;
@@ -203,6 +206,40 @@ pub fn detect(input: &[u8]) -> Result<Format, ParseError> {
         sniff::Shape::Other => {}
     }
     Err(unknown_format())
+}
+
+/// True for a document that carries nothing to tell its scanner by: `null`, `[]`, `{}`, or a
+/// shell whose members are all empty (`{"results": [], "errors": []}`, `{"Results": null}`),
+/// with at most a few short scalars beside them. Gitleaks (`[]`, v7 `null`), legacy Trivy
+/// (`null`) and others write such documents for a clean scan; taking one for the wrong scanner
+/// would close every real finding of that scanner on reimport.
+pub fn names_no_scanner(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let empty = |v: &Value| match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    };
+    match value {
+        Value::Array(items) => items.iter().all(empty),
+        Value::Object(members) => {
+            members
+                .values()
+                .all(|v| empty(v) || !v.is_array() && !v.is_object())
+                && (members.is_empty() || members.values().any(empty))
+        }
+        other => empty(other),
+    }
+}
+
+/// The error for a document that names no scanner ([`names_no_scanner`]).
+pub fn ambiguous() -> ParseError {
+    ParseError::new(
+        ErrorKind::Ambiguous,
+        "cannot tell which scanner wrote this report; pass --scanner FORMAT \
+         (or --scanner FORMAT=FILE; see `tollgate formats`)",
+    )
 }
 
 /// The error for content no parser recognises; it lists the supported formats.
@@ -680,6 +717,56 @@ mod tests {
             place: 20,
         };
         assert_eq!(finisher.renumber(other, "fp"), None);
+    }
+
+    /// Documents that name no scanner are never guessed; the formats whose tool writes them for
+    /// a clean scan read them as empty reports when named.
+    #[test]
+    fn documents_that_name_no_scanner_are_refused() {
+        for doc in [
+            "null",
+            " null \n",
+            "[]",
+            "[ ]",
+            "[null]",
+            "[[]]",
+            "{}",
+            "{ }",
+            r#"{"results": []}"#,
+            r#"{"results": [], "errors": []}"#,
+            r#"{"results": {}, "errors": []}"#,
+            r#"{"Results": null}"#,
+            r#"{"vulnerabilities": []}"#,
+            r#"{"findings": []}"#,
+            r#"{"version": "1.0", "results": []}"#,
+            r#"{"site": []}"#,
+        ] {
+            let e = detect(doc.as_bytes()).expect_err(doc);
+            assert_eq!(e.kind, ErrorKind::Ambiguous, "{doc}: {e}");
+            assert!(
+                e.to_string()
+                    .starts_with("cannot tell which scanner wrote this report; pass --scanner"),
+                "{e}"
+            );
+            let e = parse_to_vec(doc.as_bytes(), None).expect_err(doc);
+            assert_eq!(e.kind, ErrorKind::Ambiguous, "{doc}");
+        }
+        // Not empty: an unknown format, not an ambiguous one.
+        let e = detect(br#"{"foo": 1}"#).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::UnknownFormat);
+        // Named: the clean scans of the tools that write them.
+        for (doc, format) in [
+            ("null", Format::Trivy),
+            ("null", Format::Gitleaks),
+            ("[]", Format::Gitleaks),
+            ("[]", Format::Trivy),
+            (r#"{"findings": []}"#, Format::Generic),
+            (r#"{"results": {}, "errors": []}"#, Format::Mobsfscan),
+        ] {
+            let (meta, f) = parse_to_vec(doc.as_bytes(), Some(format))
+                .unwrap_or_else(|e| panic!("{doc} as {format}: {e}"));
+            assert_eq!((meta.format.as_str(), f.len()), (format.id(), 0), "{doc}");
+        }
     }
 
     #[test]

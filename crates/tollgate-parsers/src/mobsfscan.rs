@@ -55,7 +55,9 @@ impl Parser for MobsfscanParser {
         }
         // Old mobsfscan without a version: `results` + `errors` and nothing of Semgrep/Bandit
         // (their results are lists, whose items show up as `results[].…`).
+        // An empty `results` without the version names no tool: not claimed.
         sniff.has("errors")
+            && sniff.has_under("results")
             && !sniff.has("results[].check_id")
             && !sniff.has("results[].test_id")
             && !sniff.has("paths")

@@ -18,6 +18,8 @@ pub struct Sniff {
     xml_root: Option<String>,
     xml_root_tag: Option<String>,
     empty_array: bool,
+    /// The keys of a top-level object, in the order seen.
+    top_keys: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +77,20 @@ impl Sniff {
     /// The value of a short string field at `path`.
     pub fn value(&self, path: &str) -> Option<&str> {
         self.keys.get(path).and_then(|v| v.as_deref())
+    }
+
+    /// True when some key path below `path` was seen (`has_under("results")`: the `results`
+    /// object or list has at least one entry with keys).
+    pub fn has_under(&self, path: &str) -> bool {
+        self.keys.keys().any(|k| {
+            k.strip_prefix(path)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with("[]."))
+        })
+    }
+
+    /// The keys of a top-level object (those within the sniffed head).
+    pub fn top_keys(&self) -> impl Iterator<Item = &str> {
+        self.top_keys.iter().map(String::as_str)
     }
 
     /// `[]` and nothing else.
@@ -160,6 +176,9 @@ fn scan_json(s: &[u8], sniff: &mut Sniff) {
                 if expect_key {
                     frame.key.clear();
                     frame.key.push_str(&text);
+                    if depth == 1 {
+                        sniff.top_keys.push(frame.key.clone());
+                    }
                     if depth <= MAX_DEPTH {
                         key_path(&mut full, &path, &frame.key);
                         if !sniff.keys.contains_key(full.as_str()) {
@@ -290,6 +309,22 @@ mod tests {
         assert_eq!(s.shape(), Shape::JsonArray);
         assert!(s.has("[].RuleID"));
         assert!(Sniff::new(b" [ ] ").is_empty_array());
+    }
+
+    #[test]
+    fn top_keys_and_entries_below_a_path() {
+        let s = Sniff::new(
+            br#"{"version": "15.0.4", "vulnerabilities": [], "scan": {"type": "sast"}}"#,
+        );
+        assert_eq!(
+            s.top_keys().collect::<Vec<_>>(),
+            ["version", "vulnerabilities", "scan"]
+        );
+        assert!(s.has_under("scan"));
+        assert!(!s.has_under("vulnerabilities"));
+        assert!(!s.has_under("sca"));
+        let s = Sniff::new(br#"{"results": {"rule": {"files": []}}}"#);
+        assert!(s.has_under("results"));
     }
 
     #[test]

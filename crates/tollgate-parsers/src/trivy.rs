@@ -1733,9 +1733,12 @@ pub(crate) mod tests {
 
     #[test]
     fn legacy_null_report_is_empty() {
-        // `null` is ambiguous (Gitleaks v7 writes it too); detection gives it to Gitleaks and
+        // `null` names no scanner (Gitleaks v7 writes it too): detection refuses it and
         // `--scanner trivy` reads it here.
-        assert_eq!(crate::detect(b"null").unwrap(), Format::Gitleaks);
+        assert_eq!(
+            crate::detect(b"null").unwrap_err().kind,
+            crate::ErrorKind::Ambiguous
+        );
         let (meta, findings) = parse(b"null");
         assert!(findings.is_empty());
         assert_eq!(meta.scanners[0].name, "trivy");
