@@ -142,11 +142,14 @@ fn report_type(sniff: &Sniff) -> Option<ReportType> {
     if sniff.has("vulnerabilities[].raw_source_code_extract") {
         return Some(ReportType::SecretDetection);
     }
-    // Dependency and container scanning: their dependency list, or locations that name a
-    // package or an image; DAST: a host.
+    // Dependency scanning: its dependency list, or a named package without a line (SAST
+    // locations may carry an empty `dependency` beside their lines); container scanning: an
+    // image; DAST: a host.
     let other = sniff.has("dependency_files")
-        || sniff.has("vulnerabilities[].location.dependency")
+        || (sniff.has("vulnerabilities[].location.dependency.package.name")
+            && !sniff.has("vulnerabilities[].location.start_line"))
         || sniff.has("vulnerabilities[].location.image")
+        || sniff.has("vulnerabilities[].location.operating_system")
         || sniff.has("vulnerabilities[].location.hostname");
     if other {
         return Some(ReportType::Other);
@@ -735,6 +738,9 @@ mod tests {
             (r#"{"version": "2.0", "vulnerabilities": [], "remediations": [], "dependency_files": []}"#.into(), None),
             (r#"{"version": "14.0.0", "vulnerabilities": [{"category": "dependency_scanning", "location": {"file": "package-lock.json", "dependency": {"package": {"name": "x"}}}}]}"#.into(), None),
             (r#"{"version": "2.3", "vulnerabilities": [{"message": "CVE-1", "location": {"image": "alpine:3", "dependency": {"package": {"name": "musl"}}}}], "remediations": []}"#.into(), None),
+            // A SAST location may carry an empty dependency beside its lines (DefectDojo's v2.3
+            // sample): still SAST.
+            (r#"{"version": "2.3", "vulnerabilities": [{"name": "x", "location": {"file": "a.yml", "start_line": 19, "dependency": {"package": {}}}, "identifiers": [{"type": "trufflehog_rule_id", "value": "x"}]}], "remediations": []}"#.into(), sast),
             (r#"{"version": "15.0.0", "vulnerabilities": [], "scan": {"type": "container_scanning"}}"#.into(), None),
             // A `version` and an empty list beside other keys is not GitLab's shape.
             (r#"{"version": "15.0.4", "vulnerabilities": [], "ok": true}"#.into(), None),

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
-use tollgate_parsers::ParseError;
+use tollgate_parsers::{Format, ParseError};
 
 /// An input error: the file as given, and what is wrong with it.
 #[derive(Debug)]
@@ -137,6 +137,108 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// One `--scanner` value: `FORMAT` (every report) or `FORMAT=FILE` (that report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannerArg {
+    pub format: Format,
+    pub file: Option<String>,
+}
+
+/// Parses a `--scanner` value (clap's value parser).
+pub fn scanner_arg(text: &str) -> Result<ScannerArg, String> {
+    let unknown = |id: &str| {
+        let ids: Vec<&str> = Format::ALL.iter().map(|f| f.id()).collect();
+        format!(
+            "unknown format {id:?} (expected FORMAT or FORMAT=FILE); supported: {}",
+            ids.join(", ")
+        )
+    };
+    match text.split_once('=') {
+        Some((id, file)) => {
+            let format = Format::from_id(id).ok_or_else(|| unknown(id))?;
+            if file.is_empty() {
+                return Err(format!("{text:?}: no file after '='"));
+            }
+            Ok(ScannerArg {
+                format,
+                file: Some(file.to_string()),
+            })
+        }
+        None => Ok(ScannerArg {
+            format: Format::from_id(text).ok_or_else(|| unknown(text))?,
+            file: None,
+        }),
+    }
+}
+
+/// The formats named on the command line, by report: a `FORMAT=FILE` for that file, else a
+/// lone `FORMAT`, else none (the format is detected from the content).
+#[derive(Debug, Default)]
+pub struct Scanners {
+    all: Option<Format>,
+    by_file: Vec<(String, Format)>,
+}
+
+impl Scanners {
+    /// Checks the `--scanner` values against the reports: at most one for all files, at most one
+    /// per file, and every named file among the reports.
+    pub fn new(args: &[ScannerArg], reports: &[String]) -> Result<Scanners, String> {
+        let mut out = Scanners::default();
+        for a in args {
+            match &a.file {
+                None => {
+                    if let Some(other) = out.all.filter(|f| *f != a.format) {
+                        return Err(format!(
+                            "--scanner {} and --scanner {other}: name one format for all reports, or FORMAT=FILE per report",
+                            a.format
+                        ));
+                    }
+                    out.all = Some(a.format);
+                }
+                Some(file) => {
+                    if !reports.iter().any(|r| same_file(r, file)) {
+                        return Err(format!(
+                            "--scanner {}={file}: {file} is not one of the reports given",
+                            a.format
+                        ));
+                    }
+                    if let Some((_, other)) = out
+                        .by_file
+                        .iter()
+                        .find(|(f, fmt)| same_file(f, file) && *fmt != a.format)
+                    {
+                        return Err(format!(
+                            "--scanner {}={file} and --scanner {other}={file}: one format per report",
+                            a.format
+                        ));
+                    }
+                    out.by_file.push((file.clone(), a.format));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The format named for `report`, if any.
+    pub fn for_report(&self, report: &str) -> Option<Format> {
+        self.by_file
+            .iter()
+            .find(|(f, _)| same_file(f, report))
+            .map(|(_, fmt)| *fmt)
+            .or(self.all)
+    }
+}
+
+/// The same report as given twice (`./a.json` and `a.json` are the same).
+fn same_file(a: &str, b: &str) -> bool {
+    fn parts(p: &str) -> impl Iterator<Item = std::path::Component<'_>> {
+        Path::new(p)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+    }
+    a == b || (a != "-" && b != "-" && parts(a).eq(parts(b)))
+}
+
 /// Parses `1G`, `512M`, `64k`, `1000` (bytes) — binary units.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -191,6 +293,39 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn scanner_values_resolve_per_report() {
+        let arg = |s: &str| scanner_arg(s).expect(s);
+        assert_eq!(
+            arg("trivy=trivy-image.json"),
+            ScannerArg {
+                format: Format::Trivy,
+                file: Some("trivy-image.json".into())
+            }
+        );
+        assert!(scanner_arg("nope").is_err());
+        assert!(scanner_arg("nope=a.json").is_err());
+        assert!(scanner_arg("trivy=").is_err());
+        let reports = vec!["./trivy-image.json".to_string(), "leaks.json".to_string()];
+        let s = Scanners::new(&[arg("trivy=trivy-image.json"), arg("gitleaks")], &reports)
+            .expect("valid");
+        assert_eq!(s.for_report("./trivy-image.json"), Some(Format::Trivy));
+        assert_eq!(s.for_report("leaks.json"), Some(Format::Gitleaks));
+        assert!(Scanners::new(&[arg("trivy=other.json")], &reports).is_err());
+        assert!(Scanners::new(&[arg("trivy"), arg("gitleaks")], &reports).is_err());
+        assert!(Scanners::new(
+            &[arg("trivy=leaks.json"), arg("gitleaks=./leaks.json")],
+            &reports
+        )
+        .is_err());
+        assert_eq!(
+            Scanners::new(&[], &reports)
+                .expect("none")
+                .for_report("leaks.json"),
+            None
+        );
+    }
 
     #[test]
     fn sizes_parse_with_units() {

@@ -137,7 +137,7 @@ fn output_file_appears_only_when_every_report_parses() {
 #[test]
 fn detect_names_formats_and_forced_scanner_is_checked() {
     let dir = temp_dir("cli-detect");
-    let f = write(&dir, "g.json", br#"{"findings":[]}"#);
+    let f = write(&dir, "g.json", br#"{"name": "Acme", "findings":[]}"#);
     let out = tollgate(&["detect", &f]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("generic"));

@@ -10,5 +10,6 @@ mod hub_client;
 mod mobsf;
 mod parse_parallel;
 mod pull;
+mod seams_cli;
 mod upload;
 mod util;

@@ -16,13 +16,18 @@ use tollgate_policy::{
 use tollgate_report::GateRun;
 
 use crate::exit;
-use crate::input::{parse_size, read_report, report_error};
+use crate::input::{parse_size, read_report, report_error, scanner_arg, ScannerArg, Scanners};
 
 #[derive(Args)]
 pub struct GateArgs {
     /// Scanner reports (any supported format, detected from content).
     #[arg(required = true)]
     reports: Vec<String>,
+    /// The report format instead of detecting it (see `tollgate formats`): `FORMAT` for every
+    /// report, `FORMAT=FILE` for one (repeatable). Needed for a report that names no scanner
+    /// (`null`, `[]`: a clean Trivy or Gitleaks scan).
+    #[arg(long, value_name = "FORMAT[=FILE]", value_parser = scanner_arg)]
+    scanner: Vec<ScannerArg>,
     /// Policy file. Default: ./tollgate.toml when it exists, else the built-in policy.
     #[arg(long)]
     policy: Option<PathBuf>,
@@ -291,6 +296,7 @@ fn hub_baseline(url: &str, h: &HubSettings) -> Result<(Baseline, Option<String>)
 }
 
 fn gate(args: GateArgs) -> Result<u8, String> {
+    let scanners = Scanners::new(&args.scanner, &args.reports)?;
     let (policy, policy_origin) = load_policy(&args)?;
     let hub_settings = hub_settings(&args)?;
     let mut hub_note = None;
@@ -333,11 +339,17 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     let keep_text = args.sarif.is_some();
     let gated = read_reports(
         &args.reports,
+        &scanners,
         args.max_size,
         &policy,
         &mut evaluator,
         keep_text,
     );
+    if let Some(e) = gated.ambiguous {
+        // Not a broken report but a question only the pipeline can answer: never guessed,
+        // whatever --on-error says.
+        return Err(e);
+    }
     let (findings, inputs, compact) = (gated.findings, gated.inputs, gated.compact);
     let mut decision = evaluator.finish(&inputs, on_error);
     decision.notes.extend(hub_note);
@@ -490,6 +502,8 @@ struct Gated {
     inputs: Vec<InputReport>,
     /// The summary's `findings[]` entries, serialized while parsing went on.
     compact: Vec<u8>,
+    /// A report that names no scanner and has no `--scanner` (`FILE: cannot tell …`).
+    ambiguous: Option<String>,
 }
 
 /// Findings travel from the parser thread to the evaluating thread in batches of this size.
@@ -498,6 +512,7 @@ struct Gated {
 /// had yielded is forgotten: a report counts whole or not at all.
 fn read_reports(
     files: &[String],
+    scanners: &Scanners,
     max_size: u64,
     policy: &Policy,
     evaluator: &mut Evaluator<'_>,
@@ -506,6 +521,7 @@ fn read_reports(
     let mut findings: Vec<Finding> = Vec::new();
     let mut compact = Vec::new();
     let mut inputs = Vec::with_capacity(files.len());
+    let mut ambiguous = None;
     for file in files {
         let mut input = InputReport {
             file: file.clone(),
@@ -562,7 +578,7 @@ fn read_reports(
             };
             let parsed = tollgate_parsers::parse_pipelined(
                 &bytes,
-                None,
+                scanners.for_report(file),
                 tollgate_parsers::Pipeline {
                     workers: 1,
                     ..tollgate_parsers::Pipeline::default()
@@ -584,6 +600,9 @@ fn read_reports(
                 findings.truncate(start);
                 compact.truncate(compact_start);
                 evaluator.truncate(start);
+                if e.kind == tollgate_parsers::ErrorKind::Ambiguous {
+                    ambiguous.get_or_insert_with(|| format!("{file}: {e}"));
+                }
                 input.error = Some(e.to_string());
             }
         }
@@ -593,6 +612,7 @@ fn read_reports(
         findings,
         inputs,
         compact,
+        ambiguous,
     }
 }
 

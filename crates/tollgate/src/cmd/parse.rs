@@ -8,7 +8,9 @@ use tollgate_model::{Finding, ReportMeta};
 use tollgate_parsers::{Format, RepeatKey};
 
 use crate::exit;
-use crate::input::{parse_size, read_report, report_error, InputError};
+use crate::input::{
+    parse_size, read_report, report_error, scanner_arg, InputError, ScannerArg, Scanners,
+};
 use crate::output::{
     FindingWriter, JsonWriter, NdjsonWriter, Renderer, SeverityCounts, TableWriter,
 };
@@ -21,9 +23,10 @@ pub struct ParseArgs {
     /// Output format. Default: table on a terminal, json otherwise.
     #[arg(long, short = 'f', value_enum)]
     format: Option<OutputFormat>,
-    /// Force the report format instead of detecting it (see `tollgate formats`).
-    #[arg(long, value_parser = parse_format)]
-    scanner: Option<Format>,
+    /// The report format instead of detecting it (see `tollgate formats`): `FORMAT` for every
+    /// report, `FORMAT=FILE` for one (repeatable).
+    #[arg(long, value_name = "FORMAT[=FILE]", value_parser = scanner_arg)]
+    scanner: Vec<ScannerArg>,
     /// Write to this file instead of standard output; it appears only when every report parsed.
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
@@ -46,15 +49,15 @@ pub enum OutputFormat {
     Ndjson,
 }
 
-fn parse_format(id: &str) -> Result<Format, String> {
-    Format::from_id(id).ok_or_else(|| {
-        let ids: Vec<&str> = Format::ALL.iter().map(|f| f.id()).collect();
-        format!("unknown format {id:?}; supported: {}", ids.join(", "))
-    })
-}
-
 pub fn run(args: ParseArgs) -> u8 {
     let started = Instant::now();
+    let scanners = match Scanners::new(&args.scanner, &args.files) {
+        Ok(s) => s,
+        Err(e) => {
+            report_error(&e);
+            return exit::INPUT_ERROR;
+        }
+    };
     let stdout_tty = io::stdout().is_terminal();
     let format = args
         .format
@@ -64,11 +67,12 @@ pub fn run(args: ParseArgs) -> u8 {
             OutputFormat::Json
         });
     let result = match &args.output {
-        Some(path) => write_atomically(path, |out| parse_all(&args, format, false, out)),
+        Some(path) => write_atomically(path, |out| parse_all(&args, &scanners, format, false, out)),
         None => {
             let stdout = io::stdout().lock();
             parse_all(
                 &args,
+                &scanners,
                 format,
                 stdout_tty,
                 BufWriter::with_capacity(WRITE_BUFFER, stdout),
@@ -118,6 +122,7 @@ struct Stats {
 
 fn parse_all<W: Write>(
     args: &ParseArgs,
+    scanners: &Scanners,
     format: OutputFormat,
     color: bool,
     out: W,
@@ -135,7 +140,13 @@ fn parse_all<W: Write>(
     for file in &args.files {
         let bytes = read_report(file, args.max_size).map_err(Failure::Input)?;
         stats.bytes += bytes.len() as u64;
-        let (meta, counts) = parse_one(file, &bytes, args.scanner, pipeline, writer.as_mut())?;
+        let (meta, counts) = parse_one(
+            file,
+            &bytes,
+            scanners.for_report(file),
+            pipeline,
+            writer.as_mut(),
+        )?;
         stats.findings += meta.findings;
         writer.end_report(file, &meta, &counts)?;
     }

@@ -6,13 +6,18 @@ use tollgate_client::RetryPolicy;
 use tollgate_policy::Context;
 
 use crate::exit;
-use crate::input::{parse_size, read_report, report_error};
+use crate::input::{parse_size, read_report, report_error, scanner_arg, ScannerArg, Scanners};
 
 #[derive(Args)]
 pub struct UploadArgs {
     /// Scanner reports (the same files the gate read).
     #[arg(required = true)]
     reports: Vec<String>,
+    /// The report format instead of detecting it (see `tollgate formats`): `FORMAT` for every
+    /// report, `FORMAT=FILE` for one (repeatable). Needed for a report that names no scanner
+    /// (`null`, `[]`: a clean Trivy or Gitleaks scan).
+    #[arg(long, value_name = "FORMAT[=FILE]", value_parser = scanner_arg)]
+    scanner: Vec<ScannerArg>,
     /// DefectDojo base URL.
     #[arg(long, env = "DEFECTDOJO_URL")]
     url: String,
@@ -97,7 +102,17 @@ pub fn run(args: UploadArgs) -> u8 {
         base_delay: Duration::from_secs_f64(args.retry_delay.max(0.0)),
         max_delay: Duration::from_secs(60),
     };
-    let mut failed = 0;
+    let scanners = match Scanners::new(&args.scanner, &args.reports) {
+        Ok(s) => s,
+        Err(e) => {
+            report_error(&e);
+            return exit::INPUT_ERROR;
+        }
+    };
+    // Every report is read and parsed before anything is sent: one that cannot be read, or
+    // names no scanner, stops the whole upload (a reimport under a guessed scanner would close
+    // that scanner's real findings).
+    let mut uploads = Vec::with_capacity(args.reports.len());
     for report in &args.reports {
         let bytes = match read_report(report, args.max_size) {
             Ok(b) => b,
@@ -106,18 +121,24 @@ pub fn run(args: UploadArgs) -> u8 {
                 return exit::INPUT_ERROR;
             }
         };
-        let (meta, findings) = match tollgate_parsers::parse_to_vec(&bytes, None) {
-            Ok(x) => x,
-            Err(e) => {
-                report_error(&format!("{report}: {e}"));
-                return exit::INPUT_ERROR;
-            }
-        };
+        let (meta, findings) =
+            match tollgate_parsers::parse_to_vec(&bytes, scanners.for_report(report)) {
+                Ok(x) => x,
+                Err(e) => {
+                    report_error(&format!("{report}: {e}"));
+                    return exit::INPUT_ERROR;
+                }
+            };
         let Some(format) = tollgate_parsers::Format::from_id(&meta.format) else {
             report_error(&format!("{report}: unknown format {}", meta.format));
             return exit::INPUT_ERROR;
         };
-        let upload = defectdojo::prepare(report, bytes, format, &findings, &opts);
+        uploads.push(defectdojo::prepare(report, bytes, format, &findings, &opts));
+    }
+    let mut failed = 0;
+    for upload in &uploads {
+        let report = &upload.report;
+        let format = upload.format;
         let fields: Vec<String> = upload
             .fields
             .iter()

@@ -1,0 +1,310 @@
+//! Issue 12, §1 and §6: reports that name no scanner are never guessed (`--scanner` names them),
+//! a clean GitLab SAST report passes, the Generic Findings Import conversion writes what
+//! DefectDojo's parser reads, and every file the CLI opens or writes is safe on hostile paths
+//! (FIFOs, devices, directories, symlinks to /dev/zero), each run under a timeout.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::http::{Reply, Server};
+use crate::util::{stderr, temp_dir};
+
+/// How long any one command may take here: a hang fails the test instead of stalling the suite.
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/reports")
+}
+
+/// Runs `tollgate` with `args` in `cwd`, killed (and the test failed) after `limit`.
+fn run_in(cwd: &Path, args: &[&str], limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITLAB_CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("CI_ENVIRONMENT_NAME")
+        .env_remove("TOLLGATE_BUILD")
+        .env_remove("TOLLGATE_ENVIRONMENT")
+        .env_remove("DEFECTDOJO_URL")
+        .env_remove("DEFECTDOJO_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tollgate");
+    // Drained on threads so a full pipe never blocks the child.
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "tollgate {} did not finish within {limit:?} (killed)",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = started.elapsed();
+    let output = Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    };
+    (output, took)
+}
+
+fn run(cwd: &Path, args: &[&str]) -> Output {
+    run_in(cwd, args, LIMIT).0
+}
+
+fn gate_args<'a>(out_dir: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["gate", "--out-dir", out_dir, "--today", "2026-11-22"];
+    v.extend_from_slice(rest);
+    v
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("security-gate-summary.json")).expect("summary"))
+        .expect("summary JSON")
+}
+
+const NO_SCANNER: &str = "cannot tell which scanner wrote this report; pass --scanner";
+
+/// Documents that name no scanner, as files.
+fn ambiguous_reports(dir: &Path) -> Vec<(String, &'static str)> {
+    [
+        ("null.json", "null\n"),
+        ("empty-list.json", "[]\n"),
+        ("empty-object.json", "{}"),
+        ("empty-results.json", r#"{"results": [], "errors": []}"#),
+        ("empty-vulns.json", r#"{"vulnerabilities": []}"#),
+        ("empty-findings.json", r#"{"findings": []}"#),
+    ]
+    .iter()
+    .map(|(name, body)| {
+        std::fs::write(dir.join(name), body).expect("write");
+        (name.to_string(), *body)
+    })
+    .collect()
+}
+
+#[test]
+fn seams_detect_and_parse_refuse_documents_that_name_no_scanner() {
+    let dir = temp_dir("seams-ambiguous");
+    for (file, body) in ambiguous_reports(&dir) {
+        for cmd in ["detect", "parse"] {
+            let out = run(&dir, &[cmd, &file]);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {body}: {err}");
+            assert!(
+                err.contains(&format!("{file}: {NO_SCANNER}")),
+                "{cmd} {body}: {err}"
+            );
+        }
+    }
+    // Named, the clean scans read as empty reports.
+    for (file, scanner) in [("null.json", "trivy"), ("empty-list.json", "gitleaks")] {
+        let out = run(
+            &dir,
+            &["parse", "--format", "ndjson", "--scanner", scanner, file],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(out.stdout.is_empty());
+        let spec = format!("{scanner}={file}");
+        let out = run(
+            &dir,
+            &["parse", "--format", "json", "--scanner", &spec, file],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(v["reports"][0]["format"], scanner);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn seams_gate_refuses_a_report_that_names_no_scanner_until_named() {
+    let dir = temp_dir("seams-gate-ambiguous");
+    ambiguous_reports(&dir);
+    let semgrep = examples().join("semgrep.json");
+    let semgrep = semgrep.to_str().expect("path");
+    for on_error in ["closed", "open"] {
+        let out = run(
+            &dir,
+            &gate_args(
+                "out",
+                &[
+                    "--on-error",
+                    on_error,
+                    semgrep,
+                    "null.json",
+                    "empty-list.json",
+                ],
+            ),
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(&format!("null.json: {NO_SCANNER}")), "{err}");
+    }
+    // Per file: the other report is still detected.
+    let out = run(
+        &dir,
+        &gate_args(
+            "out",
+            &[
+                "--scanner",
+                "trivy=null.json",
+                "--scanner",
+                "gitleaks=./empty-list.json",
+                semgrep,
+                "null.json",
+                "empty-list.json",
+            ],
+        ),
+    );
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    let s = summary(&dir.join("out"));
+    let formats: Vec<&str> = s["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| i["format"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(formats, ["semgrep", "trivy", "gitleaks"]);
+    // For all files: a clean Trivy scan passes.
+    let out = run(
+        &dir,
+        &gate_args("out2", &["--scanner", "trivy", "null.json"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(summary(&dir.join("out2"))["inputs"][0]["format"], "trivy");
+    // A --scanner for a file that is not a report, or two for all files: usage errors.
+    for extra in [
+        &["--scanner", "trivy=other.json", "null.json"][..],
+        &["--scanner", "trivy", "--scanner", "gitleaks", "null.json"][..],
+        &["--scanner", "nosuch", "null.json"][..],
+    ] {
+        let out = run(&dir, &gate_args("out3", extra));
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn created() -> Reply {
+    (
+        201,
+        vec![],
+        r#"{"test_id": 12, "engagement_id": 3, "product_id": 1, "statistics": {"delta": {"created": {"total": 0}, "closed": {"total": 0}, "reactivated": {"total": 0}, "untouched": {"total": 0}}}}"#.into(),
+    )
+}
+
+fn upload_args<'a>(url: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "upload",
+        "--url",
+        url,
+        "--token",
+        "s3cr3t-token",
+        "--product",
+        "shop",
+        "--retry-delay",
+        "0.05",
+        "--attempts",
+        "1",
+    ];
+    v.extend_from_slice(rest);
+    v
+}
+
+#[test]
+fn seams_upload_of_a_report_that_names_no_scanner_never_reaches_the_server() {
+    let dir = temp_dir("seams-upload-ambiguous");
+    ambiguous_reports(&dir);
+    let semgrep = examples().join("semgrep.json");
+    let semgrep = semgrep.to_str().expect("path");
+    let server = Server::start(vec![created(), created(), created()]);
+    // The good report comes first: nothing at all is sent.
+    let out = run(&dir, &upload_args(&server.url, &[semgrep, "null.json"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("null.json: {NO_SCANNER}")), "{err}");
+    assert!(server.requests().is_empty(), "a request reached the server");
+    let out = run(&dir, &upload_args(&server.url, &["empty-list.json"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(server.requests().is_empty(), "a request reached the server");
+    // Named, it goes to the named scanner's test.
+    let out = run(
+        &dir,
+        &upload_args(
+            &server.url,
+            &[
+                "--branch",
+                "main",
+                "--scanner",
+                "trivy=null.json",
+                semgrep,
+                "null.json",
+            ],
+        ),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(
+        reqs[0].field("scan_type").as_deref(),
+        Some("Semgrep JSON Report")
+    );
+    assert_eq!(reqs[1].field("scan_type").as_deref(), Some("Trivy Scan"));
+    assert_eq!(reqs[1].field("test_title").as_deref(), Some("trivy-main"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn seams_clean_gitlab_sast_report_passes_the_gate() {
+    let dir = temp_dir("seams-gitlab-clean");
+    let reports = [
+        (
+            "gl-sast-report.json",
+            r#"{"version": "15.0.4", "vulnerabilities": [], "remediations": []}"#,
+        ),
+        (
+            "gl-sast-v2.json",
+            r#"{"version": "2.4", "vulnerabilities": []}"#,
+        ),
+    ];
+    for (name, body) in reports {
+        std::fs::write(dir.join(name), body).expect("write");
+        let out = run(&dir, &["detect", name]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("gitlab-sast"));
+        let out = run(&dir, &gate_args("out", &[name]));
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let s = summary(&dir.join("out"));
+        assert_eq!(s["decision"], "PASS", "{s}");
+        assert_eq!(s["inputs"][0]["format"], "gitlab-sast");
+        assert_eq!(s["inputs"][0]["findings"], 0);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
