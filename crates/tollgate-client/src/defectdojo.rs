@@ -314,6 +314,12 @@ pub fn parse_outcome(text: &str) -> Outcome {
 }
 
 /// DefectDojo Generic Findings Import JSON for findings that have no DefectDojo parser.
+///
+/// Written for DefectDojo's reader (`dojo/tools/generic/json_parser.py`): only keys in its
+/// `allowed` set; `vulnerability_ids` and `tags` lists of strings; `endpoints` URL strings;
+/// numbers where it coerces numbers (`cwe`, `line` as integers, `cvssv3_score` as a float);
+/// text no longer than the `Finding` column it lands in (PostgreSQL refuses longer values, and
+/// DefectDojo answers 500).
 pub fn generic_findings_json(findings: &[Finding]) -> Vec<u8> {
     let items: Vec<Value> = findings
         .iter()
@@ -328,8 +334,8 @@ pub fn generic_findings_json(findings: &[Finding]) -> Vec<u8> {
                     Severity::Info => "Info",
                 },
                 "description": f.description.clone().unwrap_or_else(|| f.title.clone()),
-                "unique_id_from_tool": f.fingerprint.as_str(),
-                "vuln_id_from_tool": f.rule_id,
+                "unique_id_from_tool": clip(f.fingerprint.as_str(), 500),
+                "vuln_id_from_tool": clip(&f.rule_id, 500),
                 "active": !f.suppressed,
                 "verified": false,
                 "static_finding": !matches!(f.category, Category::Dast),
@@ -341,39 +347,36 @@ pub fn generic_findings_json(findings: &[Finding]) -> Vec<u8> {
             if !f.references.is_empty() {
                 item["references"] = json!(f.references.join("\n"));
             }
-            if let Some(cwe) = f.cwe.first() {
+            if let Some(cwe) = f.cwe.iter().find(|c| i32::try_from(**c).is_ok()) {
                 item["cwe"] = json!(cwe);
             }
+            // DefectDojo reads a string or a list of strings here (objects answer 500).
             if !f.vulnerability_ids.is_empty() {
-                item["vulnerability_ids"] = json!(f
-                    .vulnerability_ids
-                    .iter()
-                    .map(|v| json!({"vulnerability_id": v}))
-                    .collect::<Vec<_>>());
+                item["vulnerability_ids"] = json!(f.vulnerability_ids);
             }
-            if let Some(c) = f
-                .cvss
-                .iter()
-                .find(|c| c.vector.as_deref().is_some_and(|v| v.starts_with("CVSS:3")))
-            {
+            if let Some(c) = f.cvss.iter().find(|c| {
+                c.vector
+                    .as_deref()
+                    .is_some_and(|v| v.starts_with("CVSS:3") && v.len() <= 117)
+            }) {
                 item["cvssv3"] = json!(c.vector);
-                if let Some(s) = c.score {
+                if let Some(s) = c.score.filter(|s| (0.0..=10.0).contains(s)) {
                     item["cvssv3_score"] = json!(s);
                 }
             }
             if let Some(file) = &f.location.file {
-                item["file_path"] = json!(file);
+                item["file_path"] = json!(clip(file, 4000));
             }
-            if let Some(line) = f.location.start_line {
+            if let Some(line) = f.location.start_line.filter(|l| i32::try_from(*l).is_ok()) {
                 item["line"] = json!(line);
             }
             if let Some(p) = &f.location.package {
-                item["component_name"] = json!(p.name);
+                item["component_name"] = json!(clip(&p.name, 500));
                 if let Some(v) = &p.installed_version {
-                    item["component_version"] = json!(v);
+                    item["component_version"] = json!(clip(v, 100));
                 }
             }
-            if let Some(url) = &f.location.url {
+            if let Some(url) = f.location.url.as_deref().filter(|u| is_endpoint_url(u)) {
                 item["endpoints"] = json!([url]);
             }
             if !f.tags.is_empty() {
@@ -385,6 +388,28 @@ pub fn generic_findings_json(findings: &[Finding]) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(&json!({ "findings": items })).unwrap_or_default();
     out.push(b'\n');
     out
+}
+
+/// At most `max` characters of `s` (DefectDojo's column lengths count characters).
+fn clip(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
+}
+
+/// A URL DefectDojo's `Endpoint.from_uri` takes: `scheme://host…`.
+fn is_endpoint_url(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && rest
+                .split(['/', '?', '#'])
+                .next()
+                .is_some_and(|host| !host.is_empty())
+    })
 }
 
 #[cfg(test)]

@@ -145,8 +145,17 @@ struct Item {
     tags: Vec<String>,
     #[serde(default, deserialize_with = "null_as_empty")]
     endpoints: Vec<Value>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    /// DefectDojo reads a string or a list (of strings; older writers put objects).
+    #[serde(default, deserialize_with = "one_or_list")]
     vulnerability_ids: Vec<Value>,
+}
+
+fn one_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(one) => vec![one],
+    })
 }
 
 fn text(s: &Option<String>) -> Option<&str> {
@@ -349,6 +358,15 @@ mod tests {
             crate::detect(br#"{"findings": []}"#).unwrap_err().kind,
             crate::ErrorKind::Ambiguous
         );
+    }
+
+    #[test]
+    fn vulnerability_ids_may_be_one_string() {
+        let (_, f) = parse(
+            r#"{"findings": [{"title": "t", "severity": "High", "description": "d",
+                "vulnerability_ids": "CVE-2021-44228"}]}"#,
+        );
+        assert_eq!(f[0].vulnerability_ids, ["CVE-2021-44228"]);
     }
 
     #[test]

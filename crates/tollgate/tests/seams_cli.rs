@@ -308,3 +308,226 @@ fn seams_clean_gitlab_sast_report_passes_the_gate() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What DefectDojo's Generic Findings Import reader (`dojo/tools/generic/json_parser.py`) does
+/// with each key of a finding, read from its source: `allowed` (plus the popped `endpoints`,
+/// `files`, `tags`, `vulnerability_ids`, `cwes`), the numeric coercions of `NUMERIC_FIELDS`,
+/// `dateutil.parser.parse` on `date`/`mitigated`, and the `Finding` columns' lengths
+/// (`dojo/finding/models.py`; PostgreSQL refuses longer text).
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// A string of at most this many characters (`usize::MAX`: a text column).
+    Str(usize),
+    /// An integer that fits the column (IntegerField: i32).
+    Int,
+    /// A finite number in `lo..=hi`.
+    Float(f64, f64),
+    Bool,
+    /// A string or a list of strings (`vulnerability_ids`, `tags`, `cwes`).
+    Strings,
+    /// A date string (`YYYY-MM-DD…`, what dateutil parses for certain).
+    Date,
+    /// A list of `scheme://host…` strings (`Endpoint.from_uri`) or objects.
+    Endpoints,
+    /// A list of `{"title", "data": base64}` objects.
+    Files,
+    /// One of DefectDojo's severities.
+    Severity,
+}
+
+fn dojo_generic_fields() -> Vec<(&'static str, Expect)> {
+    use Expect::*;
+    let text = Str(usize::MAX);
+    vec![
+        ("title", text), // save() cuts it to 511
+        ("severity", Severity),
+        ("description", text),
+        ("date", Date),
+        ("cwe", Int),
+        ("cve", Str(50)),
+        ("epss_score", Float(0.0, 1.0)),
+        ("epss_percentile", Float(0.0, 1.0)),
+        ("cvssv3", Str(117)),
+        ("cvssv3_score", Float(0.0, 10.0)),
+        ("cvssv4", Str(255)),
+        ("cvssv4_score", Float(0.0, 10.0)),
+        ("mitigation", text),
+        ("impact", text),
+        ("steps_to_reproduce", text),
+        ("severity_justification", text),
+        ("references", text),
+        ("active", Bool),
+        ("verified", Bool),
+        ("false_p", Bool),
+        ("out_of_scope", Bool),
+        ("risk_accepted", Bool),
+        ("under_review", Bool),
+        ("is_mitigated", Bool),
+        ("thread_id", Int),
+        ("mitigated", Date),
+        ("numerical_severity", Str(4)),
+        ("param", text),
+        ("payload", text),
+        ("line", Int),
+        ("file_path", Str(4000)),
+        ("component_name", Str(500)),
+        ("component_version", Str(100)),
+        ("static_finding", Bool),
+        ("dynamic_finding", Bool),
+        ("scanner_confidence", Int),
+        ("unique_id_from_tool", Str(500)),
+        ("vuln_id_from_tool", Str(500)),
+        ("sast_source_object", text),
+        ("sast_sink_object", text),
+        ("sast_source_line", Int),
+        ("sast_source_file_path", Str(4000)),
+        ("nb_occurences", Int),
+        ("publish_date", Date),
+        ("service", Str(200)),
+        ("planned_remediation_date", Date),
+        ("planned_remediation_version", Str(99)),
+        ("effort_for_fixing", Str(99)),
+        ("tags", Strings),
+        ("kev_date", Date),
+        ("known_exploited", Bool),
+        ("ransomware_used", Bool),
+        ("fix_available", Bool),
+        ("fix_version", Str(100)),
+        // Popped before the `allowed` check, read on their own.
+        ("endpoints", Endpoints),
+        ("files", Files),
+        ("vulnerability_ids", Strings),
+        ("cwes", Strings),
+    ]
+}
+
+/// What is wrong with `value` for DefectDojo, if anything.
+fn dojo_type_error(expect: Expect, value: &Value) -> Option<String> {
+    let is_date = |s: &str| {
+        let b = s.as_bytes();
+        b.len() >= 10
+            && b[..10].iter().enumerate().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    *c == b'-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            })
+    };
+    let ok = match (expect, value) {
+        (Expect::Str(max), Value::String(s)) => s.chars().count() <= max,
+        (Expect::Int, Value::Number(n)) => n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
+        (Expect::Float(lo, hi), Value::Number(n)) => n
+            .as_f64()
+            .is_some_and(|f| f.is_finite() && (lo..=hi).contains(&f)),
+        (Expect::Bool, Value::Bool(_)) => true,
+        (Expect::Strings, Value::String(_)) => true,
+        (Expect::Strings, Value::Array(items)) => items.iter().all(Value::is_string),
+        (Expect::Date, Value::String(s)) => is_date(s),
+        (Expect::Endpoints, Value::Array(items)) => items.iter().all(|e| match e {
+            Value::String(u) => u
+                .split_once("://")
+                .is_some_and(|(scheme, rest)| !scheme.is_empty() && !rest.is_empty()),
+            Value::Object(_) => true,
+            _ => false,
+        }),
+        (Expect::Files, Value::Array(items)) => items
+            .iter()
+            .all(|f| f.get("data").is_some_and(Value::is_string)),
+        (Expect::Severity, Value::String(s)) => {
+            ["Critical", "High", "Medium", "Low", "Info"].contains(&s.as_str())
+        }
+        _ => false,
+    };
+    (!ok).then(|| format!("expected {expect:?}, got {}", clip_json(value)))
+}
+
+fn clip_json(v: &Value) -> String {
+    let s = v.to_string();
+    s.chars().take(120).collect()
+}
+
+/// Every finding of every corpus report that `tollgate upload` converts to Generic Findings
+/// Import, checked against what DefectDojo's reader takes.
+#[test]
+fn seams_generic_findings_import_conversion_matches_defectdojos_reader_on_the_corpus() {
+    use tollgate_client::defectdojo::{generic_findings_json, shipment, Shipment};
+    let Some(dir) = crate::util::corpus_dir("generic-conversion") else {
+        return;
+    };
+    let fields: std::collections::HashMap<&str, Expect> =
+        dojo_generic_fields().into_iter().collect();
+    let test_keys = [
+        "findings",
+        "name",
+        "type",
+        "version",
+        "description",
+        "dynamic_tool",
+        "static_tool",
+        "soc",
+    ];
+    let mut problems = Vec::new();
+    let (mut reports, mut findings, mut with_ids) = (0, 0, 0);
+    for row in crate::util::manifest(&dir) {
+        let Some(format) = tollgate_parsers::Format::from_id(&row.format) else {
+            continue;
+        };
+        if row.error || shipment(format) != Shipment::AsGeneric {
+            continue;
+        }
+        let bytes = std::fs::read(&row.path).expect("read corpus file");
+        let (_, parsed) =
+            tollgate_parsers::parse_to_vec(&bytes, Some(format)).expect("corpus report parses");
+        let doc: Value =
+            serde_json::from_slice(&generic_findings_json(&parsed)).expect("conversion is JSON");
+        reports += 1;
+        let top = doc.as_object().expect("an object");
+        for k in top.keys() {
+            if !test_keys.contains(&k.as_str()) {
+                problems.push(format!("{}: top-level key {k:?} is not read", row.rel));
+            }
+        }
+        let items = doc["findings"].as_array().expect("findings list");
+        assert_eq!(items.len(), parsed.len(), "{}", row.rel);
+        for (i, item) in items.iter().enumerate() {
+            findings += 1;
+            let item = item.as_object().expect("finding object");
+            for required in ["title", "severity", "description"] {
+                if !item.contains_key(required) {
+                    problems.push(format!("{}: finding {i} lacks {required}", row.rel));
+                }
+            }
+            with_ids += usize::from(item.contains_key("vulnerability_ids"));
+            for (k, v) in item {
+                match fields.get(k.as_str()) {
+                    None => problems.push(format!(
+                        "{}: finding {i}: {k:?} is not allowed by DefectDojo",
+                        row.rel
+                    )),
+                    Some(expect) => {
+                        if let Some(e) = dojo_type_error(*expect, v) {
+                            problems.push(format!("{}: finding {i}: {k}: {e}", row.rel));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(reports >= 5, "only {reports} converted corpus reports");
+    assert!(
+        with_ids > 0,
+        "no converted finding carries vulnerability_ids"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems in {findings} findings of {reports} reports:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .take(30)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
