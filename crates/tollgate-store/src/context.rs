@@ -117,8 +117,7 @@ impl Store {
                     "engagement_name is required with product_name {product_name:?} (or give engagement / test ids)"
                 ))
             })?;
-            // Another product's name is, to a restricted token, a name that does not exist; and
-            // neither answer repeats the name, so the two are the same bytes.
+            // Another product's name is, to a restricted token, a name that does not exist.
             let found = self.product_id_by_name(conn, product_name).await?;
             let product_id = match visible(restrict, found, |p| *p) {
                 Some(id) => id,
@@ -137,11 +136,18 @@ impl Store {
                     let type_id = self.ensure_product_type(conn, type_name, req.now).await?;
                     self.ensure_product(conn, type_id, product_name, req.now).await?
                 }
-                None => {
+                // To a restricted token the answer names nothing it sent: byte for byte the
+                // same for another product's name as for an unused one.
+                None if restrict.is_some() => {
                     return Err(StoreError::Invalid(
-                        "product_name: no such product; create it first or pass auto_create_context=true with product_type_name"
+                        "product_name: no such product visible to this token (a product-restricted token imports into its own product only)"
                             .into(),
                     ))
+                }
+                None => {
+                    return Err(StoreError::Invalid(format!(
+                        "product {product_name:?} does not exist; create it first or pass auto_create_context=true with product_type_name"
+                    )))
                 }
             };
             let engagement_id = match self

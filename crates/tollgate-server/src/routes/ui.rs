@@ -135,7 +135,7 @@ pub mod csrf {
         field: Option<&str>,
     ) -> Result<(), Response> {
         let refuse = |why: &str| {
-            tracing::warn!(reason = why, "form refused: CSRF check failed");
+            tracing::info!(reason = why, "form refused: CSRF check failed");
             Err((
                 StatusCode::FORBIDDEN,
                 page(
