@@ -26,6 +26,8 @@ pub struct ServeConfig {
     pub database_url: String,
     /// Public base URL (portal links); default `http://<listen>`.
     pub public_url: Option<String>,
+    /// `/metrics` without a token (else a token with the `metrics` scope).
+    pub public_metrics: bool,
     pub body_limit: usize,
     pub max_connections: u32,
     /// Days to fix per severity, for findings' SLA due dates.
@@ -38,6 +40,7 @@ impl ServeConfig {
             listen,
             database_url: database_url.into(),
             public_url: None,
+            public_metrics: false,
             body_limit: 512 * 1024 * 1024,
             max_connections: 16,
             sla: tollgate_store::SlaDays::default(),
@@ -72,6 +75,7 @@ pub async fn app(config: &ServeConfig, bound: SocketAddr) -> anyhow::Result<AppS
         settings: Arc::new(Settings {
             public_url,
             body_limit: config.body_limit,
+            public_metrics: config.public_metrics,
         }),
         metrics: Arc::default(),
         tokens: Arc::default(),
@@ -92,6 +96,11 @@ pub async fn serve(config: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> an
         database = %tollgate_store::redact_url(&config.database_url),
         "tollgate hub ready"
     );
+    if config.public_metrics {
+        tracing::warn!(
+            "--public-metrics: /metrics answers anyone without a token, with counts across every product"
+        );
+    }
     on_ready(bound);
     // Responses go out as soon as they are written: with Nagle's algorithm a page's last partial
     // segment waited for the client's delayed ACK.

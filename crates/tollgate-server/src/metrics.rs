@@ -22,8 +22,31 @@ struct Inner {
     findings_imported: u64,
 }
 
+/// The `method` label: HTTP's own methods by name, anything a client made up as `other`, so
+/// no client can add a series.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// The `route` label of a request that matched no route.
+pub const UNMATCHED: &str = "unmatched";
+
 impl Metrics {
-    pub fn request(&self, method: &str, route: &str, status: u16) {
+    /// Counts one request. `route` must be a route pattern of the router (or [`UNMATCHED`]),
+    /// never a path as sent: labels stay a bounded set.
+    pub fn request(&self, method: &'static str, route: &str, status: u16) {
         let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         *m.requests
             .entry((method.to_string(), route.to_string(), status))

@@ -55,6 +55,8 @@ pub struct Settings {
     pub public_url: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// `--public-metrics`: `/metrics` answers without a token.
+    pub public_metrics: bool,
 }
 
 /// Now, in Unix seconds.

@@ -55,13 +55,14 @@ pub(crate) fn engagement_from_row(row: &AnyRow) -> Result<Engagement> {
     })
 }
 
-fn check_product(restrict: Option<i64>, product_id: i64, what: &str) -> Result<()> {
-    match restrict {
-        Some(p) if p != product_id => Err(StoreError::Forbidden(format!(
-            "this token is restricted to another product and may not touch {what}"
-        ))),
-        _ => Ok(()),
-    }
+/// What a product-restricted token may not see answers exactly like what does not exist: the
+/// same error, worded the same, so the token cannot learn that another product's objects exist.
+fn visible<T>(
+    restrict: Option<i64>,
+    found: Option<T>,
+    product_of: impl Fn(&T) -> i64,
+) -> Option<T> {
+    found.filter(|x| restrict.is_none_or(|p| p == product_of(x)))
 }
 
 impl Store {
@@ -74,11 +75,10 @@ impl Store {
         let t = &req.target;
         let restrict = req.restrict_to_product;
         if let Some(test_id) = t.test_id {
-            let test = self
-                .load_test(conn, test_id, true)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("test {test_id} does not exist")))?;
-            check_product(restrict, test.product_id, &format!("test {test_id}"))?;
+            let test = visible(restrict, self.load_test(conn, test_id, true).await?, |t| {
+                t.product_id
+            })
+            .ok_or_else(|| StoreError::NotFound(format!("test {test_id} does not exist")))?;
             if test.scan_type != req.scan_type {
                 return Err(StoreError::Invalid(format!(
                     "test {test_id} holds {:?} results, not {:?}",
@@ -99,12 +99,11 @@ impl Store {
                 .arg(engagement_id)
                 .query(self.backend)
                 .fetch_optional(&mut *conn)
-                .await?
-                .ok_or_else(|| {
-                    StoreError::NotFound(format!("engagement {engagement_id} does not exist"))
-                })?;
-            let product_id = get_i64(&row, "product_id")?;
-            check_product(restrict, product_id, &format!("engagement {engagement_id}"))?;
+                .await?;
+            let product_id = row.map(|r| get_i64(&r, "product_id")).transpose()?;
+            let product_id = visible(restrict, product_id, |p| *p).ok_or_else(|| {
+                StoreError::NotFound(format!("engagement {engagement_id} does not exist"))
+            })?;
             (product_id, engagement_id)
         } else {
             let product_name = t.product_name.as_deref().ok_or_else(|| {
@@ -118,13 +117,16 @@ impl Store {
                     "engagement_name is required with product_name {product_name:?} (or give engagement / test ids)"
                 ))
             })?;
-            let product_id = match self.product_id_by_name(conn, product_name).await? {
+            // Another product's name is, to a restricted token, a name that does not exist.
+            let found = self.product_id_by_name(conn, product_name).await?;
+            let product_id = match visible(restrict, found, |p| *p) {
                 Some(id) => id,
                 None if req.auto_create_context => {
                     if restrict.is_some() {
-                        return Err(StoreError::Forbidden(format!(
-                            "this token is restricted to one product and may not create product {product_name:?}"
-                        )));
+                        return Err(StoreError::Forbidden(
+                            "this token is restricted to one product and may not create products: product_name must name the token's own product"
+                                .into(),
+                        ));
                     }
                     let type_name = t.product_type_name.as_deref().ok_or_else(|| {
                         StoreError::Invalid(format!(
@@ -134,13 +136,20 @@ impl Store {
                     let type_id = self.ensure_product_type(conn, type_name, req.now).await?;
                     self.ensure_product(conn, type_id, product_name, req.now).await?
                 }
+                // To a restricted token the answer names nothing it sent: byte for byte the
+                // same for another product's name as for an unused one.
+                None if restrict.is_some() => {
+                    return Err(StoreError::Invalid(
+                        "product_name: no such product visible to this token (a product-restricted token imports into its own product only)"
+                            .into(),
+                    ))
+                }
                 None => {
                     return Err(StoreError::Invalid(format!(
                         "product {product_name:?} does not exist; create it first or pass auto_create_context=true with product_type_name"
                     )))
                 }
             };
-            check_product(restrict, product_id, &format!("product {product_name:?}"))?;
             let engagement_id = match self
                 .engagement_id_by_name(conn, product_id, engagement_name)
                 .await?
@@ -328,13 +337,20 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt(format!("engagement {name:?} vanished")))
     }
 
-    /// Sets a product's tier / platform labels (admin).
+    /// Sets a product's tier / platform labels (admin). A product a restricted token may not see
+    /// is, to it, a product that does not exist.
     pub async fn label_product(
         &self,
         product_id: i64,
         tier: Option<&str>,
         platform: Option<&str>,
+        restrict_to_product: Option<i64>,
     ) -> Result<()> {
+        if restrict_to_product.is_some_and(|p| p != product_id) {
+            return Err(StoreError::NotFound(format!(
+                "product {product_id} does not exist"
+            )));
+        }
         let _guard = self.write_guard().await;
         let done = Sql::new("UPDATE products SET tier = COALESCE(")
             .arg(tier)

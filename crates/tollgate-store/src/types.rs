@@ -243,15 +243,18 @@ pub enum Scope {
     Triage,
     Comment,
     Admin,
+    /// Scrape `/metrics` (per-process counters and stored totals across every product).
+    Metrics,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::Read,
         Scope::Import,
         Scope::Triage,
         Scope::Comment,
         Scope::Admin,
+        Scope::Metrics,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -260,6 +263,7 @@ impl Scope {
             Scope::Triage => "triage",
             Scope::Comment => "comment",
             Scope::Admin => "admin",
+            Scope::Metrics => "metrics",
         }
     }
     pub fn from_str_opt(s: &str) -> Option<Scope> {

@@ -6,6 +6,8 @@ mod gate;
 mod http;
 #[cfg(feature = "hub")]
 mod hub;
+#[cfg(feature = "hub")]
+mod hub_authz;
 mod hub_client;
 mod mobsf;
 mod parse_parallel;

@@ -372,12 +372,9 @@ pub async fn product(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read, "read findings")?;
-    let p = state
-        .store
-        .product(id)
-        .await?
+    let p = caller
+        .visible(state.store.product(id).await?, |p| p.id)
         .ok_or_else(|| ApiError::not_found(format!("product {id} does not exist")))?;
-    caller.require_product(p.id)?;
     Ok(Json(view::product(&p)))
 }
 
@@ -400,15 +397,23 @@ pub async fn label_product(
     let Json(b) =
         payload.map_err(|e| ApiError::bad_request(format!("request body: {}", e.body_text())))?;
     let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let missing = || ApiError::not_found(format!("product {id} does not exist"));
+    // A restricted admin token labels its own product only; another one does not exist to it.
+    caller
+        .visible(state.store.product(id).await?, |p| p.id)
+        .ok_or_else(missing)?;
     state
         .store
-        .label_product(id, clean(b.tier).as_deref(), clean(b.platform).as_deref())
+        .label_product(
+            id,
+            clean(b.tier).as_deref(),
+            clean(b.platform).as_deref(),
+            caller.restriction(),
+        )
         .await?;
-    let p = state
-        .store
-        .product(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("product {id} does not exist")))?;
+    let p = caller
+        .visible(state.store.product(id).await?, |p| p.id)
+        .ok_or_else(missing)?;
     Ok(Json(view::product(&p)))
 }
 
@@ -439,14 +444,11 @@ pub async fn engagement(
         engagement_id: Some(id),
         ..ListQuery::default()
     };
-    let e = state
-        .store
-        .engagements(&q)
-        .await?
-        .results
-        .pop()
+    let e = caller
+        .visible(state.store.engagements(&q).await?.results.pop(), |e| {
+            e.product_id
+        })
         .ok_or_else(|| ApiError::not_found(format!("engagement {id} does not exist")))?;
-    caller.require_product(e.product_id)?;
     Ok(Json(view::engagement(&e)))
 }
 
@@ -482,15 +484,9 @@ async fn load_test(state: &AppState, caller: &Caller, id: i64) -> ApiResult<toll
         test_id: Some(id),
         ..ListQuery::default()
     };
-    let t = state
-        .store
-        .tests(&q)
-        .await?
-        .results
-        .pop()
-        .ok_or_else(|| ApiError::not_found(format!("test {id} does not exist")))?;
-    caller.require_product(t.product_id)?;
-    Ok(t)
+    caller
+        .visible(state.store.tests(&q).await?.results.pop(), |t| t.product_id)
+        .ok_or_else(|| ApiError::not_found(format!("test {id} does not exist")))
 }
 
 pub async fn test_imports(
@@ -547,12 +543,9 @@ pub async fn finding(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read, "read findings")?;
-    let f = state
-        .store
-        .finding(id)
-        .await?
+    let f = caller
+        .visible(state.store.finding(id).await?, |f| f.product_id)
         .ok_or_else(|| ApiError::not_found(format!("finding {id} does not exist")))?;
-    caller.require_product(f.product_id)?;
     let notes = state.store.notes(&[id]).await?;
     Ok(Json(view::finding(&f, &notes)))
 }

@@ -1,4 +1,8 @@
 //! The router: every route of the hub, and the layers around them.
+//!
+//! The routes are data: [`table`] adds each (method, path) through [`Table::add`], which both
+//! routes it and records it, so [`route_table`] lists exactly what the router serves. The
+//! authorization test walks that list; a route added any other way is a review error.
 
 pub mod defectdojo;
 pub mod hub;
@@ -6,82 +10,187 @@ pub mod ops;
 pub mod results;
 pub mod ui;
 
+use crate::metrics::{method_label, UNMATCHED};
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::handler::Handler;
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{on, MethodFilter};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
 const RESULTS: &str = "/apis/mobile_security/results/v2";
 
+/// The router under construction and the (method, path) of every route added to it.
+struct Table {
+    router: Router<AppState>,
+    routes: Vec<(Method, String)>,
+}
+
+impl Table {
+    fn add<H, T>(mut self, method: Method, path: &str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+        self.router = self.router.route(path, on(filter, handler));
+        self.routes.push((method, path.to_string()));
+        self
+    }
+}
+
+fn table() -> Table {
+    let security_finding = format!("{RESULTS}/security_findings/{{id}}");
+    Table {
+        router: Router::new(),
+        routes: Vec::new(),
+    }
+    // DefectDojo-compatible API.
+    .add(
+        Method::POST,
+        "/api/v2/import-scan/",
+        defectdojo::import_scan,
+    )
+    .add(
+        Method::POST,
+        "/api/v2/reimport-scan/",
+        defectdojo::reimport_scan,
+    )
+    // Scripts that drop DefectDojo's trailing slash still work.
+    .add(Method::POST, "/api/v2/import-scan", defectdojo::import_scan)
+    .add(
+        Method::POST,
+        "/api/v2/reimport-scan",
+        defectdojo::reimport_scan,
+    )
+    .add(Method::GET, "/api/v2/products/", defectdojo::products)
+    .add(Method::GET, "/api/v2/products/{id}/", defectdojo::product)
+    .add(
+        Method::PATCH,
+        "/api/v2/products/{id}/",
+        defectdojo::label_product,
+    )
+    .add(Method::GET, "/api/v2/engagements/", defectdojo::engagements)
+    .add(
+        Method::GET,
+        "/api/v2/engagements/{id}/",
+        defectdojo::engagement,
+    )
+    .add(Method::GET, "/api/v2/tests/", defectdojo::tests)
+    .add(Method::GET, "/api/v2/tests/{id}/", defectdojo::test)
+    .add(
+        Method::GET,
+        "/api/v2/test_imports/",
+        defectdojo::test_imports,
+    )
+    .add(Method::GET, "/api/v2/findings/", defectdojo::findings)
+    .add(Method::GET, "/api/v2/findings/{id}/", defectdojo::finding)
+    // For `tollgate gate`.
+    .add(Method::GET, "/api/v2/tollgate/baseline/", hub::baseline)
+    .add(
+        Method::POST,
+        "/api/v2/tollgate/gate-runs/",
+        hub::record_gate_run,
+    )
+    // Results API.
+    .add(
+        Method::GET,
+        &format!("{RESULTS}/security_findings"),
+        results::list,
+    )
+    .add(Method::GET, &security_finding, results::get)
+    .add(Method::PATCH, &security_finding, results::patch)
+    .add(
+        Method::POST,
+        &format!("{security_finding}/close"),
+        results::close,
+    )
+    .add(
+        Method::POST,
+        &format!("{security_finding}/notes"),
+        results::add_note,
+    )
+    // Operations.
+    .add(Method::GET, "/healthz", ops::healthz)
+    .add(Method::GET, "/metrics", ops::metrics)
+    .add(Method::GET, "/api/openapi.json", ops::openapi)
+    // Web UI.
+    .add(Method::GET, "/", ui::home)
+    .add(Method::GET, "/ui/login", ui::login_form)
+    .add(Method::POST, "/ui/login", ui::login)
+    .add(Method::GET, "/ui/products/{id}", ui::product)
+    .add(Method::GET, "/ui/findings/{id}", ui::finding)
+    .add(Method::GET, ui::STYLESHEET_PATH, ui::stylesheet)
+}
+
+/// Every (method, path pattern) the router serves (GET routes answer HEAD too).
+pub fn route_table() -> Vec<(Method, String)> {
+    table().routes
+}
+
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.body_limit;
-    Router::new()
-        // DefectDojo-compatible API.
-        .route("/api/v2/import-scan/", post(defectdojo::import_scan))
-        .route("/api/v2/reimport-scan/", post(defectdojo::reimport_scan))
-        // Scripts that drop DefectDojo's trailing slash still work.
-        .route("/api/v2/import-scan", post(defectdojo::import_scan))
-        .route("/api/v2/reimport-scan", post(defectdojo::reimport_scan))
-        .route("/api/v2/products/", get(defectdojo::products))
-        .route(
-            "/api/v2/products/{id}/",
-            get(defectdojo::product).patch(defectdojo::label_product),
-        )
-        .route("/api/v2/engagements/", get(defectdojo::engagements))
-        .route("/api/v2/engagements/{id}/", get(defectdojo::engagement))
-        .route("/api/v2/tests/", get(defectdojo::tests))
-        .route("/api/v2/tests/{id}/", get(defectdojo::test))
-        .route("/api/v2/test_imports/", get(defectdojo::test_imports))
-        .route("/api/v2/findings/", get(defectdojo::findings))
-        .route("/api/v2/findings/{id}/", get(defectdojo::finding))
-        // For `tollgate gate`.
-        .route("/api/v2/tollgate/baseline/", get(hub::baseline))
-        .route("/api/v2/tollgate/gate-runs/", post(hub::record_gate_run))
-        // Results API.
-        .route(&format!("{RESULTS}/security_findings"), get(results::list))
-        .route(
-            &format!("{RESULTS}/security_findings/{{id}}"),
-            get(results::get).patch(results::patch),
-        )
-        .route(
-            &format!("{RESULTS}/security_findings/{{id}}/close"),
-            post(results::close),
-        )
-        .route(
-            &format!("{RESULTS}/security_findings/{{id}}/notes"),
-            post(results::add_note),
-        )
-        // Operations.
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/api/openapi.json", get(ops::openapi))
-        // Web UI.
-        .route("/", get(ui::home))
-        .route("/ui/login", get(ui::login_form).post(ui::login))
-        .route("/ui/products/{id}", get(ui::product))
-        .route("/ui/findings/{id}", get(ui::finding))
+    table()
+        .router
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
 async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+    // Labels come from a closed set: HTTP's methods (else "other") and the router's patterns
+    // (else "unmatched"); nothing a client sends becomes a label as sent.
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+        .unwrap_or_else(|| UNMATCHED.into());
     let response = next.run(req).await;
     state
         .metrics
-        .request(&method, &route, response.status().as_u16());
+        .request(method, &route, response.status().as_u16());
+    response
+}
+
+/// The Content-Security-Policy of UI pages: our own stylesheet, no script, no inline anything.
+pub const UI_CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The Content-Security-Policy of everything else (JSON, text): nothing may load at all.
+pub const API_CSP: &str =
+    "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Security headers on every response the router gives: API, UI, errors, 404s and 405s.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let h = response.headers_mut();
+    let csp = if html { UI_CSP } else { API_CSP };
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }

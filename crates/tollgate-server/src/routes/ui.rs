@@ -1,15 +1,37 @@
 //! A small server-rendered web UI: products, their findings, one finding (the Results API's
-//! `portal_url`). Signed in with a token kept in an HttpOnly cookie.
+//! `portal_url`). Signed in with a token kept in an HttpOnly cookie, which serves these pages
+//! only (the API reads the `Authorization` header). No inline script or style: the pages load
+//! one embedded stylesheet, so the Content-Security-Policy allows nothing inline; every form
+//! carries a CSRF token (see [`csrf`]).
 
-use crate::auth::{secret_from, UI_COOKIE};
+use crate::auth::{authenticate, cookie, UI_COOKIE};
 use crate::state::AppState;
 use axum::extract::{Form, FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::fmt::Write;
 use tollgate_store::{ListQuery, Scope, Token};
+
+/// Where the UI's stylesheet is served (embedded in the binary).
+pub const STYLESHEET_PATH: &str = "/ui/static/tollgate.css";
+
+const STYLESHEET: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:70em}\n\
+table{border-collapse:collapse;width:100%}\n\
+td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}\n\
+.critical{color:#a00;font-weight:bold}\n.high{color:#c40}\n.medium{color:#a70}\n.closed{color:#777}\n\
+pre{white-space:pre-wrap;background:#f6f6f6;padding:8px}\n";
+
+pub async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}
 
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -29,10 +51,7 @@ fn esc(s: &str) -> String {
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — Tollgate</title>\
-         <style>body{{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:70em}}\
-         table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}}\
-         .critical{{color:#a00;font-weight:bold}}.high{{color:#c40}}.medium{{color:#a70}}.closed{{color:#777}}\
-         pre{{white-space:pre-wrap;background:#f6f6f6;padding:8px}}</style></head>\
+         <link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head>\
          <body><p><a href=\"/\">Tollgate hub</a></p><h1>{}</h1>{body}</body></html>",
         esc(title),
         esc(title)
@@ -45,8 +64,8 @@ pub struct Viewer(Token);
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let token = match secret_from(parts) {
-            Some(s) => state.store.authenticate(&s).await.ok().flatten(),
+        let token = match cookie(&parts.headers, UI_COOKIE) {
+            Some(s) => authenticate(state, &s).await.ok().flatten(),
             None => None,
         };
         match token {
@@ -56,21 +75,139 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
-pub async fn login_form() -> Html<String> {
-    page(
+/// CSRF protection of the UI's forms: a double-submit token. The form's page sets a random
+/// value in an HttpOnly, SameSite=Strict cookie (`__Host-` prefixed behind HTTPS, so no sibling
+/// domain can plant one) and writes the same value into a hidden field; a POST is taken only
+/// when both are present and equal. Another site can make a browser POST but can neither read
+/// the cookie nor set it, so it cannot fill in the field. Stateless: any replica checks any form.
+/// Cross-site requests (`Sec-Fetch-Site: cross-site`, or an `Origin` that is not this host) are
+/// refused before that.
+pub mod csrf {
+    use super::*;
+    use rand::RngCore;
+
+    /// The hidden field's name.
+    pub const FIELD: &str = "csrf";
+
+    fn cookie_name(state: &AppState) -> &'static str {
+        if state.settings.public_url.starts_with("https://") {
+            "__Host-tollgate_csrf"
+        } else {
+            "tollgate_csrf"
+        }
+    }
+
+    fn well_formed(v: &str) -> bool {
+        v.len() == 64 && v.bytes().all(|c| c.is_ascii_hexdigit())
+    }
+
+    /// The token for a form: the one the browser already holds, else a new one and the
+    /// `Set-Cookie` that hands it over.
+    pub fn issue(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+        let name = cookie_name(state);
+        if let Some(v) = cookie(headers, name).filter(|v| well_formed(v)) {
+            return (v, None);
+        }
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let v: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let secure = if name.starts_with("__Host-") {
+            "; Secure"
+        } else {
+            ""
+        };
+        let set = format!("{name}={v}; HttpOnly; SameSite=Strict; Path=/{secure}");
+        (v, Some(set))
+    }
+
+    /// The hidden input that carries `token`.
+    pub fn input(token: &str) -> String {
+        format!(
+            "<input type=\"hidden\" name=\"{FIELD}\" value=\"{}\">",
+            esc(token)
+        )
+    }
+
+    /// Ok when the POST comes from our own form; else the 403 page.
+    pub fn check(
+        state: &AppState,
+        headers: &HeaderMap,
+        field: Option<&str>,
+    ) -> Result<(), Response> {
+        let refuse = |why: &str| {
+            tracing::info!(reason = why, "form refused: CSRF check failed");
+            Err((
+                StatusCode::FORBIDDEN,
+                page(
+                    "Forbidden",
+                    "<p>This form expired or was sent from another site. <a href=\"/ui/login\">Open it again</a>.</p>",
+                ),
+            )
+                .into_response())
+        };
+        let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+        if header("sec-fetch-site") == Some("cross-site") {
+            return refuse("cross-site request");
+        }
+        if let Some(origin) = header("origin") {
+            let host = header("host").unwrap_or("");
+            let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
+            if origin == "null" || !origin_host.eq_ignore_ascii_case(host) {
+                return refuse("foreign Origin");
+            }
+        }
+        let Some(expected) = cookie(headers, cookie_name(state)).filter(|v| well_formed(v)) else {
+            return refuse("no CSRF cookie");
+        };
+        let Some(sent) = field else {
+            return refuse("no CSRF field");
+        };
+        // Constant time: the comparison must not tell how much of a guess was right.
+        let same = sent.len() == expected.len()
+            && sent
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if same {
+            Ok(())
+        } else {
+            refuse("CSRF token mismatch")
+        }
+    }
+}
+
+pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (token, set_cookie) = csrf::issue(&state, &headers);
+    let body = page(
         "Sign in",
-        "<form method=\"post\" action=\"/ui/login\"><p>Paste a token with the <code>read</code> scope \
-         (<code>tollgate token create --name me --scope read</code>):</p>\
-         <input type=\"password\" name=\"token\" size=\"60\" autofocus> <button>Sign in</button></form>",
-    )
+        &format!(
+            "<form method=\"post\" action=\"/ui/login\">{}<p>Paste a token with the <code>read</code> scope \
+             (<code>tollgate token create --name me --scope read</code>):</p>\
+             <input type=\"password\" name=\"token\" size=\"60\" autofocus> <button>Sign in</button></form>",
+            csrf::input(&token)
+        ),
+    );
+    match set_cookie {
+        Some(c) => ([(header::SET_COOKIE, c)], body).into_response(),
+        None => body.into_response(),
+    }
 }
 
 #[derive(Deserialize)]
 pub struct LoginBody {
     token: String,
+    csrf: Option<String>,
 }
 
-pub async fn login(State(state): State<AppState>, Form(b): Form<LoginBody>) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(b): Form<LoginBody>,
+) -> Response {
+    if let Err(refused) = csrf::check(&state, &headers, b.csrf.as_deref()) {
+        return refused;
+    }
     match state.store.authenticate(b.token.trim()).await {
         Ok(Some(t)) if t.allows(Scope::Read) => (
             StatusCode::SEE_OTHER,
@@ -139,14 +276,12 @@ pub async fn product(
     Viewer(t): Viewer,
     Path(id): Path<i64>,
 ) -> Response {
-    if !t.sees(id) {
-        return (
-            StatusCode::FORBIDDEN,
-            page("Forbidden", "<p>Your token may not see this product.</p>"),
-        )
-            .into_response();
-    }
-    let Ok(Some(p)) = state.store.product(id).await else {
+    // Another product's page answers exactly like a missing one.
+    let found = match state.store.product(id).await {
+        Ok(p) => p.filter(|p| t.sees(p.id)),
+        Err(e) => return internal(e),
+    };
+    let Some(p) = found else {
         return (
             StatusCode::NOT_FOUND,
             page("Not found", "<p>No such product.</p>"),
@@ -156,6 +291,7 @@ pub async fn product(
     let q = ListQuery {
         limit: 500,
         product_id: Some(id),
+        restrict_to_product: t.product_id,
         ..ListQuery::default()
     };
     let findings = match state.store.findings(&q).await {
@@ -214,9 +350,10 @@ pub async fn finding(
     Viewer(t): Viewer,
     Path(id): Path<i64>,
 ) -> Response {
+    // Another product's finding answers exactly like a missing one.
     let f = match state.store.finding(id).await {
-        Ok(Some(f)) => f,
-        Ok(None) => {
+        Ok(Some(f)) if t.sees(f.product_id) => f,
+        Ok(_) => {
             return (
                 StatusCode::NOT_FOUND,
                 page("Not found", "<p>No such finding.</p>"),
@@ -225,13 +362,6 @@ pub async fn finding(
         }
         Err(e) => return internal(e),
     };
-    if !t.sees(f.product_id) {
-        return (
-            StatusCode::FORBIDDEN,
-            page("Forbidden", "<p>Your token may not see this finding.</p>"),
-        )
-            .into_response();
-    }
     let notes = state.store.notes(&[id]).await.unwrap_or_default();
     let m = &f.finding;
     let mut body = format!(

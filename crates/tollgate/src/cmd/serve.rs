@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// The hub's URL as users reach it (finding links); default http://<listen>.
     #[arg(long, env = "TOLLGATE_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Serve /metrics to anyone, without a token (else it needs a token with the metrics scope).
+    /// Its numbers span every product: only behind a network that keeps others out.
+    #[arg(long)]
+    public_metrics: bool,
     /// Largest request body (report upload) accepted.
     #[arg(long, value_parser = crate::input::parse_size, default_value = "512M")]
     body_limit: u64,
@@ -44,6 +48,7 @@ pub fn serve(args: ServeArgs) -> u8 {
     tollgate_server::init_logging(matches!(args.log_format, LogFormat::Json));
     let mut config = tollgate_server::ServeConfig::new(args.listen, args.database);
     config.public_url = args.public_url;
+    config.public_metrics = args.public_metrics;
     config.body_limit = usize::try_from(args.body_limit).unwrap_or(usize::MAX);
     config.max_connections = args.max_connections.max(1);
     if let Some(sla) = args.sla_days {
@@ -108,7 +113,8 @@ enum TokenAction {
         /// A name for the token (`ci-shop`): shown in logs, import history and notes.
         #[arg(long)]
         name: String,
-        /// Comma-separated: read, import, triage (close, priority), comment, admin.
+        /// Comma-separated: read, import, triage (close, priority), comment, admin, metrics
+        /// (scrape /metrics; admin includes it).
         #[arg(long, value_delimiter = ',', value_parser = scope_arg, required = true)]
         scope: Vec<Scope>,
         /// Restrict the token to this product: it sees and touches nothing else.
