@@ -128,23 +128,26 @@ pub mod csrf {
         )
     }
 
-    /// Ok when the POST comes from our own form; else the 403 page.
+    /// The 403 page of a refused form.
+    pub fn refused(why: &str) -> Response {
+        tracing::info!(reason = why, "form refused: CSRF check failed");
+        (
+            StatusCode::FORBIDDEN,
+            page(
+                "Forbidden",
+                "<p>This form expired or was sent from another site. <a href=\"/ui/login\">Open it again</a>.</p>",
+            ),
+        )
+            .into_response()
+    }
+
+    /// Ok when the POST comes from our own form; else why not (for [`refused`]).
     pub fn check(
         state: &AppState,
         headers: &HeaderMap,
         field: Option<&str>,
-    ) -> Result<(), Response> {
-        let refuse = |why: &str| {
-            tracing::info!(reason = why, "form refused: CSRF check failed");
-            Err((
-                StatusCode::FORBIDDEN,
-                page(
-                    "Forbidden",
-                    "<p>This form expired or was sent from another site. <a href=\"/ui/login\">Open it again</a>.</p>",
-                ),
-            )
-                .into_response())
-        };
+    ) -> Result<(), &'static str> {
+        let refuse = Err;
         let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
         if header("sec-fetch-site") == Some("cross-site") {
             return refuse("cross-site request");
@@ -205,8 +208,8 @@ pub async fn login(
     headers: HeaderMap,
     Form(b): Form<LoginBody>,
 ) -> Response {
-    if let Err(refused) = csrf::check(&state, &headers, b.csrf.as_deref()) {
-        return refused;
+    if let Err(why) = csrf::check(&state, &headers, b.csrf.as_deref()) {
+        return csrf::refused(why);
     }
     match state.store.authenticate(b.token.trim()).await {
         Ok(Some(t)) if t.allows(Scope::Read) => (
