@@ -153,9 +153,21 @@ pub mod csrf {
             return refuse("cross-site request");
         }
         if let Some(origin) = header("origin") {
+            // Our own origin: the Host the request came to, or the public URL's (a reverse
+            // proxy may rewrite Host).
             let host = header("host").unwrap_or("");
             let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
-            if origin == "null" || !origin_host.eq_ignore_ascii_case(host) {
+            let public = &state.settings.public_url;
+            let public_origin = match public.split_once("://") {
+                Some((scheme, rest)) => {
+                    let authority = rest.split('/').next().unwrap_or("");
+                    format!("{scheme}://{authority}")
+                }
+                None => String::new(),
+            };
+            let ours = origin_host.eq_ignore_ascii_case(host)
+                || origin.eq_ignore_ascii_case(&public_origin);
+            if origin == "null" || !ours {
                 return refuse("foreign Origin");
             }
         }
