@@ -132,7 +132,7 @@ start_server() {
 
 # import_sum KIND: the server's tollgate_import_duration_seconds_sum for KIND (0 when none yet).
 import_sum() {
-  curl -sS "$HUB/metrics" | awk -v k="tollgate_import_duration_seconds_sum{kind=\"$1\"}" \
+  curl -sS -H "Authorization: Bearer $TOKEN" "$HUB/metrics" | awk -v k="tollgate_import_duration_seconds_sum{kind=\"$1\"}" \
     '$1 == k { s = $2 } END { print (s == "" ? 0 : s) }'
 }
 

@@ -675,6 +675,10 @@ fn assert_secured(r: Response, what: &str) -> String {
 
 /// The sign-in form's CSRF cookie (`name=value`) and its hidden field's value.
 pub(crate) fn csrf_form(hub: &Hub) -> (String, String) {
+    csrf_form_named(hub, "tollgate_csrf")
+}
+
+fn csrf_form_named(hub: &Hub, name: &str) -> (String, String) {
     let r = no_redirects()
         .get(format!("{}/ui/login", hub.url))
         .send()
@@ -685,7 +689,7 @@ pub(crate) fn csrf_form(hub: &Hub) -> (String, String) {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("tollgate_csrf="))
+        .find(|c| c.starts_with(&format!("{name}=")))
         .expect("the sign-in form sets a CSRF cookie");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
@@ -703,7 +707,7 @@ pub(crate) fn csrf_form(hub: &Hub) -> (String, String) {
         .to_string();
     assert_eq!(
         pair,
-        format!("tollgate_csrf={value}"),
+        format!("{name}={value}"),
         "double submit: the same value"
     );
     (pair, value)
@@ -892,6 +896,43 @@ fn the_sign_in_form_needs_its_csrf_token() {
             .unwrap();
         assert!(r.headers().get("set-cookie").is_none());
         assert!(r.text().unwrap().contains(&value));
+    }
+    // Behind HTTPS and a reverse proxy: a `__Host-` Secure cookie, and the public URL's origin
+    // is ours even when the proxy rewrites Host.
+    for hub in Hub::each_with(
+        "authz-csrf-https",
+        &["--public-url", "https://tollgate.example.com/"],
+    ) {
+        let reader = hub.token("reader", "read", None);
+        let (cookie, value) = csrf_form_named(&hub, "__Host-tollgate_csrf");
+        let form = format!("token={reader}&csrf={value}");
+        let r = sign_in(
+            &hub,
+            Some(&cookie),
+            &form,
+            &[("Origin", "https://tollgate.example.com")],
+        );
+        assert_eq!(
+            r.status().as_u16(),
+            303,
+            "{}: the public origin",
+            hub.backend
+        );
+        let set = r.headers()["set-cookie"].to_str().unwrap();
+        assert!(set.contains("; Secure"), "{set}");
+        let r = sign_in(
+            &hub,
+            Some(&cookie),
+            &form,
+            &[("Origin", "https://tollgate.example.com.evil.example")],
+        );
+        assert_eq!(r.status().as_u16(), 403);
+        let r = sign_in(&hub, Some(&cookie.replace("__Host-", "")), &form, &[]);
+        assert_eq!(
+            r.status().as_u16(),
+            403,
+            "the plain-HTTP cookie name does not count"
+        );
     }
 }
 

@@ -194,3 +194,40 @@ async fn security_headers(req: Request, next: Next) -> Response {
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The OpenAPI document and the router list the same routes (the trailing-slash-less
+    /// aliases of import-scan / reimport-scan aside).
+    #[test]
+    fn openapi_documents_every_route_of_the_table() {
+        let doc: serde_json::Value = serde_json::from_str(ops::OPENAPI).unwrap();
+        let table = route_table();
+        let mut documented: Vec<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|m| (m.to_ascii_uppercase(), path.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut routed: Vec<(String, String)> = table
+            .iter()
+            .filter(|(m, p)| {
+                !table
+                    .iter()
+                    .any(|(m2, p2)| m2 == m && *p2 == format!("{p}/"))
+            })
+            .map(|(m, p)| (m.to_string(), p.clone()))
+            .collect();
+        documented.sort();
+        routed.sort();
+        assert_eq!(documented, routed);
+    }
+}

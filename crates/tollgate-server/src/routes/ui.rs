@@ -128,31 +128,46 @@ pub mod csrf {
         )
     }
 
-    /// Ok when the POST comes from our own form; else the 403 page.
+    /// The 403 page of a refused form.
+    pub fn refused(why: &str) -> Response {
+        tracing::info!(reason = why, "form refused: CSRF check failed");
+        (
+            StatusCode::FORBIDDEN,
+            page(
+                "Forbidden",
+                "<p>This form expired or was sent from another site. <a href=\"/ui/login\">Open it again</a>.</p>",
+            ),
+        )
+            .into_response()
+    }
+
+    /// Ok when the POST comes from our own form; else why not (for [`refused`]).
     pub fn check(
         state: &AppState,
         headers: &HeaderMap,
         field: Option<&str>,
-    ) -> Result<(), Response> {
-        let refuse = |why: &str| {
-            tracing::info!(reason = why, "form refused: CSRF check failed");
-            Err((
-                StatusCode::FORBIDDEN,
-                page(
-                    "Forbidden",
-                    "<p>This form expired or was sent from another site. <a href=\"/ui/login\">Open it again</a>.</p>",
-                ),
-            )
-                .into_response())
-        };
+    ) -> Result<(), &'static str> {
+        let refuse = Err;
         let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
         if header("sec-fetch-site") == Some("cross-site") {
             return refuse("cross-site request");
         }
         if let Some(origin) = header("origin") {
+            // Our own origin: the Host the request came to, or the public URL's (a reverse
+            // proxy may rewrite Host).
             let host = header("host").unwrap_or("");
             let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
-            if origin == "null" || !origin_host.eq_ignore_ascii_case(host) {
+            let public = &state.settings.public_url;
+            let public_origin = match public.split_once("://") {
+                Some((scheme, rest)) => {
+                    let authority = rest.split('/').next().unwrap_or("");
+                    format!("{scheme}://{authority}")
+                }
+                None => String::new(),
+            };
+            let ours = origin_host.eq_ignore_ascii_case(host)
+                || origin.eq_ignore_ascii_case(&public_origin);
+            if origin == "null" || !ours {
                 return refuse("foreign Origin");
             }
         }
@@ -205,8 +220,8 @@ pub async fn login(
     headers: HeaderMap,
     Form(b): Form<LoginBody>,
 ) -> Response {
-    if let Err(refused) = csrf::check(&state, &headers, b.csrf.as_deref()) {
-        return refused;
+    if let Err(why) = csrf::check(&state, &headers, b.csrf.as_deref()) {
+        return csrf::refused(why);
     }
     match state.store.authenticate(b.token.trim()).await {
         Ok(Some(t)) if t.allows(Scope::Read) => (

@@ -68,6 +68,7 @@ mod tests {
         ("/ui/login", &["get", "post"]),
         ("/ui/products/{id}", &["get"]),
         ("/ui/findings/{id}", &["get"]),
+        ("/ui/static/tollgate.css", &["get"]),
     ];
 
     #[test]
