@@ -727,3 +727,37 @@ fn seams_failed_writes_leave_no_temporary_file() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// On the hub the scan_type names the scanner: a clean scan that names none (`null`, `[]`) is an
+/// empty report of that scan type, and one its parser cannot read is a 400 `{"detail"}`.
+#[cfg(feature = "hub")]
+#[test]
+fn seams_hub_reads_a_clean_scan_as_the_scan_type_it_is_sent_as() {
+    use crate::hub::Hub;
+    for hub in Hub::each("seams-hub-clean-scans") {
+        let t = hub.token("ci", "import,read", None);
+        let dir = temp_dir(&format!("seams-hub-clean-{}", hub.backend));
+        ambiguous_reports(&dir);
+        let fields = |scan_type: &'static str| {
+            vec![
+                ("scan_type", scan_type),
+                ("product_name", "shop"),
+                ("engagement_name", "ci"),
+                ("product_type_name", "apps"),
+                ("auto_create_context", "true"),
+            ]
+        };
+        for (file, scan_type) in [
+            ("null.json", "Trivy Scan"),
+            ("null.json", "Gitleaks Scan"),
+            ("empty-list.json", "Gitleaks Scan"),
+        ] {
+            let (s, v) = hub.import("import-scan", &t, &dir.join(file), &fields(scan_type));
+            assert_eq!(s, 201, "{file} as {scan_type}: {v}");
+        }
+        let (s, v) = hub.import("import-scan", &t, &dir.join("null.json"), &fields("SARIF"));
+        assert_eq!(s, 400, "{v}");
+        assert!(v["detail"].is_string(), "{v}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
