@@ -31,6 +31,13 @@ impl InputError {
 /// Reads a whole report (`-` is standard input), refusing files above `max_size` bytes before
 /// reading them.
 pub fn read_report(file: &str, max_size: u64) -> Result<Vec<u8>, InputError> {
+    read_input(file, max_size, true)
+}
+
+/// Reads a whole input file given as `file` (`-` is standard input when `stdin` allows it):
+/// only a regular file (a symlink is followed), never a FIFO, device, socket or directory, and
+/// at most `max_size` bytes, checked before anything is read.
+pub fn read_input(file: &str, max_size: u64, stdin: bool) -> Result<Vec<u8>, InputError> {
     let err = |message: String| InputError {
         file: file.to_string(),
         message,
@@ -42,7 +49,7 @@ pub fn read_report(file: &str, max_size: u64) -> Result<Vec<u8>, InputError> {
             size
         ))
     };
-    if file == "-" {
+    if file == "-" && stdin {
         let mut buf = Vec::new();
         std::io::stdin()
             .lock()
@@ -54,24 +61,18 @@ pub fn read_report(file: &str, max_size: u64) -> Result<Vec<u8>, InputError> {
         }
         return Ok(buf);
     }
-    let path = Path::new(file);
-    let meta =
-        std::fs::metadata(path).map_err(|e| err(format!("cannot read: {}", io_reason(&e))))?;
-    if meta.is_dir() {
-        return Err(err("is a directory, not a report file".to_string()));
-    }
+    let (f, meta) = open_regular(Path::new(file)).map_err(err)?;
     if meta.len() > max_size {
         return Err(too_large(meta.len()));
     }
-    let mut f =
-        std::fs::File::open(path).map_err(|e| err(format!("cannot read: {}", io_reason(&e))))?;
-    let mut buf = if meta.is_file() && meta.len() >= SPLIT_READ_FROM {
+    let mut f = f;
+    let mut buf = if meta.len() >= SPLIT_READ_FROM {
         read_halves(&f, meta.len() as usize)
             .map_err(|e| err(format!("cannot read: {}", io_reason(&e))))?
     } else {
         Vec::with_capacity(meta.len() as usize + 1)
     };
-    // The rest: all of a small or special file, or what a growing file gained since `metadata`.
+    // The rest: all of a small file, or what a growing file gained since it was opened.
     (&mut f)
         .take(max_size + 1 - buf.len() as u64)
         .read_to_end(&mut buf)
@@ -81,6 +82,107 @@ pub fn read_report(file: &str, max_size: u64) -> Result<Vec<u8>, InputError> {
     }
     Ok(buf)
 }
+
+/// Reads a small text input (policy, waivers, baseline): [`read_input`] without standard input,
+/// then UTF-8.
+pub fn read_text_input(path: &Path, max_size: u64) -> Result<String, InputError> {
+    let file = path.display().to_string();
+    let bytes = read_input(&file, max_size, false)?;
+    String::from_utf8(bytes).map_err(|e| InputError {
+        file,
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })
+}
+
+/// Opens `path` for reading if it is a regular file (symlinks followed), and returns it with its
+/// metadata. What it is is checked before opening (opening a FIFO for reading would wait for a
+/// writer), the open itself does not wait (`O_NONBLOCK`), and the opened file is checked again,
+/// so a path swapped in between is refused too.
+pub fn open_regular(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let before = std::fs::metadata(path).map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+    not_regular(&before).map_or(Ok(()), Err)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+    not_regular(&meta).map_or(Ok(()), Err)?;
+    Ok((file, meta))
+}
+
+/// Why a file of this type is not read as an input, if it is not a regular file.
+fn not_regular(meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let what = if t.is_file() {
+        return None;
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Some(format!("is {what}, not a regular file"))
+}
+
+/// `O_NONBLOCK` of the platforms Tollgate is built for: an open of a FIFO returns at once
+/// instead of waiting for a writer (regular files ignore it). Elsewhere the checks before and
+/// after opening still refuse a FIFO; only that open could wait.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "s390x",
+        target_arch = "powerpc64",
+        target_arch = "loongarch64"
+    )
+))]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd"
+))]
+const O_NONBLOCK: i32 = 0x0004;
+#[cfg(not(any(
+    all(
+        target_os = "linux",
+        any(
+            target_arch = "x86",
+            target_arch = "x86_64",
+            target_arch = "arm",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            target_arch = "s390x",
+            target_arch = "powerpc64",
+            target_arch = "loongarch64"
+        )
+    ),
+    target_os = "macos",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd"
+)))]
+const O_NONBLOCK: i32 = 0;
 
 /// Files at least this large are read by two threads, each into its half of the buffer: the
 /// kernel's copying and the zeroing of fresh pages then use both cores (the parallel parse that

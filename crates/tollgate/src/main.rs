@@ -3,6 +3,7 @@
 
 mod cmd;
 mod input;
+mod outfile;
 mod output;
 
 use std::process::ExitCode;

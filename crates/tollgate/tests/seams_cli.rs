@@ -531,3 +531,233 @@ fn seams_generic_findings_import_conversion_matches_defectdojos_reader_on_the_co
             .join("\n")
     );
 }
+
+/// Hostile inputs in one directory: a FIFO, a symlink to /dev/zero, a directory, and a sparse
+/// regular file far above the size limit.
+fn hostile_inputs(dir: &Path) -> Vec<(&'static str, String)> {
+    let fifo = dir.join("fifo.json");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero.json")).expect("symlink");
+    std::fs::create_dir_all(dir.join("dir.json")).expect("dir");
+    vec![
+        ("FIFO", "fifo.json".to_string()),
+        ("symlink to /dev/zero", "zero.json".to_string()),
+        ("/dev/zero", "/dev/zero".to_string()),
+        ("directory", "dir.json".to_string()),
+    ]
+}
+
+/// Every file input of every command: a clear exit 2 naming the file, at once (a FIFO would
+/// hang a plain open; /dev/zero would be read until memory runs out).
+#[test]
+fn seams_hostile_inputs_are_refused_at_once_naming_the_file() {
+    let dir = temp_dir("seams-hostile-inputs");
+    let inputs = hostile_inputs(&dir);
+    let semgrep = examples().join("semgrep.json");
+    let semgrep = semgrep.to_str().expect("path");
+    let mut slowest = Duration::ZERO;
+    for (what, file) in &inputs {
+        let f = file.as_str();
+        let cases: Vec<(&str, Vec<&str>)> = vec![
+            ("report (parse)", vec!["parse", f]),
+            ("report (parse -o)", vec!["parse", "-o", "out.json", f]),
+            ("report (detect)", vec!["detect", f]),
+            ("report (gate)", gate_args("out", &[f])),
+            ("--policy", gate_args("out", &["--policy", f, semgrep])),
+            ("--baseline", gate_args("out", &["--baseline", f, semgrep])),
+            ("--waivers", gate_args("out", &["--waivers", f, semgrep])),
+            (
+                "report (upload)",
+                vec![
+                    "upload",
+                    "--dry-run",
+                    "--url",
+                    "http://127.0.0.1:9",
+                    "--token",
+                    "t",
+                    "--product",
+                    "p",
+                    f,
+                ],
+            ),
+        ];
+        for (slot, args) in cases {
+            let (out, took) = run_in(&dir, &args, LIMIT);
+            slowest = slowest.max(took);
+            // The gate fails closed on a report it cannot use and says so in its verdict.
+            let err = stderr(&out) + &String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(2), "{slot} = {what}: {err}");
+            assert!(
+                err.contains(f),
+                "{slot} = {what}: the file is not named: {err}"
+            );
+            assert!(err.contains("not a regular file"), "{slot} = {what}: {err}");
+            assert!(
+                took < Duration::from_secs(3),
+                "{slot} = {what}: took {took:?}"
+            );
+        }
+    }
+    eprintln!("slowest refusal of a hostile input: {slowest:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The size limit is applied before reading: a 4 GiB sparse file is refused at once.
+#[test]
+fn seams_size_limit_is_applied_before_reading() {
+    let dir = temp_dir("seams-size-limit");
+    let big = dir.join("big.json");
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len(4 << 30))
+        .expect("sparse file");
+    let semgrep = examples().join("semgrep.json");
+    let semgrep = semgrep.to_str().expect("path");
+    for args in [
+        vec!["parse", "--max-size", "1M", "big.json"],
+        gate_args(
+            "out",
+            &["--max-size", "1M", "--baseline", "big.json", semgrep],
+        ),
+        gate_args("out", &["--policy", "big.json", semgrep]),
+    ] {
+        let (out, took) = run_in(&dir, &args, LIMIT);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("big.json") && err.contains("larger than the limit"),
+            "{err}"
+        );
+        assert!(took < Duration::from_secs(3), "{args:?}: took {took:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tmp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect()
+}
+
+/// `-o` through a symlink to a character device writes through it: the link stays a link.
+#[test]
+fn seams_output_through_a_symlink_to_a_device_keeps_the_link() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = temp_dir("seams-output-link");
+    let link = dir.join("null-link.json");
+    std::os::unix::fs::symlink("/dev/null", &link).expect("symlink");
+    let semgrep = examples().join("semgrep.json");
+    let semgrep = semgrep.to_str().expect("path");
+    let out = run(&dir, &["parse", "-o", "null-link.json", semgrep]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(
+        &dir,
+        &gate_args("out", &["--sarif", "../null-link.json", semgrep]),
+    );
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    let meta = std::fs::symlink_metadata(&link).expect("meta");
+    assert!(meta.file_type().is_symlink(), "the link was replaced");
+    assert!(std::fs::metadata(&link)
+        .expect("meta")
+        .file_type()
+        .is_char_device());
+    assert!(tmp_files(&dir).is_empty(), "{:?}", tmp_files(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `-o /dev/null` and `-o /dev/stdout` are written through, never replaced by a regular file.
+#[test]
+fn seams_output_to_dev_null_and_dev_stdout_stays_a_device() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = temp_dir("seams-output-dev");
+    let semgrep = examples().join("semgrep.json");
+    let semgrep = semgrep.to_str().expect("path");
+    let out = run(&dir, &["parse", "-o", "/dev/null", semgrep]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::metadata("/dev/null")
+        .expect("meta")
+        .file_type()
+        .is_char_device());
+    // /dev/stdout is a symlink to the process's standard output (a pipe here): the findings
+    // arrive there.
+    let out = run(&dir, &["parse", "-o", "/dev/stdout", semgrep]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on standard output");
+    assert!(!v["findings"].as_array().expect("findings").is_empty());
+    assert!(std::fs::symlink_metadata("/dev/stdout")
+        .expect("meta")
+        .file_type()
+        .is_symlink());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A failed write leaves no temporary file: `-o` a directory, a report that fails to parse,
+/// an output directory that is a file.
+#[test]
+fn seams_failed_writes_leave_no_temporary_file() {
+    let dir = temp_dir("seams-failed-writes");
+    std::fs::create_dir_all(dir.join("outdir")).expect("dir");
+    std::fs::write(dir.join("broken.json"), r#"{"runs": [{"tool": "#).expect("write");
+    std::fs::write(dir.join("kept.json"), "old").expect("write");
+    let semgrep = examples().join("semgrep.json");
+    let semgrep = semgrep.to_str().expect("path");
+    let out = run(&dir, &["parse", "-o", "outdir", semgrep]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("outdir"), "{}", stderr(&out));
+    let out = run(&dir, &["parse", "-o", "kept.json", semgrep, "broken.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(std::fs::read(dir.join("kept.json")).expect("read"), b"old");
+    let out = run(&dir, &gate_args("out", &["--sarif", "../outdir", semgrep]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    for d in [dir.clone(), dir.join("outdir"), dir.join("out")] {
+        if d.is_dir() {
+            assert!(
+                tmp_files(&d).is_empty(),
+                "{}: {:?}",
+                d.display(),
+                tmp_files(&d)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On the hub the scan_type names the scanner: a clean scan that names none (`null`, `[]`) is an
+/// empty report of that scan type, and one its parser cannot read is a 400 `{"detail"}`.
+#[cfg(feature = "hub")]
+#[test]
+fn seams_hub_reads_a_clean_scan_as_the_scan_type_it_is_sent_as() {
+    use crate::hub::Hub;
+    for hub in Hub::each("seams-hub-clean-scans") {
+        let t = hub.token("ci", "import,read", None);
+        let dir = temp_dir(&format!("seams-hub-clean-{}", hub.backend));
+        ambiguous_reports(&dir);
+        let fields = |scan_type: &'static str| {
+            vec![
+                ("scan_type", scan_type),
+                ("product_name", "shop"),
+                ("engagement_name", "ci"),
+                ("product_type_name", "apps"),
+                ("auto_create_context", "true"),
+            ]
+        };
+        for (file, scan_type) in [
+            ("null.json", "Trivy Scan"),
+            ("null.json", "Gitleaks Scan"),
+            ("empty-list.json", "Gitleaks Scan"),
+        ] {
+            let (s, v) = hub.import("import-scan", &t, &dir.join(file), &fields(scan_type));
+            assert_eq!(s, 201, "{file} as {scan_type}: {v}");
+        }
+        let (s, v) = hub.import("import-scan", &t, &dir.join("null.json"), &fields("SARIF"));
+        assert_eq!(s, 400, "{v}");
+        assert!(v["detail"].is_string(), "{v}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

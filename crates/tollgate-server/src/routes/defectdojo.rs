@@ -201,6 +201,11 @@ async fn import(
     })?;
     let format = match format {
         Ok(f) if formats.contains(&f) => f,
+        // A document that names no scanner (`null`, `[]`: a clean scan) is never guessed; the
+        // scan_type names it here, and its parser reads it (or says why not).
+        Err(e) if e.kind == tollgate_parsers::ErrorKind::Ambiguous && !formats.is_empty() => {
+            formats[0]
+        }
         Ok(other) => {
             return Err(ApiError::bad_request(format!(
                 "{shown}: this is a {} report, not {scan_name:?}; nothing was imported",

@@ -16,7 +16,10 @@ use tollgate_policy::{
 use tollgate_report::GateRun;
 
 use crate::exit;
-use crate::input::{parse_size, read_report, report_error, scanner_arg, ScannerArg, Scanners};
+use crate::input::{
+    open_regular, parse_size, read_report, read_text_input, report_error, scanner_arg, ScannerArg,
+    Scanners,
+};
 
 #[derive(Args)]
 pub struct GateArgs {
@@ -160,16 +163,20 @@ pub fn run(args: GateArgs) -> u8 {
     }
 }
 
+/// Policy and waiver files are a few KiB; anything this large is not one.
+const POLICY_MAX_SIZE: u64 = 16 << 20;
+
 fn load_policy(args: &GateArgs) -> Result<(Policy, String), String> {
     let path = match &args.policy {
         Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from("tollgate.toml")).filter(|p| p.is_file()),
+        // Present but not a regular file (a FIFO, a directory): refused below, not skipped.
+        None => Some(PathBuf::from("tollgate.toml")).filter(|p| p.exists()),
     };
     let (mut policy, origin) = match path {
         Some(p) => {
             let origin = p.display().to_string();
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| format!("{origin}: cannot read the policy: {e}"))?;
+            let text = read_text_input(&p, POLICY_MAX_SIZE)
+                .map_err(|e| format!("{}: cannot read the policy: {}", e.file, e.message))?;
             (
                 Policy::from_toml(&text, &origin).map_err(|e| e.to_string())?,
                 origin,
@@ -182,8 +189,8 @@ fn load_policy(args: &GateArgs) -> Result<(Policy, String), String> {
     };
     for w in &args.waivers {
         let origin = w.display().to_string();
-        let text = std::fs::read_to_string(w)
-            .map_err(|e| format!("{origin}: cannot read the waivers: {e}"))?;
+        let text = read_text_input(w, POLICY_MAX_SIZE)
+            .map_err(|e| format!("{}: cannot read the waivers: {}", e.file, e.message))?;
         policy
             .add_waivers(&text, &origin)
             .map_err(|e| e.to_string())?;
@@ -303,8 +310,8 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     let baseline = match (&args.baseline, &args.baseline_url, &hub_settings) {
         (Some(p), _, _) => {
             let source = p.display().to_string();
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("{source}: cannot read the baseline: {e}"))?;
+            let text = read_text_input(p, args.max_size)
+                .map_err(|e| format!("{}: cannot read the baseline: {}", e.file, e.message))?;
             Some(tollgate_report::read_baseline(&text, &source)?)
         }
         (None, Some(url), Some(h)) => {
@@ -462,10 +469,8 @@ fn record_run(
 ) {
     let recorded = (|| {
         if let Some(a) = artifact {
-            record.artifact_sha256 = Some(
-                sha256_file(a)
-                    .map_err(|e| format!("--artifact {}: cannot read: {e}", a.display()))?,
-            );
+            record.artifact_sha256 =
+                Some(sha256_file(a).map_err(|e| format!("--artifact {}: {e}", a.display()))?);
         }
         let summary = std::fs::read(summary_path)
             .map_err(|e| format!("{}: cannot read: {e}", summary_path.display()))?;
@@ -482,10 +487,10 @@ fn record_run(
     }
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
+fn sha256_file(path: &Path) -> Result<String, String> {
+    let (mut file, _) = open_regular(path)?;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
+    std::io::copy(&mut file, &mut hasher).map_err(|e| e.to_string())?;
     Ok(hex(&hasher.finalize()))
 }
 
@@ -630,28 +635,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes beside the target and renames, so a reader never sees half a file.
+/// Writes one output ([`crate::outfile`]: a reader never sees half a file; a device such as
+/// `/dev/stdout` is written through).
 fn write_file(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     written: &mut Vec<String>,
 ) -> Result<(), String> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let result = std::fs::File::create(&tmp).and_then(|f| {
-        let mut w = std::io::BufWriter::new(f);
-        body(&mut w)?;
-        w.flush()?;
-        w.into_inner().map_err(|e| e.into_error()).map(drop)
-    });
-    match result.and_then(|_| std::fs::rename(&tmp, path)) {
+    match crate::outfile::write_file(path, 64 << 10, |w| body(w)) {
         Ok(()) => {
             written.push(path.display().to_string());
             Ok(())
         }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(format!("{}: cannot write: {e}", path.display()))
-        }
+        Err(e) => Err(format!("{}: cannot write: {e}", path.display())),
     }
 }
 

@@ -24,7 +24,7 @@ pub fn run(args: InitArgs) -> u8 {
         ));
         return exit::INPUT_ERROR;
     }
-    match std::fs::write(&args.path, tollgate_policy::DEFAULT_POLICY) {
+    match crate::outfile::write_bytes(&args.path, tollgate_policy::DEFAULT_POLICY.as_bytes()) {
         Ok(()) => {
             println!(
                 "wrote {} (the default policy; see docs/policy.md)",

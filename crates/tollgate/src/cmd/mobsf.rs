@@ -86,9 +86,7 @@ fn scan(a: ScanArgs) -> u8 {
         writes.push((scorecard_path, s));
     }
     for (path, bytes) in writes {
-        let tmp = path.with_extension("tmp");
-        if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &path)) {
-            let _ = std::fs::remove_file(&tmp);
+        if let Err(e) = crate::outfile::write_bytes(&path, &bytes) {
             report_error(&format!("{}: cannot write: {e}", path.display()));
             return exit::INPUT_ERROR;
         }

@@ -1,5 +1,5 @@
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -67,7 +67,9 @@ pub fn run(args: ParseArgs) -> u8 {
             OutputFormat::Json
         });
     let result = match &args.output {
-        Some(path) => write_atomically(path, |out| parse_all(&args, &scanners, format, false, out)),
+        Some(path) => crate::outfile::write_file(path, WRITE_BUFFER, |out| {
+            parse_all(&args, &scanners, format, false, out)
+        }),
         None => {
             let stdout = io::stdout().lock();
             parse_all(
@@ -92,7 +94,10 @@ pub fn run(args: ParseArgs) -> u8 {
         }
         Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
         Err(Failure::Output(e)) => {
-            report_error(&format!("cannot write output: {e}"));
+            match &args.output {
+                Some(path) => report_error(&format!("{}: cannot write: {e}", path.display())),
+                None => report_error(&format!("cannot write output: {e}")),
+            }
             exit::INPUT_ERROR
         }
     }
@@ -348,34 +353,6 @@ fn write_rendered(
         }
     }
     writer.rendered(&r.bytes[clean..])
-}
-
-/// Writes to a temporary file beside `path` and renames it into place only on success.
-fn write_atomically(
-    path: &Path,
-    body: impl FnOnce(BufWriter<std::fs::File>) -> Result<Stats, Failure>,
-) -> Result<Stats, Failure> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tollgate-{}.tmp", std::process::id()));
-    let file = std::fs::File::create(&tmp).map_err(Failure::Output)?;
-    let result = body(BufWriter::with_capacity(WRITE_BUFFER, file));
-    match result {
-        Ok(stats) => {
-            std::fs::rename(&tmp, path).map_err(Failure::Output)?;
-            Ok(stats)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
 }
 
 fn print_stats(stats: &Stats, started: Instant) {

@@ -78,11 +78,8 @@ pub fn run(a: PullArgs) -> u8 {
             pulled.findings.len()
         );
     }
-    let tmp = a.output.with_extension("tmp");
-    let written =
-        std::fs::write(&tmp, pulled.to_report()).and_then(|_| std::fs::rename(&tmp, &a.output));
+    let written = crate::outfile::write_bytes(&a.output, &pulled.to_report());
     if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
         report_error(&format!("{}: cannot write: {e}", a.output.display()));
         return exit::INPUT_ERROR;
     }

@@ -164,7 +164,7 @@ pub fn run(args: UploadArgs) -> u8 {
         let result = defectdojo::send(
             &args.url,
             &args.token,
-            &upload,
+            upload,
             &retry,
             Duration::from_secs(args.timeout),
             |m| eprintln!("tollgate upload: {report}: {m}"),
