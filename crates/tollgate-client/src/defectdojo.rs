@@ -438,6 +438,38 @@ mod tests {
     }
 
     #[test]
+    fn generic_conversion_writes_what_defectdojo_reads() {
+        let mut f = Finding::new(
+            tollgate_model::Scanner::new("dependency-check", None),
+            "CVE-2021-44228",
+            "log4j-core: CVE-2021-44228",
+        );
+        f.vulnerability_ids = vec!["CVE-2021-44228".into(), "GHSA-jfh8-c2jp-5v3q".into()];
+        f.cwe = vec![u32::MAX, 502];
+        f.location.start_line = Some(u32::MAX);
+        f.location.url = Some("not a url".into());
+        f.location.package = Some(tollgate_model::Package {
+            name: "log4j-core".into(),
+            installed_version: Some("v".repeat(300)),
+            ..Default::default()
+        });
+        let doc: Value = serde_json::from_slice(&generic_findings_json(&[f])).unwrap();
+        let item = &doc["findings"][0];
+        // A list of strings: DefectDojo answers 500 on a list of objects.
+        assert_eq!(
+            item["vulnerability_ids"],
+            json!(["CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q"])
+        );
+        assert_eq!(item["cwe"], json!(502));
+        assert!(item.get("line").is_none());
+        assert!(item.get("endpoints").is_none());
+        assert_eq!(
+            item["component_version"].as_str().unwrap().chars().count(),
+            100
+        );
+    }
+
+    #[test]
     fn outcome_reads_reimport_statistics() {
         let o = parse_outcome(
             r#"{"test_id": 7, "engagement_id": 3, "product_id": 1, "statistics": {"delta": {"created": {"total": 1}, "closed": {"total": 1}, "reactivated": {"total": 0}, "untouched": {"total": 3}}}}"#,

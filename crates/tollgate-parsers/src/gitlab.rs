@@ -2,11 +2,13 @@
 //! eslint, find_sec_bugs, njsscan, checkov, kics …) and Secret Detection
 //! (`gl-secret-detection-report.json`). One finding per entry of `vulnerabilities`.
 //!
-//! - Detection: an object with `vulnerabilities` and `scan.type` `sast` / `secret_detection`;
-//!   reports without `scan.type` (old schemas, or `scan` beyond the sniffed head) are recognised
-//!   by GitLab's identifier list (`vulnerabilities[].identifiers[].type`) and told apart by the
-//!   first vulnerability's `category` or a `raw_source_code_extract`. Other GitLab report types
-//!   (dependency/container scanning, DAST) are not claimed.
+//! - Detection, from the shape of schemas 2.x–15.x: an object with `vulnerabilities` and either
+//!   a `scan` block, GitLab's identifier list (`vulnerabilities[].identifiers[].type`), or a
+//!   schema `version` with only the schema's top-level keys beside it. `scan.type` `sast` /
+//!   `secret_detection` decides; without it (old schemas, a clean report, or `scan` beyond the
+//!   sniffed head) the first vulnerability's `category`, a `raw_source_code_extract`, or the
+//!   locations tell the type, and an empty report is an empty SAST report. Other GitLab report
+//!   types (dependency/container scanning, DAST) are not claimed.
 //! - rule_id: the first identifier whose type is scanner-specific (`semgrep_id`, `semgrep_type`,
 //!   `bandit_test_id`, `gitleaks_rule_id`, `checkov`, `find_sec_bugs_type` …; not `cwe`, `cve`,
 //!   `owasp` …): its value, or its name when the value is prose (njsscan puts the message there).
