@@ -283,7 +283,7 @@ impl Store {
             .push(", ")
             .arg(req.service.clone())
             .push(", ")
-            .arg(tags_json(&req.tags)?)
+            .arg(Arg::Json(tags_json(&req.tags)?))
             .push(", ")
             .arg(req.actor.clone())
             .push(") RETURNING id")
@@ -613,7 +613,7 @@ impl Store {
             let id = *ids.get(item.finding.fingerprint.as_str()).ok_or_else(|| {
                 StoreError::Corrupt(format!("no id returned for {}", item.finding.fingerprint))
             })?;
-            d.list::<Arg>([id.into(), item.data.as_str().into()]);
+            d.list::<Arg>([id.into(), Arg::Json(item.data.clone())]);
         }
         d.query(self.backend)?.execute(&mut *conn).await?;
         Ok(())

@@ -17,6 +17,10 @@ pub(crate) enum Arg {
     Int(Option<i64>),
     Text(Option<String>),
     Bool(Option<bool>),
+    /// Text written by serde_json, bound as text. It never holds a raw U+0000 (serde_json writes
+    /// the escape `\u0000`), so the NUL check skips it: a finding's JSON is most of the bytes an
+    /// import binds.
+    Json(String),
 }
 
 impl From<i64> for Arg {
@@ -67,6 +71,7 @@ impl rusqlite::ToSql for Arg {
             Arg::Int(Some(v)) => ValueRef::Integer(*v),
             Arg::Text(Some(v)) => ValueRef::Text(v.as_bytes()),
             Arg::Bool(Some(v)) => ValueRef::Integer(i64::from(*v)),
+            Arg::Json(v) => ValueRef::Text(v.as_bytes()),
             Arg::Int(None) | Arg::Text(None) | Arg::Bool(None) => ValueRef::Null,
         }))
     }
@@ -180,6 +185,7 @@ impl Sql {
                 Arg::Int(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.as_deref()),
                 Arg::Bool(v) => q.bind(*v),
+                Arg::Json(v) => q.bind(v.as_str()),
             };
         }
         Ok(q)
@@ -237,5 +243,25 @@ mod tests {
             "SELECT a FROM t WHERE x = ? AND y IN (?, ?)"
         );
         assert_eq!(q.args.len(), 3);
+    }
+
+    #[test]
+    fn a_missing_value_keeps_its_type_and_text_with_nul_is_refused() {
+        assert!(matches!(Arg::from(None::<&str>), Arg::Text(None)));
+        assert!(matches!(Arg::from(None::<String>), Arg::Text(None)));
+        assert!(matches!(Arg::from(None::<i64>), Arg::Int(None)));
+        assert!(matches!(Arg::from(None::<bool>), Arg::Bool(None)));
+        let mut q = Sql::new("SELECT 1 WHERE x = ");
+        q.arg("a\0b");
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            match q.query(backend) {
+                Err(StoreError::Invalid(m)) => assert!(m.contains("NUL character (U+0000)"), "{m}"),
+                _ => panic!("text with U+0000 was bound"),
+            }
+        }
+        assert!(q.sqlite_params().is_err());
+        let mut ok = Sql::new("SELECT 1 WHERE x = ");
+        ok.arg("a\u{FFFD}b").push(" AND y = ").arg(None::<&str>);
+        assert!(ok.query(Backend::Postgres).is_ok());
     }
 }

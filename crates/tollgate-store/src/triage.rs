@@ -200,7 +200,7 @@ impl Store {
             run.commit_hash.clone().into(),
             run.release_tag.clone().into(),
             run.artifact_sha256.clone().into(),
-            body.into(),
+            Arg::Json(body),
         ])
         .push(" RETURNING id")
         .query(self.backend)?
