@@ -97,7 +97,7 @@ impl Store {
         let (product_id, engagement_id) = if let Some(engagement_id) = t.engagement_id {
             let row = Sql::new("SELECT product_id FROM engagements WHERE id = ")
                 .arg(engagement_id)
-                .query(self.backend)
+                .query(self.backend)?
                 .fetch_optional(&mut *conn)
                 .await?;
             let product_id = row.map(|r| get_i64(&r, "product_id")).transpose()?;
@@ -177,7 +177,7 @@ impl Store {
                     Sql::new("SELECT id FROM engagements WHERE id = ")
                         .arg(engagement_id)
                         .push(" FOR UPDATE")
-                        .query(self.backend)
+                        .query(self.backend)?
                         .fetch_optional(&mut *conn)
                         .await?;
                 }
@@ -192,7 +192,7 @@ impl Store {
                 }
                 q.push(" ORDER BY id DESC LIMIT 1");
                 q.push(self.for_update());
-                match q.query(self.backend).fetch_optional(&mut *conn).await? {
+                match q.query(self.backend)?.fetch_optional(&mut *conn).await? {
                     Some(row) => Some(test_from_row(&row)?),
                     None if req.auto_create_context => None,
                     None => {
@@ -223,7 +223,7 @@ impl Store {
         if lock {
             q.push(self.for_update());
         }
-        q.query(self.backend)
+        q.query(self.backend)?
             .fetch_optional(&mut *conn)
             .await?
             .map(|r| test_from_row(&r))
@@ -233,7 +233,7 @@ impl Store {
     async fn product_type_of(&self, conn: &mut AnyConnection, product_id: i64) -> Result<i64> {
         let row = Sql::new("SELECT product_type_id FROM products WHERE id = ")
             .arg(product_id)
-            .query(self.backend)
+            .query(self.backend)?
             .fetch_one(&mut *conn)
             .await?;
         get_i64(&row, "product_type_id")
@@ -246,7 +246,7 @@ impl Store {
     ) -> Result<Option<i64>> {
         Sql::new("SELECT id FROM products WHERE name = ")
             .arg(name)
-            .query(self.backend)
+            .query(self.backend)?
             .fetch_optional(&mut *conn)
             .await?
             .map(|r| get_i64(&r, "id"))
@@ -263,7 +263,7 @@ impl Store {
             .arg(product_id)
             .push(" AND name = ")
             .arg(name)
-            .query(self.backend)
+            .query(self.backend)?
             .fetch_optional(&mut *conn)
             .await?
             .map(|r| get_i64(&r, "id"))
@@ -282,12 +282,12 @@ impl Store {
             .push(", ")
             .arg(now)
             .push(") ON CONFLICT (name) DO NOTHING")
-            .query(self.backend)
+            .query(self.backend)?
             .execute(&mut *conn)
             .await?;
         let row = Sql::new("SELECT id FROM product_types WHERE name = ")
             .arg(name)
-            .query(self.backend)
+            .query(self.backend)?
             .fetch_one(&mut *conn)
             .await?;
         get_i64(&row, "id")
@@ -307,7 +307,7 @@ impl Store {
             .push(", ")
             .arg(now)
             .push(") ON CONFLICT (name) DO NOTHING")
-            .query(self.backend)
+            .query(self.backend)?
             .execute(&mut *conn)
             .await?;
         self.product_id_by_name(conn, name)
@@ -329,7 +329,7 @@ impl Store {
             .push(", ")
             .arg(now)
             .push(") ON CONFLICT (product_id, name) DO NOTHING")
-            .query(self.backend)
+            .query(self.backend)?
             .execute(&mut *conn)
             .await?;
         self.engagement_id_by_name(conn, product_id, name)
@@ -358,7 +358,7 @@ impl Store {
             .arg(platform)
             .push(", platform) WHERE id = ")
             .arg(product_id)
-            .query(self.backend)
+            .query(self.backend)?
             .execute(&self.pool)
             .await?;
         if done.rows_affected() == 0 {

@@ -23,16 +23,65 @@ const INSERT_BATCH: usize = 1000;
 const ID_BATCH: usize = 5000;
 
 /// A finding on its way into the store, with its JSON already written (by the caller's thread,
-/// beside the writes).
+/// beside the writes). The only way in for report text: [`Incoming::new`] replaces every U+0000
+/// of it with U+FFFD, so a finding is never lost for a character PostgreSQL cannot store, and both
+/// backends keep the same text.
 pub struct Incoming {
-    pub finding: Finding,
-    pub data: String,
+    finding: Finding,
+    data: String,
 }
 
 impl Incoming {
     pub fn new(finding: Finding) -> Incoming {
         let data = serde_json::to_string(&finding).unwrap_or_else(|_| "{}".into());
+        // serde_json writes U+0000 as the escape `\u0000`: no escape, no NUL (the common case
+        // costs one scan). A hit may also be the text `\u0000` itself; the slow path tells them apart.
+        if data.contains("\\u0000") {
+            return Incoming::without_nul(finding);
+        }
         Incoming { finding, data }
+    }
+
+    /// Every string of the finding (keys too) with U+0000 replaced by U+FFFD.
+    fn without_nul(finding: Finding) -> Incoming {
+        fn clean(v: &mut serde_json::Value) {
+            use serde_json::Value;
+            match v {
+                Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+                Value::Array(items) => items.iter_mut().for_each(clean),
+                Value::Object(map) => {
+                    let entries = std::mem::take(map);
+                    for (k, mut item) in entries {
+                        clean(&mut item);
+                        map.insert(k.replace('\0', "\u{FFFD}"), item);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Ok(mut value) = serde_json::to_value(&finding) else {
+            return Incoming {
+                finding,
+                data: "{}".into(),
+            };
+        };
+        clean(&mut value);
+        match serde_json::from_value::<Finding>(value.clone()) {
+            Ok(finding) => {
+                let data = serde_json::to_string(&finding).unwrap_or_else(|_| value.to_string());
+                Incoming { finding, data }
+            }
+            // Not expected (the model reads its own JSON back): keep the cleaned JSON, and the
+            // title the store indexes cleaned the same way.
+            Err(_) => {
+                let mut finding = finding;
+                finding.title = finding.title.replace('\0', "\u{FFFD}");
+                Incoming {
+                    finding,
+                    data: value.to_string(),
+                }
+            }
+        }
     }
 }
 
@@ -128,6 +177,15 @@ fn existing_from_row(row: &sqlx::any::AnyRow) -> Result<(String, Existing)> {
     ))
 }
 
+/// The import's tags as stored (a JSON list). Tags are request text: U+0000 is refused here, as
+/// the SQL builder refuses it in every other value (JSON would escape it past that check).
+fn tags_json(tags: &[String]) -> Result<String> {
+    for t in tags {
+        crate::sql::refuse_nul(t)?;
+    }
+    Ok(serde_json::to_string(tags).unwrap_or_else(|_| "[]".into()))
+}
+
 impl Store {
     /// Imports or reimports `findings` (already parsed and checked against `scan_type` by the
     /// caller) in one transaction: on any error nothing is stored.
@@ -196,7 +254,7 @@ impl Store {
                 .push(", ")
                 .arg(now)
                 .push(format!(") RETURNING {TEST_COLUMNS}").as_str())
-                .query(self.backend)
+                .query(self.backend)?
                 .fetch_one(&mut *conn)
                 .await?;
                 crate::context::test_from_row(&row)?
@@ -225,11 +283,11 @@ impl Store {
             .push(", ")
             .arg(req.service.clone())
             .push(", ")
-            .arg(serde_json::to_string(&req.tags).unwrap_or_else(|_| "[]".into()))
+            .arg(Arg::Json(tags_json(&req.tags)?))
             .push(", ")
             .arg(req.actor.clone())
             .push(") RETURNING id")
-            .query(self.backend)
+            .query(self.backend)?
             .fetch_one(&mut *conn)
             .await?;
             get_i64(&row, "id")?
@@ -358,7 +416,7 @@ impl Store {
                 .push(" AND scan_type = ")
                 .arg(req.scan_type.as_str())
                 .push(")")
-                .query(self.backend)
+                .query(self.backend)?
                 .fetch_all(&mut *conn)
                 .await?;
                 for row in &rows {
@@ -441,7 +499,7 @@ impl Store {
             .arg(delta.untouched.total.total)
             .push(" WHERE id = ")
             .arg(import_id)
-            .query(self.backend)
+            .query(self.backend)?
             .execute(&mut *conn)
             .await?;
         Sql::new("UPDATE tests SET last_import_id = ")
@@ -450,7 +508,7 @@ impl Store {
             .arg(now)
             .push(" WHERE id = ")
             .arg(test.id)
-            .query(self.backend)
+            .query(self.backend)?
             .execute(&mut *conn)
             .await?;
         self.adjust_counts(conn, resolved.product_id, counts.open, counts.closed)
@@ -495,7 +553,7 @@ impl Store {
         for chunk in ids.chunks(ID_BATCH) {
             let mut q = set();
             q.push(" WHERE id IN ").list(chunk.iter().copied());
-            q.query(self.backend).execute(&mut *conn).await?;
+            q.query(self.backend)?.execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -542,7 +600,7 @@ impl Store {
         }
         // Ids by fingerprint (unique in the test): RETURNING order is not promised.
         q.push(" RETURNING id, fingerprint");
-        let rows = q.query(self.backend).fetch_all(&mut *conn).await?;
+        let rows = q.query(self.backend)?.fetch_all(&mut *conn).await?;
         let mut ids = HashMap::with_capacity(rows.len());
         for row in &rows {
             ids.insert(get_str(row, "fingerprint")?, get_i64(row, "id")?);
@@ -555,9 +613,9 @@ impl Store {
             let id = *ids.get(item.finding.fingerprint.as_str()).ok_or_else(|| {
                 StoreError::Corrupt(format!("no id returned for {}", item.finding.fingerprint))
             })?;
-            d.list::<Arg>([id.into(), item.data.as_str().into()]);
+            d.list::<Arg>([id.into(), Arg::Json(item.data.clone())]);
         }
-        d.query(self.backend).execute(&mut *conn).await?;
+        d.query(self.backend)?.execute(&mut *conn).await?;
         Ok(())
     }
 
@@ -582,7 +640,7 @@ impl Store {
              FROM findings WHERE test_id = "
         ))
         .arg(test_id)
-        .query(self.backend)
+        .query(self.backend)?
         .fetch_one(&mut *conn)
         .await?;
         let packed = get_opt_str(&row, "packed")?.unwrap_or_default();
@@ -640,7 +698,7 @@ impl Store {
             .arg(closed)
             .push(" WHERE id = ")
             .arg(product_id)
-            .query(self.backend)
+            .query(self.backend)?
             .execute(&mut *conn)
             .await?;
         Ok(())

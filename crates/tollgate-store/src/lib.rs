@@ -2,8 +2,8 @@
 //! `serve` replicas), with embedded migrations and the import / reimport engine.
 //!
 //! Both backends run the same SQL through sqlx's `Any` driver: numbered `$N` placeholders (SQLite
-//! reads them too), instants as Unix seconds, JSON as text. Only the DDL differs (two migration
-//! folders). Every write is one transaction; the store keeps no state that two replicas could
+//! reads them too), every value bound with its column's type (NULLs too: `sql::Arg`), instants as
+//! Unix seconds, JSON as text. Only the DDL differs (two migration folders). Every write is one transaction; the store keeps no state that two replicas could
 //! disagree on. It never parses reports or speaks HTTP.
 
 mod context;

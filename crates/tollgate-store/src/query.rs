@@ -126,7 +126,7 @@ async fn page<T>(
     let mut count = Sql::new(format!("SELECT COUNT(*) AS n{count_from}"));
     count.args = from_where.args.clone();
     let total = get_i64(
-        &count.query(store.backend).fetch_one(&store.pool).await?,
+        &count.query(store.backend)?.fetch_one(&store.pool).await?,
         "n",
     )?;
     let mut rows = Sql::new(format!("SELECT {select}{}", from_where.text));
@@ -137,7 +137,7 @@ async fn page<T>(
         .push(" OFFSET ")
         .arg(q.offset.max(0));
     let results = rows
-        .query(store.backend)
+        .query(store.backend)?
         .fetch_all(&store.pool)
         .await?
         .iter()
@@ -256,7 +256,7 @@ impl Store {
             "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = "
         ))
         .arg(id)
-        .query(self.backend)
+        .query(self.backend)?
         .fetch_optional(&self.pool)
         .await?
         .map(|r| product_from_row(&r))
@@ -268,7 +268,7 @@ impl Store {
             "SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE f.id = "
         ))
         .arg(id)
-        .query(self.backend)
+        .query(self.backend)?
         .fetch_optional(&self.pool)
         .await?
         .map(|r| finding_from_row(&r))
@@ -286,7 +286,7 @@ impl Store {
                 "SELECT id, finding_id, author, text, kind, created_at FROM notes WHERE finding_id IN ",
             );
             q.list(chunk.iter().copied()).push(" ORDER BY id");
-            for row in q.query(self.backend).fetch_all(&self.pool).await? {
+            for row in q.query(self.backend)?.fetch_all(&self.pool).await? {
                 out.push(note_from_row(&row)?);
             }
         }
@@ -301,7 +301,7 @@ impl Store {
         )
         .arg(test_id)
         .push(" ORDER BY id DESC")
-        .query(self.backend)
+        .query(self.backend)?
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -355,7 +355,7 @@ impl Store {
             let mut c = Sql::new(format!("SELECT COUNT(*) AS n{FINDING_FROM} WHERE 1 = 1"));
             filters(&mut c, None);
             total = Some(get_i64(
-                &c.query(self.backend).fetch_one(&self.pool).await?,
+                &c.query(self.backend)?.fetch_one(&self.pool).await?,
                 "n",
             )?);
         }
@@ -392,7 +392,7 @@ impl Store {
                 let mut findings = Vec::new();
                 {
                     let mut stmt = tx.prepare_cached(page.sqlite_text())?;
-                    let mut rows = stmt.query(rusqlite::params_from_iter(&page.args))?;
+                    let mut rows = stmt.query(page.sqlite_params()?)?;
                     while let Some(row) = rows.next()? {
                         findings.push(finding_from_sqlite_row(row)?);
                     }
@@ -401,7 +401,7 @@ impl Store {
                     (Some(t), _) => t,
                     (None, Some(c)) => tx
                         .prepare_cached(c.sqlite_text())?
-                        .query_row(rusqlite::params_from_iter(&c.args), |r| r.get(0))?,
+                        .query_row(c.sqlite_params()?, |r| r.get(0))?,
                     (None, None) => 0,
                 };
                 tx.finish()?;
@@ -452,7 +452,7 @@ impl Store {
         rows.push(" ORDER BY f.id LIMIT ")
             .arg(q.page_size.clamp(1, 1000))
             .push(") p");
-        let row = rows.query(self.backend).fetch_one(&self.pool).await?;
+        let row = rows.query(self.backend)?.fetch_one(&self.pool).await?;
         let total = match total {
             Some(t) => t,
             None => get_i64(&row, "total")?,
@@ -510,7 +510,7 @@ impl Store {
         q.push(" ORDER BY id");
         let mut out: Vec<BaselineEntry> = Vec::new();
         let mut index = std::collections::HashMap::new();
-        for row in q.query(self.backend).fetch_all(&mut *conn).await? {
+        for row in q.query(self.backend)?.fetch_all(&mut *conn).await? {
             let fingerprint = get_str(&row, "fingerprint")?;
             let status = FindingStatus {
                 active: get_bool(&row, "active")?,

@@ -6,37 +6,61 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
 
+/// A bound value. Each variant carries its column's type whether or not it holds a value: a
+/// missing value is `Text(None)`, `Int(None)` or `Bool(None)`, chosen by the Rust type it came
+/// from, and binds as a NULL *of that type*. (An untyped NULL cannot be written: PostgreSQL
+/// prepares a statement with the types of its first arguments and caches it per connection, so a
+/// NULL typed as an integer for a text column broke the next call with a value on that
+/// connection, and `COALESCE($1, text_column)` could not even be prepared.)
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
-    Int(i64),
-    Text(String),
-    Bool(bool),
-    Null,
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+    /// Text written by serde_json, bound as text. It never holds a raw U+0000 (serde_json writes
+    /// the escape `\u0000`), so the NUL check skips it: a finding's JSON is most of the bytes an
+    /// import binds.
+    Json(String),
 }
 
 impl From<i64> for Arg {
     fn from(v: i64) -> Self {
-        Arg::Int(v)
+        Arg::Int(Some(v))
     }
 }
 impl From<bool> for Arg {
     fn from(v: bool) -> Self {
-        Arg::Bool(v)
+        Arg::Bool(Some(v))
     }
 }
 impl From<String> for Arg {
     fn from(v: String) -> Self {
-        Arg::Text(v)
+        Arg::Text(Some(v))
     }
 }
 impl From<&str> for Arg {
     fn from(v: &str) -> Self {
-        Arg::Text(v.to_string())
+        Arg::Text(Some(v.to_string()))
     }
 }
-impl<T: Into<Arg>> From<Option<T>> for Arg {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Arg::Null, Into::into)
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<Option<bool>> for Arg {
+    fn from(v: Option<bool>) -> Self {
+        Arg::Bool(v)
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_string))
     }
 }
 
@@ -44,12 +68,28 @@ impl rusqlite::ToSql for Arg {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         use rusqlite::types::{ToSqlOutput, ValueRef};
         Ok(ToSqlOutput::Borrowed(match self {
-            Arg::Int(v) => ValueRef::Integer(*v),
-            Arg::Text(v) => ValueRef::Text(v.as_bytes()),
-            Arg::Bool(v) => ValueRef::Integer(i64::from(*v)),
-            Arg::Null => ValueRef::Null,
+            Arg::Int(Some(v)) => ValueRef::Integer(*v),
+            Arg::Text(Some(v)) => ValueRef::Text(v.as_bytes()),
+            Arg::Bool(Some(v)) => ValueRef::Integer(i64::from(*v)),
+            Arg::Json(v) => ValueRef::Text(v.as_bytes()),
+            Arg::Int(None) | Arg::Text(None) | Arg::Bool(None) => ValueRef::Null,
         }))
     }
+}
+
+/// The refusal of text holding U+0000: PostgreSQL's text cannot store it, so neither backend
+/// takes it (text from reports is cleaned before it gets here; see `import::Incoming`).
+pub(crate) fn refuse_nul(text: &str) -> Result<()> {
+    if !text.as_bytes().contains(&0) {
+        return Ok(());
+    }
+    let mut shown: String = text.chars().take(60).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    Err(StoreError::Invalid(format!(
+        "{shown:?} contains a NUL character (U+0000), which the hub does not store or search for; remove it"
+    )))
 }
 
 /// SQL text plus its arguments, placeholders numbered as they are pushed.
@@ -120,9 +160,22 @@ impl Sql {
             .get_or_init(|| anonymous_placeholders(&self.text))
     }
 
-    /// The query for `backend`. SQLite gets anonymous `?` placeholders: it looks up a numbered
-    /// parameter's name by a linear scan, which made large multi-row INSERTs quadratic.
-    pub fn query(&self, backend: Backend) -> Query<'_, Any, AnyArguments<'_>> {
+    /// Every text argument free of U+0000 (else `Invalid`): the one check all values pass on
+    /// their way to either backend.
+    fn check(&self) -> Result<()> {
+        for a in &self.args {
+            if let Arg::Text(Some(t)) = a {
+                refuse_nul(t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The query for `backend`, every argument bound with its own type (NULLs too). SQLite gets
+    /// anonymous `?` placeholders: it looks up a numbered parameter's name by a linear scan,
+    /// which made large multi-row INSERTs quadratic.
+    pub fn query(&self, backend: Backend) -> Result<Query<'_, Any, AnyArguments<'_>>> {
+        self.check()?;
         let mut q = match backend {
             Backend::Postgres => sqlx::query(&self.text),
             Backend::Sqlite => sqlx::query(self.sqlite_text()),
@@ -130,12 +183,18 @@ impl Sql {
         for a in &self.args {
             q = match a {
                 Arg::Int(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(v.as_str()),
+                Arg::Text(v) => q.bind(v.as_deref()),
                 Arg::Bool(v) => q.bind(*v),
-                Arg::Null => q.bind(Option::<i64>::None),
+                Arg::Json(v) => q.bind(v.as_str()),
             };
         }
-        q
+        Ok(q)
+    }
+
+    /// The arguments for SQLite's direct read path (rusqlite), checked like `query`'s.
+    pub fn sqlite_params(&self) -> Result<rusqlite::ParamsFromIter<&Vec<Arg>>> {
+        self.check()?;
+        Ok(rusqlite::params_from_iter(&self.args))
     }
 }
 
@@ -184,5 +243,25 @@ mod tests {
             "SELECT a FROM t WHERE x = ? AND y IN (?, ?)"
         );
         assert_eq!(q.args.len(), 3);
+    }
+
+    #[test]
+    fn a_missing_value_keeps_its_type_and_text_with_nul_is_refused() {
+        assert!(matches!(Arg::from(None::<&str>), Arg::Text(None)));
+        assert!(matches!(Arg::from(None::<String>), Arg::Text(None)));
+        assert!(matches!(Arg::from(None::<i64>), Arg::Int(None)));
+        assert!(matches!(Arg::from(None::<bool>), Arg::Bool(None)));
+        let mut q = Sql::new("SELECT 1 WHERE x = ");
+        q.arg("a\0b");
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            match q.query(backend) {
+                Err(StoreError::Invalid(m)) => assert!(m.contains("NUL character (U+0000)"), "{m}"),
+                _ => panic!("text with U+0000 was bound"),
+            }
+        }
+        assert!(q.sqlite_params().is_err());
+        let mut ok = Sql::new("SELECT 1 WHERE x = ");
+        ok.arg("a\u{FFFD}b").push(" AND y = ").arg(None::<&str>);
+        assert!(ok.query(Backend::Postgres).is_ok());
     }
 }

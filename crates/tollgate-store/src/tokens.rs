@@ -61,7 +61,7 @@ impl Store {
             .join(",");
         let exists = Sql::new("SELECT id FROM tokens WHERE name = ")
             .arg(name)
-            .query(self.backend)
+            .query(self.backend)?
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_some() {
@@ -80,7 +80,7 @@ impl Store {
             now.into(),
         ])
         .push(" RETURNING id")
-        .query(self.backend)
+        .query(self.backend)?
         .fetch_one(&mut *tx)
         .await?;
         let id = get_i64(&row, "id")?;
@@ -106,7 +106,7 @@ impl Store {
         )
         .arg(digest(secret.trim()))
         .push(" AND revoked_at IS NULL")
-        .query(self.backend)
+        .query(self.backend)?
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
@@ -129,7 +129,7 @@ impl Store {
             .push(" WHERE name = ")
             .arg(name)
             .push(" AND revoked_at IS NULL")
-            .query(self.backend)
+            .query(self.backend)?
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
@@ -141,7 +141,7 @@ impl Store {
             "SELECT CAST(COALESCE(SUM(open_count), 0) AS BIGINT) AS open, \
              CAST(COALESCE(SUM(closed_count), 0) AS BIGINT) AS closed FROM products",
         )
-        .query(self.backend)
+        .query(self.backend)?
         .fetch_one(&self.pool)
         .await?;
         Ok((get_i64(&row, "open")?, get_i64(&row, "closed")?))

@@ -22,7 +22,7 @@ impl Store {
         if self.backend == crate::Backend::Postgres {
             q.push(" FOR UPDATE OF f");
         }
-        let row = q.query(self.backend).fetch_optional(&mut *conn).await?;
+        let row = q.query(self.backend)?.fetch_optional(&mut *conn).await?;
         let found = row.map(|r| finding_from_row(&r)).transpose()?;
         match found {
             Some(f) if restrict_to_product.is_none_or(|p| p == f.product_id) => Ok(f),
@@ -52,7 +52,7 @@ impl Store {
             .arg(now)
             .push(" WHERE id = ")
             .arg(id)
-            .query(self.backend)
+            .query(self.backend)?
             .execute(&mut *tx)
             .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
@@ -114,7 +114,7 @@ impl Store {
                 .arg(risk_accepted_until);
         }
         q.push(" WHERE id = ").arg(id);
-        q.query(self.backend).execute(&mut *tx).await?;
+        q.query(self.backend)?.execute(&mut *tx).await?;
         self.adjust_counts(&mut tx, f.product_id, -1, 1).await?;
         let text = format!(
             "Closed as {}{}{}: {reason}",
@@ -159,7 +159,7 @@ impl Store {
             .arg(now)
             .push(" WHERE id = ")
             .arg(finding_id)
-            .query(self.backend)
+            .query(self.backend)?
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -200,10 +200,10 @@ impl Store {
             run.commit_hash.clone().into(),
             run.release_tag.clone().into(),
             run.artifact_sha256.clone().into(),
-            Arg::Text(body),
+            Arg::Json(body),
         ])
         .push(" RETURNING id")
-        .query(self.backend)
+        .query(self.backend)?
         .fetch_one(&mut *tx)
         .await?;
         let id = get_i64(&row, "id")?;
@@ -245,7 +245,7 @@ async fn insert_note(
             now.into(),
         ])
         .push(" RETURNING id")
-        .query(backend)
+        .query(backend)?
         .fetch_one(&mut *conn)
         .await?;
     Ok(Note {

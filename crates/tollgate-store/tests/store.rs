@@ -19,6 +19,10 @@ impl Drop for TempDir {
 }
 
 async fn sqlite() -> Db {
+    sqlite_with(StoreOptions::default()).await
+}
+
+async fn sqlite_with(options: StoreOptions) -> Db {
     let dir = std::env::temp_dir().join(format!(
         "tollgate-store-test-{}-{}",
         std::process::id(),
@@ -27,7 +31,7 @@ async fn sqlite() -> Db {
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("hub.db").display());
     Db {
-        store: Store::open(&url, StoreOptions::default()).await.unwrap(),
+        store: Store::open(&url, options).await.unwrap(),
         _dir: Some(TempDir(dir)),
         name: "sqlite",
     }
@@ -543,5 +547,382 @@ async fn finding_pages_agree_on_every_read_path() {
                 }
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values that are sometimes absent (issue 12 §2). PostgreSQL caches each statement per connection
+// with the types of its first arguments, so a NULL bound with the wrong type poisons the next
+// call with a value on that connection. A fresh connection hides it: these tests run every shape
+// more times than the pool has connections, absent first, so each connection that cached the
+// absent shape serves a present one after it.
+
+/// A pool of four connections (the shape of a small `serve`), on both backends.
+async fn pooled_backends() -> Vec<Db> {
+    let options = || StoreOptions {
+        max_connections: 4,
+        ..StoreOptions::default()
+    };
+    let mut v = vec![sqlite_with(options()).await];
+    if let Ok(base) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
+        let url = tollgate_store::testing::fresh_postgres_database(&base)
+            .await
+            .expect("create a test database");
+        v.push(Db {
+            store: Store::open(&url, options()).await.unwrap(),
+            _dir: None,
+            name: "postgres",
+        });
+    } else {
+        eprintln!("SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set");
+    }
+    v
+}
+
+/// Calls per shape: more than the pool's connections.
+const ROUNDS: i64 = 8;
+
+#[tokio::test]
+async fn imports_without_then_with_every_optional_field_on_a_pool() {
+    for db in pooled_backends().await {
+        let s = &db.store;
+        let mut test_id = 0;
+        for round in 0..2 * ROUNDS {
+            let present = round >= ROUNDS;
+            let mut r = reimport(1_000 + round);
+            if present {
+                r.scan_date = Some("2026-11-20".into());
+                r.version = Some(format!("1.{round}"));
+                r.branch_tag = Some("main".into());
+                r.commit_hash = Some(format!("{round:040x}"));
+                r.build_id = Some(format!("build-{round}"));
+                r.service = Some("api".into());
+                r.tags = vec!["ci".into()];
+                r.actor = Some("ci-token".into());
+            }
+            let out = s
+                .import(r, vec![finding("a1", Severity::High)])
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("{}: import {round} (present: {present}): {e}", db.name)
+                });
+            test_id = out.test_id;
+        }
+        let history = s.imports(test_id).await.unwrap();
+        assert_eq!(history.len() as i64, 2 * ROUNDS, "{}", db.name);
+        // Newest first: the last one carries every field, the first none.
+        let last = &history[0];
+        assert_eq!(last.scan_date.as_deref(), Some("2026-11-20"), "{}", db.name);
+        assert_eq!(last.branch_tag.as_deref(), Some("main"));
+        assert_eq!(last.build_id.as_deref(), Some("build-15"));
+        assert_eq!(last.tags, vec!["ci".to_string()]);
+        let first = history.last().unwrap();
+        assert_eq!(first.version, None, "{}", db.name);
+        assert_eq!(first.commit_hash, None);
+    }
+}
+
+#[tokio::test]
+async fn an_info_finding_without_an_sla_then_a_high_one_on_a_pool() {
+    for db in pooled_backends().await {
+        let s = &db.store;
+        for round in 0..2 * ROUNDS {
+            // Info has no SLA by default (sla_due NULL); High has one.
+            let severity = if round < ROUNDS {
+                Severity::Info
+            } else {
+                Severity::High
+            };
+            let mut r = reimport(1_000 + round);
+            r.mode = ImportMode::Import;
+            r.close_old_findings = false;
+            s.import(r, vec![finding(&format!("f{round}"), severity)])
+                .await
+                .unwrap_or_else(|e| panic!("{}: import {round} ({severity:?}): {e}", db.name));
+        }
+        let (page, _) = s
+            .security_findings(&ResultsQuery {
+                page_size: 100,
+                ..ResultsQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.len() as i64, 2 * ROUNDS, "{}", db.name);
+        for f in &page {
+            match f.finding.severity {
+                Severity::Info => assert_eq!(f.sla_due, None, "{}", db.name),
+                _ => assert!(f.sla_due.is_some(), "{}", db.name),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn risk_acceptances_without_then_with_an_end_date_on_a_pool() {
+    for db in pooled_backends().await {
+        let s = &db.store;
+        let all: Vec<Finding> = (0..2 * ROUNDS)
+            .map(|i| finding(&format!("e{i}"), Severity::Medium))
+            .collect();
+        s.import(reimport(1_000), all).await.unwrap();
+        let (page, _) = s
+            .security_findings(&ResultsQuery {
+                page_size: 100,
+                ..ResultsQuery::default()
+            })
+            .await
+            .unwrap();
+        for (i, f) in page.iter().enumerate() {
+            let until = (i as i64 >= ROUNDS).then_some("2031-01-31");
+            let closed = s
+                .close_finding(
+                    f.id,
+                    ClosedAs::ClosedRiskAccepted,
+                    false,
+                    "accepted",
+                    until,
+                    "alice",
+                    None,
+                    2_000,
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{}: close {i} (until {until:?}): {e}", db.name));
+            assert_eq!(closed.status.risk_accepted_until.as_deref(), until);
+        }
+        assert_eq!(
+            s.finding_totals().await.unwrap(),
+            (0, 2 * ROUNDS),
+            "{}",
+            db.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn product_labels_one_at_a_time_on_a_pool() {
+    for db in pooled_backends().await {
+        let s = &db.store;
+        let out = s
+            .import(reimport(1_000), vec![finding("a1", Severity::High)])
+            .await
+            .unwrap();
+        let id = out.product_id;
+        for round in 0..ROUNDS {
+            let tier = format!("tier-{round}");
+            let platform = format!("platform-{round}");
+            // Tier only, platform only, both, none: each leaves the other label as it was.
+            for (t, p) in [
+                (Some(tier.as_str()), None),
+                (None, Some(platform.as_str())),
+                (Some(tier.as_str()), Some(platform.as_str())),
+                (None, None),
+            ] {
+                s.label_product(id, t, p)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: label {t:?} {p:?}: {e}", db.name));
+            }
+            let p = s.product(id).await.unwrap().unwrap();
+            assert_eq!(p.tier.as_deref(), Some(tier.as_str()), "{}", db.name);
+            assert_eq!(p.platform.as_deref(), Some(platform.as_str()));
+        }
+        assert!(matches!(
+            s.label_product(id + 100, Some("x"), None).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn gate_runs_and_tokens_without_then_with_their_optional_fields_on_a_pool() {
+    for db in pooled_backends().await {
+        let s = &db.store;
+        s.import(reimport(1_000), vec![finding("a1", Severity::High)])
+            .await
+            .unwrap();
+        for round in 0..2 * ROUNDS {
+            let present = round >= ROUNDS;
+            let text = |v: &str| present.then(|| format!("{v}-{round}"));
+            let run = s
+                .record_gate_run(NewGateRun {
+                    product_name: "shop".into(),
+                    engagement_name: present.then(|| "dast".into()),
+                    outcome: "PASS".into(),
+                    commit_hash: text("c"),
+                    release_tag: text("v"),
+                    artifact_sha256: text("sha"),
+                    body: serde_json::json!({"round": round}),
+                    restrict_to_product: None,
+                    now: 2_000 + round,
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{}: gate run {round}: {e}", db.name));
+            assert_eq!(run.release_tag, text("v"));
+            let product = present.then_some("shop");
+            s.create_token(&format!("t{round}"), &[Scope::Read], product, 3_000)
+                .await
+                .unwrap_or_else(|e| panic!("{}: token {round}: {e}", db.name));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// U+0000 (issue 12 §2): PostgreSQL's text cannot hold it, SQLite's can. One answer on both: text
+// from a report is stored with U+FFFD in its place (a finding is never lost for it); text a
+// client sends is refused (400), whatever it is for.
+
+#[tokio::test]
+async fn nul_characters_in_report_text_become_replacement_characters() {
+    for db in backends().await {
+        let s = &db.store;
+        let mut f = finding("a1", Severity::High);
+        f.title = "SQL\0injection".into();
+        f.description = Some("a\0b".into());
+        f.references = vec!["https://x/\0".into()];
+        // A backslash-u that is text, not an escape, stays as it is.
+        f.recommendation = Some("write \\u0000 literally".into());
+        s.import(reimport(1_000), vec![f, finding("b2", Severity::Low)])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", db.name));
+        let page = s
+            .findings(&ListQuery {
+                limit: 10,
+                ..ListQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.count, 2, "{}: no finding lost", db.name);
+        let a1 = &page.results[0].finding;
+        assert_eq!(a1.title, "SQL\u{FFFD}injection", "{}", db.name);
+        assert_eq!(a1.description.as_deref(), Some("a\u{FFFD}b"));
+        assert_eq!(a1.references, vec!["https://x/\u{FFFD}".to_string()]);
+        assert_eq!(
+            a1.recommendation.as_deref(),
+            Some("write \\u0000 literally")
+        );
+        // The title column (list filter) holds the same text as the finding.
+        let by_title = s
+            .findings(&ListQuery {
+                limit: 10,
+                name: Some("SQL\u{FFFD}injection".into()),
+                ..ListQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_title.count, 1, "{}", db.name);
+        let (results, _) = s
+            .security_findings(&ResultsQuery {
+                page_size: 10,
+                ..ResultsQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            results[0].finding.title, "SQL\u{FFFD}injection",
+            "{}",
+            db.name
+        );
+    }
+}
+
+fn refused_for_nul<T: std::fmt::Debug>(what: &str, db: &str, r: Result<T, StoreError>) {
+    match r {
+        Err(StoreError::Invalid(m)) => {
+            assert!(m.contains("NUL character (U+0000)"), "{db}: {what}: {m}")
+        }
+        other => panic!("{db}: {what}: expected a refusal for U+0000, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn nul_characters_in_request_text_are_refused_on_both_backends() {
+    for db in backends().await {
+        let s = &db.store;
+        let n = db.name;
+        let out = s
+            .import(reimport(1_000), vec![finding("a1", Severity::High)])
+            .await
+            .unwrap();
+        let id = s
+            .security_findings(&ResultsQuery {
+                page_size: 1,
+                ..ResultsQuery::default()
+            })
+            .await
+            .unwrap()
+            .0[0]
+            .id;
+        let list = |name: &str| ListQuery {
+            limit: 10,
+            name: Some(name.into()),
+            ..ListQuery::default()
+        };
+        refused_for_nul("findings filter", n, s.findings(&list("a\0")).await);
+        refused_for_nul("products filter", n, s.products(&list("a\0")).await);
+        refused_for_nul("tests filter", n, s.tests(&list("a\0")).await);
+        refused_for_nul("engagements filter", n, s.engagements(&list("\0")).await);
+        refused_for_nul(
+            "note",
+            n,
+            s.add_note(id, "alice", "see\0here", NoteKind::Internal, None, 2_000)
+                .await,
+        );
+        refused_for_nul(
+            "close reason",
+            n,
+            s.close_finding(
+                id,
+                ClosedAs::ClosedWontFix,
+                false,
+                "no\0",
+                None,
+                "alice",
+                None,
+                2_000,
+            )
+            .await,
+        );
+        refused_for_nul(
+            "label",
+            n,
+            s.label_product(out.product_id, Some("t\0"), None).await,
+        );
+        let mut named = reimport(2_000);
+        named.target.product_name = Some("shop\0two".into());
+        refused_for_nul(
+            "product name",
+            n,
+            s.import(named, vec![finding("b2", Severity::Low)]).await,
+        );
+        let mut tagged = reimport(2_000);
+        tagged.tags = vec!["ok".into(), "bad\0tag".into()];
+        refused_for_nul(
+            "import tag",
+            n,
+            s.import(tagged, vec![finding("b2", Severity::Low)]).await,
+        );
+        let mut versioned = reimport(2_000);
+        versioned.version = Some("1\0".into());
+        refused_for_nul(
+            "version",
+            n,
+            s.import(versioned, vec![finding("b2", Severity::Low)])
+                .await,
+        );
+        refused_for_nul(
+            "baseline product",
+            n,
+            s.baseline("shop\0", None, None).await,
+        );
+        refused_for_nul(
+            "token name",
+            n,
+            s.create_token("t\0", &[Scope::Read], None, 1).await,
+        );
+        // Nothing of it was stored: the finding is open, untriaged, without notes; one import.
+        let f = s.finding(id).await.unwrap().unwrap();
+        assert!(f.status.is_open() && !f.triaged, "{n}");
+        assert!(s.notes(&[id]).await.unwrap().is_empty(), "{n}");
+        assert_eq!(s.imports(out.test_id).await.unwrap().len(), 1, "{n}");
+        assert_eq!(s.product(out.product_id).await.unwrap().unwrap().tier, None);
     }
 }

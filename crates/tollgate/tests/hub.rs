@@ -94,13 +94,14 @@ impl Hub {
         self.child = Some(child);
     }
 
-    /// A second `serve` process on the same database.
+    /// A second `serve` process on the same database, started with the same flags.
     pub fn replica(&self) -> Hub {
         let dir = temp_dir(&format!(
             "{}-replica",
             self.dir.display().to_string().replace('/', "_")
         ));
-        Hub::start(dir, self.database.clone(), self.backend, &[])
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        Hub::start(dir, self.database.clone(), self.backend, &extra)
     }
 
     /// kill -9, then start again on the same database.

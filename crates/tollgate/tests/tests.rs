@@ -9,6 +9,8 @@ mod hub;
 #[cfg(feature = "hub")]
 mod hub_authz;
 mod hub_client;
+#[cfg(feature = "hub")]
+mod hub_sequence;
 mod mobsf;
 mod parse_parallel;
 mod pull;
