@@ -717,7 +717,7 @@ async fn product_labels_one_at_a_time_on_a_pool() {
                 (Some(tier.as_str()), Some(platform.as_str())),
                 (None, None),
             ] {
-                s.label_product(id, t, p)
+                s.label_product(id, t, p, None)
                     .await
                     .unwrap_or_else(|e| panic!("{}: label {t:?} {p:?}: {e}", db.name));
             }
@@ -726,7 +726,7 @@ async fn product_labels_one_at_a_time_on_a_pool() {
             assert_eq!(p.platform.as_deref(), Some(platform.as_str()));
         }
         assert!(matches!(
-            s.label_product(id + 100, Some("x"), None).await,
+            s.label_product(id + 100, Some("x"), None, None).await,
             Err(StoreError::NotFound(_))
         ));
     }
@@ -884,7 +884,8 @@ async fn nul_characters_in_request_text_are_refused_on_both_backends() {
         refused_for_nul(
             "label",
             n,
-            s.label_product(out.product_id, Some("t\0"), None).await,
+            s.label_product(out.product_id, Some("t\0"), None, None)
+                .await,
         );
         let mut named = reimport(2_000);
         named.target.product_name = Some("shop\0two".into());

@@ -107,7 +107,7 @@ pub fn open_regular(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), S
     not_regular(&before).map_or(Ok(()), Err)?;
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
     let meta = file
@@ -138,51 +138,6 @@ fn not_regular(meta: &std::fs::Metadata) -> Option<String> {
     };
     Some(format!("is {what}, not a regular file"))
 }
-
-/// `O_NONBLOCK` of the platforms Tollgate is built for: an open of a FIFO returns at once
-/// instead of waiting for a writer (regular files ignore it). Elsewhere the checks before and
-/// after opening still refuse a FIFO; only that open could wait.
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86",
-        target_arch = "x86_64",
-        target_arch = "arm",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "s390x",
-        target_arch = "powerpc64",
-        target_arch = "loongarch64"
-    )
-))]
-const O_NONBLOCK: i32 = 0o4000;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-))]
-const O_NONBLOCK: i32 = 0x0004;
-#[cfg(not(any(
-    all(
-        target_os = "linux",
-        any(
-            target_arch = "x86",
-            target_arch = "x86_64",
-            target_arch = "arm",
-            target_arch = "aarch64",
-            target_arch = "riscv64",
-            target_arch = "s390x",
-            target_arch = "powerpc64",
-            target_arch = "loongarch64"
-        )
-    ),
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd"
-)))]
-const O_NONBLOCK: i32 = 0;
 
 /// Files at least this large are read by two threads, each into its half of the buffer: the
 /// kernel's copying and the zeroing of fresh pages then use both cores (the parallel parse that
