@@ -639,7 +639,7 @@ fn assert_secured(r: Response, what: &str) -> String {
         .is_some_and(|v| v.to_str().unwrap().starts_with("text/html"));
     assert_eq!(header(&r, "x-content-type-options"), "nosniff", "{what}");
     assert_eq!(header(&r, "x-frame-options"), "DENY", "{what}");
-    assert_eq!(header(&r, "referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(header(&r, "referrer-policy"), "same-origin", "{what}");
     let csp = header(&r, "content-security-policy").to_string();
     assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
     assert!(

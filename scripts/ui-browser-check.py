@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""The hub's web UI in a real browser (headless Chromium over the DevTools protocol).
+
+Usage: ui-browser-check.py HUB_URL TOKEN_FILE OUT_DIR
+
+Signs in through the form (CSRF token and cookie as a person's browser sends them), opens the
+home page, a product and a finding, and fails on any Content-Security-Policy violation or console
+error, or when a page does not show what it should. Then a page on another origin posts the
+sign-in form across sites, as an attacker's page would: the hub must refuse it (403) and set no
+session cookie. Screenshots go to OUT_DIR. Needs `chromium` and the `websocket-client` package.
+"""
+
+import base64
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+import websocket  # websocket-client
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Browser:
+    def __init__(self):
+        self.profile = tempfile.mkdtemp(prefix="tollgate-ui-")
+        port = free_port()
+        self.proc = subprocess.Popen(
+            ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}",
+             f"--remote-debugging-port={port}", "--window-size=1200,800", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as r:
+                    pages = [t for t in json.load(r) if t["type"] == "page"]
+                if pages:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise SystemExit("chromium did not start its DevTools endpoint within 30 s")
+            time.sleep(0.2)
+        self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=30)
+        self.next_id = 0
+        self.problems = []  # console errors and CSP violations, as the browser reports them
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            self.call(f"{domain}.enable")
+
+    def call(self, method, **params):
+        self.next_id += 1
+        my_id = self.next_id
+        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == my_id:
+                if "error" in msg:
+                    raise SystemExit(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            self.event(msg)
+
+    def event(self, msg):
+        method = msg.get("method")
+        if method == "Log.entryAdded":
+            entry = msg["params"]["entry"]
+            if entry.get("url", "").endswith("/favicon.ico"):
+                return  # the hub has no icon; the browser asks anyway
+            if entry["level"] == "error" or "Content Security Policy" in entry.get("text", ""):
+                self.problems.append(entry.get("text", ""))
+        elif method == "Runtime.consoleAPICalled" and msg["params"]["type"] == "error":
+            self.problems.append(str(msg["params"]["args"]))
+        elif method == "Runtime.exceptionThrown":
+            self.problems.append(str(msg["params"]["exceptionDetails"]))
+
+    def wait_for_load(self, timeout=20):
+        deadline = time.time() + timeout
+        self.ws.settimeout(timeout)
+        while time.time() < deadline:
+            msg = json.loads(self.ws.recv())
+            self.event(msg)
+            if msg.get("method") == "Page.loadEventFired":
+                return
+        raise SystemExit("a page did not finish loading")
+
+    def pump(self, seconds, until):
+        """Reads the browser's events until `until()` holds or `seconds` pass."""
+        deadline = time.time() + seconds
+        while not until() and time.time() < deadline:
+            self.ws.settimeout(max(0.1, deadline - time.time()))
+            try:
+                self.event(json.loads(self.ws.recv()))
+            except websocket.WebSocketTimeoutException:
+                break
+
+    def open(self, url):
+        self.call("Page.navigate", url=url)
+        self.wait_for_load()
+
+    def js(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result.get("result", {}).get("value")
+
+    def screenshot(self, path):
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+
+    def cookies(self):
+        return self.call("Network.getAllCookies")["cookies"]
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def main():
+    hub, token_file, out = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+    token = open(token_file).read().strip()
+    os.makedirs(out, exist_ok=True)
+    failures = []
+
+    def expect(cond, what):
+        print(("ok   " if cond else "FAIL ") + what)
+        if not cond:
+            failures.append(what)
+
+    b = Browser()
+    try:
+        b.open(f"{hub}/ui/login")
+        rules = b.js("Array.from(document.styleSheets).reduce((n, s) => n + s.cssRules.length, 0)")
+        expect(b.js("!!document.querySelector('input[name=csrf]')"), "the sign-in form carries a CSRF field")
+        b.js(f"document.querySelector('input[name=token]').value = {json.dumps(token)};"
+             "document.forms[0].submit();")
+        b.wait_for_load()
+        expect(any(c["name"] == "tollgate_token" for c in b.cookies()), "signing in sets the session cookie")
+        session = next((c for c in b.cookies() if c["name"] == "tollgate_token"), {})
+        expect(session.get("httpOnly") and session.get("sameSite") == "Strict",
+               "the session cookie is HttpOnly and SameSite=Strict")
+        b.open(f"{hub}/")
+        b.screenshot(f"{out}/home.png")
+        home = b.js("document.body.innerText") or ""
+        expect("Sign in" not in home, "the home page is shown signed in")
+        product = b.js("(document.querySelector('a[href^=\"/ui/products/\"]') || {}).href")
+        expect(bool(product), "the home page links a product")
+        if product:
+            b.open(product)
+            b.screenshot(f"{out}/product.png")
+            finding = b.js("(document.querySelector('a[href^=\"/ui/findings/\"]') || {}).href")
+            expect(bool(finding), "the product page links a finding")
+            if finding:
+                b.open(finding)
+                b.screenshot(f"{out}/finding.png")
+        expect((rules or 0) > 0, f"the embedded stylesheet loads under the CSP ({rules} rules)")
+        expect(not b.problems, f"no CSP violation or console error ({len(b.problems)}: {b.problems[:3]})")
+    finally:
+        b.close()
+
+    # An attacker's page on another origin posts the sign-in form with a token of its own.
+    port = free_port()
+    page = (f"<form method=post action='{hub}/ui/login'><input name=token value='{token}'>"
+            "<input name=csrf value=guess></form><script>document.forms[0].submit()</script>")
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", port), Attacker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    b = Browser()
+    try:
+        statuses = []
+
+        def record(msg):
+            if msg.get("method") == "Network.responseReceived":
+                r = msg["params"]["response"]
+                if r["url"].endswith("/ui/login"):
+                    statuses.append(r["status"])
+        original = b.event
+        b.event = lambda msg: (record(msg), original(msg))
+        # "localhost" is another site than 127.0.0.1 to the browser.
+        b.call("Page.navigate", url=f"http://localhost:{port}/")
+        b.pump(20, lambda: bool(statuses))
+        expect(statuses == [403], f"a cross-site sign-in post is refused with 403 (saw {statuses})")
+        expect(not any(c["name"] == "tollgate_token" for c in b.cookies()),
+               "a cross-site sign-in post sets no session cookie")
+    finally:
+        b.close()
+        server.shutdown()
+
+    print(f"{len(failures)} failed" if failures else "all browser checks passed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
