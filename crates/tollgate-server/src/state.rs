@@ -55,6 +55,8 @@ pub struct Settings {
     pub public_url: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Signs Results API cursors; shared by every replica through the database.
+    pub cursor_key: crate::routes::results::CursorKey,
 }
 
 /// Now, in Unix seconds.

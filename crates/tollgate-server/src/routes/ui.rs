@@ -2,8 +2,9 @@
 //! `portal_url`). Signed in with a token kept in an HttpOnly cookie.
 
 use crate::auth::{secret_from, UI_COOKIE};
+use crate::extract::{Form, Path};
 use crate::state::AppState;
-use axum::extract::{Form, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
