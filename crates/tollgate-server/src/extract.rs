@@ -53,11 +53,49 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Some(query) = parts.uri.query() {
+            check_utf8(query)?;
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
             Err(e) => Err(query_error(e)),
         }
     }
+}
+
+/// serde_urlencoded decodes `%FF` lossily (to U+FFFD): a name sent as `bad%FF%FEname` would be
+/// looked up as "bad��name". Refuse any key or value whose bytes are not UTF-8.
+fn check_utf8(query: &str) -> Result<(), ApiError> {
+    for pair in query.split('&') {
+        let bytes = percent_decode(pair);
+        if std::str::from_utf8(&bytes).is_err() {
+            let key = pair.split('=').next().unwrap_or_default();
+            return Err(ApiError::bad_request(format!(
+                "query string: {key}: the value is not UTF-8 text"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn percent_decode(text: &str) -> Vec<u8> {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied(), b.get(i + 2).copied()) {
+            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 fn query_error(e: QueryRejection) -> ApiError {
@@ -147,5 +185,20 @@ where
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     fn into_response(self) -> axum::response::Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_must_decode_to_utf8() {
+        assert!(check_utf8("name=caf%C3%A9&limit=2").is_ok());
+        assert!(check_utf8("name=%zz&x=%").is_ok());
+        let e = check_utf8("limit=1&name=bad%FF%FEname").unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(e.detail.contains("name"), "{}", e.detail);
+        assert!(check_utf8("%C3=1").is_err());
     }
 }

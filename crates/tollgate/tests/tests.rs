@@ -7,6 +7,8 @@ mod http;
 #[cfg(feature = "hub")]
 mod hub;
 mod hub_client;
+#[cfg(feature = "hub")]
+mod hub_hostile;
 mod mobsf;
 mod parse_parallel;
 mod pull;
