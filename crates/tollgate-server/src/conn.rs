@@ -54,7 +54,10 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let max_open = limits.max_open.clamp(1, Semaphore::MAX_PERMITS);
+    // Bounded so the drain below can ask for every permit at once (it takes a u32).
+    let max_open = limits
+        .max_open
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let permits = Arc::new(Semaphore::new(max_open));
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
