@@ -3,7 +3,9 @@
 //! web UI. Thin over `tollgate-store`; it never holds state a second replica could miss.
 
 pub mod auth;
+pub mod conn;
 pub mod error;
+pub mod extract;
 pub mod metrics;
 pub mod routes;
 pub mod scan_types;
@@ -17,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tollgate_store::{Scope, Store, StoreOptions, Token};
 
+pub use conn::ConnectionLimits;
 pub use routes::router;
 
 /// Everything `tollgate serve` is told.
@@ -30,6 +33,8 @@ pub struct ServeConfig {
     pub public_metrics: bool,
     pub body_limit: usize,
     pub max_connections: u32,
+    /// Header, idle and request timeouts; the cap on open connections.
+    pub limits: ConnectionLimits,
     /// Days to fix per severity, for findings' SLA due dates.
     pub sla: tollgate_store::SlaDays,
 }
@@ -43,6 +48,7 @@ impl ServeConfig {
             public_metrics: false,
             body_limit: 512 * 1024 * 1024,
             max_connections: 16,
+            limits: ConnectionLimits::default(),
             sla: tollgate_store::SlaDays::default(),
         }
     }
@@ -70,12 +76,19 @@ pub async fn app(config: &ServeConfig, bound: SocketAddr) -> anyhow::Result<AppS
         .unwrap_or_else(|| format!("http://{bound}"))
         .trim_end_matches('/')
         .to_string();
+    let cursor_key = routes::results::CursorKey(
+        store
+            .shared_secret("results-cursor-key")
+            .await
+            .context("cannot read the cursor key from the database")?,
+    );
     Ok(AppState {
         store,
         settings: Arc::new(Settings {
             public_url,
             body_limit: config.body_limit,
             public_metrics: config.public_metrics,
+            cursor_key,
         }),
         metrics: Arc::default(),
         tokens: Arc::default(),
@@ -102,16 +115,7 @@ pub async fn serve(config: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> an
         );
     }
     on_ready(bound);
-    // Responses go out as soon as they are written: with Nagle's algorithm a page's last partial
-    // segment waited for the client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    conn::serve(listener, router(state), config.limits, shutdown_signal()).await;
     store.close().await;
     tracing::info!("tollgate hub stopped");
     Ok(())

@@ -57,6 +57,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// `--public-metrics`: `/metrics` answers without a token.
     pub public_metrics: bool,
+    /// Signs Results API cursors; shared by every replica through the database.
+    pub cursor_key: crate::routes::results::CursorKey,
 }
 
 /// Now, in Unix seconds.

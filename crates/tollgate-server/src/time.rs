@@ -69,6 +69,25 @@ pub fn date(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Days in month `m` (1–12) of year `y`, leap years included.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Reads a calendar date, exactly `YYYY-MM-DD` (`2023-02-31` is no date): Unix seconds at its
+/// midnight UTC.
+pub fn parse_date(text: &str) -> Option<i64> {
+    if text.len() != 10 {
+        return None;
+    }
+    parse(text)
+}
+
 /// Reads `2026-11-22`, `2026-11-22T10:00:00Z`, `…T10:00:00.123+02:00`, `… 10:00:00` (UTC).
 pub fn parse(text: &str) -> Option<i64> {
     let t = text.trim();
@@ -83,7 +102,7 @@ pub fn parse(text: &str) -> Option<i64> {
             .then(|| s.parse().ok())?
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
         return None;
     }
     let mut secs = days_from_civil(y, mo, d) * 86_400;
@@ -120,6 +139,9 @@ pub fn parse(text: &str) -> Option<i64> {
             }
             let oh: i64 = off[0..2].parse().ok()?;
             let om: i64 = off[3..5].parse().ok()?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
             Some(secs - sign * (oh * 3600 + om * 60))
         }
     }
@@ -128,6 +150,20 @@ pub fn parse(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn impossible_dates_are_refused() {
+        assert_eq!(parse_date("2023-02-31"), None);
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2023-04-31"), None);
+        assert!(parse_date("2024-02-29").is_some());
+        assert!(parse_date("2000-02-29").is_some());
+        assert_eq!(parse_date("1900-02-29"), None);
+        assert_eq!(parse_date("2023-12-31T00:00:00Z"), None);
+        assert_eq!(parse("2023-02-30T10:00:00Z"), None);
+        assert_eq!(parse("2023-01-01T10:00:00+24:00"), None);
+        assert_eq!(parse("2023-01-01T10:00:00+é:00"), None);
+    }
 
     #[test]
     fn round_trips_and_offsets() {

@@ -10,6 +10,7 @@ mod context;
 mod import;
 mod query;
 pub mod requests;
+mod secrets;
 mod sql;
 mod sqlite_read;
 #[doc(hidden)]

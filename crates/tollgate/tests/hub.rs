@@ -37,7 +37,7 @@ impl Hub {
         hubs
     }
 
-    fn sqlite(test: &str, extra: &[&str]) -> Hub {
+    pub(crate) fn sqlite(test: &str, extra: &[&str]) -> Hub {
         let dir = temp_dir(&format!("hub-{test}"));
         let database = format!("sqlite://{}", dir.join("hub.db").display());
         Hub::start(dir, database, "sqlite", extra)

@@ -10,6 +10,8 @@ mod hub;
 mod hub_authz;
 mod hub_client;
 #[cfg(feature = "hub")]
+mod hub_hostile;
+#[cfg(feature = "hub")]
 mod hub_sequence;
 mod mobsf;
 mod parse_parallel;

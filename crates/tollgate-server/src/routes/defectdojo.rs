@@ -3,12 +3,12 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Multipart, Path, Query};
 use crate::scan_types;
 use crate::state::{now, AppState};
 use crate::views::defectdojo as view;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -23,7 +23,7 @@ struct Form {
     file: Option<(Option<String>, axum::body::Bytes)>,
 }
 
-async fn read_form(mut multipart: Multipart) -> ApiResult<Form> {
+async fn read_form(Multipart(mut multipart): Multipart) -> ApiResult<Form> {
     let mut form = Form::default();
     loop {
         let field = match multipart.next_field().await {
@@ -37,7 +37,12 @@ async fn read_form(mut multipart: Multipart) -> ApiResult<Form> {
             let bytes = field.bytes().await.map_err(multipart_error)?;
             form.file = Some((file_name, bytes));
         } else {
-            let text = field.text().await.map_err(multipart_error)?;
+            // Bytes, not `text()`: that decodes lossily, and a name with invalid UTF-8 became a
+            // product called "bad\u{FFFD}\u{FFFD}name".
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                ApiError::bad_request(format!("{name}: the value is not UTF-8 text"))
+            })?;
             if name == "tags" {
                 form.tags.extend(
                     text.split(',')
@@ -166,11 +171,11 @@ async fn import(
         req.minimum_severity = parse_severity("minimum_severity", &v)?;
     }
     if let Some(d) = form.text("scan_date") {
-        if tollgate_policy_date_ok(&d) {
+        if crate::time::parse_date(&d).is_some() {
             req.scan_date = Some(d);
         } else {
             return Err(ApiError::bad_request(format!(
-                "scan_date: {d:?} is not a date (YYYY-MM-DD)"
+                "scan_date: {d:?} is not a calendar date (YYYY-MM-DD)"
             )));
         }
     }
@@ -270,18 +275,6 @@ async fn import(
     ))
 }
 
-fn tollgate_policy_date_ok(d: &str) -> bool {
-    let b = d.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && (1..=12).contains(&d[5..7].parse::<u32>().unwrap_or(0))
-        && (1..=31).contains(&d[8..10].parse::<u32>().unwrap_or(0))
-}
-
 /// The query parameters of DefectDojo's list endpoints that Tollgate reads.
 #[derive(serde::Deserialize, Default)]
 pub struct ListParams {
@@ -297,6 +290,9 @@ pub struct ListParams {
     severity: Option<String>,
 }
 
+const DEFAULT_LIMIT: i64 = 25;
+const MAX_LIMIT: i64 = 1000;
+
 fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
     v.as_deref()
         .filter(|s| !s.is_empty())
@@ -310,10 +306,26 @@ fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
 impl ListParams {
     fn query(&self, caller: &Caller) -> ApiResult<ListQuery> {
         Ok(ListQuery {
-            limit: int_param("limit", &self.limit)?
-                .unwrap_or(25)
-                .clamp(1, 1000),
-            offset: int_param("offset", &self.offset)?.unwrap_or(0).max(0),
+            limit: match int_param("limit", &self.limit)? {
+                None => DEFAULT_LIMIT,
+                // Like DefectDojo's paginator: a limit past the largest page is the largest page.
+                Some(n) if n > MAX_LIMIT => MAX_LIMIT,
+                Some(n) if n >= 1 => n,
+                Some(n) => {
+                    return Err(ApiError::bad_request(format!(
+                        "limit: {n} is not a page size from 1 to {MAX_LIMIT}"
+                    )))
+                }
+            },
+            offset: match int_param("offset", &self.offset)? {
+                None => 0,
+                Some(n) if n >= 0 => n,
+                Some(n) => {
+                    return Err(ApiError::bad_request(format!(
+                        "offset: {n} is negative; the first page is offset 0"
+                    )))
+                }
+            },
             restrict_to_product: caller.restriction(),
             name: self.name.clone().or(self.title.clone()),
             product_id: int_param("product", &self.product)?,
@@ -352,8 +364,10 @@ fn links(
             state.settings.public_url, q.limit
         )
     };
-    let next = (q.offset + q.limit < count).then(|| url(q.offset + q.limit));
-    let previous = (q.offset > 0).then(|| url((q.offset - q.limit).max(0)));
+    // Saturating: an offset near i64::MAX must not wrap into a negative link.
+    let next_offset = q.offset.saturating_add(q.limit);
+    let next = (next_offset < count).then(|| url(next_offset));
+    let previous = (q.offset > 0).then(|| url(q.offset.saturating_sub(q.limit).max(0)));
     (next, previous)
 }
 
@@ -396,11 +410,9 @@ pub async fn label_product(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    payload: Result<Json<ProductLabels>, axum::extract::rejection::JsonRejection>,
+    Json(b): Json<ProductLabels>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Admin, "label products")?;
-    let Json(b) =
-        payload.map_err(|e| ApiError::bad_request(format!("request body: {}", e.body_text())))?;
     let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let missing = || ApiError::not_found(format!("product {id} does not exist"));
     // A restricted admin token labels its own product only; another one does not exist to it.

@@ -3,11 +3,10 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
 use crate::state::{now, AppState};
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tollgate_store::{NewGateRun, Scope};
@@ -55,11 +54,9 @@ pub struct GateRunBody {
 pub async fn record_gate_run(
     State(state): State<AppState>,
     caller: Caller,
-    payload: Result<Json<GateRunBody>, JsonRejection>,
+    Json(b): Json<GateRunBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Scope::Import, "record gate runs")?;
-    let Json(b) =
-        payload.map_err(|e| ApiError::bad_request(format!("request body: {}", e.body_text())))?;
     let product_name = b
         .product_name
         .filter(|s| !s.trim().is_empty())

@@ -10,13 +10,14 @@ pub mod ops;
 pub mod results;
 pub mod ui;
 
+use crate::error::ApiError;
 use crate::metrics::{method_label, UNMATCHED};
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::handler::Handler;
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 use tower_http::trace::TraceLayer;
@@ -135,6 +136,8 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.body_limit;
     table()
         .router
+        .fallback(unknown_route)
+        .layer(middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -193,6 +196,66 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     response
+}
+
+/// Any path the router does not know: 404 in the API's error shape.
+async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("{method} {}: no such route", uri.path()))
+}
+
+/// Errors that axum answers itself — 405 with an empty body (its `Allow` header kept), a
+/// rejection's text/plain — become `{"detail": …}` JSON like every other error of the API.
+/// HTML error pages of the web UI and JSON bodies pass untouched.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    let detail = if status == StatusCode::METHOD_NOT_ALLOWED {
+        // axum adds the Allow header outside this layer; it stays on the response.
+        format!("method {method} is not allowed on {path}; the Allow header lists those that are")
+    } else if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_string()
+    } else {
+        text
+    };
+    let mut fresh = ApiError::new(status, detail).into_response();
+    // Keep what the original said beside its body (Allow, WWW-Authenticate, …).
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in fresh
+        .headers_mut()
+        .drain()
+        .filter_map(|(n, v)| n.map(|n| (n, v)))
+    {
+        parts.headers.insert(name, value);
+    }
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, fresh.into_body())
 }
 
 #[cfg(test)]

@@ -3,13 +3,12 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
 use crate::state::{now, AppState};
 use crate::views::security_finding::{security_finding, SecurityFindingView};
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use tollgate_store::{
@@ -28,17 +27,91 @@ pub struct ListParams {
     page_size: Option<String>,
 }
 
-/// The cursor carries the last id of the page and the total, so later pages never count again.
-fn encode_cursor(last_id: i64, total: i64) -> String {
-    format!("{last_id:x}.{total:x}")
+/// The key that signs cursors (see [`encode_cursor`]); never printed.
+#[derive(Clone)]
+pub struct CursorKey(pub [u8; 32]);
+
+impl std::fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKey(…)")
+    }
 }
 
-fn decode_cursor(text: &str) -> Option<(i64, i64)> {
-    let (a, b) = text.trim().split_once('.')?;
-    Some((
-        i64::from_str_radix(a, 16).ok()?,
-        i64::from_str_radix(b, 16).ok()?,
-    ))
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// What a cursor continues: the filters of the list and the token's product restriction. A
+/// cursor made for one of these is refused for another (its total would be another list's).
+#[derive(Clone, Copy)]
+struct CursorScope {
+    product_id: Option<i64>,
+    restrict_to_product: Option<i64>,
+    results_since: Option<i64>,
+    status_group: Option<StatusGroup>,
+}
+
+const MAC_BYTES: usize = 16;
+
+fn cursor_mac(key: &CursorKey, last_id: i64, total: i64, scope: CursorScope) -> HmacSha256 {
+    use hmac::Mac;
+    let mut mac = HmacSha256::new_from_slice(&key.0).expect("HMAC takes a key of any size");
+    let group = match scope.status_group {
+        None => "",
+        Some(StatusGroup::Open) => "OPEN",
+        Some(StatusGroup::Closed) => "CLOSED",
+    };
+    mac.update(
+        format!(
+            "results-cursor-v1|{last_id}|{total}|{:?}|{:?}|{:?}|{group}",
+            scope.product_id, scope.restrict_to_product, scope.results_since
+        )
+        .as_bytes(),
+    );
+    mac
+}
+
+/// The cursor carries the last id of the page and the total, so later pages never count again;
+/// an HMAC (key shared by all replicas through the database) makes it tamper-evident, so the
+/// total a client sends back is one this hub computed for the same list.
+fn encode_cursor(key: &CursorKey, last_id: i64, total: i64, scope: CursorScope) -> String {
+    use hmac::Mac;
+    let tag = cursor_mac(key, last_id, total, scope)
+        .finalize()
+        .into_bytes();
+    let hex: String = tag[..MAC_BYTES]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{last_id:x}.{total:x}.{hex}")
+}
+
+fn decode_cursor(key: &CursorKey, text: &str, scope: CursorScope) -> Option<(i64, i64)> {
+    use hmac::Mac;
+    let mut parts = text.split('.');
+    let (a, b, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    // Only the exact text encode_cursor writes: lowercase hex, no sign, no leading zeros.
+    let number = |s: &str| -> Option<i64> {
+        let n = i64::from_str_radix(s, 16).ok()?;
+        (n >= 0 && format!("{n:x}") == s).then_some(n)
+    };
+    let (last_id, total) = (number(a)?, number(b)?);
+    if tag.len() != MAC_BYTES * 2 {
+        return None;
+    }
+    let mut bytes = [0u8; MAC_BYTES];
+    for (i, pair) in tag.as_bytes().chunks(2).enumerate() {
+        let pair = std::str::from_utf8(pair).ok()?;
+        if pair.bytes().any(|c| c.is_ascii_uppercase()) {
+            return None;
+        }
+        bytes[i] = u8::from_str_radix(pair, 16).ok()?;
+    }
+    cursor_mac(key, last_id, total, scope)
+        .verify_truncated_left(&bytes)
+        .ok()?;
+    Some((last_id, total))
 }
 
 pub async fn list(
@@ -58,15 +131,6 @@ pub async fn list(
                     "page_size: {s:?} is not a number from 1 to {MAX_PAGE_SIZE}"
                 ))
             })?,
-    };
-    let (after_id, known_total) = match p.cursor.as_deref().filter(|s| !s.is_empty()) {
-        None => (None, None),
-        Some(c) => {
-            let (id, total) = decode_cursor(c).ok_or_else(|| {
-                ApiError::bad_request(format!("cursor: {c:?} is not a cursor this API returned"))
-            })?;
-            (Some(id), Some(total))
-        }
     };
     let product_id = match p.mobile_app_id.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -101,6 +165,24 @@ pub async fn list(
             )))
         }
     };
+    let scope = CursorScope {
+        product_id,
+        restrict_to_product: caller.restriction(),
+        results_since,
+        status_group,
+    };
+    let key = &state.settings.cursor_key;
+    let (after_id, known_total) = match p.cursor.as_deref().filter(|s| !s.is_empty()) {
+        None => (None, None),
+        Some(c) => {
+            let (id, total) = decode_cursor(key, c, scope).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "cursor: {c:?} is not a cursor this API returned for this list"
+                ))
+            })?;
+            (Some(id), Some(total))
+        }
+    };
     let (findings, total) = state
         .store
         .security_findings(&ResultsQuery {
@@ -116,7 +198,7 @@ pub async fn list(
     let more = findings.len() as i64 > page_size;
     let page = &findings[..findings.len().min(page_size as usize)];
     let next_cursor = if more {
-        page.last().map(|f| encode_cursor(f.id, total))
+        page.last().map(|f| encode_cursor(key, f.id, total, scope))
     } else {
         None
     };
@@ -185,12 +267,6 @@ pub async fn get(
     render_one(&state, &f).await
 }
 
-fn body<T>(payload: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
-    payload
-        .map(|Json(v)| v)
-        .map_err(|e| ApiError::bad_request(format!("request body: {}", e.body_text())))
-}
-
 #[derive(Deserialize)]
 pub struct PriorityBody {
     priority: Option<String>,
@@ -200,10 +276,9 @@ pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    payload: Result<Json<PriorityBody>, JsonRejection>,
+    Json(b): Json<PriorityBody>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Triage, "can_set_priority")?;
-    let b = body(payload)?;
     let f = visible(&state, &caller, &id).await?;
     let Some(p) = b.priority else {
         return render_one(&state, &f).await;
@@ -233,10 +308,9 @@ pub async fn close(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    payload: Result<Json<CloseBody>, JsonRejection>,
+    Json(b): Json<CloseBody>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Triage, "can_close_issues")?;
-    let b = body(payload)?;
     let status = b.aggregated_status.unwrap_or_default();
     let closed_as = ClosedAs::from_str_opt(status.trim()).ok_or_else(|| {
         ApiError::bad_request(format!(
@@ -278,10 +352,9 @@ pub async fn add_note(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    payload: Result<Json<NoteBody>, JsonRejection>,
+    Json(b): Json<NoteBody>,
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::Comment, "can_comment_on_issues")?;
-    let b = body(payload)?;
     let text = b
         .text
         .filter(|t| !t.trim().is_empty())
@@ -310,10 +383,42 @@ pub async fn add_note(
 mod tests {
     use super::*;
 
+    const SCOPE: CursorScope = CursorScope {
+        product_id: None,
+        restrict_to_product: None,
+        results_since: None,
+        status_group: None,
+    };
+
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        assert_eq!(decode_cursor(&encode_cursor(1234, 99)), Some((1234, 99)));
-        assert_eq!(decode_cursor("nope"), None);
-        assert_eq!(decode_cursor("zz.1"), None);
+        let key = CursorKey([7; 32]);
+        let c = encode_cursor(&key, 1234, 99, SCOPE);
+        assert_eq!(decode_cursor(&key, &c, SCOPE), Some((1234, 99)));
+        for bad in [
+            "nope",
+            "zz.1",
+            "0.ffffff",
+            "-1.-1",
+            "4d2.63",
+            "4d2.63.",
+            "4d2.63.00",
+        ] {
+            assert_eq!(decode_cursor(&key, bad, SCOPE), None, "{bad}");
+        }
+        // Another key, another list, a changed total or a truncated tag: refused.
+        assert_eq!(decode_cursor(&CursorKey([8; 32]), &c, SCOPE), None);
+        let open = CursorScope {
+            status_group: Some(StatusGroup::Open),
+            ..SCOPE
+        };
+        assert_eq!(decode_cursor(&key, &c, open), None);
+        let tag = c.rsplit('.').next().unwrap();
+        assert_eq!(
+            decode_cursor(&key, &format!("4d2.ffffff.{tag}"), SCOPE),
+            None
+        );
+        assert_eq!(decode_cursor(&key, &c[..c.len() - 2], SCOPE), None);
+        assert_eq!(decode_cursor(&key, &c.to_uppercase(), SCOPE), None);
     }
 }

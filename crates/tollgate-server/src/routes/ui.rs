@@ -5,8 +5,9 @@
 //! carries a CSRF token (see [`csrf`]).
 
 use crate::auth::{authenticate, cookie, UI_COOKIE};
+use crate::extract::{Form, Path};
 use crate::state::AppState;
-use axum::extract::{Form, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};

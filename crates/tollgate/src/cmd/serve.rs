@@ -3,6 +3,7 @@
 use crate::exit;
 use clap::{Args, Subcommand};
 use std::net::SocketAddr;
+use std::time::Duration;
 use tollgate_store::Scope;
 
 /// Default database: a SQLite file in the working directory.
@@ -33,6 +34,21 @@ pub struct ServeArgs {
     /// (the default); `info=…` adds one for Info; `none` for a severity turns its SLA off.
     #[arg(long, value_parser = sla_arg)]
     sla_days: Option<tollgate_store::SlaDays>,
+    /// A client must send a whole request head (request line and headers) within this time of
+    /// connecting, or of the first byte of a later request: e.g. `10s`, `500ms`, `2m`.
+    #[arg(long, value_parser = duration_arg, default_value = "10s")]
+    header_timeout: Duration,
+    /// A connection with no request in progress and no byte moving either way is closed after
+    /// this long (kept-alive connections, clients that stop reading a response).
+    #[arg(long, value_parser = duration_arg, default_value = "60s")]
+    idle_timeout: Duration,
+    /// Longest a request may take from its head to the answer, reading the body included
+    /// (large imports); past it the client gets 503.
+    #[arg(long, value_parser = duration_arg, default_value = "300s")]
+    request_timeout: Duration,
+    /// Client connections open at once; more wait in the listen backlog until one closes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    connection_limit: u32,
     /// Log format: text or json (one object per line).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -51,6 +67,12 @@ pub fn serve(args: ServeArgs) -> u8 {
     config.public_metrics = args.public_metrics;
     config.body_limit = usize::try_from(args.body_limit).unwrap_or(usize::MAX);
     config.max_connections = args.max_connections.max(1);
+    config.limits = tollgate_server::ConnectionLimits {
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
+        request_timeout: args.request_timeout,
+        max_open: args.connection_limit as usize,
+    };
     if let Some(sla) = args.sla_days {
         config.sla = sla;
     }
@@ -67,6 +89,27 @@ pub fn serve(args: ServeArgs) -> u8 {
             exit::INPUT_ERROR
         }
     }
+}
+
+/// `10s`, `500ms`, `2m`, `1h`, or bare seconds; more than zero, at most a day.
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?}: write a duration such as 10s, 500ms or 2m"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("{text:?}: the unit must be ms, s, m or h")),
+    };
+    if d.is_zero() || d > Duration::from_secs(86_400) {
+        return Err(format!("{text:?}: must be more than 0 and at most 24h"));
+    }
+    Ok(d)
 }
 
 fn sla_arg(text: &str) -> Result<tollgate_store::SlaDays, String> {
@@ -216,5 +259,17 @@ mod tests {
         assert!(sla_arg("urgent=1").is_err());
         assert!(sla_arg("high=-1").is_err());
         assert!(sla_arg("high").is_err());
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(duration_arg("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(duration_arg("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(duration_arg("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration_arg("7"), Ok(Duration::from_secs(7)));
+        assert!(duration_arg("0s").is_err());
+        assert!(duration_arg("-1s").is_err());
+        assert!(duration_arg("10 days").is_err());
+        assert!(duration_arg("48h").is_err());
     }
 }
