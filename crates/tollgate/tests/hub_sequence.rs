@@ -64,7 +64,9 @@ struct World {
     findings: Vec<String>,
     /// Of those, the ones last seen open (closing aims at them, so closes mostly succeed).
     open: Vec<String>,
-    cursor: Option<String>,
+    /// The last `next_cursor` and the filters of the list it came from (a cursor is signed for
+    /// its list: it is sent back with the same filters).
+    cursor: Option<(String, String)>,
 }
 
 impl World {
@@ -425,9 +427,14 @@ fn list(rng: &mut Rng, world: &mut World, hub: &Hub, token: &str) -> Call {
 /// A page of the Results API (learning finding ids and a cursor from it).
 fn results_list(rng: &mut Rng, world: &mut World, hub: &Hub, token: &str) -> Call {
     // No open finding known: look for some.
+    let mut filters = None;
     let q = match world.cursor.take().filter(|_| rng.chance(40)) {
         _ if world.open.is_empty() && rng.chance(50) => "?status_group=OPEN&page_size=20".into(),
-        Some(c) => format!("?page_size=5&cursor={c}"),
+        Some((list, c)) => {
+            let q = format!("{list}&cursor={c}");
+            filters = Some(list);
+            q
+        }
         None => {
             let product = world.products.first().map_or("1".into(), i64::to_string);
             let pairs = [
@@ -452,9 +459,10 @@ fn results_list(rng: &mut Rng, world: &mut World, hub: &Hub, token: &str) -> Cal
                 }
             }
         }
+        let list = filters.unwrap_or_else(|| q.clone());
         world.cursor = body["pagination_information"]["next_cursor"]
             .as_str()
-            .map(str::to_string);
+            .map(|c| (list, c.to_string()));
     }
     Call {
         kind: "results list",
