@@ -42,13 +42,7 @@ pub fn read_input(file: &str, max_size: u64, stdin: bool) -> Result<Vec<u8>, Inp
         file: file.to_string(),
         message,
     };
-    let too_large = |size: u64| {
-        err(format!(
-            "the file is larger than the limit of {} ({} bytes); raise it with --max-size",
-            human_size(max_size),
-            size
-        ))
-    };
+    let too_large = |size: u64| err(too_large_message(max_size, size));
     if file == "-" && stdin {
         let mut buf = Vec::new();
         std::io::stdin()
@@ -81,6 +75,32 @@ pub fn read_input(file: &str, max_size: u64, stdin: bool) -> Result<Vec<u8>, Inp
         return Err(too_large(buf.len() as u64));
     }
     Ok(buf)
+}
+
+fn too_large_message(max_size: u64, size: u64) -> String {
+    format!(
+        "the file is larger than the limit of {} ({} bytes); raise it with --max-size",
+        human_size(max_size),
+        size
+    )
+}
+
+/// What [`read_input`] checks before it reads (a regular file within `max_size`), without
+/// reading: a command that streams its output checks every input first, so a bad path stops it
+/// before it has written anything. `-` (standard input) passes.
+pub fn check_input(file: &str, max_size: u64) -> Result<(), InputError> {
+    if file == "-" {
+        return Ok(());
+    }
+    let err = |message: String| InputError {
+        file: file.to_string(),
+        message,
+    };
+    let (_, meta) = open_regular(Path::new(file)).map_err(err)?;
+    if meta.len() > max_size {
+        return Err(err(too_large_message(max_size, meta.len())));
+    }
+    Ok(())
 }
 
 /// Reads a small text input (policy, waivers, baseline): [`read_input`] without standard input,

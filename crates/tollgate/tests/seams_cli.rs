@@ -606,6 +606,36 @@ fn seams_hostile_inputs_are_refused_at_once_naming_the_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `parse` to standard output checks every input before it writes: a path that is no report,
+/// after a good one, leaves standard output empty (it cannot be taken back).
+#[test]
+fn seams_parse_to_stdout_writes_nothing_when_an_input_is_refused() {
+    let dir = temp_dir("seams-parse-stdout");
+    let semgrep = examples().join("semgrep.json");
+    let semgrep = semgrep.to_str().expect("path");
+    std::fs::File::create(dir.join("big.json"))
+        .and_then(|f| f.set_len(2 << 20))
+        .expect("sparse file");
+    for (bad, why) in [
+        ("/dev/null", "not a regular file"),
+        ("missing.json", "cannot read"),
+        ("big.json", "larger than the limit"),
+    ] {
+        for format in ["json", "ndjson", "table"] {
+            let args = ["parse", "--max-size", "1M", "-f", format, semgrep, bad];
+            let (out, _) = run_in(&dir, &args, LIMIT);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
+            assert!(
+                out.stdout.is_empty(),
+                "{args:?}: wrote {} bytes before refusing {bad}",
+                out.stdout.len()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The size limit is applied before reading: a 4 GiB sparse file is refused at once.
 #[test]
 fn seams_size_limit_is_applied_before_reading() {

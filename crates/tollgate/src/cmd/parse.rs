@@ -132,6 +132,11 @@ fn parse_all<W: Write>(
     color: bool,
     out: W,
 ) -> Result<Stats, Failure> {
+    // Standard output cannot be taken back: a path that is no report stops the run before the
+    // first byte is written (a report that fails to parse still stops it midway).
+    for file in &args.files {
+        crate::input::check_input(file, args.max_size).map_err(Failure::Input)?;
+    }
     let mut writer: Box<dyn FindingWriter> = match format {
         OutputFormat::Table => Box::new(TableWriter::new(out, color)),
         OutputFormat::Json => Box::new(JsonWriter::new(out)?),
