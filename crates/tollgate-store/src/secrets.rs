@@ -1,6 +1,7 @@
 //! Secrets the hub's replicas share through the database (e.g. the key that MACs Results API
 //! cursors): created once, read by every replica, never shown to a client.
 
+use crate::sql::Sql;
 use crate::{Result, Store, StoreError};
 use rand::RngCore;
 use sqlx::Row;
@@ -14,16 +15,18 @@ impl Store {
         let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
         {
             let _guard = self.write_guard().await;
-            sqlx::query(
-                "INSERT INTO hub_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(name)
-            .bind(hex)
-            .execute(&self.pool)
-            .await?;
+            Sql::new("INSERT INTO hub_secrets (name, value) VALUES (")
+                .arg(name)
+                .push(", ")
+                .arg(hex)
+                .push(") ON CONFLICT (name) DO NOTHING")
+                .query(self.backend)?
+                .execute(&self.pool)
+                .await?;
         }
-        let row = sqlx::query("SELECT value FROM hub_secrets WHERE name = $1")
-            .bind(name)
+        let row = Sql::new("SELECT value FROM hub_secrets WHERE name = ")
+            .arg(name)
+            .query(self.backend)?
             .fetch_one(&self.pool)
             .await?;
         let text: String = row.try_get(0)?;
