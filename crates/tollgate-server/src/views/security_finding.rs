@@ -414,7 +414,13 @@ fn describe_location(l: &Location) -> Option<String> {
     if let Some(t) = &l.target {
         parts.push(["in ", &code(t)].concat());
     }
-    (!parts.is_empty()).then(|| ["Found at ", &parts.join("; "), "."].concat())
+    // A place that is only a target (a mobile app's package, an image) reads "Found in …".
+    let lead = if parts.len() == 1 && l.target.is_some() {
+        "Found "
+    } else {
+        "Found at "
+    };
+    (!parts.is_empty()).then(|| [lead, &parts.join("; "), "."].concat())
 }
 
 /// A Markdown code span that survives backticks in `text`.
@@ -1174,6 +1180,14 @@ mod tests {
         assert_eq!(
             describe_location(&l).unwrap(),
             "Found at GET `https://shop.example/search`, parameter `q`."
+        );
+        l = Location {
+            target: Some("com.example.insecureapp".into()),
+            ..Location::default()
+        };
+        assert_eq!(
+            describe_location(&l).unwrap(),
+            "Found in `com.example.insecureapp`."
         );
         assert_eq!(describe_location(&Location::default()), None);
         assert_eq!(code("a`b"), "`` a`b ``");
