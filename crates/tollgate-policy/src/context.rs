@@ -109,11 +109,29 @@ impl Context {
         c
     }
 
+    /// The environment rules are matched against. A release build whose environment nobody
+    /// named is taken for production (fail closed, as an unnamed build is taken for a release).
+    pub fn effective_environment(&self) -> Option<&str> {
+        match (&self.environment, self.build) {
+            (Some(env), _) => Some(env),
+            (None, Build::Release) => Some(ASSUMED_ENVIRONMENT),
+            (None, Build::Debug) => None,
+        }
+    }
+
+    /// True when [`Context::effective_environment`] is an assumption, not what CI or a flag said.
+    pub fn environment_assumed(&self) -> bool {
+        self.environment.is_none() && self.build == Build::Release
+    }
+
     pub fn set_build(&mut self, build: Build) {
         self.build = build;
         self.build_assumed = false;
     }
 }
+
+/// What a release build's unnamed environment is taken for.
+pub const ASSUMED_ENVIRONMENT: &str = "production";
 
 pub fn parse_build(text: &str) -> Option<Build> {
     match text.trim().to_ascii_lowercase().as_str() {

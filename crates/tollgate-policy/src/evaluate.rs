@@ -196,6 +196,8 @@ pub struct Evaluator<'a> {
     evaluated: Vec<Evaluated>,
     severities: Vec<Severity>,
     context_build_assumed: bool,
+    /// A release without a named environment, under a policy with environment-bound rules.
+    context_environment_assumed: bool,
 }
 
 impl<'a> Evaluator<'a> {
@@ -217,6 +219,13 @@ impl<'a> Evaluator<'a> {
             evaluated: Vec::new(),
             severities: Vec::new(),
             context_build_assumed: context.build_assumed,
+            context_environment_assumed: context.environment_assumed()
+                && policy.rules.iter().any(|r| {
+                    r.spec
+                        .context
+                        .as_ref()
+                        .is_some_and(|c| !c.environments.is_empty())
+                }),
         }
     }
 
@@ -326,6 +335,7 @@ impl<'a> Evaluator<'a> {
             counts,
             evaluated,
             context_build_assumed: build_assumed,
+            context_environment_assumed: environment_assumed,
             ..
         } = self;
         let mut reasons = Vec::new();
@@ -421,6 +431,13 @@ impl<'a> Evaluator<'a> {
                 "build kind not given: assumed `release` (pass --build debug for debug builds)"
                     .to_string(),
             );
+        }
+        if environment_assumed {
+            notes.push(format!(
+                "environment not given for a release build: assumed `{}`, so production-only rules \
+                 apply (pass --environment NAME, or set CI_ENVIRONMENT_NAME)",
+                crate::context::ASSUMED_ENVIRONMENT
+            ));
         }
 
         let stale = (0..policy.waivers.len())

@@ -344,7 +344,7 @@ impl Rule {
             }
         }
         if !c.environments.is_empty() {
-            let Some(env) = ctx.environment.as_deref() else {
+            let Some(env) = ctx.effective_environment() else {
                 return false;
             };
             if !c.environments.iter().any(|e| e.eq_ignore_ascii_case(env)) {

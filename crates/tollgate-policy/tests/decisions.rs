@@ -112,6 +112,38 @@ fn debug_builds_and_other_environments_do_not_block_mobile_flags() {
 }
 
 #[test]
+fn a_release_without_a_named_environment_is_taken_for_production() {
+    let p = Policy::default_policy();
+    let f = [finding("ct", Severity::Medium, &[Tag::CleartextTraffic])];
+    let assumed = |d: &Decision| d.notes.iter().any(|n| n.contains("assumed `production`"));
+    // Nobody named the environment of a release build: cleartext traffic blocks, and says why.
+    let d = decide(&f, &p, &context(Build::Release, None), None, &[]);
+    assert_eq!(
+        rules_fired(&d, Verdict::Block),
+        vec!["cleartext-traffic-production".to_string()]
+    );
+    assert!(assumed(&d), "{:?}", d.notes);
+    // A named environment is taken as named, and nothing is assumed.
+    let d = decide(&f, &p, &context(Build::Release, Some("staging")), None, &[]);
+    assert!(rules_fired(&d, Verdict::Block).is_empty());
+    assert!(!assumed(&d), "{:?}", d.notes);
+    // A debug build has no production environment to assume.
+    let d = decide(&f, &p, &context(Build::Debug, None), None, &[]);
+    assert!(rules_fired(&d, Verdict::Block).is_empty());
+    assert!(!assumed(&d), "{:?}", d.notes);
+    // A policy without environment-bound rules needs no such note.
+    let mut plain = Policy::default_policy();
+    plain.rules.retain(|r| {
+        r.spec
+            .context
+            .as_ref()
+            .is_none_or(|c| c.environments.is_empty())
+    });
+    let d = decide(&f, &plain, &context(Build::Release, None), None, &[]);
+    assert!(!assumed(&d), "{:?}", d.notes);
+}
+
+#[test]
 fn new_critical_blocks_existing_critical_warns() {
     let p = Policy::default_policy();
     let ctx = context(Build::Release, None);
