@@ -5,14 +5,20 @@
 #   - insecure-app: FAIL, with debuggable / cleartext / exported-component / hardcoded-secret blockers;
 #   - both apps: the offline MobSF cannot decompile (no jadx), so the report is INCOMPLETE and the
 #     gate fails closed on it; with --on-error open the clean app is not blocked by any rule.
-# usage: scripts/mobsf-lab-test.sh   (TOLLGATE_MOBILE_LAB overrides ../shared/mobile-lab)
+# usage: scripts/mobsf-lab-test.sh [TOLLGATE_BINARY]   (default: builds target/debug/tollgate;
+#        TOLLGATE_MOBILE_LAB overrides ../shared/mobile-lab)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LAB=${TOLLGATE_MOBILE_LAB:-$PWD/../shared/mobile-lab}
 OUT=${TOLLGATE_LAB_OUT:-/tmp/tollgate-mobile-lab}
 mkdir -p "$OUT"
-cargo build -q -p tollgate
-TG=$PWD/target/debug/tollgate
+if [ -n "${1:-}" ]; then
+  TG=$(realpath "$1")
+  [ -x "$TG" ] || { echo "mobsf-lab-test: $1 is not an executable tollgate" >&2; exit 2; }
+else
+  cargo build -q -p tollgate
+  TG=$PWD/target/debug/tollgate
+fi
 bash "$LAB/build-apks.sh" "$OUT/apks" >/dev/null
 bash "$LAB/mobsf.sh" start
 eval "$(bash "$LAB/mobsf.sh" env)"
