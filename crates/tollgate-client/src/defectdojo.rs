@@ -305,6 +305,19 @@ pub fn parse_outcome(text: &str) -> Outcome {
             delta.insert(k.clone(), total);
         }
     }
+    // A first upload is an import (a reimport into a test that does not exist yet is one too):
+    // DefectDojo answers `statistics.after` only. Every finding after it was created.
+    if delta.is_empty() && v.pointer("/statistics/before").is_none() {
+        if let Some(after) = v
+            .pointer("/statistics/after/total/total")
+            .and_then(Value::as_u64)
+        {
+            delta.insert("created".to_string(), after);
+            for k in ["closed", "reactivated", "untouched"] {
+                delta.insert(k.to_string(), 0);
+            }
+        }
+    }
     Outcome {
         test_id: id("test_id").or_else(|| id("test")),
         engagement_id: id("engagement_id").or_else(|| id("engagement")),
@@ -494,5 +507,21 @@ mod tests {
         assert_eq!(o.test_id, Some(9));
         assert_eq!(o.delta.get("created"), Some(&2));
         assert_eq!(o.delta.get("untouched"), Some(&5));
+    }
+
+    #[test]
+    fn an_import_answer_with_only_after_counts_every_finding_as_created() {
+        // DefectDojo's answer to a first upload (an import): `after` only, no `delta`.
+        let o = parse_outcome(
+            r#"{"test": 4, "statistics": {"after": {"high": {"active": 2, "total": 2}, "total": {"active": 3, "verified": 0, "total": 3}}}}"#,
+        );
+        assert_eq!(o.delta.get("created"), Some(&3));
+        assert_eq!(o.delta.get("closed"), Some(&0));
+        assert_eq!(o.delta.get("untouched"), Some(&0));
+        // A reimport's `before` / `after` without a `delta` is not guessed at.
+        let o = parse_outcome(
+            r#"{"statistics": {"before": {"total": {"total": 3}}, "after": {"total": {"total": 4}}}}"#,
+        );
+        assert_eq!(o.delta.get("created"), None);
     }
 }
