@@ -259,3 +259,45 @@ pub fn codequality_path(f: &Finding) -> Option<String> {
     }
     (!out.is_empty()).then_some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_model::Scanner;
+
+    fn path_of(file: &str) -> Option<String> {
+        let mut f = Finding::new(Scanner::new("s", None), "r", "t");
+        f.location.file = Some(file.into());
+        codequality_path(&f)
+    }
+
+    #[test]
+    fn codequality_paths_are_repository_files_or_nothing() {
+        for (file, want) in [
+            ("./src/a.py", Some("src/a.py")),
+            ("././src//./a.py", Some("src/a.py")),
+            ("src\\win\\a.cs", Some("src/win/a.cs")),
+            ("file://./lib/x.js", Some("lib/x.js")),
+            ("/builds/group/project/app/x.go", Some("app/x.go")),
+            ("/home/runner/work/repo/repo/x.ts", Some("x.ts")),
+            ("/github/workspace/Dockerfile", Some("Dockerfile")),
+            ("go.mod:github.com/minio/md5-simd/1.1.0", Some("go.mod")),
+            ("package-lock.json?yargs-parser", Some("package-lock.json")),
+            (
+                "SmartQwering copy.app/Frameworks/p",
+                Some("SmartQwering copy.app/Frameworks/p"),
+            ),
+            ("http://localhost:8080/login", None),
+            ("C:/code/file4.c", None),
+            ("/home/dev/dd/setEnv.sh", None),
+            ("/builds/group", None),
+            ("../outside.py", None),
+            ("./", None),
+            ("", None),
+        ] {
+            assert_eq!(path_of(file).as_deref(), want, "{file:?}");
+        }
+        let no_file = Finding::new(Scanner::new("zap", None), "10038", "CSP");
+        assert_eq!(codequality_path(&no_file), None);
+    }
+}
