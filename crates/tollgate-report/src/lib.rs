@@ -3,6 +3,7 @@
 //! and GitLab Code Quality. Writers only format what the policy decided; they never decide.
 
 mod finding_json;
+mod gitlab;
 pub mod json;
 mod markdown;
 mod sarif;
@@ -16,6 +17,7 @@ use tollgate_model::{Finding, Severity};
 use tollgate_policy::{Baseline, Context, Decision, Disposition, InputReport, Policy, State};
 
 pub use finding_json::write_finding;
+pub use gitlab::{codequality_path, write_gitlab_codequality, write_junit};
 
 pub use markdown::write_markdown;
 pub use sarif::write_sarif;
@@ -261,124 +263,6 @@ pub fn read_baseline(text: &str, source: &str) -> Result<Baseline, String> {
         fingerprints: s.findings.into_iter().map(|f| f.fingerprint).collect(),
         source: source.to_string(),
     })
-}
-
-/// JUnit XML: one failing test case per blocked finding and per fail-closed condition.
-pub fn write_junit(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let d = run.decision;
-    let mut cases = Vec::new();
-    for r in d
-        .reasons
-        .iter()
-        .filter(|r| r.verdict == tollgate_policy::Verdict::Block && r.findings.is_empty())
-    {
-        cases.push((
-            format!("{:?}", r.kind).to_lowercase(),
-            r.message.clone(),
-            r.message.clone(),
-        ));
-    }
-    for (f, e) in run.findings.iter().zip(&d.evaluated) {
-        if e.disposition == Disposition::Block {
-            let rule = run.rule_name(e.rule).unwrap_or("");
-            let detail = format!(
-                "{} [{}] {} at {} (rule {}, fingerprint {})",
-                f.severity,
-                f.scanner.name,
-                f.title,
-                describe_location(f),
-                f.rule_id,
-                f.fingerprint
-            );
-            cases.push((
-                rule.to_string(),
-                format!("{}: {}", f.title, describe_location(f)),
-                detail,
-            ));
-        }
-    }
-    writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
-    writeln!(
-        out,
-        "<testsuites name=\"tollgate\" tests=\"{}\" failures=\"{}\">",
-        cases.len().max(1),
-        cases.len()
-    )?;
-    writeln!(
-        out,
-        "  <testsuite name=\"security gate\" tests=\"{}\" failures=\"{}\">",
-        cases.len().max(1),
-        cases.len()
-    )?;
-    if cases.is_empty() {
-        writeln!(
-            out,
-            "    <testcase classname=\"tollgate\" name=\"no blocking findings\"/>"
-        )?;
-    }
-    for (class, name, detail) in &cases {
-        writeln!(
-            out,
-            "    <testcase classname=\"tollgate.{}\" name=\"{}\">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-            xml_escape(class),
-            xml_escape(name),
-            xml_escape(name),
-            xml_escape(detail)
-        )?;
-    }
-    writeln!(out, "  </testsuite>\n</testsuites>")
-}
-
-pub(crate) fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// GitLab Code Quality report (`artifacts:reports:codequality`): findings with a file location
-/// that the gate did not waive or see suppressed.
-pub fn write_gitlab_codequality(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let mut items = Vec::new();
-    for (f, e) in run.findings.iter().zip(&run.decision.evaluated) {
-        if matches!(e.disposition, Disposition::Waived | Disposition::Suppressed) {
-            continue;
-        }
-        let severity = match (e.disposition, f.severity) {
-            (Disposition::Block, _) => "blocker",
-            (_, Severity::Critical) => "critical",
-            (_, Severity::High) => "major",
-            (_, Severity::Medium) => "minor",
-            _ => "info",
-        };
-        let path = f
-            .location
-            .file
-            .clone()
-            .or_else(|| f.location.package.as_ref().map(|p| p.name.clone()))
-            .or_else(|| f.location.target.clone())
-            .unwrap_or_else(|| f.source.file.clone().unwrap_or_default());
-        items.push(json!({
-            "type": "issue",
-            "check_name": f.rule_id,
-            "description": format!("[{}] {}", f.scanner.name, f.title),
-            "categories": ["Security"],
-            "fingerprint": f.fingerprint.as_str(),
-            "severity": severity,
-            "location": {"path": path, "lines": {"begin": f.location.start_line.unwrap_or(1)}},
-        }));
-    }
-    serde_json::to_writer_pretty(&mut *out, &items)?;
-    out.write_all(b"\n")
 }
 
 /// `2026-11-22T20:10:00Z` from seconds since the epoch.

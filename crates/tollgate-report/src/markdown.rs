@@ -1,5 +1,9 @@
 //! `security-gate-summary.md`: a merge-request comment. Blockers first; each shows a short
 //! statement, with the rationale and the fix folded inside `<details>`.
+//!
+//! Scanner text (titles, descriptions, advice, paths, versions) is attacker-controlled: it enters
+//! the comment only through [`text`] (Markdown), [`html`] (inside our HTML tags) or [`code`]
+//! (code spans), so it can neither close our `<details>` nor add HTML, links, images or mentions.
 
 use std::io::{self, Write};
 
@@ -61,34 +65,34 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
         if c.build_assumed { " (assumed)" } else { "" }
     )];
     if let Some(e) = &c.environment {
-        ctx.push(format!("environment `{e}`"));
+        ctx.push(format!("environment {}", code(e, false)));
     }
     if let Some(b) = &c.branch {
-        ctx.push(format!("branch `{b}`"));
+        ctx.push(format!("branch {}", code(b, false)));
     }
     if let Some(t) = &c.tag {
-        ctx.push(format!("tag `{t}`"));
+        ctx.push(format!("tag {}", code(t, false)));
     }
     if let Some(s) = &c.commit {
         ctx.push(format!(
-            "commit `{}`",
-            s.chars().take(12).collect::<String>()
+            "commit {}",
+            code(&s.chars().take(12).collect::<String>(), false)
         ));
     }
     if let Some(mr) = &c.merge_request {
-        ctx.push(format!("MR !{mr}"));
+        ctx.push(format!("MR !{}", text(mr, 40)));
     }
     match run.baseline {
         Some(b) => ctx.push(format!(
-            "baseline `{}` ({} fingerprints)",
-            b.source,
+            "baseline {} ({} fingerprints)",
+            code(&b.source, false),
             b.fingerprints.len()
         )),
         None => ctx.push("no baseline: every finding counts as new".to_string()),
     }
     writeln!(out, "{}\n", ctx.join(" · "))?;
     for note in d.notes.iter().filter(|n| n.starts_with("FAIL-OPEN")) {
-        writeln!(out, "> **{note}**\n")?;
+        writeln!(out, "> **{}**\n", text(note, 1000))?;
     }
 
     if !fail_closed.is_empty() {
@@ -105,7 +109,7 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
             } else {
                 "⚠️"
             };
-            writeln!(out, "- {mark} **{what}** — {}", r.message)?;
+            writeln!(out, "- {mark} **{what}** — {}", text(&r.message, 1000))?;
         }
         writeln!(
             out,
@@ -129,8 +133,9 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
                 .map(|x| &x.spec);
             writeln!(
                 out,
-                "#### 🚫 {} — `{rule}`\n",
-                spec.map_or(rule, |s| first_sentence(&s.description))
+                "#### 🚫 {} — {}\n",
+                text(spec.map_or(rule, |s| first_sentence(&s.description)), 200),
+                code(rule, false)
             )?;
             for &i in r.findings.iter().take(LIST_LIMIT) {
                 let f = &run.findings[i];
@@ -138,15 +143,11 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
                 writeln!(out, "  <details><summary>Rationale and fix</summary>\n")?;
                 if let Some(s) = spec {
                     if !s.description.is_empty() {
-                        writeln!(
-                            out,
-                            "  **Why it blocks:** {}\n",
-                            one_line(&s.description, 600)
-                        )?;
+                        writeln!(out, "  **Why it blocks:** {}\n", text(&s.description, 600))?;
                     }
                 }
                 if let Some(desc) = f.description.as_deref().filter(|t| !t.trim().is_empty()) {
-                    writeln!(out, "  **Finding:** {}\n", one_line(desc, 600))?;
+                    writeln!(out, "  **Finding:** {}\n", text(desc, 600))?;
                 }
                 let fix = spec
                     .and_then(|s| s.fix.as_deref())
@@ -154,13 +155,13 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
                     .unwrap_or(
                         "Fix the finding, or record a waiver with an owner and an expiry date.",
                     );
-                writeln!(out, "  **Short fix:** {}\n", one_line(fix, 600))?;
+                writeln!(out, "  **Short fix:** {}\n", text(fix, 600))?;
                 if let Some(rec) = f
                     .recommendation
                     .as_deref()
                     .filter(|r| Some(*r) != spec.and_then(|s| s.fix.as_deref()))
                 {
-                    writeln!(out, "  **Scanner's advice:** {}\n", one_line(rec, 400))?;
+                    writeln!(out, "  **Scanner's advice:** {}\n", text(rec, 400))?;
                 }
                 writeln!(
                     out,
@@ -187,7 +188,11 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
     if !warn_reasons.is_empty() {
         writeln!(out, "### To triage ({warned})\n")?;
         for r in warn_reasons {
-            writeln!(out, "<details><summary>⚠️ {}</summary>\n", r.message)?;
+            writeln!(
+                out,
+                "<details><summary>⚠️ {}</summary>\n",
+                html(&r.message, 300)
+            )?;
             for &i in r.findings.iter().take(LIST_LIMIT) {
                 writeln!(
                     out,
@@ -241,9 +246,9 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
             let wv = &run.policy.waivers[s];
             writeln!(
                 out,
-                "- 🧹 stale — `{}` matches nothing any more: remove it ({})",
-                wv.target(),
-                wv.origin
+                "- 🧹 stale — {} matches nothing any more: remove it ({})",
+                code(&wv.target(), false),
+                text(&wv.origin, 200)
             )?;
         }
         writeln!(out)?;
@@ -260,21 +265,25 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
         let scanners: Vec<String> = i.scanners.iter().map(ToString::to_string).collect();
         writeln!(
             out,
-            "| `{}` | {} | {} | {} | `{}` |",
-            i.file,
-            i.format.as_deref().unwrap_or("—"),
-            scanners.join(", "),
+            "| {} | {} | {} | {} | `{}` |",
+            code(&i.file, true),
+            text(i.format.as_deref().unwrap_or("—"), 80),
+            text(&scanners.join(", "), 200),
             if i.error.is_some() {
                 "error".to_string()
             } else {
                 i.findings.to_string()
             },
-            i.sha256.as_deref().map_or("", |s| &s[..s.len().min(12)])
+            i.sha256.as_deref().map_or(String::new(), |s| s
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .take(12)
+                .collect())
         )?;
     }
     writeln!(out, "\n</details>")?;
     for note in d.notes.iter().filter(|n| !n.starts_with("FAIL-OPEN")) {
-        writeln!(out, "\n_Note: {note}._")?;
+        writeln!(out, "\n_Note: {}._", text(note, 1000))?;
     }
     Ok(())
 }
@@ -282,10 +291,10 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
 /// `` `fingerprint 3f1c…` (reason; owner o) ``
 fn describe_waiver(wv: &tollgate_policy::Waiver) -> String {
     format!(
-        "`{}` ({}; owner {})",
-        wv.target(),
-        wv.spec.reason.as_deref().unwrap_or(""),
-        wv.spec.owner.as_deref().unwrap_or("")
+        "{} ({}; owner {})",
+        code(&wv.target(), false),
+        text(wv.spec.reason.as_deref().unwrap_or(""), 300),
+        text(wv.spec.owner.as_deref().unwrap_or(""), 100)
     )
 }
 
@@ -300,15 +309,15 @@ fn plural(n: usize) -> &'static str {
 fn finding_line(f: &Finding, state: State) -> String {
     let loc = describe_location(f);
     format!(
-        "**{}** {} — {} · `{}` · {}{}",
+        "**{}** {} — {} · {} · {}{}",
         f.severity,
-        md_escape(&one_line(&f.title, 160)),
-        f.scanner.name,
-        md_escape(&f.rule_id),
+        text(&f.title, 160),
+        text(&f.scanner.name, 80),
+        code(&f.rule_id, false),
         if loc.is_empty() {
             "—".to_string()
         } else {
-            format!("`{}`", loc.replace('`', "'"))
+            code(&loc, false)
         },
         if state == State::New { " · new" } else { "" }
     )
@@ -333,8 +342,64 @@ fn one_line(text: &str, max: usize) -> String {
     }
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+/// Scanner text as inert Markdown on one line (at most `max` characters): HTML's `<`, `>` and
+/// `&` as entities; Markdown's emphasis, link, image, code, table and strikethrough marks
+/// backslash-escaped; `://` and `www.` broken so GFM makes no autolink; a word joiner after
+/// `@` so neither an e-mail autolink nor a mention (`@all`) forms.
+pub(crate) fn text(s: &str, max: usize) -> String {
+    let line = one_line(s, max);
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '@' => out.push_str("@\u{2060}"),
+            // `https://`, `ftp://`: GFM autolinks a scheme followed by `//`.
+            ':' if chars.peek() == Some(&'/') => out.push_str("\\:"),
+            '.' if out.len() >= 3
+                && out.as_bytes()[out.len() - 3..].eq_ignore_ascii_case(b"www") =>
+            {
+                out.push_str("\\.")
+            }
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '!' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Scanner text inside one of our HTML tags (where Markdown is not parsed): one line, entities
+/// for `<`, `>`, `&` and `"`.
+pub(crate) fn html(s: &str, max: usize) -> String {
+    let line = one_line(s, max);
+    let mut out = String::with_capacity(line.len() + 8);
+    for c in line.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '@' => out.push_str("@\u{2060}"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Scanner text as a code span on one line: a backtick cannot end it early (it becomes `'`), and
+/// in a table row `|` is escaped so it cannot end the cell.
+pub(crate) fn code(s: &str, in_table: bool) -> String {
+    let mut inner = one_line(s, 300).replace('`', "'");
+    if in_table {
+        inner = inner.replace('|', "\\|");
+    }
+    if inner.is_empty() {
+        return "—".to_string();
+    }
+    format!("`{inner}`")
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod gate;
+mod gitlab_readers;
 mod http;
 #[cfg(feature = "hub")]
 mod hub;

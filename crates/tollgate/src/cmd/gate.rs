@@ -413,10 +413,14 @@ fn gate(args: GateArgs) -> Result<u8, String> {
             &mut written,
         )?;
     }
+    let mut codequality_left_out = 0;
     if let Some(p) = &args.gitlab_codequality {
         write_file(
             &dir.join(p),
-            |w| tollgate_report::write_gitlab_codequality(&run, w),
+            |w| {
+                codequality_left_out = tollgate_report::write_gitlab_codequality(&run, w)?;
+                Ok(())
+            },
             &mut written,
         )?;
     }
@@ -432,6 +436,11 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     }
 
     print_verdict(&run, &policy_origin, &written);
+    if codequality_left_out > 0 {
+        println!(
+            "  note: {codequality_left_out} finding(s) not in the Code Quality report: their place is not a file of the repository (a URL, package, component or path outside the checkout); security-gate-summary.json has them"
+        );
+    }
     if let (Some(url), Some(h)) = (&args.report_to, &hub_settings) {
         let record = GateRunRecord {
             product_name: h.product.clone(),
