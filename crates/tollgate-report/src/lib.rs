@@ -18,7 +18,10 @@ use tollgate_policy::{Baseline, Context, Decision, Disposition, InputReport, Pol
 pub use finding_json::write_finding;
 
 pub use markdown::write_markdown;
-pub use sarif::write_sarif;
+pub use sarif::{
+    file_place, plan_cap, write_sarif, write_sarif_with, FilePlace, SarifCap, SarifOptions,
+    DEFAULT_MAX_RESULTS, GITHUB_MAX_RESULTS,
+};
 
 /// Version of the summary JSON schema.
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;

@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod gate;
+mod github_sarif;
 mod http;
 #[cfg(feature = "hub")]
 mod hub;
