@@ -2,11 +2,15 @@
 # The gate's SARIF against GitHub's upload rules: Microsoft's SARIF multitool (npm
 # @microsoft/sarif-multitool, pinned) validates it with the `gh;ghas` rule kinds. The gate runs over
 # the whole real-scanner corpus (every report of $TOLLGATE_CORPUS/MANIFEST.tsv, its format forced as
-# the manifest names it) and over examples/reports; any error fails.
+# the manifest names it; reports that cannot be read are reported by the gate, --on-error open) and
+# over examples/reports. Any error fails: the multitool's, and what it does not check but GitHub's
+# upload needs (every artifactLocation.uri a relative, percent-encoded reference with no scheme; at
+# most 25,000 results). It prints the counts by rule id.
 #
 #   scripts/sarif-multitool.sh [path/to/tollgate]     (default: target/debug/tollgate, built if absent)
 #
-# Env: TOLLGATE_CORPUS (default ../shared/corpus), SARIF_MULTITOOL_DIR (default target/sarif-multitool).
+# Env: TOLLGATE_CORPUS (default ../shared/corpus), SARIF_MULTITOOL_DIR (default target/sarif-multitool),
+#      SARIF_KEEP=1 keeps the work directory (the SARIF and the multitool's log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +22,11 @@ TOOLDIR="${SARIF_MULTITOOL_DIR:-$PWD/target/sarif-multitool}"
 if [ ! -x "$BIN" ]; then
   cargo build -p tollgate --locked
 fi
-MT="$TOOLDIR/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+case "$(uname -s)" in
+  Darwin) PLATFORM=darwin ;;
+  *) PLATFORM=linux ;;
+esac
+MT="$TOOLDIR/node_modules/@microsoft/sarif-multitool-$PLATFORM/Sarif.Multitool"
 if ! "$MT" --version 2>/dev/null | grep -q "$MULTITOOL_VERSION"; then
   mkdir -p "$TOOLDIR"
   npm install --silent --no-audit --no-fund --prefix "$TOOLDIR" "@microsoft/sarif-multitool@$MULTITOOL_VERSION"
@@ -86,5 +94,7 @@ PY
 }
 # The corpus at GitHub's upper limit, so that every one of its results is validated.
 gate corpus --sarif-max-results 25000 "${args[@]}"
+# And at the default cap: a run that leaves results out and says so.
+gate corpus-capped "${args[@]}"
 gate examples examples/reports/*
 exit $status
