@@ -4,8 +4,8 @@
 # the whole real-scanner corpus (every report of $TOLLGATE_CORPUS/MANIFEST.tsv, its format forced as
 # the manifest names it; reports that cannot be read are reported by the gate, --on-error open) and
 # over examples/reports. Any error fails: the multitool's, and what it does not check but GitHub's
-# upload needs (every artifactLocation.uri a relative, percent-encoded reference with no scheme; at
-# most 25,000 results). It prints the counts by rule id.
+# upload needs (every artifactLocation.uri a relative, percent-encoded reference with no scheme; rule
+# descriptions and tags within GitHub's limits; at most 25,000 results). It prints the counts by rule id.
 #
 #   scripts/sarif-multitool.sh [path/to/tollgate]     (default: target/debug/tollgate, built if absent)
 #
@@ -71,7 +71,8 @@ for r in log["runs"]:
         if n.get("level") == "error":
             errors["tool:" + n.get("message", {}).get("text", "")[:80]] += 1
 # What the multitool does not check but GitHub's upload needs: a relative URI reference with no
-# scheme, percent-encoded, in every artifactLocation; at most 25,000 results.
+# scheme, percent-encoded, in every artifactLocation; rule descriptions of at most 1,024 UTF-16 units,
+# at most 20 tags a rule; at most 25,000 results.
 import re
 ok = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=@/]|%[0-9A-F]{2})+$")
 for i, res in enumerate(run["results"]):
@@ -85,6 +86,12 @@ for i, res in enumerate(run["results"]):
             errors["uri-scheme"] += 1
         elif not ok.match(uri):
             errors["uri-not-encoded"] += 1
+for rule in run["tool"]["driver"]["rules"]:
+    for key in ("shortDescription", "fullDescription"):
+        if len(rule[key]["text"].encode("utf-16-le")) // 2 > 1024:
+            errors[f"rule-{key}-over-1024"] += 1
+    if len(rule.get("properties", {}).get("tags", [])) > 20:
+        errors["rule-more-than-20-tags"] += 1
 if len(run["results"]) > 25000:
     errors["more-than-25000-results"] += 1
 print(f"{name}: {len(run['results'])} results, {len(run['tool']['driver']['rules'])} rules; "

@@ -23,8 +23,12 @@ use crate::GateRun;
 pub const GITHUB_MAX_RESULTS: usize = 25_000;
 /// GitHub keeps (displays) at most this many results of a run: the default cap.
 pub const DEFAULT_MAX_RESULTS: usize = 5_000;
-/// Longest rule description / help text written (GitHub shows them on the alert page).
-const MAX_TEXT: usize = 4_096;
+/// Longest rule description written, in UTF-16 code units (GitHub documents 1,024).
+const MAX_DESCRIPTION: usize = 1_024;
+/// Longest help text written, in UTF-16 code units.
+const MAX_HELP: usize = 8_192;
+/// Tags of a rule GitHub keeps (it rejects more than 20): `security` and the CWEs come first.
+const MAX_TAGS: usize = 10;
 
 /// How the SARIF is written.
 #[derive(Debug, Clone)]
@@ -150,13 +154,22 @@ pub fn plan_cap(findings: &[Finding], evaluated: &[Evaluated], max: usize) -> Sa
     }
 }
 
-/// The first `max` characters of a trimmed text (on a character boundary).
-fn clip(text: &str) -> String {
+/// A trimmed text of at most `max` UTF-16 code units, `…` ending a cut one.
+fn clip(text: &str, max: usize) -> String {
     let t = text.trim();
-    match t.char_indices().nth(MAX_TEXT) {
-        Some((at, _)) => format!("{}…", &t[..at]),
-        None => t.to_string(),
+    if t.encode_utf16().count() <= max {
+        return t.to_string();
     }
+    let mut units = 0;
+    let mut end = 0;
+    for (at, c) in t.char_indices() {
+        units += c.len_utf16();
+        if units > max - 1 {
+            break;
+        }
+        end = at + c.len_utf8();
+    }
+    format!("{}…", &t[..end])
 }
 
 fn non_empty(s: Option<&str>) -> Option<&str> {
@@ -170,8 +183,9 @@ fn rule_descriptor(id: &str, f: &Finding, cwes: &BTreeSet<u32>) -> Value {
     let description = non_empty(f.description.as_deref()).unwrap_or(title);
     let help = non_empty(f.recommendation.as_deref()).unwrap_or(description);
     let mut tags: Vec<String> = vec!["security".to_string()];
-    tags.extend(f.tags.iter().map(|t| t.as_str().to_string()));
     tags.extend(cwes.iter().map(|c| format!("external/cwe/cwe-{c:03}")));
+    tags.extend(f.tags.iter().map(|t| t.as_str().to_string()));
+    tags.truncate(MAX_TAGS);
     let score = match f.cvss_score() {
         Some(score) => format!("{score:.1}"),
         None => match f.severity {
@@ -186,9 +200,9 @@ fn rule_descriptor(id: &str, f: &Finding, cwes: &BTreeSet<u32>) -> Value {
     let mut rule = json!({
         "id": id,
         "name": f.rule_id,
-        "shortDescription": {"text": clip(title)},
-        "fullDescription": {"text": clip(description)},
-        "help": {"text": clip(help)},
+        "shortDescription": {"text": clip(title, MAX_DESCRIPTION)},
+        "fullDescription": {"text": clip(description, MAX_DESCRIPTION)},
+        "help": {"text": clip(help, MAX_HELP)},
         "properties": {"tags": tags, "security-severity": score},
     });
     if let Some(uri) = f
@@ -542,6 +556,20 @@ mod tests {
             FilePlace::File { uri, .. } => uri,
             FilePlace::NotAFile => "<not a file>".to_string(),
         }
+    }
+
+    #[test]
+    fn descriptions_are_clipped_to_githubs_limit() {
+        assert_eq!(clip("  short  ", 1024), "short");
+        let long = "é".repeat(2000);
+        let c = clip(&long, MAX_DESCRIPTION);
+        assert_eq!(c.encode_utf16().count(), MAX_DESCRIPTION);
+        assert!(c.ends_with('…'));
+        // A character outside the BMP (two UTF-16 units) is never split.
+        let emoji = "😀".repeat(600);
+        let c = clip(&emoji, MAX_DESCRIPTION);
+        assert!(c.encode_utf16().count() <= MAX_DESCRIPTION, "{}", c.len());
+        assert!(c.starts_with('😀') && c.ends_with('…'));
     }
 
     #[test]
