@@ -20,7 +20,10 @@ pub use finding_json::write_finding;
 pub use gitlab::{codequality_path, write_gitlab_codequality, write_junit};
 
 pub use markdown::write_markdown;
-pub use sarif::write_sarif;
+pub use sarif::{
+    file_place, plan_cap, write_sarif, write_sarif_with, FilePlace, SarifCap, SarifOptions,
+    DEFAULT_MAX_RESULTS, GITHUB_MAX_RESULTS,
+};
 
 /// Version of the summary JSON schema.
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;

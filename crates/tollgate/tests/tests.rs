@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod gate;
+mod github_sarif;
 mod gitlab_readers;
 mod http;
 #[cfg(feature = "hub")]

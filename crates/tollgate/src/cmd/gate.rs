@@ -101,6 +101,12 @@ pub struct GateArgs {
     /// Also write SARIF for code scanning (default name security-gate.sarif).
     #[arg(long, num_args = 0..=1, default_missing_value = "security-gate.sarif")]
     sarif: Option<PathBuf>,
+    /// Most results in the SARIF (GitHub keeps 5,000 of a run and rejects more than 25,000):
+    /// blockers are kept first, then warnings; notes are left out first, and the run and the
+    /// summary say how many were left out.
+    #[arg(long, value_name = "N", default_value_t = 5000,
+          value_parser = clap::value_parser!(u32).range(1..=25_000))]
+    sarif_max_results: u32,
     /// Also write JUnit XML, one failing case per blocked finding (default name security-gate.junit.xml).
     #[arg(long, num_args = 0..=1, default_missing_value = "security-gate.junit.xml")]
     junit: Option<PathBuf>,
@@ -360,6 +366,15 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     let (findings, inputs, compact) = (gated.findings, gated.inputs, gated.compact);
     let mut decision = evaluator.finish(&inputs, on_error);
     decision.notes.extend(hub_note);
+    let sarif_options = tollgate_report::SarifOptions {
+        max_results: args.sarif_max_results as usize,
+        checkout_roots: tollgate_report::SarifOptions::checkout_roots_from_env(),
+    };
+    if args.sarif.is_some() {
+        let cap =
+            tollgate_report::plan_cap(&findings, &decision.evaluated, sarif_options.max_results);
+        decision.notes.extend(cap.notice(sarif_options.max_results));
+    }
     let broken_input = inputs.iter().any(|i| i.error.is_some());
     let code = match decision.outcome {
         Outcome::Fail if broken_input && on_error == OnError::Closed => exit::INPUT_ERROR,
@@ -402,7 +417,7 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     if let Some(p) = &args.sarif {
         write_file(
             &dir.join(p),
-            |w| tollgate_report::write_sarif(&run, w),
+            |w| tollgate_report::write_sarif_with(&run, &sarif_options, w),
             &mut written,
         )?;
     }
