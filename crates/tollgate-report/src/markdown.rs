@@ -47,7 +47,14 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
             "**The gate cannot vouch for this build: its evidence is broken or incomplete.**"
                 .to_string()
         }
-        Outcome::Warn => "Nothing blocks this release; some findings need triage.".to_string(),
+        Outcome::Warn if warned > 0 => {
+            "Nothing blocks this release; some findings need triage.".to_string()
+        }
+        // Fail-open: only broken or incomplete evidence warns, and no finding is to triage.
+        Outcome::Warn if !fail_closed.is_empty() => {
+            "Nothing blocks this release, but its evidence is broken or incomplete (the gate ran with --on-error open).".to_string()
+        }
+        Outcome::Warn => "Nothing blocks this release; see the warnings below.".to_string(),
         Outcome::Pass => "Nothing blocks this release.".to_string(),
     };
     writeln!(
@@ -66,6 +73,8 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
     )];
     if let Some(e) = &c.environment {
         ctx.push(format!("environment {}", code(e, false)));
+    } else if let Some(e) = c.effective_environment() {
+        ctx.push(format!("environment {} (assumed)", code(e, false)));
     }
     if let Some(b) = &c.branch {
         ctx.push(format!("branch {}", code(b, false)));

@@ -125,3 +125,52 @@ fn markdown_summary_snapshot() {
     assert_eq!(v["waivers"]["expired"].as_array().unwrap().len(), 1);
     assert_eq!(v["waivers"]["stale"].as_array().unwrap().len(), 1);
 }
+
+/// A fail-open run of a clean app whose scan is incomplete: it warns only for the broken
+/// evidence, so the headline must not send anyone to triage zero findings; a release build whose
+/// environment nobody named shows the assumed one, as it shows an assumed build.
+#[test]
+fn a_fail_open_warning_without_findings_says_what_it_is() {
+    let findings: Vec<Finding> = Vec::new();
+    let policy = Policy::default_policy();
+    let context = Context::default();
+    let inputs = vec![InputReport {
+        file: "mobsf-report.json".into(),
+        format: Some("mobsf".into()),
+        scanners: vec![Scanner::new("mobsf", Some("4.4.1".into()))],
+        sha256: None,
+        findings: 0,
+        incomplete: vec!["MobSF could not decompile the app (JADX failed)".into()],
+        error: None,
+    }];
+    let decision = evaluate(&GateInput {
+        findings: &findings,
+        reports: &inputs,
+        policy: &policy,
+        context: &context,
+        baseline: None,
+        today: Date::parse("2026-11-22").unwrap(),
+        on_error: OnError::Open,
+    });
+    assert_eq!(decision.outcome, Outcome::Warn);
+    let run = GateRun {
+        decision: &decision,
+        findings: &findings,
+        policy: &policy,
+        context: &context,
+        inputs: &inputs,
+        baseline: None,
+        generated_at: "2026-11-22T12:00:00Z".into(),
+        tool_version: "0.1.0",
+        exit_code: 0,
+    };
+    let mut md = Vec::new();
+    write_markdown(&run, &mut md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert!(!md.contains("need triage"), "{md}");
+    assert!(
+        md.contains("its evidence is broken or incomplete (the gate ran with --on-error open)"),
+        "{md}"
+    );
+    assert!(md.contains("environment `production` (assumed)"), "{md}");
+}
