@@ -383,3 +383,41 @@ fn seed_000_insecure_lab_app_blocks_a_release_and_clean_app_passes() {
     );
     assert_ne!(summary(&dir)["decision"], "FAIL");
 }
+
+/// `--sarif REPORT` used to take the report for the SARIF file name and write over it. The file
+/// name is now only `--sarif=FILE`; a report that is one of the run's own outputs is refused.
+#[test]
+fn an_output_option_never_writes_over_a_report() {
+    let dir = temp_dir("gate-output-over-report");
+    let report = dir.join("semgrep.json");
+    std::fs::copy(examples().join("semgrep.json"), &report).unwrap();
+    let before = std::fs::read(&report).unwrap();
+    let r = report.to_str().unwrap();
+    let out = gate(&dir, &["--build", "debug", "--sarif", r]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&report).unwrap(),
+        before,
+        "the report was written over"
+    );
+    assert!(dir.join("security-gate.sarif").is_file());
+    assert_eq!(
+        summary(&dir)["inputs"][0]["file"],
+        r,
+        "the report was gated"
+    );
+    // Last run's SARIF named after --sarif with a space is a report now: refused, not gated twice.
+    let sarif = dir.join("security-gate.sarif");
+    let out = gate(
+        &dir,
+        &["--build", "debug", r, "--sarif", sarif.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("this is the file --sarif of this run writes")
+            && stderr(&out).contains("--sarif=security-gate.sarif"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

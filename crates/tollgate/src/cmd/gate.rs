@@ -99,7 +99,12 @@ pub struct GateArgs {
     #[arg(long, default_value = ".")]
     out_dir: PathBuf,
     /// Also write SARIF for code scanning (default name security-gate.sarif).
-    #[arg(long, num_args = 0..=1, default_missing_value = "security-gate.sarif")]
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "security-gate.sarif"
+    )]
     sarif: Option<PathBuf>,
     /// Most results in the SARIF (GitHub keeps 5,000 of a run and rejects more than 25,000):
     /// blockers are kept first, then warnings; notes are left out first, and the run and the
@@ -108,10 +113,20 @@ pub struct GateArgs {
           value_parser = clap::value_parser!(u32).range(1..=25_000))]
     sarif_max_results: u32,
     /// Also write JUnit XML, one failing case per blocked finding (default name security-gate.junit.xml).
-    #[arg(long, num_args = 0..=1, default_missing_value = "security-gate.junit.xml")]
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "security-gate.junit.xml"
+    )]
     junit: Option<PathBuf>,
     /// Also write a GitLab Code Quality report (default name gl-code-quality-report.json).
-    #[arg(long, num_args = 0..=1, default_missing_value = "gl-code-quality-report.json")]
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "gl-code-quality-report.json"
+    )]
     gitlab_codequality: Option<PathBuf>,
     /// Refuse report files larger than this (e.g. 512M, 2G).
     #[arg(long, value_parser = parse_size, default_value = "1G")]
@@ -202,6 +217,49 @@ fn load_policy(args: &GateArgs) -> Result<(Policy, String), String> {
             .map_err(|e| e.to_string())?;
     }
     Ok((policy, origin))
+}
+
+/// A report that is one of the files this run writes is refused before anything is read or
+/// written: gating last run's `security-gate.sarif` would count every finding twice, and writing
+/// over a report loses it. (`--sarif`, `--junit` and `--gitlab-codequality` take their file name
+/// only as `--sarif=FILE`, so `--sarif semgrep.json` gates semgrep.json instead of overwriting it;
+/// `--sarif out.sarif` now names out.sarif as a report, and this check catches it once it exists.)
+fn refuse_own_outputs_as_reports(args: &GateArgs) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let identity = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let outputs = [
+        (
+            "the summary",
+            Some(PathBuf::from("security-gate-summary.json")),
+        ),
+        (
+            "the summary",
+            Some(PathBuf::from("security-gate-summary.md")),
+        ),
+        ("--sarif", args.sarif.clone()),
+        ("--junit", args.junit.clone()),
+        ("--gitlab-codequality", args.gitlab_codequality.clone()),
+    ];
+    for (what, name) in outputs {
+        let Some(name) = name else { continue };
+        let Some(output) = identity(&args.out_dir.join(&name)) else {
+            continue;
+        };
+        for report in &args.reports {
+            if identity(Path::new(report)) == Some(output) {
+                let hint = if what.starts_with("--") {
+                    format!(" (to name the output, write {what}={})", name.display())
+                } else {
+                    String::new()
+                };
+                return Err(format!(
+                    "{report}: this is the file {what} of this run writes, not a scanner report; \
+                     gate the scanners' reports{hint}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What talking to a hub needs, settled before anything is read.
@@ -309,6 +367,7 @@ fn hub_baseline(url: &str, h: &HubSettings) -> Result<(Baseline, Option<String>)
 }
 
 fn gate(args: GateArgs) -> Result<u8, String> {
+    refuse_own_outputs_as_reports(&args)?;
     let scanners = Scanners::new(&args.scanner, &args.reports)?;
     let (policy, policy_origin) = load_policy(&args)?;
     let hub_settings = hub_settings(&args)?;
