@@ -688,7 +688,7 @@ fn seams_output_through_a_symlink_to_a_device_keeps_the_link() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = run(
         &dir,
-        &gate_args("out", &["--sarif", "../null-link.json", semgrep]),
+        &gate_args("out", &["--sarif=../null-link.json", semgrep]),
     );
     assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
     let meta = std::fs::symlink_metadata(&link).expect("meta");
@@ -743,7 +743,7 @@ fn seams_failed_writes_leave_no_temporary_file() {
     let out = run(&dir, &["parse", "-o", "kept.json", semgrep, "broken.json"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(std::fs::read(dir.join("kept.json")).expect("read"), b"old");
-    let out = run(&dir, &gate_args("out", &["--sarif", "../outdir", semgrep]));
+    let out = run(&dir, &gate_args("out", &["--sarif=../outdir", semgrep]));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     for d in [dir.clone(), dir.join("outdir"), dir.join("out")] {
         if d.is_dir() {
