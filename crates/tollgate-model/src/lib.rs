@@ -552,6 +552,35 @@ pub fn parse_cwe(text: &str) -> Option<u32> {
     digits.parse().ok().filter(|n| *n > 0)
 }
 
+/// `%XX` escapes decoded to bytes (RFC 3986); anything else, a malformed `%` included, kept.
+pub fn percent_decode_bytes(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// A percent-encoded path or URI component decoded to text; the text as given when the
+/// decoded bytes are not UTF-8.
+pub fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    String::from_utf8(percent_decode_bytes(s)).unwrap_or_else(|_| s.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

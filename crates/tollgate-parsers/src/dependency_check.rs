@@ -350,7 +350,7 @@ fn package_from_purl(purl: &str) -> Option<Package> {
         Some((p, v)) if !p.is_empty() && !v.contains('/') => (p, Some(v)),
         _ => (rest, None),
     };
-    let path = percent_decode(path.trim_matches('/'));
+    let path = tollgate_model::percent_decode(path.trim_matches('/'));
     if path.is_empty() {
         return None;
     }
@@ -361,7 +361,9 @@ fn package_from_purl(purl: &str) -> Option<Package> {
     };
     Some(Package {
         name,
-        installed_version: version.map(percent_decode).filter(|v| !v.is_empty()),
+        installed_version: version
+            .map(tollgate_model::percent_decode)
+            .filter(|v| !v.is_empty()),
         fixed_version: None,
         purl: Some(purl.to_string()),
         ecosystem: Some(kind.to_ascii_lowercase()),
@@ -375,25 +377,6 @@ fn purl_identity(purl: &str) -> String {
         Some((p, v)) if !v.contains('/') && p.contains('/') => p.to_string(),
         _ => base.to_string(),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 /// The one-letter value of a CVSS metric written as a word (`NETWORK`, `ADJACENT_NETWORK`,

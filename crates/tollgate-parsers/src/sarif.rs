@@ -1280,7 +1280,7 @@ impl RunCtx {
             uri = Cow::Owned(joined);
             base = parent.as_deref();
         }
-        let path = percent_decode(file_uri_to_path(&uri));
+        let path = tollgate_model::percent_decode(file_uri_to_path(&uri));
         (!path.is_empty()).then_some(path)
     }
 
@@ -2104,31 +2104,6 @@ fn file_uri_to_path(uri: &str) -> &str {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_string();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    match String::from_utf8(out) {
-        Ok(decoded) => decoded,
-        Err(_) => s.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2573,7 +2548,7 @@ mod tests {
         assert_eq!(file_uri_to_path("file:////src/x.js"), "/src/x.js");
         assert_eq!(file_uri_to_path("file://host/share/x.js"), "/share/x.js");
         assert_eq!(file_uri_to_path("src/x.js"), "src/x.js");
-        assert_eq!(percent_decode("a%20b%2Fc%zz"), "a b/c%zz");
+        assert_eq!(tollgate_model::percent_decode("a%20b%2Fc%zz"), "a b/c%zz");
         assert_eq!(scanner_name("Semgrep OSS"), "semgrep");
         assert!(stable_fingerprint_key("primaryLocationLineHash"));
         assert!(stable_fingerprint_key("matchBasedId/v1"));

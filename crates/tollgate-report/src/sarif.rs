@@ -248,7 +248,7 @@ pub fn file_place(path: &str, has_package: bool, roots: &[String]) -> FilePlace 
     if let Some(rest) = p.strip_prefix("file://") {
         rewritten = true;
         let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-        p = percent_decode(rest);
+        p = tollgate_model::percent_decode(rest);
         if has_drive(p.trim_start_matches('/')) {
             p = p.trim_start_matches('/').to_string();
         }
@@ -331,25 +331,6 @@ fn percent_encode_path(path: &str) -> String {
         }
     }
     out
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The places of a finding that are not files, as SARIF logical locations.

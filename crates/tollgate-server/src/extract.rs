@@ -67,7 +67,7 @@ where
 /// looked up as "bad��name". Refuse any key or value whose bytes are not UTF-8.
 fn check_utf8(query: &str) -> Result<(), ApiError> {
     for pair in query.split('&') {
-        let bytes = percent_decode(pair);
+        let bytes = tollgate_model::percent_decode_bytes(pair);
         if std::str::from_utf8(&bytes).is_err() {
             let key = pair.split('=').next().unwrap_or_default();
             return Err(ApiError::bad_request(format!(
@@ -76,26 +76,6 @@ fn check_utf8(query: &str) -> Result<(), ApiError> {
         }
     }
     Ok(())
-}
-
-fn percent_decode(text: &str) -> Vec<u8> {
-    let b = text.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).copied(), b.get(i + 2).copied()) {
-            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 fn query_error(e: QueryRejection) -> ApiError {
