@@ -58,4 +58,20 @@ if grep -q "incomplete-scan" "$OUT/gate-clean.txt"; then
 else
   [ "$clean" = 0 ] || fail "clean app: exit $clean"
 fi
+# Both files `mobsf scan` wrote (report + scorecard, the `*.json` a user passes): the scan counts once.
+set +e
+gate "$OUT/insecure-app.scorecard.json" "$OUT/insecure-app.json" --out-dir "$OUT/gate-both" >"$OUT/gate-both.txt"
+set -e
+one=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"])' "$OUT/gate-insecure/security-gate-summary.json")
+both=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"])' "$OUT/gate-both/security-gate-summary.json")
+[ "$one" = "$both" ] || fail "report + scorecard counted twice: $both against $one"
+grep -q "counted once" "$OUT/gate-both.txt" || fail "no note that the scorecard was counted once: $(cat "$OUT/gate-both.txt")"
+echo "report + scorecard of one scan: counted once ($both)"
+
+# An unreachable MobSF is named as such (exit 3), not as an internal channel error.
+set +e
+"$TG" mobsf scan "$OUT/apks/clean-app.apk" --url http://127.0.0.1:9 -o "$OUT/y.json" 2>"$OUT/unreachable.err"; code=$?
+set -e
+[ "$code" = 3 ] || fail "unreachable MobSF: exit $code"
+grep -qi "connection refused" "$OUT/unreachable.err" || fail "unreachable MobSF message: $(cat "$OUT/unreachable.err")"
 echo "mobile lab: all checks passed"

@@ -98,6 +98,14 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 
 /// reqwest's error with its causes, on one line.
 fn describe(e: &reqwest::Error) -> String {
+    if e.is_body() || e.is_request() {
+        // A streamed request body (every blocking multipart upload) fails on its own channel
+        // when the connection does: reqwest then reports "send failed because receiver is gone"
+        // and loses the connection's error. Ask the network what happened instead.
+        if let Some(reason) = e.url().and_then(unreachable_reason) {
+            return reason;
+        }
+    }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -109,6 +117,28 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// Why nothing can be sent to `url`'s host, when a plain TCP connection to it fails too (e.g.
+/// "cannot connect to 127.0.0.1:9: Connection refused (os error 111)"); `None` when it connects.
+fn unreachable_reason(url: &reqwest::Url) -> Option<String> {
+    let addrs = match url.socket_addrs(|| None) {
+        Ok(a) => a,
+        Err(e) => {
+            return Some(format!(
+                "cannot resolve {}: {e}",
+                url.host_str().unwrap_or("")
+            ))
+        }
+    };
+    let mut last = None;
+    for addr in addrs {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+            Ok(_) => return None,
+            Err(e) => last = Some(format!("cannot connect to {addr}: {e}")),
+        }
+    }
+    last
 }
 
 #[cfg(test)]

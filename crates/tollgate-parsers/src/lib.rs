@@ -34,6 +34,7 @@ use tollgate_model::{Finding, FingerprintBuilder, ReportMeta, SourceRef};
 use repeats::Repeats;
 
 pub use error::{ErrorKind, ParseError};
+pub use mobsf::scan_hash as mobsf_scan_hash;
 pub use sniff::Sniff;
 
 /// A report format Tollgate reads. Ids are stable (CLI `--scanner`, summaries, the hub).

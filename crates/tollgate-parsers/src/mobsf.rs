@@ -54,7 +54,9 @@
 //! MobSF's scan log (`logs`: `[{timestamp, status, exception}]`) is read: an entry with an
 //! exception, or whose status says `failed`/`error`/`timed out`/`not found`/`unable`, makes the
 //! report incomplete. A failed JADX decompilation gives "MobSF could not decompile the app
-//! (JADX failed: …): code analysis is missing" (or "may be partial" when code findings exist).
+//! (its log: …): code analysis is missing" (or "may be partial" when code findings exist),
+//! naming what that leaves out (code, secrets in code, logging) and the fix (jadx for MobSF,
+//! `MOBSF_JADX_BINARY`); the log line is quoted once.
 //! Failures of steps that only fetch context (Play Store / App Store details, icon, VirusTotal,
 //! updates) are ignored; the retry message "… failed, attempting on all DEX files" is not a
 //! failure by itself.
@@ -95,6 +97,30 @@ use tollgate_model::{Finding, ReportMeta};
 
 use crate::sniff::Shape;
 use crate::{Format, ParseError, Parser, Sniff};
+
+/// MobSF's hash of the scanned app (the MD5 of the uploaded file), as a MobSF document states it:
+/// report_json's `md5`, the scorecard's `hash`. The two documents `tollgate mobsf scan` writes for
+/// one scan carry the same value, which is how a scorecard given beside its full report is counted
+/// once. `None` for other formats, or a document that does not say.
+pub fn scan_hash(format: Format, input: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Ids {
+        #[serde(default)]
+        md5: Option<serde_json::Value>,
+        #[serde(default)]
+        hash: Option<serde_json::Value>,
+    }
+    let key = match format {
+        Format::Mobsf => |i: Ids| i.md5,
+        Format::MobsfScorecard => |i: Ids| i.hash,
+        _ => return None,
+    };
+    let ids: Ids = serde_json::from_slice(input).ok()?;
+    match key(ids)? {
+        serde_json::Value::String(h) if !h.trim().is_empty() => Some(h.trim().to_ascii_lowercase()),
+        _ => None,
+    }
+}
 
 pub struct ScorecardParser;
 
@@ -372,8 +398,15 @@ mod tests {
         let (meta, findings) = parse("mobsf/android-4x-incomplete.json");
         insta::assert_json_snapshot!("mobsf_android_4x_incomplete_meta", meta);
         assert_eq!(meta.incomplete.len(), 2, "{:?}", meta.incomplete);
-        assert!(meta.incomplete[0].starts_with("MobSF could not decompile the app (JADX failed"));
-        assert!(meta.incomplete[0].ends_with("code analysis is missing"));
+        let why = &meta.incomplete[0];
+        assert!(
+            why.starts_with("MobSF could not decompile the app (its log: "),
+            "{why}"
+        );
+        assert!(why.contains("code analysis is missing"), "{why}");
+        assert!(why.contains("MOBSF_JADX_BINARY"), "{why}");
+        // The log line is quoted once, not repeated.
+        assert_eq!(why.matches("JADX failed").count(), 1, "{why}");
         assert!(meta.incomplete[1].contains("Failed to get signature versions"));
         assert_eq!(findings.len(), 2);
         assert!(findings.iter().all(|f| f.location.file.is_none()));

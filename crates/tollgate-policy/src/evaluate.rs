@@ -25,6 +25,10 @@ pub struct InputReport {
     /// Why the report could not be read or parsed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The input that holds this report's scan (a MobSF scorecard given beside its full report):
+    /// this report's findings are not counted again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_in: Option<String>,
 }
 
 /// Fingerprints of a previous run (a `security-gate-summary.json`, or the hub).

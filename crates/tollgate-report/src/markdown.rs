@@ -120,10 +120,17 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
             };
             writeln!(out, "- {mark} **{what}** — {}", text(&r.message, 1000))?;
         }
-        writeln!(
-            out,
-            "\n<details><summary>Why this blocks and what to do</summary>\n\nThe gate fails closed: a verdict on missing evidence would be a guess. Fix the scan job (its logs say why it failed part-way), re-run the pipeline, or — if your team accepts the risk — run the gate with `--on-error open`, which is reported loudly.\n\n</details>\n"
-        )?;
+        if fail_closed.iter().any(|r| r.verdict == Verdict::Block) {
+            writeln!(
+                out,
+                "\n<details><summary>Why this blocks and what to do</summary>\n\nThe gate fails closed: a verdict on missing evidence would be a guess. Fix the scan job (its logs say why it failed part-way), re-run the pipeline, or — if your team accepts the risk — run the gate with `--on-error open`, which is reported loudly.\n\n</details>\n"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "\n<details><summary>Why this only warns and what to do</summary>\n\nThe gate ran with `--on-error open`: broken or incomplete evidence is reported instead of blocking, so this verdict is not based on complete evidence. Fix the scan job (its logs say why it failed part-way) and re-run the pipeline.\n\n</details>\n"
+            )?;
+        }
     }
 
     if blocked > 0 {
@@ -280,6 +287,8 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
             text(&scanners.join(", "), 200),
             if i.error.is_some() {
                 "error".to_string()
+            } else if let Some(kept) = &i.counted_in {
+                format!("counted in {}", code(kept, true))
             } else {
                 i.findings.to_string()
             },

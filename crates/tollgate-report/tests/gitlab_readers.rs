@@ -35,6 +35,7 @@ fn with_run<T>(findings: &[Finding], write: impl FnOnce(&GateRun<'_>) -> T) -> T
         findings: findings.len() as u64,
         incomplete: vec![],
         error: None,
+        counted_in: None,
     }];
     let decision = evaluate(&GateInput {
         findings,

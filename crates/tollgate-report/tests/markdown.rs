@@ -87,6 +87,7 @@ fn markdown_summary_snapshot() {
             "MobSF could not decompile the app (JADX failed): code analysis is missing".into(),
         ],
         error: None,
+        counted_in: None,
     }];
     let decision = evaluate(&GateInput {
         findings: &findings,
@@ -142,6 +143,7 @@ fn a_fail_open_warning_without_findings_says_what_it_is() {
         findings: 0,
         incomplete: vec!["MobSF could not decompile the app (JADX failed)".into()],
         error: None,
+        counted_in: None,
     }];
     let decision = evaluate(&GateInput {
         findings: &findings,
@@ -173,4 +175,8 @@ fn a_fail_open_warning_without_findings_says_what_it_is() {
         "{md}"
     );
     assert!(md.contains("environment `production` (assumed)"), "{md}");
+    // Nothing blocks: the advice box must not explain why it blocks, nor suggest the very
+    // option the run already used.
+    assert!(!md.contains("Why this blocks"), "{md}");
+    assert!(md.contains("Why this only warns"), "{md}");
 }

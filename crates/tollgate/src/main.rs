@@ -5,6 +5,7 @@ mod cmd;
 mod input;
 mod outfile;
 mod output;
+mod same_scan;
 
 use std::process::ExitCode;
 

@@ -1064,7 +1064,9 @@ fn incomplete_reasons(logs: &Value, code_findings: usize) -> Vec<String> {
         };
         reasons.insert(
             0,
-            format!("MobSF could not decompile the app (JADX failed: {d}): {effect}"),
+            format!(
+                "MobSF could not decompile the app (its log: {d}): {effect} — no findings for insecure code, hard-coded secrets in code or logging of sensitive data, only the manifest, network, certificate and resource checks. Fix: give MobSF its decompiler (jadx installed where MobSF runs, or MOBSF_JADX_BINARY set to its path) and scan again"
+            ),
         );
     }
     reasons

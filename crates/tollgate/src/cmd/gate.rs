@@ -409,9 +409,11 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     // Only the SARIF output shows every finding's full text; without it, findings that do not
     // block are kept slim (the Markdown explains blockers only).
     let keep_text = args.sarif.is_some();
+    let counted_once = crate::same_scan::plan(&args.reports, &scanners, args.max_size);
     let gated = read_reports(
         &args.reports,
         &scanners,
+        &counted_once,
         args.max_size,
         &policy,
         &mut evaluator,
@@ -425,6 +427,7 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     let (findings, inputs, compact) = (gated.findings, gated.inputs, gated.compact);
     let mut decision = evaluator.finish(&inputs, on_error);
     decision.notes.extend(hub_note);
+    decision.notes.extend(counted_once.iter().map(|c| c.note()));
     let sarif_options = tollgate_report::SarifOptions {
         max_results: args.sarif_max_results as usize,
         checkout_roots: tollgate_report::SarifOptions::checkout_roots_from_env(),
@@ -601,6 +604,7 @@ struct Gated {
 fn read_reports(
     files: &[String],
     scanners: &Scanners,
+    counted_once: &[crate::same_scan::CountedOnce],
     max_size: u64,
     policy: &Policy,
     evaluator: &mut Evaluator<'_>,
@@ -615,6 +619,12 @@ fn read_reports(
             file: file.clone(),
             ..InputReport::default()
         };
+        if let Some(c) = counted_once.iter().find(|c| c.file == *file) {
+            input.format = Some(tollgate_parsers::Format::MobsfScorecard.id().to_string());
+            input.counted_in = Some(c.kept.clone());
+            inputs.push(input);
+            continue;
+        }
         let bytes = match read_report(file, max_size) {
             Ok(b) => b,
             Err(e) => {

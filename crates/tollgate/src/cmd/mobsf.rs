@@ -77,6 +77,23 @@ fn scan(a: ScanArgs) -> u8 {
             return exit::UPLOAD_FAILED;
         }
     };
+    // A scan MobSF could only finish in part (no decompiler, a failed step) is said here, where
+    // it can be fixed, not first at the gate.
+    if let Ok((meta, _)) =
+        tollgate_parsers::parse_to_vec(&result.report_json, Some(tollgate_parsers::Format::Mobsf))
+    {
+        for why in &meta.incomplete {
+            eprintln!(
+                "tollgate mobsf: warning: {}: the scan is incomplete: {why}",
+                a.app
+            );
+        }
+        if !meta.incomplete.is_empty() {
+            eprintln!(
+                "tollgate mobsf: warning: `tollgate gate` blocks on an incomplete scan (fail closed) unless run with --on-error open"
+            );
+        }
+    }
     let scorecard_path = a
         .scorecard
         .clone()

@@ -112,8 +112,14 @@ pub fn run(args: UploadArgs) -> u8 {
     // Every report is read and parsed before anything is sent: one that cannot be read, or
     // names no scanner, stops the whole upload (a reimport under a guessed scanner would close
     // that scanner's real findings).
+    let counted_once = crate::same_scan::plan(&args.reports, &scanners, args.max_size);
     let mut uploads = Vec::with_capacity(args.reports.len());
     for report in &args.reports {
+        if let Some(c) = counted_once.iter().find(|c| c.file == *report) {
+            // Uploaded too, the scorecard would be a second test holding the same issues.
+            println!("not uploading {}", c.note());
+            continue;
+        }
         let bytes = match read_report(report, args.max_size) {
             Ok(b) => b,
             Err(e) => {
