@@ -124,6 +124,33 @@ pub fn valid_names() -> String {
         .join(", ")
 }
 
+/// The id of a scan type's DefectDojo `Test_Type` at the hub (`found_by`, a test's `test_type`,
+/// `GET /api/v2/test_types/`): its place in [`SCAN_TYPES`], from 1. New scan types are added at
+/// the end of the table, so an id never changes.
+pub fn test_type_id(scan_type: &str) -> Option<i64> {
+    SCAN_TYPES
+        .iter()
+        .position(|t| t.name == scan_type)
+        .map(|i| i as i64 + 1)
+}
+
+/// The scan type of a [`test_type_id`].
+pub fn test_type(id: i64) -> Option<&'static ScanType> {
+    usize::try_from(id)
+        .ok()
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| SCAN_TYPES.get(i))
+}
+
+impl ScanType {
+    /// A dynamic (DAST) tool in DefectDojo's `Test_Type` terms; every other one is static.
+    pub fn is_dynamic(&self) -> bool {
+        self.formats
+            .iter()
+            .all(|f| matches!(f, Format::ZapXml | Format::ZapJson))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +178,22 @@ mod tests {
                 "{f:?} cannot be imported"
             );
         }
+    }
+
+    #[test]
+    fn test_type_ids_are_places_in_the_table() {
+        for (i, t) in SCAN_TYPES.iter().enumerate() {
+            assert_eq!(test_type_id(t.name), Some(i as i64 + 1));
+            assert_eq!(test_type(i as i64 + 1).map(|x| x.name), Some(t.name));
+        }
+        assert_eq!(test_type(0).map(|t| t.name), None);
+        assert_eq!(test_type(-1).map(|t| t.name), None);
+        assert_eq!(
+            test_type_id("Bandit"),
+            None,
+            "ids are for DefectDojo's exact names"
+        );
+        assert!(lookup("ZAP Scan").unwrap().is_dynamic());
+        assert!(!lookup("Trivy Scan").unwrap().is_dynamic());
     }
 }

@@ -9,6 +9,7 @@
 mod context;
 mod import;
 mod query;
+pub use query::MAX_LIST_PAGE;
 pub mod requests;
 mod secrets;
 mod sql;

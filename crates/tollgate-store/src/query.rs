@@ -7,10 +7,13 @@ use crate::sql::{get_bool, get_i64, get_opt_i64, get_opt_str, get_str, Sql};
 use crate::{
     severity_rank, Backend, BaselineEntry, ClosedAs, Engagement, FindingStatus, ImportRecord,
     ListQuery, Note, NoteKind, Page, Priority, Product, Result, ResultsQuery, StatusGroup, Store,
-    StoreError, StoredFinding, Test,
+    StoreError, StoredFinding, Test, TestDetails,
 };
 use sqlx::any::AnyRow;
 use tollgate_model::Finding;
+
+/// The largest page of a DefectDojo-style list (the hub's `limit` cap).
+pub const MAX_LIST_PAGE: i64 = 5000;
 
 pub(crate) const FINDING_COLUMNS: &str = "f.id, f.product_id, f.engagement_id, f.test_id, d.data, \
      f.active, f.verified, f.false_p, f.out_of_scope, f.risk_accepted, f.risk_accepted_until, \
@@ -133,7 +136,7 @@ async fn page<T>(
     rows.args = from_where.args;
     rows.push(order)
         .push(" LIMIT ")
-        .arg(q.limit.clamp(1, 1000))
+        .arg(q.limit.clamp(1, MAX_LIST_PAGE))
         .push(" OFFSET ")
         .arg(q.offset.max(0));
     let results = rows
@@ -288,6 +291,41 @@ impl Store {
             q.list(chunk.iter().copied()).push(" ORDER BY id");
             for row in q.query(self.backend)?.fetch_all(&self.pool).await? {
                 out.push(note_from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`TestDetails`] of these tests (in no particular order; unknown ids are left out).
+    pub async fn test_details(&self, test_ids: &[i64]) -> Result<Vec<TestDetails>> {
+        let mut ids = test_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let latest = |column: &str| {
+            format!(
+                "(SELECT i.{column} FROM imports i WHERE i.test_id = t.id AND i.{column} IS NOT NULL \
+                 ORDER BY i.id DESC LIMIT 1) AS {column}"
+            )
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let mut q = Sql::new(format!(
+                "SELECT t.id, t.scan_type, {}, {}, {}, {} FROM tests t WHERE t.id IN ",
+                latest("version"),
+                latest("branch_tag"),
+                latest("commit_hash"),
+                latest("build_id")
+            ));
+            q.list(chunk.iter().copied());
+            for row in q.query(self.backend)?.fetch_all(&self.pool).await? {
+                out.push(TestDetails {
+                    test_id: get_i64(&row, "id")?,
+                    scan_type: get_str(&row, "scan_type")?,
+                    version: get_opt_str(&row, "version")?,
+                    branch_tag: get_opt_str(&row, "branch_tag")?,
+                    commit_hash: get_opt_str(&row, "commit_hash")?,
+                    build_id: get_opt_str(&row, "build_id")?,
+                });
             }
         }
         Ok(out)

@@ -48,6 +48,18 @@ pub struct Test {
     pub last_import_id: Option<i64>,
 }
 
+/// What DefectDojo's test serializer shows beside the test itself: the scan type, and the
+/// version / branch / commit / build its imports named (the latest import that named each).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestDetails {
+    pub test_id: i64,
+    pub scan_type: String,
+    pub version: Option<String>,
+    pub branch_tag: Option<String>,
+    pub commit_hash: Option<String>,
+    pub build_id: Option<String>,
+}
+
 /// How a finding was closed by triage (the Results API's CLOSED_* values).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -140,6 +140,10 @@ fn aim(w: &World, method: &Method, pattern: &str) -> Vec<(String, Body, Expect)>
             (format!("{path}?test={t}"), B::None, EmptyList),
             (path, B::None, Public),
         ],
+        // The scan types the hub reads: no product's data.
+        ("GET", "/api/v2/test_types/" | "/api/v2/test_types/{id}/") => {
+            vec![(path, B::None, Public)]
+        }
         ("GET", "/api/v2/test_imports/") => vec![(format!("{path}?test={t}"), B::None, Hidden)],
         (
             "GET",
@@ -205,6 +209,10 @@ const RESULTS_NOTES: &str = "/apis/mobile_security/results/v2/security_findings/
 fn fill(w: &World, pattern: &str) -> String {
     if !pattern.contains('{') {
         return pattern.to_string();
+    }
+    if pattern.starts_with("/api/v2/test_types/") {
+        // Not product data: any existing type.
+        return pattern.replace("{id}", "1");
     }
     let id = if pattern.starts_with("/api/v2/products/") || pattern.starts_with("/ui/products/") {
         w.b_product

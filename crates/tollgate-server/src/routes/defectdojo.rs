@@ -291,7 +291,9 @@ pub struct ListParams {
 }
 
 const DEFAULT_LIMIT: i64 = 25;
-const MAX_LIMIT: i64 = 1000;
+/// DefectDojo's paginator has no largest page; the hub's is 5000 items, so one answer stays a
+/// few MB (docs/hub-api.md).
+const MAX_LIMIT: i64 = tollgate_store::MAX_LIST_PAGE;
 
 fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
     v.as_deref()
@@ -480,8 +482,14 @@ pub async fn tests(
         q.test_id = Some(id);
     }
     let page = state.store.tests(&q).await?;
+    let ids: Vec<i64> = page.results.iter().map(|t| t.id).collect();
+    let details = state.store.test_details(&ids).await?;
     let (next, prev) = links(&state, "/api/v2/tests/", &q, page.count);
-    let results = page.results.iter().map(view::test).collect();
+    let results = page
+        .results
+        .iter()
+        .map(|t| view::test(t, details.iter().find(|d| d.test_id == t.id)))
+        .collect();
     Ok(Json(view::page(page.count, next, prev, results)))
 }
 
@@ -492,7 +500,41 @@ pub async fn test(
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read, "read findings")?;
     let t = load_test(&state, &caller, id).await?;
-    Ok(Json(view::test(&t)))
+    let details = state.store.test_details(&[t.id]).await?;
+    Ok(Json(view::test(&t, details.first())))
+}
+
+/// `GET /api/v2/test_types/`: the scan types the hub reads, with the ids `found_by` and a test's
+/// `test_type` give. Not product data: any valid token may read it.
+pub async fn test_types(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    let q = p.query(&caller)?;
+    let all: Vec<(i64, &scan_types::ScanType)> = scan_types::SCAN_TYPES
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as i64 + 1, t))
+        .filter(|(_, t)| q.name.as_deref().is_none_or(|n| n == t.name))
+        .collect();
+    let count = all.len() as i64;
+    let results = all
+        .iter()
+        .skip(usize::try_from(q.offset).unwrap_or(usize::MAX))
+        .take(q.limit as usize)
+        .map(|(id, t)| view::test_type(*id, t))
+        .collect();
+    let (next, prev) = links(&state, "/api/v2/test_types/", &q, count);
+    Ok(Json(view::page(count, next, prev, results)))
+}
+
+pub async fn test_type(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
+    caller.require(Scope::Read, "read findings")?;
+    scan_types::test_type(id)
+        .map(|t| Json(view::test_type(id, t)))
+        .ok_or_else(|| ApiError::not_found(format!("test type {id} does not exist")))
 }
 
 async fn load_test(state: &AppState, caller: &Caller, id: i64) -> ApiResult<tollgate_store::Test> {
@@ -538,6 +580,9 @@ pub async fn findings(
     let page = state.store.findings(&q).await?;
     let ids: Vec<i64> = page.results.iter().map(|f| f.id).collect();
     let notes = state.store.notes(&ids).await?;
+    let test_ids: Vec<i64> = page.results.iter().map(|f| f.test_id).collect();
+    let tests = state.store.test_details(&test_ids).await?;
+    let now = now();
     let (next, prev) = links(&state, "/api/v2/findings/", &q, page.count);
     let results = page
         .results
@@ -548,7 +593,7 @@ pub async fn findings(
                 .filter(|n| n.finding_id == f.id)
                 .cloned()
                 .collect();
-            view::finding(f, &mine)
+            view::finding(f, &mine, &finding_context(&tests, f.test_id, now))
         })
         .collect();
     Ok(Json(view::page(page.count, next, prev, results)))
@@ -564,5 +609,21 @@ pub async fn finding(
         .visible(state.store.finding(id).await?, |f| f.product_id)
         .ok_or_else(|| ApiError::not_found(format!("finding {id} does not exist")))?;
     let notes = state.store.notes(&[id]).await?;
-    Ok(Json(view::finding(&f, &notes)))
+    let tests = state.store.test_details(&[f.test_id]).await?;
+    let ctx = finding_context(&tests, f.test_id, now());
+    Ok(Json(view::finding(&f, &notes, &ctx)))
+}
+
+fn finding_context(
+    tests: &[tollgate_store::TestDetails],
+    test_id: i64,
+    now: i64,
+) -> view::FindingContext {
+    view::FindingContext {
+        test_type: tests
+            .iter()
+            .find(|t| t.test_id == test_id)
+            .and_then(|t| scan_types::test_type_id(&t.scan_type)),
+        now,
+    }
 }

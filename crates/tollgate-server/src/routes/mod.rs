@@ -87,6 +87,12 @@ fn table() -> Table {
         "/api/v2/test_imports/",
         defectdojo::test_imports,
     )
+    .add(Method::GET, "/api/v2/test_types/", defectdojo::test_types)
+    .add(
+        Method::GET,
+        "/api/v2/test_types/{id}/",
+        defectdojo::test_type,
+    )
     .add(Method::GET, "/api/v2/findings/", defectdojo::findings)
     .add(Method::GET, "/api/v2/findings/{id}/", defectdojo::finding)
     // For `tollgate gate`.

@@ -8,8 +8,10 @@ use serde_json::{json, Map, Value};
 use tollgate_model::{Category, CvssVersion, Severity};
 use tollgate_store::{
     Engagement, FindingStatus, ImportMode, ImportOutcome, ImportRecord, Note, Product,
-    StoredFinding, Test,
+    StoredFinding, Test, TestDetails,
 };
+
+use crate::scan_types::{self, ScanType};
 
 use super::{date, rfc3339};
 
@@ -63,13 +65,32 @@ pub fn engagement(e: &Engagement) -> Value {
     })
 }
 
-pub fn test(t: &Test) -> Value {
+/// DefectDojo's `Test_Type` (`GET /api/v2/test_types/`): ids are [`scan_types::test_type_id`].
+pub fn test_type(id: i64, t: &ScanType) -> Value {
+    json!({
+        "id": id,
+        "name": t.name,
+        "static_tool": !t.is_dynamic(),
+        "dynamic_tool": t.is_dynamic(),
+        "active": true,
+    })
+}
+
+/// A test; `details` adds what its imports named (DefectDojo keeps the latest on the test).
+pub fn test(t: &Test, details: Option<&TestDetails>) -> Value {
+    let named =
+        |pick: fn(&TestDetails) -> &Option<String>| json!(details.and_then(|d| pick(d).as_deref()));
     json!({
         "id": t.id,
         "engagement": t.engagement_id,
         "title": t.title,
         "scan_type": t.scan_type,
+        "test_type": scan_types::test_type_id(&t.scan_type),
         "test_type_name": t.scan_type,
+        "version": named(|d| &d.version),
+        "branch_tag": named(|d| &d.branch_tag),
+        "commit_hash": named(|d| &d.commit_hash),
+        "build_id": named(|d| &d.build_id),
         "created": rfc3339(t.created_at),
         "updated": rfc3339(t.updated_at),
         "target_start": rfc3339(t.created_at),
@@ -139,7 +160,21 @@ pub fn display_status(s: &FindingStatus) -> String {
 }
 
 /// A finding with DefectDojo's field names. `notes` are the finding's notes (others are ignored).
-pub fn finding(f: &StoredFinding, notes: &[Note]) -> Value {
+/// What a finding's DefectDojo form needs beyond the stored finding.
+#[derive(Debug, Clone, Copy)]
+pub struct FindingContext {
+    /// The `Test_Type` id of its test's scan type (DefectDojo's `found_by`).
+    pub test_type: Option<i64>,
+    /// Now, in Unix seconds: `age` and `sla_days_remaining` count days up to it.
+    pub now: i64,
+}
+
+/// Days between two instants' UTC dates.
+fn days_between(from: i64, to: i64) -> i64 {
+    to.div_euclid(86_400) - from.div_euclid(86_400)
+}
+
+pub fn finding(f: &StoredFinding, notes: &[Note], ctx: &FindingContext) -> Value {
     let m = &f.finding;
     let s = &f.status;
     let l = &m.location;
@@ -160,6 +195,20 @@ pub fn finding(f: &StoredFinding, notes: &[Note]) -> Value {
     );
     put("date", json!(date(f.first_seen)));
     put("sla_expiration_date", json!(f.sla_due));
+    // DefectDojo counts both up to the day it was mitigated, else up to today.
+    let until = match (s.is_mitigated, s.mitigated_at) {
+        (true, Some(at)) => at,
+        _ => ctx.now,
+    };
+    put("age", json!(days_between(f.first_seen, until).max(0)));
+    put(
+        "sla_days_remaining",
+        json!(f
+            .sla_due
+            .as_deref()
+            .and_then(super::parse_date)
+            .map(|due| days_between(until, due))),
+    );
     put("active", json!(s.active));
     put("verified", json!(s.verified));
     put("false_p", json!(s.false_p));
@@ -169,8 +218,9 @@ pub fn finding(f: &StoredFinding, notes: &[Note]) -> Value {
     put("under_review", json!(false));
     put("is_mitigated", json!(s.is_mitigated));
     put("mitigated", json!(s.mitigated_at.map(rfc3339)));
-    // DefectDojo gives a user id; Tollgate has tokens, not users: the token's name.
-    put("mitigated_by", json!(s.mitigated_by));
+    // DefectDojo gives a user id; Tollgate has tokens, not users: no id to give (the token's
+    // name is `tollgate.mitigated_by`).
+    put("mitigated_by", Value::Null);
     put("display_status", json!(display_status(s)));
     put("hash_code", json!(m.fingerprint.as_str()));
     // Tollgate's fingerprint is what tracks the finding across scans, DefectDojo's meaning of it.
@@ -221,8 +271,14 @@ pub fn finding(f: &StoredFinding, notes: &[Note]) -> Value {
     put("cvssv4_score", json!(v4.and_then(|c| c.score)));
     put("static_finding", json!(m.category != Category::Dast));
     put("dynamic_finding", json!(m.category == Category::Dast));
-    // DefectDojo lists Test_Type ids here; Tollgate has the scanner's name.
-    put("found_by", json!([m.scanner.name]));
+    // Test_Type ids, as DefectDojo (`GET /api/v2/test_types/{id}/` names them).
+    put(
+        "found_by",
+        json!(ctx.test_type.into_iter().collect::<Vec<_>>()),
+    );
+    put("url", json!(l.url));
+    // The hub keeps no Endpoint objects: a DAST finding's URL is `url`.
+    put("endpoints", json!([]));
     put("tags", json!(m.tags));
     put(
         "notes",
@@ -236,6 +292,7 @@ pub fn finding(f: &StoredFinding, notes: &[Note]) -> Value {
     );
     put("created", json!(rfc3339(f.first_seen)));
     put("last_status_update", json!(rfc3339(f.updated_at)));
+    put("updated", json!(rfc3339(f.updated_at)));
     put(
         "tollgate",
         json!({
@@ -249,6 +306,7 @@ pub fn finding(f: &StoredFinding, notes: &[Note]) -> Value {
             "is_new": f.is_new,
             "is_open": s.is_open(),
             "closed_as": s.closed_as.map(|c| c.as_str()),
+            "mitigated_by": s.mitigated_by,
             "permanently_closed": s.permanently_closed,
             "priority": s.priority.map(|p| p.as_str()),
             "risk_accepted_until": s.risk_accepted_until,
@@ -383,7 +441,12 @@ mod tests {
             finding_id: 1,
             ..note.clone()
         };
-        let v = finding(&sample(), &[note, stray]);
+        // 2026-01-12: ten days after it was first seen, twenty before its SLA date.
+        let ctx = FindingContext {
+            test_type: Some(7),
+            now: T + 10 * 86_400,
+        };
+        let v = finding(&sample(), &[note, stray], &ctx);
         assert_eq!(v["id"], 42);
         assert_eq!(v["test"], 11);
         assert_eq!(v["title"], "openssl: buffer overflow");
@@ -433,7 +496,12 @@ mod tests {
         assert_eq!(v["cvssv4"], Value::Null);
         assert_eq!(v["static_finding"], true);
         assert_eq!(v["dynamic_finding"], false);
-        assert_eq!(v["found_by"], json!(["trivy"]));
+        assert_eq!(v["found_by"], json!([7]));
+        assert_eq!(v["age"], 10);
+        assert_eq!(v["sla_days_remaining"], 20);
+        assert_eq!(v["updated"], "2026-01-02T03:05:05Z");
+        assert_eq!(v["url"], Value::Null);
+        assert_eq!(v["endpoints"], json!([]));
         assert_eq!(v["tags"], json!(["vulnerable-dependency"]));
         let notes = v["notes"].as_array().unwrap();
         assert_eq!(notes.len(), 1);
@@ -470,7 +538,15 @@ mod tests {
         f.status.mitigated_by = Some("ci-shop".into());
         f.status.closed_as = Some(ClosedAs::ClosedWontFix);
         f.status.priority = Some(Priority::P2);
-        let v = finding(&f, &[]);
+        // Mitigated two hours after it was seen: age and SLA count to that day, not to now.
+        let v = finding(
+            &f,
+            &[],
+            &FindingContext {
+                test_type: None,
+                now: T + 100 * 86_400,
+            },
+        );
         assert_eq!(v["severity"], "Info");
         assert_eq!(v["numerical_severity"], "S4");
         assert_eq!(v["cwe"], 0);
@@ -479,7 +555,13 @@ mod tests {
         assert_eq!(v["references"], Value::Null);
         assert_eq!(v["is_mitigated"], true);
         assert_eq!(v["mitigated"], "2026-01-02T05:04:05Z");
-        assert_eq!(v["mitigated_by"], "ci-shop");
+        // A user id in DefectDojo; the hub has token names only, kept beside.
+        assert_eq!(v["mitigated_by"], Value::Null);
+        assert_eq!(v["tollgate"]["mitigated_by"], "ci-shop");
+        assert_eq!(v["age"], 0);
+        assert_eq!(v["sla_days_remaining"], 30);
+        assert_eq!(v["found_by"], json!([]));
+        assert_eq!(v["url"], "https://shop.example/");
         assert_eq!(v["display_status"], "Inactive, Mitigated");
         assert_eq!(v["static_finding"], false);
         assert_eq!(v["dynamic_finding"], true);
@@ -548,7 +630,21 @@ mod tests {
             updated_at: T + 86_400,
             last_import_id: Some(5),
         };
-        let v = test(&t);
+        let details = TestDetails {
+            test_id: 11,
+            scan_type: "ZAP Scan".into(),
+            version: Some("1.2.0".into()),
+            commit_hash: Some("abc123".into()),
+            ..TestDetails::default()
+        };
+        let v = test(&t, Some(&details));
+        assert_eq!(
+            v["test_type"],
+            crate::scan_types::test_type_id("ZAP Scan").unwrap()
+        );
+        assert_eq!(v["version"], "1.2.0");
+        assert_eq!(v["commit_hash"], "abc123");
+        assert_eq!(v["branch_tag"], Value::Null);
         assert_eq!(v["id"], 11);
         assert_eq!(v["engagement"], 3);
         assert_eq!(v["title"], "zap-main");

@@ -7,7 +7,7 @@
 pub mod defectdojo;
 pub mod security_finding;
 
-pub use crate::time::{date, rfc3339};
+pub use crate::time::{date, parse_date, rfc3339};
 
 #[cfg(test)]
 mod tests {
@@ -41,6 +41,8 @@ mod tests {
         ("/api/v2/tests/", &["get"]),
         ("/api/v2/tests/{id}/", &["get"]),
         ("/api/v2/test_imports/", &["get"]),
+        ("/api/v2/test_types/", &["get"]),
+        ("/api/v2/test_types/{id}/", &["get"]),
         ("/api/v2/findings/", &["get"]),
         ("/api/v2/findings/{id}/", &["get"]),
         ("/api/v2/tollgate/baseline/", &["get"]),
