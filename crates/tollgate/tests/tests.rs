@@ -14,6 +14,8 @@ mod hub_client;
 #[cfg(feature = "hub")]
 mod hub_hostile;
 #[cfg(feature = "hub")]
+mod hub_parity;
+#[cfg(feature = "hub")]
 mod hub_sequence;
 mod mobsf;
 mod parse_parallel;

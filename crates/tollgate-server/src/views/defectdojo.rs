@@ -158,7 +158,12 @@ pub fn finding(f: &StoredFinding, notes: &[Note]) -> Value {
         "references",
         json!((!m.references.is_empty()).then(|| m.references.join("\n"))),
     );
-    put("date", json!(date(f.first_seen)));
+    // DefectDojo's `date`: the scan_date of the import that created the finding, else the day
+    // it was first seen.
+    put(
+        "date",
+        json!(f.scan_date.clone().unwrap_or_else(|| date(f.first_seen))),
+    );
     put("sla_expiration_date", json!(f.sla_due));
     put("active", json!(s.active));
     put("verified", json!(s.verified));
@@ -277,8 +282,19 @@ pub fn note(n: &Note) -> Value {
 
 /// The 201 body of `import-scan` / `reimport-scan`: DefectDojo's ids and statistics (`after`
 /// only for an import; `before`, `delta` and `after` for a reimport).
-pub fn import_response(o: &ImportOutcome, mode: ImportMode) -> Value {
-    json!({
+///
+/// `warnings` says where a real DefectDojo would have answered otherwise (a loose scan_type name,
+/// a report format its parser does not read, a product type it would have asked for).
+///
+/// `echo` holds the call's settings as DefectDojo repeats them (`scan_type` is the canonical name).
+pub fn import_response(
+    o: &ImportOutcome,
+    mode: ImportMode,
+    echo: serde_json::Map<String, Value>,
+    warnings: &[String],
+) -> Value {
+    let mut out = echo;
+    let answer = json!({
         "test": o.test_id,
         "test_id": o.test_id,
         "engagement": o.engagement_id,
@@ -296,8 +312,16 @@ pub fn import_response(o: &ImportOutcome, mode: ImportMode) -> Value {
             },
             "below_minimum_severity": o.below_minimum_severity,
             "duplicates_in_report": o.duplicates_in_report,
+            "not_reactivated": o.not_reactivated,
+            "warnings": warnings,
         },
-    })
+        // The hub deduplicates within the call: nothing is left to do in the background.
+        "deduplication_complete": true,
+    });
+    if let Value::Object(fields) = answer {
+        out.extend(fields);
+    }
+    Value::Object(out)
 }
 
 #[cfg(test)]
@@ -366,6 +390,7 @@ mod tests {
             last_seen: T + 86_400,
             updated_at: T + 60,
             sla_due: Some("2026-02-01".into()),
+            scan_date: None,
         }
     }
 
@@ -625,6 +650,8 @@ mod tests {
             statistics,
             below_minimum_severity: 6,
             duplicates_in_report: 1,
+            not_reactivated: 2,
+            warnings: Vec::new(),
         }
     }
 
@@ -670,7 +697,14 @@ mod tests {
                 after,
             }),
             ImportMode::Import,
+            serde_json::Map::new(),
+            &["DefectDojo would reject scan_type \"zap\"; its name is \"ZAP Scan\"".into()],
         );
+        assert_eq!(
+            v["tollgate"]["warnings"],
+            json!(["DefectDojo would reject scan_type \"zap\"; its name is \"ZAP Scan\""])
+        );
+        assert_eq!(v["tollgate"]["not_reactivated"], 2);
         assert_eq!(v["test"], 4);
         assert_eq!(v["test_id"], 4);
         assert_eq!(v["engagement"], 3);
@@ -703,7 +737,10 @@ mod tests {
                 after: SeverityCounts::default(),
             }),
             ImportMode::Reimport,
+            serde_json::Map::new(),
+            &[],
         );
+        assert_eq!(v["tollgate"]["warnings"], json!([]));
         let stats = &v["statistics"];
         assert_severity_counts(&stats["before"], "before");
         assert_severity_counts(&stats["after"], "after");
