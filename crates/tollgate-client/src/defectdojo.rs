@@ -124,6 +124,10 @@ pub struct Upload {
     pub body: Vec<u8>,
     /// Multipart text fields, in order.
     pub fields: Vec<(String, String)>,
+    /// The product type to create the product in when the server refuses to create it without
+    /// one (DefectDojo: "does not exist and no product_type_name provided"): sent only then, as
+    /// DefectDojo refuses a product_type_name that is not an existing product's own.
+    pub fallback_product_type: Option<String>,
 }
 
 /// Options that apply to every report of one `tollgate upload`.
@@ -131,6 +135,8 @@ pub struct Upload {
 pub struct UploadOptions {
     pub product: String,
     pub product_type: Option<String>,
+    /// See [`Upload::fallback_product_type`] (used only when `product_type` is None).
+    pub fallback_product_type: Option<String>,
     pub engagement: Option<String>,
     pub test_title: Option<String>,
     pub auto_create_context: bool,
@@ -233,6 +239,11 @@ pub fn prepare(
         file_name,
         body,
         fields,
+        fallback_product_type: opts
+            .product_type
+            .is_none()
+            .then(|| opts.fallback_product_type.clone())
+            .flatten(),
     }
 }
 
@@ -244,6 +255,16 @@ pub struct Outcome {
     pub product_id: Option<u64>,
     /// created / closed / reactivated / untouched totals, when DefectDojo reports them.
     pub delta: BTreeMap<String, u64>,
+    /// A Tollgate hub's `tollgate.warnings`: where a real DefectDojo would have answered otherwise.
+    pub warnings: Vec<String>,
+}
+
+/// Whether a 400 says the product must be created and needs a product type (DefectDojo: `Product
+/// "x" does not exist and no product_type_name provided …`; a hub without a default product
+/// type: `… product_type_name is needed to create it`).
+fn needs_product_type(e: &ClientError) -> bool {
+    matches!(e, ClientError::Status { status: 400, body, .. }
+        if body.contains("product_type_name") && body.contains("does not exist"))
 }
 
 /// Sends one upload with retries; the multipart body is rebuilt for every attempt.
@@ -263,6 +284,32 @@ pub fn send(
             MAX_UPLOAD_BYTES / (1024 * 1024)
         )));
     }
+    let mut log = log;
+    match send_once(base_url, token, upload, retry, timeout, &mut log) {
+        Err(e) if needs_product_type(&e) && upload.fallback_product_type.is_some() => {
+            let product_type = upload.fallback_product_type.clone().unwrap_or_default();
+            log(&format!(
+                "the product does not exist yet and the server needs a product type to create it: sending product_type_name={product_type:?} (pass --product-type to choose)"
+            ));
+            let mut again = upload.clone();
+            again
+                .fields
+                .push(("product_type_name".into(), product_type));
+            again.fallback_product_type = None;
+            send_once(base_url, token, &again, retry, timeout, &mut log)
+        }
+        other => other,
+    }
+}
+
+fn send_once(
+    base_url: &str,
+    token: &str,
+    upload: &Upload,
+    retry: &RetryPolicy,
+    timeout: Duration,
+    log: &mut impl FnMut(&str),
+) -> Result<Outcome, ClientError> {
     let client = http_client(timeout)?;
     let url = format!("{}/api/v2/reimport-scan/", base_url.trim_end_matches('/'));
     let resp = retry.run(
@@ -323,6 +370,16 @@ pub fn parse_outcome(text: &str) -> Outcome {
         engagement_id: id("engagement_id").or_else(|| id("engagement")),
         product_id: id("product_id"),
         delta,
+        warnings: v
+            .pointer("/tollgate/warnings")
+            .and_then(Value::as_array)
+            .map(|w| {
+                w.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -32,7 +32,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 use tollgate_model::{
-    parse_cwe, Category, Confidence, Finding, FingerprintBuilder, ReportMeta, Scanner, Severity,
+    parse_cwe, Category, Confidence, Finding, Fingerprint, FingerprintBuilder, ReportMeta, Scanner,
+    Severity,
 };
 
 use crate::json::{self, lenient};
@@ -71,6 +72,7 @@ impl Parser for JsonParser {
         let mut meta = ReportMeta::new(Format::ZapJson.id());
         meta.add_scanner(&scanner);
         let mut targets = Vec::new();
+        let mut variants = Variants::default();
         for (s, site) in sites.into_iter().enumerate() {
             let site_name = site_label(
                 site.name.as_deref(),
@@ -92,6 +94,7 @@ impl Parser for JsonParser {
                     item,
                     pointer,
                     &path,
+                    &mut variants,
                 )?);
             }
         }
@@ -123,6 +126,7 @@ impl Parser for XmlParser {
         let mut meta = ReportMeta::new(Format::ZapXml.id());
         meta.add_scanner(&scanner);
         let mut targets = Vec::new();
+        let mut variants = Variants::default();
         for site in root.children_named("site") {
             let site_name = site_label(site.attr("name"), site.attr("host"), site.attr("port"));
             if let Some(n) = &site_name {
@@ -166,6 +170,7 @@ impl Parser for XmlParser {
                     alert,
                     item.path.clone(),
                     &item.path,
+                    &mut variants,
                 )
                 .map_err(|e| e.at(item.line, 1))?;
                 sink(f);
@@ -400,6 +405,32 @@ fn severity_of(riskcode: Option<&str>, riskdesc: Option<&str>) -> Severity {
     }
 }
 
+/// The alert texts met so far in a report, by the fingerprint of the recipe without them.
+///
+/// ZAP's `<alert>` is the alert's own name and `<name>` the scan rule's; they differ for variants
+/// of one rule (DefectDojo's `5_zap_sample_one.xml`: two 10011 items, "zap1: Cookie Without
+/// Secure Flag" and "zap2: …", one `<name>`). The first alert text of a fingerprint keeps it, so
+/// an item without variants keeps the fingerprint it always had; another alert text of the same
+/// fingerprint gets that text mixed in, and DefectDojo's two findings are two here too.
+#[derive(Default)]
+struct Variants(std::collections::HashMap<String, String>);
+
+impl Variants {
+    fn fingerprint(&mut self, base: Fingerprint, alert: &str) -> Fingerprint {
+        match self.0.get(base.as_str()) {
+            None => {
+                self.0.insert(base.as_str().to_string(), alert.to_string());
+                base
+            }
+            Some(first) if first == alert => base,
+            Some(_) => FingerprintBuilder::new("dast-variant")
+                .part(base.as_str())
+                .part(alert)
+                .finish(),
+        }
+    }
+}
+
 fn alert_finding(
     scanner: &Scanner,
     format: Format,
@@ -407,6 +438,7 @@ fn alert_finding(
     alert: AlertItem,
     pointer: String,
     path: &str,
+    variants: &mut Variants,
 ) -> Result<Finding, ParseError> {
     let Some(plugin) = clean(&alert.pluginid).or(clean(&alert.alert_ref)) else {
         return Err(ParseError::shape(
@@ -493,12 +525,17 @@ fn alert_finding(
 
     // ZAP splits one rule's alerts into several items by name variant and risk (10099 "Source
     // Code Disclosure - SQL" / "- Servlet"; 90022 Medium / Low): both are part of the identity.
-    f.fingerprint = FingerprintBuilder::new("dast")
+    let base = FingerprintBuilder::new("dast")
         .part(&alert_ref)
         .part(&site.map(site_key).unwrap_or_default())
         .part(&f.title.trim().to_lowercase())
         .part(f.severity.as_str())
         .finish();
+    let alert_text = clean(&alert.alert)
+        .unwrap_or(&f.title)
+        .trim()
+        .to_lowercase();
+    f.fingerprint = variants.fingerprint(base, &alert_text);
     f.source = crate::source(format, pointer);
     Ok(f)
 }
@@ -608,6 +645,58 @@ mod tests {
         assert_eq!(fingerprints(&first), fingerprints(&second));
         // The location still follows the report (first instance listed).
         assert_ne!(first[0].location.url, second[0].location.url);
+    }
+
+    /// Two items of one plugin, one `<name>`, two `<alert>` texts (DefectDojo's
+    /// `5_zap_sample_one.xml` shape), each with the same instance.
+    fn variants(alerts: &[&str]) -> Vec<u8> {
+        let items: String = alerts
+            .iter()
+            .map(|a| {
+                format!(
+                    "<alertitem><pluginid>10011</pluginid><alert>{a}</alert>\
+                     <name>Cookie Without Secure Flag</name><riskcode>1</riskcode>\
+                     <instances><instance><uri>https://mainsite.com/dashboard</uri>\
+                     <method>GET</method><param>opvc</param></instance></instances></alertitem>"
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><OWASPZAPReport version=\"2.9.0\">\
+             <site name=\"https://mainsite.com\" host=\"mainsite.com\" port=\"443\" ssl=\"true\">\
+             <alerts>{items}</alerts></site></OWASPZAPReport>"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn variants_of_one_rule_get_their_own_fingerprints_and_the_first_keeps_its_own() {
+        let (_, both) = parse(
+            &variants(&[
+                "zap1: Cookie Without Secure Flag",
+                "zap2: Cookie Without Secure Flag",
+            ]),
+            Format::ZapXml,
+        );
+        assert_eq!(both.len(), 2);
+        assert_ne!(both[0].fingerprint, both[1].fingerprint);
+        // An item alone, whatever its alert text, has the fingerprint the recipe always gave it.
+        let (_, first) = parse(
+            &variants(&["zap1: Cookie Without Secure Flag"]),
+            Format::ZapXml,
+        );
+        let (_, plain) = parse(&variants(&["Cookie Without Secure Flag"]), Format::ZapXml);
+        assert_eq!(first[0].fingerprint, both[0].fingerprint);
+        assert_eq!(plain[0].fingerprint, both[0].fingerprint);
+        // A true repeat (same alert text, same place) still shares one.
+        let (_, twice) = parse(
+            &variants(&[
+                "zap1: Cookie Without Secure Flag",
+                "zap1: Cookie Without Secure Flag",
+            ]),
+            Format::ZapXml,
+        );
+        assert_eq!(twice[0].fingerprint, twice[1].fingerprint);
     }
 
     #[test]

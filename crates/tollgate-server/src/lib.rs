@@ -37,7 +37,12 @@ pub struct ServeConfig {
     pub limits: ConnectionLimits,
     /// Days to fix per severity, for findings' SLA due dates.
     pub sla: tollgate_store::SlaDays,
+    /// The product type of products created by imports that name none; None refuses them.
+    pub default_product_type: Option<String>,
 }
+
+/// The default of [`ServeConfig::default_product_type`] (`tollgate serve --default-product-type`).
+pub const DEFAULT_PRODUCT_TYPE: &str = "Tollgate";
 
 impl ServeConfig {
     pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> Self {
@@ -50,6 +55,7 @@ impl ServeConfig {
             max_connections: 16,
             limits: ConnectionLimits::default(),
             sla: tollgate_store::SlaDays::default(),
+            default_product_type: Some(DEFAULT_PRODUCT_TYPE.to_string()),
         }
     }
 }
@@ -88,6 +94,7 @@ pub async fn app(config: &ServeConfig, bound: SocketAddr) -> anyhow::Result<AppS
             public_url,
             body_limit: config.body_limit,
             public_metrics: config.public_metrics,
+            default_product_type: config.default_product_type.clone(),
             cursor_key,
         }),
         metrics: Arc::default(),

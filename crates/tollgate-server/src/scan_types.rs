@@ -19,7 +19,9 @@ pub static SCAN_TYPES: &[ScanType] = &[
     },
     ScanType {
         name: "MobSF Scorecard Scan",
-        formats: &[Format::MobsfScorecard],
+        // DefectDojo reads a `report_json` under this name (its `appsec` scorecard); a scorecard
+        // answer gives it nothing. The hub reads either.
+        formats: &[Format::MobsfScorecard, Format::Mobsf],
         aliases: &["MobSF Scorecard"],
     },
     ScanType {
@@ -115,6 +117,60 @@ pub fn lookup(name: &str) -> Option<&'static ScanType> {
         })
 }
 
+/// Where a real DefectDojo would answer this call otherwise: `sent` is the scan_type as the
+/// client wrote it, `format` what the file is, `file_name` its name in the form. The hub takes
+/// the call all the same; the answer carries these (`tollgate.warnings`) and the hub logs them,
+/// so a pipeline tried against a hub does not break later on DefectDojo.
+pub fn defectdojo_warnings(
+    sent: &str,
+    scan_type: &ScanType,
+    format: Format,
+    file_name: Option<&str>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let name = scan_type.name;
+    if name == DATA_THEOREM {
+        out.push(format!(
+            "DefectDojo has no scan_type {name:?}: it is the hub's own (tollgate upload sends such a report to DefectDojo as \"Generic Findings Import\")"
+        ));
+    } else if sent != name {
+        // DefectDojo's scan_type is a choice: the exact string, case and spaces included.
+        out.push(format!(
+            "DefectDojo would reject scan_type {sent:?}; its name is {name:?}"
+        ));
+    }
+    match (name, format) {
+        ("ZAP Scan", Format::ZapJson) => out.push(
+            "DefectDojo's \"ZAP Scan\" reads ZAP's XML report only: it would reject this JSON report (have ZAP write XML, e.g. zap-baseline.py -x report.xml)"
+                .into(),
+        ),
+        ("ZAP Scan", Format::ZapXml)
+            if !file_name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".xml")) =>
+        {
+            out.push(format!(
+                "DefectDojo's \"ZAP Scan\" rejects a file whose name does not end in .xml (this one is {:?})",
+                file_name.unwrap_or("")
+            ))
+        }
+        ("Dependency Check Scan", Format::DependencyCheckJson) => out.push(
+            "DefectDojo's \"Dependency Check Scan\" reads Dependency-Check's XML report only: it would fail on this JSON report (use --format XML)"
+                .into(),
+        ),
+        ("MobSF Scorecard Scan", Format::MobsfScorecard) => out.push(
+            "DefectDojo's \"MobSF Scorecard Scan\" reads a report_json's appsec section: it finds no findings in a scorecard (api/v1/scorecard) answer"
+                .into(),
+        ),
+        ("MobSF Scorecard Scan", Format::Mobsf) => out.push(
+            "DefectDojo's \"MobSF Scorecard Scan\" takes only the report's appsec scorecard entries; the hub reads the whole report, as for \"MobSF Scan\""
+                .into(),
+        ),
+        _ => {}
+    }
+    out
+}
+
+const DATA_THEOREM: &str = "Data Theorem Results API";
+
 /// "A, B, …" of every accepted DefectDojo scan_type, for error messages.
 pub fn valid_names() -> String {
     SCAN_TYPES
@@ -168,6 +224,42 @@ mod tests {
         );
         assert_eq!(lookup("zap-xml").unwrap().name, "ZAP Scan");
         assert!(lookup("Nessus Scan").is_none());
+    }
+
+    #[test]
+    fn names_defectdojo_would_reject_are_warned_about() {
+        let warn = |sent: &str, format: Format, file: &str| {
+            defectdojo_warnings(sent, lookup(sent).unwrap(), format, Some(file))
+        };
+        assert_eq!(
+            warn("Bandit", Format::Bandit, "bandit.json"),
+            ["DefectDojo would reject scan_type \"Bandit\"; its name is \"Bandit Scan\""]
+        );
+        assert!(warn("Bandit Scan", Format::Bandit, "bandit.json").is_empty());
+        assert!(warn("ZAP Scan", Format::ZapXml, "zap.xml").is_empty());
+        assert_eq!(warn("zap scan", Format::ZapXml, "zap.xml").len(), 1);
+        assert_eq!(warn("zap-xml", Format::ZapXml, "zap.xml").len(), 1);
+        let zap_json = warn("ZAP Scan", Format::ZapJson, "zap.json");
+        assert!(zap_json[0].contains("XML report only"), "{zap_json:?}");
+        assert!(warn("ZAP Scan", Format::ZapXml, "report")[0].contains(".xml"));
+        let dc = warn("Dependency Check", Format::DependencyCheckJson, "dc.json");
+        assert_eq!(dc.len(), 2, "{dc:?}");
+        assert!(
+            warn("MobSF Scorecard Scan", Format::MobsfScorecard, "s.json")[0]
+                .contains("no findings")
+        );
+        assert!(
+            warn("Data Theorem Results API", Format::DataTheorem, "p.json")[0]
+                .contains("has no scan_type")
+        );
+    }
+
+    #[test]
+    fn a_mobsf_report_is_read_under_the_scorecard_name_as_defectdojo_does() {
+        let t = lookup("MobSF Scorecard Scan").unwrap();
+        assert!(t.formats.contains(&Format::Mobsf));
+        assert!(t.formats.contains(&Format::MobsfScorecard));
+        assert_eq!(lookup("mobsf").unwrap().name, "MobSF Scan");
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub struct Settings {
     pub body_limit: usize,
     /// `--public-metrics`: `/metrics` answers without a token.
     pub public_metrics: bool,
+    /// The product type a product is created in when an import with `auto_create_context`
+    /// names none (DefectDojo refuses such a call; the answer warns). None: refuse it too.
+    pub default_product_type: Option<String>,
     /// Signs Results API cursors; shared by every replica through the database.
     pub cursor_key: crate::routes::results::CursorKey,
 }

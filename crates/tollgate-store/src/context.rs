@@ -15,6 +15,8 @@ pub(crate) struct Resolved {
     pub engagement_id: i64,
     /// The test to reimport into; None = create one.
     pub test: Option<Test>,
+    /// Where DefectDojo would have answered otherwise (the call goes on).
+    pub warnings: Vec<String>,
 }
 
 pub(crate) const TEST_COLUMNS: &str =
@@ -74,6 +76,7 @@ impl Store {
     ) -> Result<Resolved> {
         let t = &req.target;
         let restrict = req.restrict_to_product;
+        let mut warnings = Vec::new();
         if let Some(test_id) = t.test_id {
             let test = visible(restrict, self.load_test(conn, test_id, true).await?, |t| {
                 t.product_id
@@ -91,6 +94,7 @@ impl Store {
                 product_id: test.product_id,
                 engagement_id: test.engagement_id,
                 test: (req.mode == ImportMode::Reimport).then_some(test),
+                warnings: Vec::new(),
             });
         }
 
@@ -120,7 +124,17 @@ impl Store {
             // Another product's name is, to a restricted token, a name that does not exist.
             let found = self.product_id_by_name(conn, product_name).await?;
             let product_id = match visible(restrict, found, |p| *p) {
-                Some(id) => id,
+                Some(id) => {
+                    if let Some(wanted) = t.product_type_name.as_deref() {
+                        let actual = self.product_type_name_of(conn, id).await?;
+                        if actual != wanted {
+                            warnings.push(format!(
+                                "DefectDojo would reject this call: product {product_name:?} is in product type {actual:?}, not {wanted:?}"
+                            ));
+                        }
+                    }
+                    id
+                }
                 None if req.auto_create_context => {
                     if restrict.is_some() {
                         return Err(StoreError::Forbidden(
@@ -128,11 +142,23 @@ impl Store {
                                 .into(),
                         ));
                     }
-                    let type_name = t.product_type_name.as_deref().ok_or_else(|| {
-                        StoreError::Invalid(format!(
-                            "product {product_name:?} does not exist: product_type_name is needed to create it"
-                        ))
-                    })?;
+                    let type_name = match (
+                        t.product_type_name.as_deref(),
+                        req.default_product_type.as_deref(),
+                    ) {
+                        (Some(name), _) => name,
+                        (None, Some(default)) => {
+                            warnings.push(format!(
+                                "DefectDojo would reject this call: product {product_name:?} does not exist and no product_type_name was given to create it in; the hub created it in its default product type {default:?}"
+                            ));
+                            default
+                        }
+                        (None, None) => {
+                            return Err(StoreError::Invalid(format!(
+                                "product {product_name:?} does not exist: product_type_name is needed to create it"
+                            )))
+                        }
+                    };
                     let type_id = self.ensure_product_type(conn, type_name, req.now).await?;
                     self.ensure_product(conn, type_id, product_name, req.now).await?
                 }
@@ -209,7 +235,24 @@ impl Store {
             product_id,
             engagement_id,
             test,
+            warnings,
         })
+    }
+
+    /// The name of a product's product type.
+    async fn product_type_name_of(
+        &self,
+        conn: &mut AnyConnection,
+        product_id: i64,
+    ) -> Result<String> {
+        let row = Sql::new(
+            "SELECT pt.name AS name FROM product_types pt JOIN products p ON p.product_type_id = pt.id WHERE p.id = ",
+        )
+        .arg(product_id)
+        .query(self.backend)?
+        .fetch_one(&mut *conn)
+        .await?;
+        get_str(&row, "name")
     }
 
     pub(crate) async fn load_test(

@@ -186,6 +186,17 @@ fn tags_json(tags: &[String]) -> Result<String> {
     Ok(serde_json::to_string(tags).unwrap_or_else(|_| "[]".into()))
 }
 
+/// Days from 1970-01-01 to `d` (Howard Hinnant's days-from-civil).
+fn days_from_civil(d: tollgate_policy::Date) -> i64 {
+    let y = i64::from(d.year) - i64::from(d.month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(d.month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d.day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 impl Store {
     /// Imports or reimports `findings` (already parsed and checked against `scan_type` by the
     /// caller) in one transaction: on any error nothing is stored.
@@ -323,6 +334,7 @@ impl Store {
         // The report: what is below the minimum severity and repeats of a fingerprint are dropped.
         let mut below_minimum_severity = 0;
         let mut duplicates_in_report = 0;
+        let mut not_reactivated = 0;
         let mut seen: HashSet<String> = HashSet::new();
         while let Some(batch) = batches.next().await {
             let batch = batch.map_err(StoreError::Invalid)?;
@@ -352,8 +364,13 @@ impl Store {
                             expired.push(e.id);
                         } else if e.status.is_mitigated
                             && !e.closed_by_triage()
-                            && !req.do_not_reactivate
+                            && req.do_not_reactivate
                         {
+                            // DefectDojo leaves it mitigated and counts it in no bucket: not
+                            // reactivated, not untouched, not closed (it was already closed).
+                            not_reactivated += 1;
+                            touch.push(e.id);
+                        } else if e.status.is_mitigated && !e.closed_by_triage() {
                             let was_open = e.status.is_open();
                             e.status.is_mitigated = false;
                             e.status.active = true;
@@ -539,6 +556,8 @@ impl Store {
             statistics,
             below_minimum_severity,
             duplicates_in_report,
+            not_reactivated,
+            warnings: resolved.warnings,
         })
     }
 
@@ -571,6 +590,12 @@ impl Store {
         chunk: &[Incoming],
     ) -> Result<()> {
         let now = req.now;
+        // DefectDojo dates a finding by the call's `scan_date`, and its SLA runs from that date.
+        let sla_start = req
+            .scan_date
+            .as_deref()
+            .and_then(tollgate_policy::Date::parse)
+            .map_or(now, |d| days_from_civil(d) * 86_400);
         let mut q = Sql::new(
             "INSERT INTO findings (test_id, engagement_id, product_id, fingerprint, title, severity, \
              active, verified, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due) VALUES ",
@@ -594,7 +619,7 @@ impl Store {
                 now.into(),
                 now.into(),
                 now.into(),
-                self.sla_due(f.severity, now).into(),
+                self.sla_due(f.severity, sla_start).into(),
             ];
             q.list(args);
         }
@@ -702,5 +727,18 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::days_from_civil;
+    use tollgate_policy::Date;
+
+    #[test]
+    fn days_from_civil_inverts_from_days() {
+        for days in [-800_000, -1, 0, 59, 60, 11_016, 20_414, 2_932_896] {
+            assert_eq!(days_from_civil(Date::from_days(days)), days, "{days}");
+        }
     }
 }

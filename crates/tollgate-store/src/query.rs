@@ -19,10 +19,13 @@ pub(crate) const FINDING_COLUMNS: &str = "f.id, f.product_id, f.engagement_id, f
      f.active, f.verified, f.false_p, f.out_of_scope, f.risk_accepted, f.risk_accepted_until, \
      f.is_mitigated, f.mitigated_at, f.mitigated_by, f.duplicate, f.permanently_closed, f.closed_as, \
      f.priority, f.triaged, f.created_import_id, t.last_import_id, f.first_seen, f.last_seen, \
-     f.updated_at, f.sla_due";
+     f.updated_at, f.sla_due, ci.scan_date";
 
+/// The finding, its test, its JSON and the import that created it (its `scan_date` is the
+/// finding's date, as DefectDojo sets it).
 pub(crate) const FINDING_FROM: &str =
-    " FROM findings f JOIN tests t ON t.id = f.test_id JOIN finding_data d ON d.finding_id = f.id";
+    " FROM findings f JOIN tests t ON t.id = f.test_id JOIN finding_data d ON d.finding_id = f.id \
+     LEFT JOIN imports ci ON ci.id = f.created_import_id";
 
 pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
     let id = get_i64(row, "id")?;
@@ -54,6 +57,7 @@ pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
         last_seen: get_i64(row, "last_seen")?,
         updated_at: get_i64(row, "updated_at")?,
         sla_due: get_opt_str(row, "sla_due")?,
+        scan_date: get_opt_str(row, "scan_date")?,
     };
     Ok(live.into_stored(finding))
 }
@@ -93,6 +97,7 @@ fn finding_from_sqlite_row(row: &rusqlite::Row<'_>) -> Result<StoredFinding> {
         last_seen: row.get(22)?,
         updated_at: row.get(23)?,
         sla_due: row.get(24)?,
+        scan_date: row.get(25)?,
     };
     Ok(live.into_stored(finding))
 }
@@ -484,7 +489,7 @@ impl Store {
              'permanently_closed', p.permanently_closed, 'closed_as', p.closed_as, 'priority', p.priority, \
              'triaged', p.triaged, 'created_import_id', p.created_import_id, 'last_import_id', p.last_import_id, \
              'first_seen', p.first_seen, 'last_seen', p.last_seen, 'updated_at', p.updated_at, \
-             'sla_due', p.sla_due){cast} {data}{close} AS page FROM (SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE 1 = 1"
+             'sla_due', p.sla_due, 'scan_date', p.scan_date){cast} {data}{close} AS page FROM (SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE 1 = 1"
         ));
         filters(&mut rows, q.after_id);
         rows.push(" ORDER BY f.id LIMIT ")
@@ -622,6 +627,9 @@ struct PageRow {
     last_seen: i64,
     updated_at: i64,
     sla_due: Option<String>,
+    /// The `scan_date` of the import that created the finding.
+    #[serde(default)]
+    scan_date: Option<String>,
 }
 
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
@@ -677,6 +685,7 @@ impl PageRow {
             last_seen: self.last_seen,
             updated_at: self.updated_at,
             sla_due: self.sla_due,
+            scan_date: self.scan_date,
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct ImportRequest {
     /// DefectDojo's scan_type string, already canonical ("ZAP Scan").
     pub scan_type: String,
     pub auto_create_context: bool,
+    /// The product type of a product `auto_create_context` creates when the call names none
+    /// (DefectDojo refuses such a call; a hub setting).
+    pub default_product_type: Option<String>,
     pub close_old_findings: bool,
     pub do_not_reactivate: bool,
     pub minimum_severity: Severity,
@@ -58,6 +61,7 @@ impl ImportRequest {
             target: ImportTarget::default(),
             scan_type: scan_type.into(),
             auto_create_context: false,
+            default_product_type: None,
             close_old_findings: mode == ImportMode::Reimport,
             do_not_reactivate: false,
             minimum_severity: Severity::Info,

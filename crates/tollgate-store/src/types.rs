@@ -195,8 +195,12 @@ pub struct StoredFinding {
     pub last_seen: Timestamp,
     /// Last change of anything but `last_seen` (Results API `results_last_updated`).
     pub updated_at: Timestamp,
-    /// `YYYY-MM-DD`: first seen + the SLA days of its severity.
+    /// `YYYY-MM-DD`: the SLA days of its severity after its date.
     pub sla_due: Option<String>,
+    /// `YYYY-MM-DD`: the `scan_date` of the import that created it (DefectDojo's `date`), when
+    /// that import gave one.
+    #[serde(default)]
+    pub scan_date: Option<String>,
 }
 
 impl StoredFinding {
@@ -424,6 +428,11 @@ pub struct ImportOutcome {
     pub below_minimum_severity: usize,
     /// Findings of the report that repeated a fingerprint already in it.
     pub duplicates_in_report: usize,
+    /// Mitigated findings the report had again, left mitigated by `do_not_reactivate` (DefectDojo
+    /// counts them in no bucket of `statistics.delta`).
+    pub not_reactivated: usize,
+    /// What DefectDojo would have done otherwise (a product type it would have asked for).
+    pub warnings: Vec<String>,
 }
 
 /// One page of a list.

@@ -97,6 +97,80 @@ impl Form {
     }
 }
 
+/// DefectDojo's answer repeats the call's settings next to `statistics` (its serializer renders
+/// the validated request): every setting sent, and those it fills in when absent — its booleans
+/// (a multipart form without one reads as `false`: `active` and `verified` among them, whatever
+/// the findings got), its defaults, and `null` for a few references. 19 keys for an import that
+/// names its context, 20 for a reimport (`do_not_reactivate`). Scripts read them back.
+/// The hub reads only some of them (checked before); the others are echoed, a value that is no
+/// boolean or id as its default.
+fn settings_echo(
+    form: &Form,
+    mode: ImportMode,
+    req: &ImportRequest,
+) -> serde_json::Map<String, Value> {
+    use serde_json::json;
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "minimum_severity".into(),
+        json!(req.minimum_severity.as_str()),
+    );
+    let mut booleans = vec![
+        ("active", false),
+        ("verified", false),
+        ("auto_create_context", false),
+        ("deduplication_on_engagement", false),
+        ("push_to_jira", false),
+        ("create_finding_groups_for_all_findings", true),
+        ("apply_tags_to_findings", false),
+        ("apply_tags_to_endpoints", false),
+        ("close_old_findings", mode == ImportMode::Reimport),
+        ("close_old_findings_product_scope", false),
+    ];
+    if mode == ImportMode::Reimport {
+        booleans.push(("do_not_reactivate", false));
+    }
+    for (name, default) in booleans {
+        out.insert(
+            name.into(),
+            json!(form.flag(name, default).unwrap_or(default)),
+        );
+    }
+    // References DefectDojo resolves to ids, `null` when absent.
+    for name in ["endpoint_to_add", "lead", "api_scan_configuration"] {
+        out.insert(name.into(), json!(form.id(name).ok().flatten()));
+    }
+    out.insert(
+        "deduplication_execution_mode".into(),
+        json!(form.text("deduplication_execution_mode")),
+    );
+    // Text settings: only when sent.
+    for name in [
+        "product_type_name",
+        "product_name",
+        "engagement_name",
+        "engagement_end_date",
+        "source_code_management_uri",
+        "test_title",
+        "environment",
+        "build_id",
+        "branch_tag",
+        "commit_hash",
+        "service",
+        "group_by",
+        "version",
+        "scan_date",
+    ] {
+        if let Some(v) = form.text(name) {
+            out.insert(name.into(), json!(v));
+        }
+    }
+    if !req.tags.is_empty() {
+        out.insert("tags".into(), json!(req.tags));
+    }
+    out
+}
+
 pub(crate) fn parse_severity(name: &str, v: &str) -> ApiResult<Severity> {
     match v.trim().to_ascii_lowercase().as_str() {
         "info" | "informational" => Ok(Severity::Info),
@@ -151,7 +225,8 @@ async fn import(
     let (file_name, bytes) = form.file.clone().ok_or_else(|| {
         ApiError::bad_request("file is required: attach the report as the multipart field 'file'")
     })?;
-    let shown = file_name.unwrap_or_else(|| "file".into());
+    let sent_scan_type = form.fields.get("scan_type").cloned().unwrap_or_default();
+    let shown = file_name.clone().unwrap_or_else(|| "file".into());
 
     let mut req = ImportRequest::new(mode, scan_type.name, now());
     req.target = ImportTarget {
@@ -163,6 +238,7 @@ async fn import(
         test_title: form.text("test_title"),
     };
     req.auto_create_context = form.flag("auto_create_context", false)?;
+    req.default_product_type = state.settings.default_product_type.clone();
     req.close_old_findings = form.flag("close_old_findings", mode == ImportMode::Reimport)?;
     req.do_not_reactivate = form.flag("do_not_reactivate", false)?;
     req.active = form.flag("active", true)?;
@@ -185,6 +261,7 @@ async fn import(
     req.build_id = form.text("build_id");
     req.service = form.text("service");
     req.tags = std::mem::take(&mut form.tags);
+    let echo = settings_echo(&form, mode, &req);
     req.actor = Some(caller.0.name.clone());
     req.restrict_to_product = caller.restriction();
 
@@ -223,6 +300,8 @@ async fn import(
             )))
         }
     };
+    let mut warnings =
+        scan_types::defectdojo_warnings(&sent_scan_type, scan_type, format, file_name.as_deref());
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<Incoming>, String>>(4);
     let producer = tokio::task::spawn_blocking(move || {
         const BATCH: usize = 2000;
@@ -252,6 +331,14 @@ async fn import(
     let stored = state.store.import_stream(req, rx).await;
     let received = producer.await.unwrap_or(0);
     let outcome = stored?;
+    warnings.extend(outcome.warnings.iter().cloned());
+    for w in &warnings {
+        tracing::warn!(
+            token = %caller.0.name,
+            test = outcome.test_id,
+            "defectdojo parity: {w}"
+        );
+    }
     let kind = match mode {
         ImportMode::Import => "import",
         ImportMode::Reimport => "reimport",
@@ -271,7 +358,7 @@ async fn import(
     );
     Ok((
         StatusCode::CREATED,
-        Json(view::import_response(&outcome, mode)),
+        Json(view::import_response(&outcome, mode, echo, &warnings)),
     ))
 }
 

@@ -193,14 +193,21 @@ pub fn finding(f: &StoredFinding, notes: &[Note], ctx: &FindingContext) -> Value
         "references",
         json!((!m.references.is_empty()).then(|| m.references.join("\n"))),
     );
-    put("date", json!(date(f.first_seen)));
+    // DefectDojo's `date`: the scan_date of the import that created the finding, else the day
+    // it was first seen.
+    let found_on = f
+        .scan_date
+        .as_deref()
+        .and_then(super::parse_date)
+        .unwrap_or(f.first_seen);
+    put("date", json!(date(found_on)));
     put("sla_expiration_date", json!(f.sla_due));
     // DefectDojo counts both up to the day it was mitigated, else up to today.
     let until = match (s.is_mitigated, s.mitigated_at) {
         (true, Some(at)) => at,
         _ => ctx.now,
     };
-    put("age", json!(days_between(f.first_seen, until).max(0)));
+    put("age", json!(days_between(found_on, until).max(0)));
     put(
         "sla_days_remaining",
         json!(f
@@ -335,8 +342,19 @@ pub fn note(n: &Note) -> Value {
 
 /// The 201 body of `import-scan` / `reimport-scan`: DefectDojo's ids and statistics (`after`
 /// only for an import; `before`, `delta` and `after` for a reimport).
-pub fn import_response(o: &ImportOutcome, mode: ImportMode) -> Value {
-    json!({
+///
+/// `warnings` says where a real DefectDojo would have answered otherwise (a loose scan_type name,
+/// a report format its parser does not read, a product type it would have asked for).
+///
+/// `echo` holds the call's settings as DefectDojo repeats them (`scan_type` is the canonical name).
+pub fn import_response(
+    o: &ImportOutcome,
+    mode: ImportMode,
+    echo: serde_json::Map<String, Value>,
+    warnings: &[String],
+) -> Value {
+    let mut out = echo;
+    let answer = json!({
         "test": o.test_id,
         "test_id": o.test_id,
         "engagement": o.engagement_id,
@@ -354,8 +372,16 @@ pub fn import_response(o: &ImportOutcome, mode: ImportMode) -> Value {
             },
             "below_minimum_severity": o.below_minimum_severity,
             "duplicates_in_report": o.duplicates_in_report,
+            "not_reactivated": o.not_reactivated,
+            "warnings": warnings,
         },
-    })
+        // The hub deduplicates within the call: nothing is left to do in the background.
+        "deduplication_complete": true,
+    });
+    if let Value::Object(fields) = answer {
+        out.extend(fields);
+    }
+    Value::Object(out)
 }
 
 #[cfg(test)]
@@ -424,6 +450,7 @@ mod tests {
             last_seen: T + 86_400,
             updated_at: T + 60,
             sla_due: Some("2026-02-01".into()),
+            scan_date: None,
         }
     }
 
@@ -721,6 +748,8 @@ mod tests {
             statistics,
             below_minimum_severity: 6,
             duplicates_in_report: 1,
+            not_reactivated: 2,
+            warnings: Vec::new(),
         }
     }
 
@@ -766,7 +795,14 @@ mod tests {
                 after,
             }),
             ImportMode::Import,
+            serde_json::Map::new(),
+            &["DefectDojo would reject scan_type \"zap\"; its name is \"ZAP Scan\"".into()],
         );
+        assert_eq!(
+            v["tollgate"]["warnings"],
+            json!(["DefectDojo would reject scan_type \"zap\"; its name is \"ZAP Scan\""])
+        );
+        assert_eq!(v["tollgate"]["not_reactivated"], 2);
         assert_eq!(v["test"], 4);
         assert_eq!(v["test_id"], 4);
         assert_eq!(v["engagement"], 3);
@@ -799,7 +835,10 @@ mod tests {
                 after: SeverityCounts::default(),
             }),
             ImportMode::Reimport,
+            serde_json::Map::new(),
+            &[],
         );
+        assert_eq!(v["tollgate"]["warnings"], json!([]));
         let stats = &v["statistics"];
         assert_severity_counts(&stats["before"], "before");
         assert_severity_counts(&stats["after"], "after");

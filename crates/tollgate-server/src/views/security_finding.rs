@@ -685,6 +685,7 @@ mod tests {
             last_seen: 1_767_323_045 + 86_400,
             updated_at: 1_767_323_045 + 3_600,
             sla_due: Some("2026-02-01".into()),
+            scan_date: None,
         }
     }
 

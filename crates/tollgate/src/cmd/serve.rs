@@ -49,6 +49,11 @@ pub struct ServeArgs {
     /// Client connections open at once; more wait in the listen backlog until one closes.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     connection_limit: u32,
+    /// The product type an import with auto_create_context creates a new product in when it names
+    /// none (DefectDojo refuses such a call; the hub answers with a warning). An empty value
+    /// refuses it as DefectDojo does.
+    #[arg(long, env = "TOLLGATE_DEFAULT_PRODUCT_TYPE", default_value = tollgate_server::DEFAULT_PRODUCT_TYPE)]
+    default_product_type: String,
     /// Log format: text or json (one object per line).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -73,6 +78,8 @@ pub fn serve(args: ServeArgs) -> u8 {
         request_timeout: args.request_timeout,
         max_open: args.connection_limit as usize,
     };
+    config.default_product_type =
+        Some(args.default_product_type.trim().to_string()).filter(|t| !t.is_empty());
     if let Some(sla) = args.sla_days {
         config.sla = sla;
     }

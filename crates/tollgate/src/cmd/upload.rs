@@ -27,8 +27,10 @@ pub struct UploadArgs {
     /// Product name.
     #[arg(long, env = "DD_PRODUCT")]
     product: String,
-    /// Product type, for products DefectDojo must create.
-    #[arg(long)]
+    /// Product type, for products DefectDojo must create. Default: sent only when the server
+    /// refuses to create the product without one, then the CI namespace (CI_PROJECT_NAMESPACE,
+    /// GITHUB_REPOSITORY_OWNER) or else "Tollgate".
+    #[arg(long, env = "DD_PRODUCT_TYPE")]
     product_type: Option<String>,
     /// Engagement name (default: the scan lane, e.g. mainline-sast, image-security, mobile-security).
     #[arg(long)]
@@ -74,6 +76,26 @@ pub struct UploadArgs {
     max_size: u64,
 }
 
+/// The product type used when none is given and the server must create the product: the CI
+/// namespace (GitLab's group path, GitHub's repository owner), else this.
+pub const DEFAULT_PRODUCT_TYPE: &str = "Tollgate";
+
+fn fallback_product_type(var: impl Fn(&str) -> Option<String>) -> String {
+    let given = |k: &str| {
+        var(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    given("CI_PROJECT_NAMESPACE")
+        .or_else(|| given("GITHUB_REPOSITORY_OWNER"))
+        .or_else(|| {
+            given("GITHUB_REPOSITORY")
+                .and_then(|r| r.split_once('/').map(|(owner, _)| owner.to_string()))
+                .filter(|o| !o.is_empty())
+        })
+        .unwrap_or_else(|| DEFAULT_PRODUCT_TYPE.to_string())
+}
+
 /// Uploads every report; the gate's decision is neither read nor changed here.
 pub fn run(args: UploadArgs) -> u8 {
     let ctx = Context::from_env(|k| std::env::var(k).ok());
@@ -83,7 +105,8 @@ pub fn run(args: UploadArgs) -> u8 {
         .filter(|s| !s.is_empty());
     let opts = UploadOptions {
         product: args.product.clone(),
-        product_type: args.product_type.clone(),
+        product_type: args.product_type.clone().filter(|t| !t.trim().is_empty()),
+        fallback_product_type: Some(fallback_product_type(|k| std::env::var(k).ok())),
         engagement: args.engagement.clone(),
         test_title: args.test_title.clone(),
         auto_create_context: !args.no_auto_create_context,
@@ -177,6 +200,9 @@ pub fn run(args: UploadArgs) -> u8 {
         );
         match result {
             Ok(outcome) => {
+                for w in &outcome.warnings {
+                    eprintln!("tollgate upload: {report}: warning from the hub: {w}");
+                }
                 let stats: Vec<String> = ["created", "closed", "reactivated", "untouched"]
                     .iter()
                     .map(|k| {
@@ -215,5 +241,39 @@ pub fn run(args: UploadArgs) -> u8 {
         exit::UPLOAD_FAILED
     } else {
         exit::OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fallback_product_type_is_the_ci_namespace_else_the_default() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(
+            fallback_product_type(env(&[("CI_PROJECT_NAMESPACE", "acme/web")])),
+            "acme/web"
+        );
+        assert_eq!(
+            fallback_product_type(env(&[("GITHUB_REPOSITORY_OWNER", "acme")])),
+            "acme"
+        );
+        assert_eq!(
+            fallback_product_type(env(&[("GITHUB_REPOSITORY", "octo/shop")])),
+            "octo"
+        );
+        assert_eq!(
+            fallback_product_type(env(&[("CI_PROJECT_NAMESPACE", " ")])),
+            DEFAULT_PRODUCT_TYPE
+        );
+        assert_eq!(fallback_product_type(env(&[])), DEFAULT_PRODUCT_TYPE);
     }
 }
