@@ -13,6 +13,8 @@
 //!   secret: then nothing is known about the value and `finding.secret` stays empty.
 //! - Severity: Gitleaks has none; every leak is **High** (a committed credential is always worth
 //!   blocking on until rotated or waived). Category `secret`, tag `hardcoded-secret`.
+//! - Lines: `StartLine` / `EndLine`; a match ending at `EndColumn` 1 ends on the line before (it
+//!   only swallowed the newline), so a leak Gitleaks reports twice at one line is one place.
 //! - rule_id: `RuleID` verbatim (v8 ids are the config's ids, used in allowlists); v7 `rule` names
 //!   are slugged (`AWS Access Key` → `aws-access-key`).
 //!
@@ -54,6 +56,8 @@ struct Leak<'a> {
     start_line: Option<f64>,
     #[serde(rename = "EndLine", deserialize_with = "lenient::opt_f64")]
     end_line: Option<f64>,
+    #[serde(rename = "EndColumn", deserialize_with = "lenient::opt_f64")]
+    end_column: Option<f64>,
     #[serde(rename = "Match", borrow)]
     matched: Option<Cow<'a, str>>,
     #[serde(rename = "Secret", borrow)]
@@ -144,6 +148,19 @@ fn line_number(v: Option<f64>) -> Option<u32> {
         .map(|n| n as u32)
 }
 
+/// The last line of the match. A match that swallowed its line's newline ends at column 1 of the
+/// next line (Gitleaks 8 writes `EndLine: n + 1, EndColumn: 1`, e.g. `generic-api-key` matching
+/// the value with and without the newline): its last line is `n`. Without this, the same rule at
+/// the same line would be two places, and the hub would keep both where Gitleaks' own
+/// `Fingerprint` (`file:rule:line`) and DefectDojo (hash of title + secret + line) keep one.
+fn end_line(leak: &Leak, start: Option<u32>) -> Option<u32> {
+    let end = line_number(leak.end_line).or(start)?;
+    match (start, leak.end_column) {
+        (Some(s), Some(c)) if c == 1.0 && end > s => Some(end - 1),
+        _ => Some(end),
+    }
+}
+
 /// `AWS Access Key` → `aws-access-key`.
 pub(crate) fn slug(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -220,7 +237,7 @@ fn leak_finding(scanner: &Scanner, i: usize, leak: &Leak<'_>) -> Result<Finding,
     let file = non_empty(&leak.file).or(non_empty(&leak.v7_file));
     f.location.file = file.map(str::to_string);
     f.location.start_line = line_number(leak.start_line.or(leak.v7_line_number));
-    f.location.end_line = line_number(leak.end_line).or(f.location.start_line);
+    f.location.end_line = end_line(leak, f.location.start_line);
     f.location.snippet = context.map(|c| scrub(c, secret));
 
     // Description: what Gitleaks says plus where in history the leak sits.
@@ -429,6 +446,32 @@ mod tests {
         assert_eq!(base, fingerprints(&parse(V8_REDACTED)));
         // A redacted report knows nothing about the value.
         assert!(parse(V8_REDACTED).iter().all(|f| f.secret.is_none()));
+    }
+
+    /// Gitleaks 8 reports `generic-api-key` twice at one line when the value is matched with
+    /// and without the line's newline (gitleaks-kubernetes-goat.json: 11 leaks, 3 such pairs):
+    /// one leak, as Gitleaks' own `Fingerprint` says. Both stay in the output (one per leak) but
+    /// share a fingerprint, so the hub keeps one (8, as DefectDojo).
+    #[test]
+    fn a_match_ending_at_column_1_of_the_next_line_is_the_same_place() {
+        let leak = |end_line: u32, end_column: u32| {
+            format!(
+                r#"{{"RuleID": "generic-api-key", "Description": "Generic API Key", "File": "k8s/deployment.yaml",
+                "StartLine": 44, "EndLine": {end_line}, "StartColumn": 4, "EndColumn": {end_column},
+                "Match": "k8svaultapikey: REDACTED", "Secret": "REDACTED",
+                "Fingerprint": "k8s/deployment.yaml:generic-api-key:44"}}"#
+            )
+        };
+        let twice = format!("[{}, {}]", leak(44, 75), leak(45, 1));
+        let f = parse(twice.as_bytes());
+        assert_eq!(f.len(), 2, "one finding per leak");
+        assert_eq!(f[1].location.end_line, Some(44));
+        assert_eq!(f[0].fingerprint, f[1].fingerprint);
+        // A match that really goes on to the next line is another place: numbered as a repeat.
+        let longer = format!("[{}, {}]", leak(44, 75), leak(45, 2));
+        let f = parse(longer.as_bytes());
+        assert_eq!(f[1].location.end_line, Some(45));
+        assert_ne!(f[0].fingerprint, f[1].fingerprint);
     }
 
     #[test]

@@ -455,3 +455,54 @@ fn finding_json_is_serdes_on_every_fixture_and_corpus_finding() {
     }
     assert!(compared > 1000, "only {compared} findings compared");
 }
+
+/// The tables of docs/formats.md "Differences from DefectDojo's parsers" give, per corpus report,
+/// what `parse` writes and what the hub keeps (one finding per fingerprint: the store drops
+/// repeats of a fingerprint within a report as `duplicates_in_report`). Those numbers are
+/// checked here, so the document cannot drift from the parsers.
+#[test]
+fn documented_defectdojo_differences_match_the_corpus() {
+    let Some(dir) = corpus_dir("documented_defectdojo_differences_match_the_corpus") else {
+        return;
+    };
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/formats.md");
+    let doc = std::fs::read_to_string(&doc).expect("docs/formats.md");
+    let section = doc
+        .split("\n## Differences from DefectDojo's parsers\n")
+        .nth(1)
+        .expect("docs/formats.md has the section \"Differences from DefectDojo's parsers\"");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let rows = manifest(&dir);
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        assert!(
+            cells.len() >= 6,
+            "docs/formats.md: short table row {line:?}"
+        );
+        let rel = cells[1].trim_matches('`');
+        let number = |cell: &str| -> usize {
+            cell.parse()
+                .unwrap_or_else(|_| panic!("docs/formats.md: {rel}: {cell:?} is not a count"))
+        };
+        let (written, kept) = (number(cells[3]), number(cells[4]));
+        let row = rows
+            .iter()
+            .find(|r| r.rel == rel)
+            .unwrap_or_else(|| panic!("docs/formats.md names {rel}, which is not in the corpus"));
+        let (_, findings) = parse_row(row).unwrap_or_else(|e| panic!("{e}"));
+        let distinct: std::collections::HashSet<&str> =
+            findings.iter().map(|f| f.fingerprint.as_str()).collect();
+        if (findings.len(), distinct.len()) != (written, kept) {
+            failures.push(format!(
+                "{rel}: the document says {written} written / {kept} kept, the parser gives {} / {}",
+                findings.len(),
+                distinct.len()
+            ));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} documented reports found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
