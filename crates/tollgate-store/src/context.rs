@@ -1,7 +1,7 @@
 //! Product type → product → engagement → test: finding them by id or name, and creating them
 //! (`auto_create_context`) without ever making two of one name, even under concurrent calls.
 
-use crate::sql::{get_i64, get_opt_i64, get_opt_str, get_str, Sql};
+use crate::sql::{get_bool, get_i64, get_opt_i64, get_opt_str, get_str, Sql};
 use crate::{
     Backend, Engagement, ImportMode, ImportRequest, Product, Result, Store, StoreError, Test,
     Timestamp,
@@ -20,7 +20,7 @@ pub(crate) struct Resolved {
 }
 
 pub(crate) const TEST_COLUMNS: &str =
-    "id, engagement_id, product_id, title, scan_type, created_at, updated_at, last_import_id";
+    "id, engagement_id, product_id, title, titled, scan_type, created_at, updated_at, last_import_id";
 
 pub(crate) fn test_from_row(row: &AnyRow) -> Result<Test> {
     Ok(Test {
@@ -28,6 +28,7 @@ pub(crate) fn test_from_row(row: &AnyRow) -> Result<Test> {
         engagement_id: get_i64(row, "engagement_id")?,
         product_id: get_i64(row, "product_id")?,
         title: get_str(row, "title")?,
+        titled: get_bool(row, "titled")?,
         scan_type: get_str(row, "scan_type")?,
         created_at: get_i64(row, "created_at")?,
         updated_at: get_i64(row, "updated_at")?,

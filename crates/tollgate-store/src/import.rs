@@ -251,13 +251,15 @@ impl Store {
                     .clone()
                     .unwrap_or_else(|| req.scan_type.clone());
                 let row = Sql::new(
-                    "INSERT INTO tests (engagement_id, product_id, title, scan_type, created_at, updated_at) VALUES (",
+                    "INSERT INTO tests (engagement_id, product_id, title, titled, scan_type, created_at, updated_at) VALUES (",
                 )
                 .arg(resolved.engagement_id)
                 .push(", ")
                 .arg(resolved.product_id)
                 .push(", ")
                 .arg(title)
+                .push(", ")
+                .arg(req.target.test_title.is_some())
                 .push(", ")
                 .arg(req.scan_type.as_str())
                 .push(", ")

@@ -39,7 +39,11 @@ pub struct Test {
     pub id: i64,
     pub engagement_id: i64,
     pub product_id: i64,
+    /// The test's title: the `test_title` it was created with, else its scan type.
     pub title: String,
+    /// Whether the call that created it gave a `test_title` (DefectDojo's title is `null`
+    /// otherwise).
+    pub titled: bool,
     /// DefectDojo's scan_type string ("ZAP Scan").
     pub scan_type: String,
     pub created_at: Timestamp,

@@ -53,6 +53,8 @@ fn lists_give_defectdojos_fields_and_types() {
         assert_eq!(test["branch_tag"], "release/1.2", "{b}: {test}");
         assert_eq!(test["commit_hash"], "abc123", "{b}: {test}");
         assert_eq!(test["build_id"], Value::Null, "{b}: {test}");
+        // No test_title was given: DefectDojo's title is null (not the scan type).
+        assert_eq!(test["title"], Value::Null, "{b}: {test}");
         let test_type = test["test_type"].as_i64().expect("test_type is an id");
         let (_, listed) = hub.get(&t, &format!("/api/v2/tests/?id={test_id}"));
         assert_eq!(listed["results"][0], test, "{b}: list and detail agree");

@@ -83,7 +83,8 @@ pub fn test(t: &Test, details: Option<&TestDetails>) -> Value {
     json!({
         "id": t.id,
         "engagement": t.engagement_id,
-        "title": t.title,
+        // DefectDojo's title is null unless the import named the test.
+        "title": t.titled.then_some(t.title.as_str()),
         "scan_type": t.scan_type,
         "test_type": scan_types::test_type_id(&t.scan_type),
         "test_type_name": t.scan_type,
@@ -652,6 +653,7 @@ mod tests {
             engagement_id: 3,
             product_id: 1,
             title: "zap-main".into(),
+            titled: true,
             scan_type: "ZAP Scan".into(),
             created_at: T,
             updated_at: T + 86_400,
@@ -675,6 +677,15 @@ mod tests {
         assert_eq!(v["id"], 11);
         assert_eq!(v["engagement"], 3);
         assert_eq!(v["title"], "zap-main");
+        let untitled = test(
+            &Test {
+                titled: false,
+                ..t.clone()
+            },
+            None,
+        );
+        assert_eq!(untitled["title"], Value::Null);
+        assert_eq!(untitled["test_type"], v["test_type"]);
         assert_eq!(v["scan_type"], "ZAP Scan");
         assert_eq!(v["test_type_name"], "ZAP Scan");
         assert_eq!(v["updated"], "2026-01-03T03:04:05Z");
