@@ -329,7 +329,14 @@ impl Store {
             verified: req.verified,
             ..FindingStatus::default()
         };
-        let new_open = new_status.is_open();
+        // A result the scanner itself marked suppressed (a SARIF suppression, a ZAP false
+        // positive, a Generic finding sent as false_p/inactive/mitigated) is created as
+        // DefectDojo's SARIF reader creates one: a false positive, inactive.
+        let suppressed_status = FindingStatus {
+            active: false,
+            false_p: true,
+            ..new_status.clone()
+        };
         let mut created_counts = SeverityCounts::default();
         let mut create: Vec<Incoming> = Vec::new();
         let mut matched: HashSet<i64> = HashSet::with_capacity(existing.len());
@@ -385,13 +392,24 @@ impl Store {
                         }
                     }
                     None => {
-                        delta.created.add(f.severity, &new_status);
-                        created_counts.add(f.severity, &new_status);
-                        counts.new_row(new_open);
+                        let status = if f.suppressed {
+                            &suppressed_status
+                        } else {
+                            &new_status
+                        };
+                        delta.created.add(f.severity, status);
+                        created_counts.add(f.severity, status);
+                        counts.new_row(status.is_open());
                         create.push(item);
                         if create.len() >= INSERT_BATCH {
                             self.insert_findings(
-                                conn, req, &resolved, test.id, import_id, new_open, &create,
+                                conn,
+                                req,
+                                &resolved,
+                                test.id,
+                                import_id,
+                                (&new_status, &suppressed_status),
+                                &create,
                             )
                             .await?;
                             create.clear();
@@ -401,8 +419,16 @@ impl Store {
             }
         }
         if !create.is_empty() {
-            self.insert_findings(conn, req, &resolved, test.id, import_id, new_open, &create)
-                .await?;
+            self.insert_findings(
+                conn,
+                req,
+                &resolved,
+                test.id,
+                import_id,
+                (&new_status, &suppressed_status),
+                &create,
+            )
+            .await?;
         }
 
         let mut mitigate = Vec::new();
@@ -588,7 +614,7 @@ impl Store {
         resolved: &crate::context::Resolved,
         test_id: i64,
         import_id: i64,
-        new_open: bool,
+        (status, suppressed_status): (&FindingStatus, &FindingStatus),
         chunk: &[Incoming],
     ) -> Result<()> {
         let now = req.now;
@@ -600,23 +626,29 @@ impl Store {
             .map_or(now, |d| days_from_civil(d) * 86_400);
         let mut q = Sql::new(
             "INSERT INTO findings (test_id, engagement_id, product_id, fingerprint, title, severity, \
-             active, verified, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due) VALUES ",
+             active, verified, false_p, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due) VALUES ",
         );
         for (i, item) in chunk.iter().enumerate() {
             let f = &item.finding;
             if i > 0 {
                 q.push(", ");
             }
-            let args: [Arg; 14] = [
+            let st = if f.suppressed {
+                suppressed_status
+            } else {
+                status
+            };
+            let args: [Arg; 15] = [
                 test_id.into(),
                 resolved.engagement_id.into(),
                 resolved.product_id.into(),
                 f.fingerprint.as_str().into(),
                 f.title.as_str().into(),
                 severity_rank(f.severity).into(),
-                req.active.into(),
-                req.verified.into(),
-                new_open.into(),
+                st.active.into(),
+                st.verified.into(),
+                st.false_p.into(),
+                st.is_open().into(),
                 import_id.into(),
                 now.into(),
                 now.into(),

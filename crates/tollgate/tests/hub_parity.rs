@@ -444,3 +444,68 @@ fn the_answer_echoes_the_settings_as_defectdojo_does() {
         assert_eq!(v["active"], true);
     }
 }
+
+/// A result the scanner marked suppressed is created as DefectDojo's SARIF reader creates one: a
+/// false positive, inactive — not an open finding (and the statistics say so).
+#[test]
+fn a_suppressed_result_is_created_as_a_false_positive() {
+    let dir = temp_dir("suppressed-sarif-files");
+    let sarif = dir.join("s.sarif");
+    let result = |rule: &str, file: &str, suppressed: bool| {
+        let mut r = serde_json::json!({
+            "ruleId": rule,
+            "level": "error",
+            "message": {"text": format!("{rule} in {file}")},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": file},
+                "region": {"startLine": 3}
+            }}]
+        });
+        if suppressed {
+            r["suppressions"] = serde_json::json!([{"kind": "inSource"}]);
+        }
+        r
+    };
+    std::fs::write(
+        &sarif,
+        serde_json::to_vec(&serde_json::json!({
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {"driver": {"name": "demo", "rules": []}},
+                "results": [result("R1", "a.py", false), result("R2", "b.py", true)]
+            }]
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    for hub in Hub::each("parity-suppressed") {
+        let b = hub.backend;
+        let t = hub.token("ci", "import,read", None);
+        let (s, v) = hub.import("import-scan", &t, &sarif, &with(&[("scan_type", "SARIF")]));
+        assert_eq!(s, 201, "{b}: {v}");
+        let created = &v["statistics"]["after"];
+        assert_eq!(created["total"]["active"], 1, "{b}: {v}");
+        assert_eq!(created["total"]["false_p"], 1, "{b}: {v}");
+        let (_, page) = hub.get(&t, &format!("/api/v2/findings/?test={}", v["test"]));
+        let by_rule = |rule: &str| {
+            page["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["vuln_id_from_tool"] == rule)
+                .unwrap_or_else(|| panic!("{b}: no {rule}: {page}"))
+                .clone()
+        };
+        let (open, suppressed) = (by_rule("R1"), by_rule("R2"));
+        assert_eq!(open["active"], true, "{b}: {open}");
+        assert_eq!(open["false_p"], false);
+        assert_eq!(suppressed["active"], false, "{b}: {suppressed}");
+        assert_eq!(suppressed["false_p"], true, "{b}: {suppressed}");
+        // Open lists leave it out.
+        let (_, active) = hub.get(
+            &t,
+            &format!("/api/v2/findings/?test={}&active=true", v["test"]),
+        );
+        assert_eq!(active["count"], 1, "{b}: {active}");
+    }
+}
