@@ -7,6 +7,7 @@
 //! reopen, and existing titles and severities are never rewritten.
 
 use crate::context::TEST_COLUMNS;
+use crate::events::{EventKind, NewEvent};
 use crate::sql::{get_bool, get_i64, get_opt_str, get_str, Arg, Sql};
 use crate::{
     severity_from_rank, severity_rank, Backend, ClosedAs, FindingStatus, ImportDelta,
@@ -344,6 +345,8 @@ impl Store {
         let mut below_minimum_severity = 0;
         let mut duplicates_in_report = 0;
         let mut not_reactivated = 0;
+        // State changes of existing findings, for the status-change log.
+        let mut changes: Vec<(i64, EventKind, FindingStatus, Severity, Option<&str>)> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         while let Some(batch) = batches.next().await {
             let batch = batch.map_err(StoreError::Invalid)?;
@@ -371,6 +374,13 @@ impl Store {
                             counts.flip(was_open, e.status.is_open());
                             delta.reactivated.add(e.severity, &e.status);
                             expired.push(e.id);
+                            changes.push((
+                                e.id,
+                                EventKind::Reactivated,
+                                e.status.clone(),
+                                e.severity,
+                                Some("its risk acceptance expired and the scan still reports it"),
+                            ));
                         } else if e.status.is_mitigated
                             && !e.closed_by_triage()
                             && req.do_not_reactivate
@@ -386,6 +396,13 @@ impl Store {
                             counts.flip(was_open, e.status.is_open());
                             delta.reactivated.add(e.severity, &e.status);
                             reactivate.push(e.id);
+                            changes.push((
+                                e.id,
+                                EventKind::Reactivated,
+                                e.status.clone(),
+                                e.severity,
+                                None,
+                            ));
                         } else {
                             delta.untouched.add(e.severity, &e.status);
                             touch.push(e.id);
@@ -445,6 +462,13 @@ impl Store {
                     counts.flip(was_open, e.status.is_open());
                     delta.closed.add(e.severity, &e.status);
                     mitigate.push(e.id);
+                    changes.push((
+                        e.id,
+                        EventKind::Mitigated,
+                        e.status.clone(),
+                        e.severity,
+                        None,
+                    ));
                 }
             }
             if !is_reimport {
@@ -472,6 +496,13 @@ impl Store {
                         counts.flip(true, false);
                         delta.closed.add(e.severity, &e.status);
                         mitigate.push(e.id);
+                        changes.push((
+                            e.id,
+                            EventKind::Mitigated,
+                            e.status.clone(),
+                            e.severity,
+                            None,
+                        ));
                     }
                 }
             }
@@ -518,6 +549,25 @@ impl Store {
             )
         })
         .await?;
+
+        let events: Vec<NewEvent> = changes
+            .iter()
+            .map(|(id, kind, status, severity, detail)| NewEvent {
+                finding_id: *id,
+                product_id: resolved.product_id,
+                kind: *kind,
+                status,
+                severity: *severity,
+                import_id: Some(import_id),
+                actor: if *kind == EventKind::Mitigated {
+                    Some(mitigated_by.as_str())
+                } else {
+                    req.actor.as_deref()
+                },
+                detail: *detail,
+            })
+            .collect();
+        crate::events::append(self.backend, conn, now, &events).await?;
 
         let mut after = SeverityCounts::default();
         for e in existing.values() {
@@ -664,6 +714,27 @@ impl Store {
         for row in &rows {
             ids.insert(get_str(row, "fingerprint")?, get_i64(row, "id")?);
         }
+        let mut created = Vec::with_capacity(chunk.len());
+        for item in chunk {
+            let f = &item.finding;
+            created.push(NewEvent {
+                finding_id: *ids.get(f.fingerprint.as_str()).ok_or_else(|| {
+                    StoreError::Corrupt(format!("no id returned for {}", f.fingerprint))
+                })?,
+                product_id: resolved.product_id,
+                kind: EventKind::Created,
+                status: if f.suppressed {
+                    suppressed_status
+                } else {
+                    status
+                },
+                severity: f.severity,
+                import_id: Some(import_id),
+                actor: req.actor.as_deref(),
+                detail: None,
+            });
+        }
+        crate::events::append(self.backend, conn, now, &created).await?;
         let mut d = Sql::new("INSERT INTO finding_data (finding_id, data) VALUES ");
         for (i, item) in chunk.iter().enumerate() {
             if i > 0 {

@@ -7,6 +7,7 @@
 //! disagree on. It never parses reports or speaks HTTP.
 
 mod context;
+mod events;
 mod import;
 mod query;
 pub use query::MAX_LIST_PAGE;
@@ -20,6 +21,7 @@ mod tokens;
 mod triage;
 pub mod types;
 
+pub use events::{EventKind, FindingEvent};
 pub use import::Incoming;
 pub use requests::*;
 pub use types::*;

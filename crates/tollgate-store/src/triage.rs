@@ -1,5 +1,6 @@
 //! Triage: priority, closing with a reason, notes; and recorded gate runs.
 
+use crate::events::{EventKind, NewEvent};
 use crate::query::{finding_from_row, FINDING_COLUMNS, FINDING_FROM};
 use crate::sql::{get_i64, Arg, Sql};
 use crate::{
@@ -56,6 +57,22 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
+        crate::events::append(
+            self.backend,
+            &mut tx,
+            now,
+            &[NewEvent {
+                finding_id: id,
+                product_id: f.product_id,
+                kind: EventKind::Priority,
+                status: &f.status,
+                severity: f.severity(),
+                import_id: None,
+                actor: None,
+                detail: Some(priority.as_str()),
+            }],
+        )
+        .await?;
         tx.commit().await?;
         Ok(f)
     }
@@ -135,6 +152,22 @@ impl Store {
         )
         .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
+        crate::events::append(
+            self.backend,
+            &mut tx,
+            now,
+            &[NewEvent {
+                finding_id: id,
+                product_id: f.product_id,
+                kind: EventKind::Closed,
+                status: &f.status,
+                severity: f.severity(),
+                import_id: None,
+                actor: Some(author),
+                detail: Some(&text),
+            }],
+        )
+        .await?;
         tx.commit().await?;
         Ok(f)
     }

@@ -927,3 +927,99 @@ async fn nul_characters_in_request_text_are_refused_on_both_backends() {
         assert_eq!(s.product(out.product_id).await.unwrap().unwrap().tier, None);
     }
 }
+
+/// Every change of a finding's state is appended to its log, in the transaction that makes it:
+/// created, mitigated and reactivated by imports, re-prioritized and closed by triage. A call
+/// that changes nothing writes nothing.
+#[tokio::test]
+async fn the_status_change_log_records_every_change_and_nothing_else() {
+    for db in pooled_backends().await {
+        let s = &db.store;
+        let all = || vec![finding("a1", Severity::High), finding("b2", Severity::Low)];
+        let mut first = reimport(1_000);
+        first.actor = Some("ci-shop".into());
+        s.import(first, all()).await.unwrap();
+        // Unchanged: no event.
+        s.import(reimport(1_500), all()).await.unwrap();
+        // b2 gone: mitigated; back: reactivated.
+        s.import(reimport(2_000), vec![finding("a1", Severity::High)])
+            .await
+            .unwrap();
+        s.import(reimport(3_000), all()).await.unwrap();
+        let (page, _) = s
+            .security_findings(&ResultsQuery {
+                page_size: 10,
+                ..ResultsQuery::default()
+            })
+            .await
+            .unwrap();
+        let id = |fp: &str| {
+            page.iter()
+                .find(|f| f.finding.title == format!("Title {fp}"))
+                .unwrap()
+                .id
+        };
+        let (a1, b2) = (id("a1"), id("b2"));
+        s.set_priority(a1, Priority::P1, None, 3_500).await.unwrap();
+        s.close_finding(
+            a1,
+            ClosedAs::ClosedWontFix,
+            false,
+            "legacy endpoint, removed next quarter",
+            None,
+            "alice",
+            None,
+            4_000,
+        )
+        .await
+        .unwrap();
+
+        let log = |id: i64| {
+            let s = s.clone();
+            async move { s.finding_events(id).await.unwrap() }
+        };
+        let b = log(b2).await;
+        let kinds: Vec<(EventKind, i64, &str, bool)> = b
+            .iter()
+            .map(|e| (e.kind, e.at, e.status.as_str(), e.is_open))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (EventKind::Created, 1_000, "open", true),
+                (EventKind::Mitigated, 2_000, "mitigated", false),
+                (EventKind::Reactivated, 3_000, "open", true),
+            ],
+            "{}",
+            db.name
+        );
+        assert_eq!(b[0].actor.as_deref(), Some("ci-shop"), "{}", db.name);
+        assert!(b
+            .iter()
+            .all(|e| e.import_id.is_some() && e.severity == Severity::Low));
+        let a = log(a1).await;
+        let kinds: Vec<(EventKind, i64, &str, bool)> = a
+            .iter()
+            .map(|e| (e.kind, e.at, e.status.as_str(), e.is_open))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (EventKind::Created, 1_000, "open", true),
+                (EventKind::Priority, 3_500, "open", true),
+                (EventKind::Closed, 4_000, "closed_wont_fix", false),
+            ],
+            "{}",
+            db.name
+        );
+        assert_eq!(a[1].detail.as_deref(), Some("P1"));
+        assert_eq!(a[2].actor.as_deref(), Some("alice"));
+        assert!(a[2]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("legacy endpoint")));
+        assert!(a
+            .iter()
+            .all(|e| e.import_id.is_none() || e.kind == EventKind::Created));
+    }
+}
