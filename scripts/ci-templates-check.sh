@@ -83,6 +83,7 @@ cp examples/ci/semgrep-rules.yml "$PROJ/semgrep-rules.yml"
 cp "$TEMPLATE" "$PROJ/.gitlab-ci.yml"
 cp examples/reports/gitleaks.json examples/reports/zap.xml examples/reports/trivy-image.json "$PROJ/fixtures/"
 cp "$MOBSF_FIXTURE" "$PROJ/fixtures/mobsf-report.json"
+printf '[]\n' >"$PROJ/fixtures/gitleaks-clean.json"    # what Gitleaks 8 writes for a clean scan
 printf '.gitlab-ci-local/\n' >"$PROJ/.gitignore"
 git -C "$PROJ" init -q -b main
 git -C "$PROJ" add -A
@@ -112,7 +113,7 @@ start_hub
 export PATH="$VENV/bin:$PATH"
 # One pipeline; its output in $WORK/run-$1.log, the job logs in $WORK/run-$1/.
 pipeline() {
-  local name=$1 sha=${2:-$SHA}
+  local name=$1 sha=${2:-$SHA} gitleaks=${GITLEAKS_FIXTURE:-fixtures/gitleaks.json}
   rm -rf "$PROJ/.gitlab-ci-local" "$PROJ/baseline"
   (cd "$PROJ" && git clean -qfdx -e .gitlab-ci-local)
   set +e
@@ -123,7 +124,7 @@ pipeline() {
     --variable "TOLLGATE_URL=$MOCK/tollgate" \
     --variable "TOLLGATE_SHA256=$sha" \
     --variable "SEMGREP_CONFIG=semgrep-rules.yml" \
-    --variable "GITLEAKS_REPORT=fixtures/gitleaks.json" \
+    --variable "GITLEAKS_REPORT=$gitleaks" \
     --variable "ZAP_REPORT=fixtures/zap.xml" \
     --variable "TRIVY_REPORT=fixtures/trivy-image.json" \
     --variable "MOBSF_REPORT=fixtures/mobsf-report.json" \
@@ -232,10 +233,13 @@ grep -q "not uploaded (exit 3; the gate's decision is unaffected)" "$WORK/run-2/
   fail "pipeline 2: the gate's result changed with the upload failing"
 echo "  the gate's result is unchanged: $DECISION_1"
 
-echo "-- 3: the last default-branch pipeline's summary as the baseline"
+echo "-- 3: the last default-branch pipeline's summary as the baseline (and a clean Gitleaks scan, \`[]\`)"
 cp "$WORK/run-1/security-gate-summary.json" "$WORK/baseline.json"
 echo 200 >"$WORK/mode"
-pipeline 3
+GITLEAKS_FIXTURE=fixtures/gitleaks-clean.json pipeline 3
+expect_job 3 security_gate "FAIL 1"
+[ "$(summary 3 '[i["format"] for i in d["inputs"] if i["file"] == "gitleaks.json"]')" = "['gitleaks']" ] ||
+  fail "pipeline 3: the clean Gitleaks report was not read as Gitleaks"
 [ "$(summary 3 'sorted({f["state"] for f in d["findings"]})')" = "['existing']" ] ||
   fail "pipeline 3: findings of the baseline are not all existing"
 [ "$(summary 3 'd["baseline"]["source"]')" = baseline/security-gate-summary.json ] || fail "pipeline 3: baseline not used"
