@@ -421,3 +421,100 @@ fn an_output_option_never_writes_over_a_report() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--baseline FILE` that does not exist: an error (exit 2, nothing written) unless
+/// `--baseline-missing=new` says a first run is expected; then an empty baseline and a note in
+/// every output. A file that is there but unusable fails closed whatever the flag says.
+#[test]
+fn missing_baseline_is_an_error_unless_a_first_run_is_declared() {
+    let dir = temp_dir("gate-baseline-missing");
+    let trivy = examples().join("trivy-image.json");
+    let t = trivy.to_str().unwrap();
+    let absent = dir.join("baseline").join("security-gate-summary.json");
+    let a = absent.to_str().unwrap();
+
+    // Default: a missing file is a mistake (a typo must not turn into "everything is new").
+    let out = gate(&dir, &[t, "--build", "debug", "--baseline", a]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(a), "names the file: {}", stderr(&out));
+    assert!(!dir.join("security-gate-summary.json").exists());
+    let out = gate(
+        &dir,
+        &[
+            t,
+            "--build",
+            "debug",
+            "--baseline",
+            a,
+            "--baseline-missing=error",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // Declared first run: the gate decides as without a baseline, and says why.
+    let out = gate(
+        &dir,
+        &[
+            t,
+            "--build",
+            "debug",
+            "--baseline",
+            a,
+            "--baseline-missing=new",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "new critical blocks: {}",
+        stderr(&out)
+    );
+    let note = format!("first run: no baseline at {a}, every finding is new");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&note),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let s = summary(&dir);
+    assert!(s["notes"].as_array().unwrap().iter().any(|n| n == &note));
+    assert_eq!(s["baseline"]["source"], a);
+    let findings = s["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(findings.iter().all(|f| f["state"] == "new"));
+    let md = std::fs::read_to_string(dir.join("security-gate-summary.md")).unwrap();
+    assert!(md.contains("first run: no baseline at"), "{md}");
+
+    // There but unusable: fails closed with the flag too.
+    for name in ["truncated", "empty", "directory", "dangling-symlink"] {
+        let p = dir.join(format!("{name}.json"));
+        match name {
+            "truncated" => std::fs::write(&p, "{\"findings\": [").unwrap(),
+            "empty" => std::fs::write(&p, "").unwrap(),
+            "directory" => std::fs::create_dir(&p).unwrap(),
+            _ => std::os::unix::fs::symlink(p.with_extension("gone"), &p).unwrap(),
+        }
+        let _ = std::fs::remove_file(dir.join("security-gate-summary.json"));
+        let out = gate(
+            &dir,
+            &[
+                t,
+                "--build",
+                "debug",
+                "--baseline",
+                p.to_str().unwrap(),
+                "--baseline-missing=new",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(p.to_str().unwrap()),
+            "{name}: names the file: {}",
+            stderr(&out)
+        );
+        assert!(!dir.join("security-gate-summary.json").exists(), "{name}");
+    }
+
+    // The flag means nothing without --baseline: a usage error, not a silent no-op.
+    let out = gate(&dir, &[t, "--build", "debug", "--baseline-missing=new"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

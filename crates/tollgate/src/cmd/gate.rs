@@ -40,6 +40,11 @@ pub struct GateArgs {
     /// A previous security-gate-summary.json: its fingerprints are the "existing" findings.
     #[arg(long, conflicts_with = "baseline_url")]
     baseline: Option<PathBuf>,
+    /// What a --baseline FILE that does not exist means: `error` (default) fails the gate with
+    /// exit 2, as a mistyped path must; `new` is a first run: an empty baseline, every finding
+    /// new, said in a note. A file that exists but cannot be read or parsed fails either way.
+    #[arg(long, value_enum, default_value = "error", requires = "baseline")]
+    baseline_missing: BaselineMissingArg,
     /// A Tollgate hub: every fingerprint it knows for --product (open or closed) is "existing".
     #[arg(long, value_name = "URL")]
     baseline_url: Option<String>,
@@ -134,6 +139,12 @@ pub struct GateArgs {
     /// The date waivers are checked against (YYYY-MM-DD; default today, UTC).
     #[arg(long, value_parser = date_arg, hide = true)]
     today: Option<Date>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BaselineMissingArg {
+    Error,
+    New,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -366,22 +377,39 @@ fn hub_baseline(url: &str, h: &HubSettings) -> Result<(Baseline, Option<String>)
     })
 }
 
+/// Nothing at all at `path`: no file, no directory, no symlink (a dangling symlink is there, and
+/// reading it fails). Any other error of `lstat` (a directory that cannot be searched) is not
+/// absence, so reading the file reports it.
+fn path_is_absent(path: &Path) -> bool {
+    matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+}
+
 fn gate(args: GateArgs) -> Result<u8, String> {
     refuse_own_outputs_as_reports(&args)?;
     let scanners = Scanners::new(&args.scanner, &args.reports)?;
     let (policy, policy_origin) = load_policy(&args)?;
     let hub_settings = hub_settings(&args)?;
-    let mut hub_note = None;
+    let mut baseline_note = None;
     let baseline = match (&args.baseline, &args.baseline_url, &hub_settings) {
         (Some(p), _, _) => {
             let source = p.display().to_string();
-            let text = read_text_input(p, args.max_size)
-                .map_err(|e| format!("{}: cannot read the baseline: {}", e.file, e.message))?;
-            Some(tollgate_report::read_baseline(&text, &source)?)
+            if args.baseline_missing == BaselineMissingArg::New && path_is_absent(p) {
+                baseline_note = Some(format!(
+                    "first run: no baseline at {source}, every finding is new"
+                ));
+                Some(Baseline {
+                    fingerprints: HashSet::new(),
+                    source,
+                })
+            } else {
+                let text = read_text_input(p, args.max_size)
+                    .map_err(|e| format!("{}: cannot read the baseline: {}", e.file, e.message))?;
+                Some(tollgate_report::read_baseline(&text, &source)?)
+            }
         }
         (None, Some(url), Some(h)) => {
             let (baseline, note) = hub_baseline(url, h)?;
-            hub_note = note;
+            baseline_note = note;
             Some(baseline)
         }
         _ => None,
@@ -426,7 +454,7 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     }
     let (findings, inputs, compact) = (gated.findings, gated.inputs, gated.compact);
     let mut decision = evaluator.finish(&inputs, on_error);
-    decision.notes.extend(hub_note);
+    decision.notes.extend(baseline_note);
     decision.notes.extend(counted_once.iter().map(|c| c.note()));
     let sarif_options = tollgate_report::SarifOptions {
         max_results: args.sarif_max_results as usize,

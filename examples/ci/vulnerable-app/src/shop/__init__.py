@@ -1,0 +1,1 @@
+"""A deliberately vulnerable example app: the scanners in docs/ci/ must find something in it."""
