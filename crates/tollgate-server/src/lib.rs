@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod routes;
 pub mod scan_types;
 pub mod state;
+pub mod svg;
 pub mod time;
 pub mod views;
 

@@ -119,6 +119,55 @@ pub(crate) async fn append(
         }
         q.query(backend)?.execute(&mut *conn).await?;
     }
+    add_open_deltas(backend, conn, at, events).await
+}
+
+/// How an event changes the number of open findings. Each kind follows one state: an import
+/// creates a finding open (or closed, when the scanner suppressed it), mitigates an open one,
+/// reactivates a closed one; triage closes an open one; a priority changes nothing.
+fn open_delta(e: &NewEvent<'_>) -> i64 {
+    match e.kind {
+        EventKind::Created => i64::from(e.status.is_open()),
+        EventKind::Reactivated => 1,
+        EventKind::Mitigated | EventKind::Closed => -1,
+        EventKind::Priority => 0,
+    }
+}
+
+/// Keeps `open_daily` (the net change of open findings per product, day and severity) with the
+/// events of one call: one upsert per (product, severity) that changed, in key order (two
+/// PostgreSQL transactions never wait on each other's rows in opposite orders).
+async fn add_open_deltas(
+    backend: Backend,
+    conn: &mut AnyConnection,
+    at: Timestamp,
+    events: &[NewEvent<'_>],
+) -> Result<()> {
+    let mut deltas: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
+    for e in events {
+        let d = open_delta(e);
+        if d != 0 {
+            *deltas
+                .entry((e.product_id, severity_rank(e.severity)))
+                .or_default() += d;
+        }
+    }
+    deltas.retain(|_, d| *d != 0);
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let day = at.div_euclid(86_400);
+    let mut q = Sql::new("INSERT INTO open_daily (product_id, day, severity, delta) VALUES ");
+    for (i, ((product_id, severity), delta)) in deltas.into_iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.list::<Arg>([product_id.into(), day.into(), severity.into(), delta.into()]);
+    }
+    q.push(
+        " ON CONFLICT (product_id, day, severity) DO UPDATE SET delta = open_daily.delta + excluded.delta",
+    );
+    q.query(backend)?.execute(&mut *conn).await?;
     Ok(())
 }
 

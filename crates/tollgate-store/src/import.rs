@@ -676,7 +676,8 @@ impl Store {
             .map_or(now, |d| days_from_civil(d) * 86_400);
         let mut q = Sql::new(
             "INSERT INTO findings (test_id, engagement_id, product_id, fingerprint, title, severity, \
-             active, verified, false_p, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due) VALUES ",
+             active, verified, false_p, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due, \
+             category) VALUES ",
         );
         for (i, item) in chunk.iter().enumerate() {
             let f = &item.finding;
@@ -688,7 +689,7 @@ impl Store {
             } else {
                 status
             };
-            let args: [Arg; 15] = [
+            let args: [Arg; 16] = [
                 test_id.into(),
                 resolved.engagement_id.into(),
                 resolved.product_id.into(),
@@ -704,6 +705,7 @@ impl Store {
                 now.into(),
                 now.into(),
                 self.sla_due(f.severity, sla_start).into(),
+                f.category.as_str().into(),
             ];
             q.list(args);
         }

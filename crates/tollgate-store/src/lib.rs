@@ -9,6 +9,7 @@
 mod context;
 mod events;
 mod import;
+pub mod metrics;
 mod query;
 pub use query::MAX_LIST_PAGE;
 pub mod requests;
@@ -23,6 +24,7 @@ pub mod types;
 
 pub use events::{EventKind, FindingEvent};
 pub use import::Incoming;
+pub use metrics::{Interval, MetricWindow, NewPromotion, Promotion};
 pub use requests::*;
 pub use types::*;
 

@@ -240,6 +240,25 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let id = get_i64(&row, "id")?;
+        let blocks = blocking_reasons(&run.body);
+        for chunk in blocks.chunks(200) {
+            let mut q = Sql::new(
+                "INSERT INTO gate_run_blocks (gate_run_id, product_id, created_at, rule, findings) VALUES ",
+            );
+            for (i, (rule, findings)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.list::<Arg>([
+                    id.into(),
+                    product_id.into(),
+                    run.now.into(),
+                    rule.as_str().into(),
+                    (*findings).into(),
+                ]);
+            }
+            q.query(self.backend)?.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(GateRun {
             id,
@@ -253,6 +272,30 @@ impl Store {
             body: run.body,
         })
     }
+}
+
+/// The blocking reasons of a gate summary (`reasons[]` with `verdict: "block"`): each one's rule,
+/// or its kind when no rule fired it (`broken-report`, …), and how many findings it names.
+/// Anything else in the summary is left as sent.
+pub(crate) fn blocking_reasons(summary: &serde_json::Value) -> Vec<(String, i64)> {
+    let Some(reasons) = summary.get("reasons").and_then(|r| r.as_array()) else {
+        return Vec::new();
+    };
+    reasons
+        .iter()
+        .filter(|r| r.get("verdict").and_then(|v| v.as_str()) == Some("block"))
+        .map(|r| {
+            let name = |k: &str| r.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let rule = name("rule")
+                .or_else(|| name("kind"))
+                .unwrap_or_else(|| "unknown".into());
+            let findings = r
+                .get("fingerprints")
+                .and_then(|f| f.as_array())
+                .map_or(0, |f| f.len() as i64);
+            (rule, findings)
+        })
+        .collect()
 }
 
 async fn insert_note(

@@ -7,6 +7,7 @@
 pub mod defectdojo;
 pub mod hub;
 pub mod ops;
+pub mod program;
 pub mod results;
 pub mod ui;
 
@@ -45,7 +46,7 @@ impl Table {
 
 fn table() -> Table {
     let security_finding = format!("{RESULTS}/security_findings/{{id}}");
-    Table {
+    let table = Table {
         router: Router::new(),
         routes: Vec::new(),
     }
@@ -131,6 +132,39 @@ fn table() -> Table {
     .add(Method::GET, "/ui/products/{id}", ui::product)
     .add(Method::GET, "/ui/findings/{id}", ui::finding)
     .add(Method::GET, ui::STYLESHEET_PATH, ui::stylesheet)
+    // Program metrics and the promotions they count.
+    .add(
+        Method::POST,
+        "/api/v2/tollgate/promotions/",
+        program::record_promotion,
+    )
+    .add(
+        Method::GET,
+        &format!("{}/", program::PREFIX),
+        program::index,
+    );
+    program::METRICS
+        .iter()
+        .fold(table, |t, &(slug, _, _)| {
+            t.add(
+                Method::GET,
+                &format!("{}/{slug}/", program::PREFIX),
+                move |State(s): State<AppState>,
+                      caller: crate::auth::Caller,
+                      crate::extract::Query(p): crate::extract::Query<program::MetricParams>| {
+                    program::json_answer(s, caller, slug, p)
+                },
+            )
+            .add(
+                Method::GET,
+                &format!("{}/{slug}.svg", program::PREFIX),
+                move |State(s): State<AppState>,
+                      caller: crate::auth::Caller,
+                      crate::extract::Query(p): crate::extract::Query<program::MetricParams>| {
+                    program::svg_answer(s, caller, slug, p)
+                },
+            )
+        })
 }
 
 /// Every (method, path pattern) the router serves (GET routes answer HEAD too).

@@ -1,0 +1,75 @@
+-- Program metrics (docs/metrics.md): promotions of release artifacts, the blocking reasons of
+-- gate runs as rows, each finding's category as a column, and a compact daily aggregate of the
+-- number of open findings.
+
+-- A release artifact promoted to an environment (`POST /api/v2/tollgate/promotions/`,
+-- `tollgate promote`). It counts as scanned when a gate run of its product named the same
+-- sha256 at or before `promoted_at`.
+CREATE TABLE promotions (
+    id              INTEGER PRIMARY KEY,
+    product_id      BIGINT NOT NULL REFERENCES products(id),
+    artifact_sha256 TEXT NOT NULL,
+    release_tag     TEXT,
+    environment     TEXT NOT NULL,
+    promoted_at     BIGINT NOT NULL,
+    actor           TEXT
+);
+CREATE INDEX promotions_by_time ON promotions (promoted_at, product_id);
+CREATE INDEX gate_runs_by_artifact ON gate_runs (product_id, artifact_sha256, created_at);
+CREATE INDEX gate_runs_by_time ON gate_runs (created_at, product_id);
+CREATE INDEX imports_by_commit ON imports (commit_hash, test_id);
+
+-- One row per blocking reason of a gate run (verdict "block"): the policy rule, or the reason's
+-- kind when no rule fired it (broken-report, incomplete-scan, missing-scanner). Written with the
+-- run; the summary JSON stays as sent.
+CREATE TABLE gate_run_blocks (
+    gate_run_id     BIGINT NOT NULL REFERENCES gate_runs(id),
+    product_id      BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    rule            TEXT NOT NULL,
+    -- the findings the reason names
+    findings        BIGINT NOT NULL
+);
+CREATE INDEX gate_run_blocks_by_time ON gate_run_blocks (created_at, product_id);
+INSERT INTO gate_run_blocks (gate_run_id, product_id, created_at, rule, findings)
+SELECT g.id, g.product_id, g.created_at,
+       COALESCE(json_extract(r.value, '$.rule'), json_extract(r.value, '$.kind'), 'unknown'),
+       CASE WHEN json_type(r.value, '$.fingerprints') = 'array'
+            THEN json_array_length(r.value, '$.fingerprints') ELSE 0 END
+FROM gate_runs g,
+     json_each(CASE WHEN json_valid(g.body) AND json_type(g.body, '$.reasons') = 'array'
+                    THEN g.body ELSE '{"reasons": []}' END, '$.reasons') r
+WHERE r.type = 'object' AND json_extract(r.value, '$.verdict') = 'block';
+
+-- The model's category (sast, mobile, …), so "mobile findings" need no JSON.
+ALTER TABLE findings ADD COLUMN category TEXT;
+UPDATE findings SET category = (
+    SELECT CASE WHEN json_valid(d.data) THEN json_extract(d.data, '$.category') END
+    FROM finding_data d WHERE d.finding_id = findings.id);
+CREATE INDEX findings_open_metrics ON findings (is_open, severity, product_id, first_seen, category);
+
+-- The net change of open findings per product, UTC day (days since 1970-01-01) and severity,
+-- kept by every appended finding event; a row exists only where the number changed. Open
+-- findings at the end of day D = SUM(delta) over days <= D.
+CREATE TABLE open_daily (
+    product_id      BIGINT NOT NULL,
+    day             BIGINT NOT NULL,
+    severity        BIGINT NOT NULL,
+    delta           BIGINT NOT NULL,
+    PRIMARY KEY (product_id, day, severity)
+);
+CREATE INDEX open_daily_by_day ON open_daily (day);
+INSERT INTO open_daily (product_id, day, severity, delta)
+SELECT product_id, day, severity, SUM(d) FROM (
+    SELECT product_id, at / 86400 AS day, severity, o AS d FROM (
+        SELECT product_id, at, severity, CASE WHEN is_open THEN 1 ELSE 0 END AS o,
+               LAG(CASE WHEN is_open THEN 1 ELSE 0 END, 1, 0) OVER w AS po,
+               LAG(severity, 1, severity) OVER w AS ps
+        FROM finding_events WINDOW w AS (PARTITION BY finding_id ORDER BY id)) x
+    UNION ALL
+    SELECT product_id, at / 86400, ps, -po FROM (
+        SELECT product_id, at, CASE WHEN is_open THEN 1 ELSE 0 END AS o,
+               LAG(CASE WHEN is_open THEN 1 ELSE 0 END, 1, 0) OVER w AS po,
+               LAG(severity, 1, severity) OVER w AS ps
+        FROM finding_events WINDOW w AS (PARTITION BY finding_id ORDER BY id)) y
+) z GROUP BY product_id, day, severity HAVING SUM(d) <> 0;
