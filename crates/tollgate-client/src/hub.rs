@@ -16,6 +16,7 @@ use crate::{http_client, snippet, ClientError, RetryPolicy};
 
 const BASELINE_PATH: &str = "/api/v2/tollgate/baseline/";
 const GATE_RUNS_PATH: &str = "/api/v2/tollgate/gate-runs/";
+const PROMOTIONS_PATH: &str = "/api/v2/tollgate/promotions/";
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -311,6 +312,83 @@ pub fn record_gate_run(
                     snippet(&text, 200)
                 ),
             })
+    })();
+    result.map_err(|e| redact_error(e, hub.token))
+}
+
+/// A release artifact promoted to an environment (`tollgate promote`).
+#[derive(Debug, Clone, Default)]
+pub struct PromotionRecord {
+    pub product: String,
+    /// 64 lowercase hex digits.
+    pub artifact_sha256: String,
+    pub release_tag: Option<String>,
+    pub environment: String,
+}
+
+/// What the hub answered: the promotion's id, and whether a gate run of the product had named
+/// the artifact before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromotionAnswer {
+    pub id: u64,
+    pub scanned: bool,
+}
+
+pub fn promotions_url(base: &str) -> String {
+    format!("{}{PROMOTIONS_PATH}", base.trim_end_matches('/'))
+}
+
+/// `POST {base}/api/v2/tollgate/promotions/`, retried like the other hub calls.
+pub fn record_promotion(
+    hub: &Hub<'_>,
+    record: &PromotionRecord,
+    mut log: impl FnMut(&str),
+) -> Result<PromotionAnswer, HubError> {
+    let url = promotions_url(hub.base_url);
+    let result = (|| {
+        let body = serde_json::to_vec(&json!({
+            "product": record.product,
+            "artifact_sha256": record.artifact_sha256,
+            "release_tag": record.release_tag,
+            "environment": record.environment,
+        }))
+        .map_err(|e| HubError::Input(format!("{url}: {e}")))?;
+        let client = client(hub.timeout, &url)?;
+        let resp = hub
+            .retry
+            .run(
+                &url,
+                || {
+                    client
+                        .post(&url)
+                        .header(reqwest::header::AUTHORIZATION, auth(hub.token))
+                        .header(reqwest::header::ACCEPT, "application/json")
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body.clone())
+                        .send()
+                },
+                |m| log(&redact(m, hub.token)),
+            )
+            .map_err(refused_or)?;
+        let text = resp
+            .text()
+            .map_err(|e| ClientError::Request(format!("{url}: cannot read the answer: {e}")))?;
+        let v: Option<Value> = serde_json::from_str(&text).ok();
+        let id = v.as_ref().and_then(|v| v.get("id")).and_then(Value::as_u64);
+        let scanned = v
+            .as_ref()
+            .and_then(|v| v.get("scanned"))
+            .and_then(Value::as_bool);
+        match (id, scanned) {
+            (Some(id), Some(scanned)) => Ok(PromotionAnswer { id, scanned }),
+            _ => Err(HubError::Protocol {
+                url: url.clone(),
+                message: format!(
+                    "the hub accepted the promotion but did not answer {{\"id\": N, \"scanned\": …}}: {}",
+                    snippet(&text, 200)
+                ),
+            }),
+        }
     })();
     result.map_err(|e| redact_error(e, hub.token))
 }

@@ -158,7 +158,10 @@ pub fn render(chart: &Chart) -> String {
     for (si, s) in chart.series.iter().enumerate() {
         let color = PALETTE[si % PALETTE.len()];
         let name = esc(&s.name);
-        let _ = writeln!(o, "<g data-series=\"{name}\" fill=\"{color}\" stroke=\"{color}\">");
+        let _ = writeln!(
+            o,
+            "<g data-series=\"{name}\" fill=\"{color}\" stroke=\"{color}\">"
+        );
         if chart.kind == ChartKind::Lines {
             let points: Vec<String> = s
                 .values
@@ -182,12 +185,7 @@ pub fn render(chart: &Chart) -> String {
                 l = esc(label),
                 val = num(*v)
             );
-            let title = format!(
-                "<title>{}: {}: {}</title>",
-                esc(label),
-                name,
-                esc(&num(*v))
-            );
+            let title = format!("<title>{}: {}: {}</title>", esc(label), name, esc(&num(*v)));
             match chart.kind {
                 ChartKind::Bars => {
                     let bar_w = (group * 0.8 / count).max(1.0);
@@ -220,7 +218,11 @@ pub fn render(chart: &Chart) -> String {
             ty = ly + 9.0,
         );
     }
-    if chart.series.iter().all(|s| s.values.iter().all(Option::is_none)) {
+    if chart
+        .series
+        .iter()
+        .all(|s| s.values.iter().all(Option::is_none))
+    {
         let _ = writeln!(
             o,
             "<text x=\"{x}\" y=\"{yy}\" text-anchor=\"middle\" fill=\"#666\">no data in this window</text>",
@@ -251,9 +253,7 @@ mod tests {
         let svg = render(&chart);
         assert!(!svg.contains("<script"), "{svg}");
         assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
-        assert!(svg.contains(
-            "data-series=\"x&#39;y\" data-label=\"a&quot;b\" data-value=\"33.3\""
-        ));
+        assert!(svg.contains("data-series=\"x&#39;y\" data-label=\"a&quot;b\" data-value=\"33.3\""));
         assert_eq!(svg.matches("class=\"value\"").count(), 1);
         assert_eq!(num(5.0), "5");
         assert_eq!(num(2.5), "2.5");

@@ -20,7 +20,6 @@ pub const SEVERITIES: [(i64, &str); 5] = [
     (0, "info"),
 ];
 
-
 /// What a metric is computed over: one product or all, and the UTC days `from` to `to`
 /// (both included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -599,9 +598,7 @@ impl Store {
              AND g.artifact_sha256 = p.artifact_sha256 AND g.created_at <= p.promoted_at) \
              THEN 1 ELSE 0 END) AS BIGINT) AS scanned FROM promotions p WHERE p.promoted_at >= ",
         );
-        q.arg(w.start())
-            .push(" AND p.promoted_at < ")
-            .arg(w.end());
+        q.arg(w.start()).push(" AND p.promoted_at < ").arg(w.end());
         w.product_filter(&mut q, "p.product_id");
         q.push(" GROUP BY p.product_id, p.environment");
         let rows = q.query(self.backend)?.fetch_all(&self.pool).await?;
@@ -651,9 +648,7 @@ impl Store {
              WHERE i.commit_hash = g.commit_hash AND t.product_id = g.product_id) THEN 1 ELSE 0 END) AS BIGINT) AS imported \
              FROM gate_runs g WHERE g.created_at >= ",
         );
-        q.arg(w.start())
-            .push(" AND g.created_at < ")
-            .arg(w.end());
+        q.arg(w.start()).push(" AND g.created_at < ").arg(w.end());
         w.product_filter(&mut q, "g.product_id");
         q.push(" GROUP BY g.product_id");
         let rows = q.query(self.backend)?.fetch_all(&self.pool).await?;
@@ -699,10 +694,8 @@ impl Store {
         q.push(" GROUP BY f.product_id");
         let rows = q.query(self.backend)?.fetch_all(&self.pool).await?;
         let names = self.product_names(product).await?;
-        let mut tiers: BTreeMap<Option<String>, (i64, i64)> = names
-            .values()
-            .map(|p| (p.tier.clone(), (0, 0)))
-            .collect();
+        let mut tiers: BTreeMap<Option<String>, (i64, i64)> =
+            names.values().map(|p| (p.tier.clone(), (0, 0))).collect();
         let mut total = 0;
         for r in &rows {
             let id = get_i64(r, "product_id")?;

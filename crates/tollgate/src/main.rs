@@ -51,6 +51,8 @@ enum Command {
     Upload(Box<cmd::upload::UploadArgs>),
     /// Scan an app with a MobSF server and write the report the gate and upload take.
     Mobsf(cmd::mobsf::MobsfArgs),
+    /// Tell a Tollgate hub that a release artifact was promoted to an environment.
+    Promote(Box<cmd::promote::PromoteArgs>),
     /// Read every page of security_findings from a Results API (Data Theorem's, or a Tollgate hub).
     Pull(Box<cmd::pull::PullArgs>),
     /// Run the findings hub: DefectDojo-compatible import/reimport, Results API, web UI.
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         Command::Upload(args) => cmd::upload::run(*args),
         Command::Mobsf(args) => cmd::mobsf::run(args),
         Command::Pull(args) => cmd::pull::run(*args),
+        Command::Promote(args) => cmd::promote::run(*args),
         #[cfg(feature = "hub")]
         Command::Serve(args) => cmd::serve::serve(*args),
         #[cfg(feature = "hub")]

@@ -185,6 +185,26 @@ fn aim(w: &World, method: &Method, pattern: &str) -> Vec<(String, Body, Expect)>
         ("POST", pat) if pat == RESULTS_NOTES => {
             vec![(path, B::Json(json!({"text": "pwned"})), Hidden)]
         }
+        ("POST", "/api/v2/tollgate/promotions/") => vec![(
+            path,
+            B::Json(
+                json!({"product": B_NAME, "artifact_sha256": "ab".repeat(32),
+                "release_tag": "v1", "environment": "production"}),
+            ),
+            Hidden,
+        )],
+        ("GET", "/api/v2/tollgate/metrics/") => vec![(path, B::None, Public)],
+        // Program metrics: naming B is a 404; without a product they cover A only (the walk
+        // checks that no answer holds B's name or findings).
+        ("GET", pat) if pat.starts_with("/api/v2/tollgate/metrics/") => vec![
+            (format!("{path}?product={p}"), B::None, Hidden),
+            (
+                format!("{path}?product={p}&from=2020-01-01&to=2020-03-01&interval=month"),
+                B::None,
+                Hidden,
+            ),
+            (path, B::None, Public),
+        ],
         // Counts across every product: a restricted token gets none of them.
         ("GET", "/metrics") => vec![(path, B::None, Hidden)],
         ("GET", "/healthz" | "/api/openapi.json" | "/ui/login" | "/ui/static/tollgate.css") => {

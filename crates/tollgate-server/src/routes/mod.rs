@@ -143,10 +143,8 @@ fn table() -> Table {
         &format!("{}/", program::PREFIX),
         program::index,
     );
-    program::METRICS
-        .iter()
-        .fold(table, |t, &(slug, _, _)| {
-            t.add(
+    program::METRICS.iter().fold(table, |t, &(slug, _, _)| {
+        t.add(
                 Method::GET,
                 &format!("{}/{slug}/", program::PREFIX),
                 move |State(s): State<AppState>,
@@ -164,7 +162,7 @@ fn table() -> Table {
                     program::svg_answer(s, caller, slug, p)
                 },
             )
-        })
+    })
 }
 
 /// Every (method, path pattern) the router serves (GET routes answer HEAD too).

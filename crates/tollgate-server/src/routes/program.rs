@@ -41,11 +41,7 @@ pub const METRICS: [(&str, &str, i64); 8] = [
         "Release-blocking issues by quarter",
         365,
     ),
-    (
-        "remediation",
-        "Time to remediate and SLA compliance",
-        90,
-    ),
+    ("remediation", "Time to remediate and SLA compliance", 90),
     ("open-findings", "Open findings over time", 90),
     ("gate-outcomes", "Gate pass / warn / block rate", 90),
 ];
@@ -66,9 +62,7 @@ fn date_param(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
     match value.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => Date::parse(s).map(|d| Some(day_number(d))).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "{name}: {s:?} is not a date (YYYY-MM-DD)"
-            ))
+            ApiError::bad_request(format!("{name}: {s:?} is not a date (YYYY-MM-DD)"))
         }),
     }
 }
@@ -111,12 +105,15 @@ async fn window(
 }
 
 fn interval(p: &MetricParams) -> ApiResult<Interval> {
-    match p.interval.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    match p
+        .interval
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => Ok(Interval::Week),
         Some(s) => Interval::parse(s).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "interval: {s:?} is not one of day, week, month"
-            ))
+            ApiError::bad_request(format!("interval: {s:?} is not one of day, week, month"))
         }),
     }
 }
@@ -213,11 +210,7 @@ async fn compute(
                 .into_iter()
                 .map(|(name, set)| Series {
                     name: format!("{name}: median age"),
-                    values: set
-                        .by_severity
-                        .iter()
-                        .map(|s| s.median_age_days)
-                        .collect(),
+                    values: set.by_severity.iter().map(|s| s.median_age_days).collect(),
                 })
                 .collect();
             let chart = bars(severity_labels(), series, "days");
@@ -260,8 +253,7 @@ async fn compute(
             let r = store.remediation(w, now).await?;
             let mut labels = severity_labels();
             labels.push("all".into());
-            let mut values: Vec<Option<f64>> =
-                r.by_severity.iter().map(|s| s.mttr_days).collect();
+            let mut values: Vec<Option<f64>> = r.by_severity.iter().map(|s| s.mttr_days).collect();
             values.push(r.overall.mttr_days);
             let chart = bars(
                 labels,

@@ -71,6 +71,30 @@ mod tests {
         ("/ui/products/{id}", &["get"]),
         ("/ui/findings/{id}", &["get"]),
         ("/ui/static/tollgate.css", &["get"]),
+        ("/api/v2/tollgate/promotions/", &["post"]),
+        ("/api/v2/tollgate/metrics/", &["get"]),
+        ("/api/v2/tollgate/metrics/promoted-scanned/", &["get"]),
+        ("/api/v2/tollgate/metrics/promoted-scanned.svg", &["get"]),
+        ("/api/v2/tollgate/metrics/scans-imported/", &["get"]),
+        ("/api/v2/tollgate/metrics/scans-imported.svg", &["get"]),
+        (
+            "/api/v2/tollgate/metrics/critical-mobile-by-tier/",
+            &["get"],
+        ),
+        (
+            "/api/v2/tollgate/metrics/critical-mobile-by-tier.svg",
+            &["get"],
+        ),
+        ("/api/v2/tollgate/metrics/open-age/", &["get"]),
+        ("/api/v2/tollgate/metrics/open-age.svg", &["get"]),
+        ("/api/v2/tollgate/metrics/blocking-by-quarter/", &["get"]),
+        ("/api/v2/tollgate/metrics/blocking-by-quarter.svg", &["get"]),
+        ("/api/v2/tollgate/metrics/remediation/", &["get"]),
+        ("/api/v2/tollgate/metrics/remediation.svg", &["get"]),
+        ("/api/v2/tollgate/metrics/open-findings/", &["get"]),
+        ("/api/v2/tollgate/metrics/open-findings.svg", &["get"]),
+        ("/api/v2/tollgate/metrics/gate-outcomes/", &["get"]),
+        ("/api/v2/tollgate/metrics/gate-outcomes.svg", &["get"]),
     ];
 
     #[test]

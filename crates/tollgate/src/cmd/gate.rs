@@ -161,7 +161,7 @@ fn date_arg(s: &str) -> Result<Date, String> {
     Date::parse(s).ok_or_else(|| format!("invalid date {s:?}: expected YYYY-MM-DD"))
 }
 
-fn seconds_arg(s: &str) -> Result<f64, String> {
+pub(crate) fn seconds_arg(s: &str) -> Result<f64, String> {
     s.trim()
         .parse::<f64>()
         .ok()
@@ -169,7 +169,7 @@ fn seconds_arg(s: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
 }
 
-fn sha256_arg(s: &str) -> Result<String, String> {
+pub(crate) fn sha256_arg(s: &str) -> Result<String, String> {
     let hex = s.trim().to_ascii_lowercase();
     if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(hex)
@@ -328,7 +328,10 @@ fn hub_settings(args: &GateArgs) -> Result<Option<HubSettings>, String> {
 
 /// The product: the flag (or TOLLGATE_PRODUCT), else the name `upload` gives DefectDojo and the
 /// hub (DD_PRODUCT), else the CI project's name.
-fn product_name(flag: Option<&str>, var: impl Fn(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn product_name(
+    flag: Option<&str>,
+    var: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
     let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     given(flag.map(str::to_string))
         .or_else(|| given(var("DD_PRODUCT")))
@@ -601,7 +604,7 @@ fn record_run(
     }
 }
 
-fn sha256_file(path: &Path) -> Result<String, String> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String, String> {
     let (mut file, _) = open_regular(path)?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).map_err(|e| e.to_string())?;

@@ -3,6 +3,7 @@ pub mod gate;
 pub mod init;
 pub mod mobsf;
 pub mod parse;
+pub mod promote;
 pub mod pull;
 #[cfg(feature = "hub")]
 pub mod serve;
