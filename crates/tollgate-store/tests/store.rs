@@ -1023,3 +1023,540 @@ async fn the_status_change_log_records_every_change_and_nothing_else() {
             .all(|e| e.import_id.is_none() || e.kind == EventKind::Created));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Program metrics (docs/metrics.md), every number worked out by hand from one story.
+
+mod program_metrics {
+    use super::*;
+    use serde_json::json;
+    use tollgate_store::metrics::{day_number, Date};
+
+    /// 2026-10-01, the first day of a quarter.
+    fn d0() -> i64 {
+        day_number(Date::parse("2026-10-01").unwrap())
+    }
+    /// One hour into day `d` of the story.
+    fn t(d: i64) -> i64 {
+        (d0() + d) * 86_400 + 3_600
+    }
+    fn window(product: Option<i64>, from: i64, to: i64) -> MetricWindow {
+        MetricWindow {
+            product,
+            from_day: d0() + from,
+            to_day: d0() + to,
+        }
+    }
+    fn f(fp: &str, severity: Severity, category: Category) -> Finding {
+        let mut f = finding(fp, severity);
+        f.category = category;
+        f
+    }
+    fn request(product: &str, scan_type: &str, now: i64, commit: &str) -> ImportRequest {
+        let mut r = ImportRequest::new(ImportMode::Reimport, scan_type, now);
+        r.auto_create_context = true;
+        r.commit_hash = Some(commit.into());
+        r.target = ImportTarget {
+            product_type_name: Some("apps".into()),
+            product_name: Some(product.into()),
+            engagement_name: Some("ci".into()),
+            ..ImportTarget::default()
+        };
+        r
+    }
+    fn sha(c: char) -> String {
+        c.to_string().repeat(64)
+    }
+    fn gate(
+        product: &str,
+        day: i64,
+        outcome: &str,
+        commit: Option<&str>,
+        artifact: Option<char>,
+        reasons: serde_json::Value,
+    ) -> NewGateRun {
+        NewGateRun {
+            product_name: product.into(),
+            engagement_name: None,
+            outcome: outcome.into(),
+            commit_hash: commit.map(str::to_string),
+            release_tag: Some("v1".into()),
+            artifact_sha256: artifact.map(sha),
+            body: json!({"decision": outcome, "reasons": reasons}),
+            restrict_to_product: None,
+            now: t(day),
+        }
+    }
+    fn promotion(product: &str, day: i64, artifact: char, environment: &str) -> NewPromotion {
+        NewPromotion {
+            product_name: product.into(),
+            artifact_sha256: sha(artifact),
+            release_tag: Some("v1".into()),
+            environment: environment.into(),
+            actor: Some("ci".into()),
+            restrict_to_product: None,
+            now: t(day),
+        }
+    }
+    fn counts(p: &tollgate_store::metrics::OpenPoint) -> [i64; 6] {
+        [p.critical, p.high, p.medium, p.low, p.info, p.total]
+    }
+
+    #[tokio::test]
+    async fn every_metric_matches_the_hand_count() {
+        use Category::*;
+        use Severity::*;
+        for db in pooled_backends().await {
+            let s = &db.store;
+            let name = db.name;
+            // shop (tier-2, no platform): a1 High, b2 Low, c3 Critical on day 0; b2 gone on
+            // day 5 and back on day 10; b2 and c3 gone on day 20, when d4 Medium and e5
+            // Critical (a mobile finding) appear; a1 closed by triage on day 30.
+            let shop = s
+                .import(
+                    request("shop", "ZAP Scan", t(0), "c1"),
+                    vec![
+                        f("a1", High, Dast),
+                        f("b2", Low, Dast),
+                        f("c3", Critical, Dast),
+                    ],
+                )
+                .await
+                .unwrap()
+                .product_id;
+            // app (tier-1, android): m1 Critical, m2 Medium on day 0, open throughout.
+            let app = s
+                .import(
+                    request("app", "MobSF Scan", t(0), "m1"),
+                    vec![f("m1", Critical, Mobile), f("m2", Medium, Sast)],
+                )
+                .await
+                .unwrap()
+                .product_id;
+            s.label_product(shop, Some("tier-2"), None, None)
+                .await
+                .unwrap();
+            s.label_product(app, Some("tier-1"), Some("Android"), None)
+                .await
+                .unwrap();
+            let shop_scan = |fps: &[&str]| {
+                fps.iter()
+                    .map(|fp| match *fp {
+                        "a1" => f("a1", High, Dast),
+                        "b2" => f("b2", Low, Dast),
+                        "c3" => f("c3", Critical, Dast),
+                        "d4" => f("d4", Medium, Dast),
+                        _ => f("e5", Critical, Mobile),
+                    })
+                    .collect::<Vec<_>>()
+            };
+            s.import(
+                request("shop", "ZAP Scan", t(5), "c2"),
+                shop_scan(&["a1", "c3"]),
+            )
+            .await
+            .unwrap();
+            s.import(
+                request("shop", "ZAP Scan", t(10), "c3"),
+                shop_scan(&["a1", "b2", "c3"]),
+            )
+            .await
+            .unwrap();
+            s.import(
+                request("shop", "ZAP Scan", t(20), "c4"),
+                shop_scan(&["a1", "d4", "e5"]),
+            )
+            .await
+            .unwrap();
+            let (page, _) = s
+                .security_findings(&ResultsQuery {
+                    page_size: 20,
+                    ..ResultsQuery::default()
+                })
+                .await
+                .unwrap();
+            let a1 = page
+                .iter()
+                .find(|x| x.finding.title == "Title a1")
+                .unwrap()
+                .id;
+            s.close_finding(
+                a1,
+                ClosedAs::ClosedWontFix,
+                false,
+                "legacy",
+                None,
+                "alice",
+                None,
+                t(30),
+            )
+            .await
+            .unwrap();
+
+            // Gate runs and promotions.
+            let block = |rule: &str, n: usize| {
+                json!({"kind": "rule", "verdict": "block", "rule": rule, "message": "…",
+                       "fingerprints": vec!["x"; n]})
+            };
+            s.record_gate_run(gate("shop", 1, "PASS", Some("c1"), Some('a'), json!([])))
+                .await
+                .unwrap();
+            s.record_gate_run(gate(
+                "shop",
+                6,
+                "FAIL",
+                Some("c2"),
+                Some('b'),
+                json!([block("new-critical", 2), block("secrets", 1),
+                       {"kind": "rule", "verdict": "warn", "rule": "medium", "message": "…"}]),
+            ))
+            .await
+            .unwrap();
+            s.record_gate_run(gate("app", 12, "WARN", Some("m1"), Some('c'), json!([])))
+                .await
+                .unwrap();
+            // Commit c1 was imported, but into shop: not this product's import.
+            s.record_gate_run(gate(
+                "app",
+                25,
+                "FAIL",
+                Some("c1"),
+                None,
+                json!([{"kind": "broken-report", "verdict": "block", "message": "…"}]),
+            ))
+            .await
+            .unwrap();
+            // Day 95 is 2027-01-04: the next quarter.
+            s.record_gate_run(gate(
+                "shop",
+                95,
+                "FAIL",
+                None,
+                None,
+                json!([block("new-critical", 1)]),
+            ))
+            .await
+            .unwrap();
+            let mut scanned = Vec::new();
+            for p in [
+                promotion("shop", 2, 'a', "production"),
+                promotion("shop", 3, 'b', "production"),
+                promotion("shop", 7, 'b', "beta"),
+                promotion("app", 13, 'a', "production"),
+            ] {
+                scanned.push(s.record_promotion(p).await.unwrap().scanned);
+            }
+            assert_eq!(scanned, [true, false, true, false], "{name}");
+
+            // 1. Promotions scanned first: 2 of 4.
+            let r = s.promotion_coverage(window(None, 0, 30)).await.unwrap();
+            assert_eq!(
+                (r.total.promotions, r.total.scanned, r.total.percent),
+                (4, 2, Some(50.0)),
+                "{name}"
+            );
+            let by: Vec<_> = r
+                .by_product
+                .iter()
+                .map(|p| {
+                    (
+                        p.product.as_str(),
+                        p.count.promotions,
+                        p.count.scanned,
+                        p.count.percent,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                by,
+                [("app", 1, 0, Some(0.0)), ("shop", 3, 2, Some(66.7))],
+                "{name}"
+            );
+            let by: Vec<_> = r
+                .by_environment
+                .iter()
+                .map(|p| (p.environment.as_str(), p.count.promotions, p.count.percent))
+                .collect();
+            assert_eq!(
+                by,
+                [("beta", 1, Some(100.0)), ("production", 3, Some(33.3))],
+                "{name}"
+            );
+            let r = s
+                .promotion_coverage(window(Some(shop), 4, 30))
+                .await
+                .unwrap();
+            assert_eq!((r.total.promotions, r.total.scanned), (1, 1), "{name}");
+
+            // 2. Gate runs with an import of the same product and commit: 3 of 4.
+            let r = s.import_coverage(window(None, 0, 30)).await.unwrap();
+            assert_eq!(
+                (
+                    r.total.gate_runs,
+                    r.total.with_commit,
+                    r.total.imported,
+                    r.total.percent
+                ),
+                (4, 4, 3, Some(75.0)),
+                "{name}"
+            );
+            let by: Vec<_> = r
+                .by_product
+                .iter()
+                .map(|p| {
+                    (
+                        p.product.as_str(),
+                        p.count.gate_runs,
+                        p.count.imported,
+                        p.count.percent,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                by,
+                [("app", 2, 1, Some(50.0)), ("shop", 2, 2, Some(100.0))],
+                "{name}"
+            );
+            let r = s.import_coverage(window(None, 0, 100)).await.unwrap();
+            assert_eq!(
+                (r.total.gate_runs, r.total.with_commit, r.total.imported),
+                (5, 4, 3),
+                "{name}"
+            );
+
+            // 3. Open critical mobile findings by tier: m1 (android app), e5 (mobile finding).
+            let r = s.critical_mobile_by_tier(None).await.unwrap();
+            let by: Vec<_> = r
+                .tiers
+                .iter()
+                .map(|x| (x.tier.as_deref(), x.open_critical, x.products_affected))
+                .collect();
+            assert_eq!(
+                (r.open_critical, by),
+                (2, vec![(Some("tier-1"), 1, 1), (Some("tier-2"), 1, 1)]),
+                "{name}"
+            );
+            let r = s.critical_mobile_by_tier(Some(shop)).await.unwrap();
+            assert_eq!(r.tiers.len(), 1, "{name}: one product, one tier");
+
+            // 4. Ages at day 30: m1 30 days, m2 30, d4 10, e5 10.
+            let r = s.open_age(None, t(30) + 100).await.unwrap();
+            assert_eq!(r.as_of, Date::from_days(d0() + 30).to_string());
+            assert_eq!(
+                (r.all.open, r.all.median_age_days),
+                (4, Some(20.0)),
+                "{name}"
+            );
+            assert_eq!(
+                (r.mobile.open, r.mobile.median_age_days),
+                (3, Some(30.0)),
+                "{name}"
+            );
+            let sev = |set: &tollgate_store::metrics::AgeSet, i: usize| {
+                let x = &set.by_severity[i];
+                (
+                    x.severity,
+                    x.open,
+                    x.median_age_days,
+                    x.buckets.under_half_sla,
+                    x.buckets.past_sla,
+                )
+            };
+            assert_eq!(sev(&r.all, 0), ("critical", 2, Some(20.0), 0, 2), "{name}");
+            assert_eq!(sev(&r.all, 2), ("medium", 2, Some(20.0), 2, 0), "{name}");
+            assert_eq!(
+                sev(&r.mobile, 0),
+                ("critical", 2, Some(20.0), 0, 2),
+                "{name}"
+            );
+            assert_eq!(sev(&r.mobile, 2), ("medium", 1, Some(30.0), 1, 0), "{name}");
+            assert_eq!(sev(&r.all, 1), ("high", 0, None, 0, 0), "{name}");
+
+            // 5. Blocking reasons by quarter.
+            let r = s.blocking_by_quarter(window(None, 0, 181)).await.unwrap();
+            let q: Vec<_> = r
+                .quarters
+                .iter()
+                .map(|q| (q.quarter.as_str(), q.blocked_runs, q.blocking_issues))
+                .collect();
+            assert_eq!(q, [("2026-Q4", 2, 3), ("2027-Q1", 1, 1)], "{name}");
+            let rules: Vec<_> = r.quarters[0]
+                .by_rule
+                .iter()
+                .map(|b| (b.rule.as_str(), b.blocked_runs, b.findings))
+                .collect();
+            assert_eq!(
+                rules,
+                [
+                    ("broken-report", 1, 0),
+                    ("new-critical", 1, 2),
+                    ("secrets", 1, 1)
+                ],
+                "{name}"
+            );
+            assert_eq!(
+                (r.quarters[1].from.as_str(), r.quarters[1].to.as_str()),
+                ("2027-01-01", "2027-03-31")
+            );
+
+            // 6. Remediation: b2 after 5 and 10 days (Low, within 120), c3 after 20 (Critical,
+            // past 7); open past their SLA now: m1, e5.
+            let r = s
+                .remediation(window(None, 0, 30), t(30) + 100)
+                .await
+                .unwrap();
+            let row = |x: &tollgate_store::metrics::SeverityRemediation| {
+                (
+                    x.severity,
+                    x.remediated,
+                    x.mttr_days,
+                    x.within_sla,
+                    x.sla_compliance_percent,
+                    x.overdue_open,
+                )
+            };
+            assert_eq!(
+                row(&r.overall),
+                ("all", 3, Some(11.67), 2, Some(66.7), 2),
+                "{name}"
+            );
+            assert_eq!(
+                row(&r.by_severity[0]),
+                ("critical", 1, Some(20.0), 0, Some(0.0), 2),
+                "{name}"
+            );
+            assert_eq!(
+                row(&r.by_severity[3]),
+                ("low", 2, Some(7.5), 2, Some(100.0), 0),
+                "{name}"
+            );
+            let by: Vec<_> = r
+                .by_product
+                .iter()
+                .map(|p| {
+                    (
+                        p.product.as_str(),
+                        p.overall.remediated,
+                        p.overall.overdue_open,
+                    )
+                })
+                .collect();
+            assert_eq!(by, [("app", 0, 1), ("shop", 3, 1)], "{name}");
+            let r = s
+                .remediation(window(Some(shop), 6, 30), t(30) + 100)
+                .await
+                .unwrap();
+            assert_eq!(
+                row(&r.by_severity[3]),
+                ("low", 1, Some(10.0), 1, Some(100.0), 0),
+                "{name}"
+            );
+
+            // 7. Open findings at the end of days 0, 7, 14, 21, 28 and 30.
+            let r = s
+                .open_over_time(window(None, 0, 30), Interval::Week)
+                .await
+                .unwrap();
+            let points: Vec<_> = r.points.iter().map(counts).collect();
+            assert_eq!(
+                points,
+                [
+                    [2, 1, 1, 1, 0, 5],
+                    [2, 1, 1, 0, 0, 4],
+                    [2, 1, 1, 1, 0, 5],
+                    [2, 1, 2, 0, 0, 5],
+                    [2, 1, 2, 0, 0, 5],
+                    [2, 0, 2, 0, 0, 4]
+                ],
+                "{name}"
+            );
+            let r = s
+                .open_over_time(window(Some(shop), 0, 30), Interval::Week)
+                .await
+                .unwrap();
+            let totals: Vec<i64> = r.points.iter().map(|p| p.total).collect();
+            assert_eq!(totals, [3, 2, 3, 3, 3, 2], "{name}");
+            // Before the story nothing was open; long after, what is open now.
+            let r = s
+                .open_over_time(window(None, -10, -1), Interval::Month)
+                .await
+                .unwrap();
+            assert!(r.points.iter().all(|p| p.total == 0), "{name}");
+            let r = s
+                .open_over_time(window(Some(app), 200, 200), Interval::Day)
+                .await
+                .unwrap();
+            assert_eq!(counts(&r.points[0]), [1, 0, 1, 0, 0, 2], "{name}");
+
+            // 8. Gate outcomes and blocking rules.
+            let r = s.gate_outcomes(window(None, 0, 30)).await.unwrap();
+            let t8 = &r.total;
+            assert_eq!(
+                (
+                    t8.runs,
+                    t8.pass,
+                    t8.warn,
+                    t8.block,
+                    t8.pass_rate,
+                    t8.block_rate
+                ),
+                (4, 1, 1, 2, Some(25.0), Some(50.0)),
+                "{name}"
+            );
+            let by: Vec<_> = r
+                .by_product
+                .iter()
+                .map(|p| {
+                    (
+                        p.product.as_str(),
+                        p.count.runs,
+                        p.count.warn_rate,
+                        p.count.block_rate,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                by,
+                [
+                    ("app", 2, Some(50.0), Some(50.0)),
+                    ("shop", 2, Some(0.0), Some(50.0))
+                ],
+                "{name}"
+            );
+            let rules: Vec<_> = r
+                .by_rule
+                .iter()
+                .map(|b| (b.rule.as_str(), b.blocked_runs, b.rate))
+                .collect();
+            assert_eq!(
+                rules,
+                [
+                    ("broken-report", 1, Some(25.0)),
+                    ("new-critical", 1, Some(25.0)),
+                    ("secrets", 1, Some(25.0))
+                ],
+                "{name}"
+            );
+
+            // A product-limited caller: another product is as missing as an unknown one.
+            assert!(s.metric_product(app, Some(app)).await.is_ok());
+            for (id, restrict) in [(app, Some(shop)), (9_999, None)] {
+                match s.metric_product(id, restrict).await {
+                    Err(StoreError::NotFound(m)) => {
+                        assert_eq!(m, format!("product {id} does not exist"))
+                    }
+                    other => panic!("{name}: {other:?}"),
+                }
+            }
+            let mut hidden = promotion("app", 14, 'a', "production");
+            hidden.restrict_to_product = Some(shop);
+            assert!(
+                matches!(
+                    s.record_promotion(hidden).await,
+                    Err(StoreError::NotFound(_))
+                ),
+                "{name}"
+            );
+        }
+    }
+}

@@ -16,6 +16,8 @@ mod hub_hostile;
 #[cfg(feature = "hub")]
 mod hub_lists;
 #[cfg(feature = "hub")]
+mod hub_metrics;
+#[cfg(feature = "hub")]
 mod hub_parity;
 #[cfg(feature = "hub")]
 mod hub_sequence;
