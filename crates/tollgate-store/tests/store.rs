@@ -1128,7 +1128,7 @@ mod program_metrics {
             let app = s
                 .import(
                     request("app", "MobSF Scan", t(0), "m1"),
-                    vec![f("m1", Critical, Mobile), f("m2", Medium, Sast)],
+                    vec![f("ee1", Critical, Mobile), f("ee2", Medium, Sast)],
                 )
                 .await
                 .unwrap()
