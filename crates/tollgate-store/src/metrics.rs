@@ -1100,9 +1100,14 @@ mod tests {
             months,
             ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-15"]
         );
+        // Jan 1, Jan 8, and the last day; one point for a one-day window.
         assert_eq!(
-            sample_days(d("2026-01-01"), d("2026-01-15"), Interval::Week).len(),
-            4
+            sample_days(d("2026-01-01"), d("2026-01-15"), Interval::Week),
+            [d("2026-01-01"), d("2026-01-08"), d("2026-01-15")]
+        );
+        assert_eq!(
+            sample_days(d("2026-01-01"), d("2026-01-01"), Interval::Day).len(),
+            1
         );
         assert_eq!(percent(1, 3), Some(33.3));
         assert_eq!(percent(0, 0), None);
