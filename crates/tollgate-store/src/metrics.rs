@@ -590,7 +590,7 @@ impl Store {
             .map_or_else(|| format!("product {id}"), |p| p.name.clone())
     }
 
-    /// 1. Promotions in the window, and how many were scanned first.
+    /// Metric 1: Promotions in the window, and how many were scanned first.
     pub async fn promotion_coverage(&self, w: MetricWindow) -> Result<PromotionCoverage> {
         let mut q = Sql::new(
             "SELECT p.product_id, p.environment, COUNT(*) AS n, \
@@ -639,7 +639,7 @@ impl Store {
         })
     }
 
-    /// 2. Gate runs in the window, and how many had an import of the same product and commit.
+    /// Metric 2: Gate runs in the window, and how many had an import of the same product and commit.
     pub async fn import_coverage(&self, w: MetricWindow) -> Result<ImportCoverage> {
         let mut q = Sql::new(
             "SELECT g.product_id, COUNT(*) AS n, \
@@ -678,7 +678,7 @@ impl Store {
         Ok(ImportCoverage { total, by_product })
     }
 
-    /// 3. Open critical mobile findings now, by the products' tier label.
+    /// Metric 3: Open critical mobile findings now, by the products' tier label.
     pub async fn critical_mobile_by_tier(
         &self,
         product: Option<i64>,
@@ -719,7 +719,7 @@ impl Store {
         })
     }
 
-    /// 4. Open findings now: median age and age against the SLA, by severity, mobile and all.
+    /// Metric 4: Open findings now: median age and age against the SLA, by severity, mobile and all.
     pub async fn open_age(&self, product: Option<i64>, now: Timestamp) -> Result<OpenAge> {
         let mut q = Sql::new(format!(
             "SELECT severity, mobile, age, COUNT(*) AS n FROM (SELECT f.severity, \
@@ -787,7 +787,7 @@ impl Store {
         })
     }
 
-    /// 5. Blocking reasons of gate runs, by quarter and rule.
+    /// Metric 5: Blocking reasons of gate runs, by quarter and rule.
     pub async fn blocking_by_quarter(&self, w: MetricWindow) -> Result<BlockingByQuarter> {
         let mut q = Sql::new(
             "SELECT created_at / 86400 AS day, rule, COUNT(*) AS n, \
@@ -853,8 +853,8 @@ impl Store {
         })
     }
 
-    /// 6. Time to remediate, SLA compliance and overdue open findings, by severity, overall and
-    /// per product.
+    /// Metric 6: Time to remediate, SLA compliance and overdue open findings: by severity, overall
+    /// and per product.
     pub async fn remediation(&self, w: MetricWindow, now: Timestamp) -> Result<Remediation> {
         let sla = |rank: i64| self.sla.for_severity(crate::severity_from_rank(rank));
         // SLA days inlined as integer literals (from the hub's settings, not from a request);
@@ -965,7 +965,7 @@ impl Store {
         })
     }
 
-    /// 7. Open findings at the end of each sampled day, by severity (from `open_daily`).
+    /// Metric 7: Open findings at the end of each sampled day, by severity (from `open_daily`).
     pub async fn open_over_time(
         &self,
         w: MetricWindow,
@@ -1018,7 +1018,7 @@ impl Store {
         })
     }
 
-    /// 8. Gate outcomes per product, and how often each rule blocked.
+    /// Metric 8: Gate outcomes per product, and how often each rule blocked.
     pub async fn gate_outcomes(&self, w: MetricWindow) -> Result<GateOutcomes> {
         let mut q = Sql::new(
             "SELECT product_id, outcome, COUNT(*) AS n FROM gate_runs WHERE created_at >= ",
