@@ -30,3 +30,89 @@ pub async fn fresh_postgres_database(base_url: &str) -> Result<String, sqlx::Err
     let query = rest.find('?').map_or("", |q| &rest[q..]);
     Ok(format!("{prefix}/{name}{query}"))
 }
+
+/// What migration 0006 derives from earlier data: `open_daily` (product, day, severity, delta;
+/// rows of delta 0 left out), `gate_run_blocks` (run, rule, findings) and each finding's
+/// category, in key order.
+pub type MetricTables = (
+    Vec<(i64, i64, i64, i64)>,
+    Vec<(i64, String, i64)>,
+    Vec<(i64, Option<String>)>,
+);
+
+pub async fn metric_tables(store: &crate::Store) -> crate::Result<MetricTables> {
+    use crate::sql::{get_i64, get_opt_str, get_str, Sql};
+    let b = store.backend;
+    let daily = Sql::new(
+        "SELECT product_id, day, severity, delta FROM open_daily WHERE delta <> 0 \
+         ORDER BY product_id, day, severity",
+    )
+    .query(b)?
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            get_i64(r, "product_id")?,
+            get_i64(r, "day")?,
+            get_i64(r, "severity")?,
+            get_i64(r, "delta")?,
+        ))
+    })
+    .collect::<crate::Result<_>>()?;
+    let blocks = Sql::new(
+        "SELECT gate_run_id, rule, findings FROM gate_run_blocks ORDER BY gate_run_id, rule, findings",
+    )
+    .query(b)?
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            get_i64(r, "gate_run_id")?,
+            get_str(r, "rule")?,
+            get_i64(r, "findings")?,
+        ))
+    })
+    .collect::<crate::Result<_>>()?;
+    let categories = Sql::new("SELECT id, category FROM findings ORDER BY id")
+        .query(b)?
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((get_i64(r, "id")?, get_opt_str(r, "category")?)))
+        .collect::<crate::Result<_>>()?;
+    Ok((daily, blocks, categories))
+}
+
+/// Empties what migration 0006 derived and runs its derivations again on the data as it is now
+/// (the statements of the migration file itself), so a test can hold them to what the store
+/// keeps as it goes.
+pub async fn rerun_metric_backfill(store: &crate::Store) -> crate::Result<()> {
+    let migration = match store.backend {
+        crate::Backend::Sqlite => include_str!("../migrations/sqlite/0006_promotions.sql"),
+        crate::Backend::Postgres => include_str!("../migrations/postgres/0006_promotions.sql"),
+    };
+    let statement = |start: &str| -> crate::Result<String> {
+        let from = migration.find(start).ok_or_else(|| {
+            crate::StoreError::Corrupt(format!("migration 0006 has no {start:?}"))
+        })?;
+        let len = migration[from..]
+            .find(';')
+            .unwrap_or(migration.len() - from);
+        Ok(migration[from..from + len].to_string())
+    };
+    let mut tx = store.pool.begin().await?;
+    for sql in [
+        "DELETE FROM open_daily".to_string(),
+        "DELETE FROM gate_run_blocks".to_string(),
+        "UPDATE findings SET category = NULL".to_string(),
+        statement("INSERT INTO gate_run_blocks")?,
+        statement("UPDATE findings")?,
+        statement("INSERT INTO open_daily")?,
+    ] {
+        tx.execute(sql.as_str()).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

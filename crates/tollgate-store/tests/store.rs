@@ -1548,6 +1548,17 @@ mod program_metrics {
                     other => panic!("{name}: {other:?}"),
                 }
             }
+            // Migration 0006 derives the same tables from the log and the summaries as the
+            // store keeps while it runs.
+            let kept = tollgate_store::testing::metric_tables(s).await.unwrap();
+            assert!(!kept.0.is_empty() && kept.1.len() == 4, "{name}: {kept:?}");
+            assert!(kept.2.iter().any(|(_, c)| c.as_deref() == Some("mobile")));
+            tollgate_store::testing::rerun_metric_backfill(s)
+                .await
+                .unwrap();
+            let derived = tollgate_store::testing::metric_tables(s).await.unwrap();
+            assert_eq!(kept, derived, "{name}");
+
             let mut hidden = promotion("app", 14, 'a', "production");
             hidden.restrict_to_product = Some(shop);
             assert!(
