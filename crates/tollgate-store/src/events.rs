@@ -87,13 +87,25 @@ pub(crate) struct NewEvent<'a> {
 /// Rows per INSERT (11 values each).
 const EVENT_BATCH: usize = 500;
 
-/// Appends `events`, all at `at`, on the caller's transaction.
+/// The net change of open findings per (product, severity rank) of some events.
+pub(crate) type OpenDeltas = std::collections::BTreeMap<(i64, i64), i64>;
+
+/// Adds `more` into `into`.
+pub(crate) fn merge(into: &mut OpenDeltas, more: OpenDeltas) {
+    for (k, d) in more {
+        *into.entry(k).or_default() += d;
+    }
+}
+
+/// Appends `events`, all at `at`, on the caller's transaction, and returns how they change the
+/// number of open findings: the caller writes that with [`add_open_deltas`] once, just before
+/// it commits (see there).
 pub(crate) async fn append(
     backend: Backend,
     conn: &mut AnyConnection,
     at: Timestamp,
     events: &[NewEvent<'_>],
-) -> Result<()> {
+) -> Result<OpenDeltas> {
     for chunk in events.chunks(EVENT_BATCH) {
         let mut q = Sql::new(
             "INSERT INTO finding_events (finding_id, product_id, at, kind, status, is_open, \
@@ -119,7 +131,16 @@ pub(crate) async fn append(
         }
         q.query(backend)?.execute(&mut *conn).await?;
     }
-    add_open_deltas(backend, conn, at, events).await
+    let mut deltas = OpenDeltas::new();
+    for e in events {
+        let d = open_delta(e);
+        if d != 0 {
+            *deltas
+                .entry((e.product_id, severity_rank(e.severity)))
+                .or_default() += d;
+        }
+    }
+    Ok(deltas)
 }
 
 /// How an event changes the number of open findings. Each kind follows one state: an import
@@ -135,23 +156,16 @@ fn open_delta(e: &NewEvent<'_>) -> i64 {
 }
 
 /// Keeps `open_daily` (the net change of open findings per product, day and severity) with the
-/// events of one call: one upsert per (product, severity) that changed, in key order (two
-/// PostgreSQL transactions never wait on each other's rows in opposite orders).
-async fn add_open_deltas(
+/// deltas of one transaction: one statement, rows in key order, written last — after the
+/// product's counts, whose row lock already orders two transactions of one product — so two
+/// PostgreSQL transactions never wait on each other's `open_daily` rows in opposite orders, and
+/// hold them only until their commit.
+pub(crate) async fn add_open_deltas(
     backend: Backend,
     conn: &mut AnyConnection,
     at: Timestamp,
-    events: &[NewEvent<'_>],
+    mut deltas: OpenDeltas,
 ) -> Result<()> {
-    let mut deltas: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
-    for e in events {
-        let d = open_delta(e);
-        if d != 0 {
-            *deltas
-                .entry((e.product_id, severity_rank(e.severity)))
-                .or_default() += d;
-        }
-    }
     deltas.retain(|_, d| *d != 0);
     if deltas.is_empty() {
         return Ok(());

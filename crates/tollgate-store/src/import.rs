@@ -339,6 +339,8 @@ impl Store {
             ..new_status.clone()
         };
         let mut created_counts = SeverityCounts::default();
+        // How the import changes the number of open findings, written to open_daily last.
+        let mut open_deltas = crate::events::OpenDeltas::new();
         let mut create: Vec<Incoming> = Vec::new();
         let mut matched: HashSet<i64> = HashSet::with_capacity(existing.len());
         // The report: what is below the minimum severity and repeats of a fingerprint are dropped.
@@ -419,16 +421,18 @@ impl Store {
                         counts.new_row(status.is_open());
                         create.push(item);
                         if create.len() >= INSERT_BATCH {
-                            self.insert_findings(
-                                conn,
-                                req,
-                                &resolved,
-                                test.id,
-                                import_id,
-                                (&new_status, &suppressed_status),
-                                &create,
-                            )
-                            .await?;
+                            let d = self
+                                .insert_findings(
+                                    conn,
+                                    req,
+                                    &resolved,
+                                    test.id,
+                                    import_id,
+                                    (&new_status, &suppressed_status),
+                                    &create,
+                                )
+                                .await?;
+                            crate::events::merge(&mut open_deltas, d);
                             create.clear();
                         }
                     }
@@ -436,16 +440,18 @@ impl Store {
             }
         }
         if !create.is_empty() {
-            self.insert_findings(
-                conn,
-                req,
-                &resolved,
-                test.id,
-                import_id,
-                (&new_status, &suppressed_status),
-                &create,
-            )
-            .await?;
+            let d = self
+                .insert_findings(
+                    conn,
+                    req,
+                    &resolved,
+                    test.id,
+                    import_id,
+                    (&new_status, &suppressed_status),
+                    &create,
+                )
+                .await?;
+            crate::events::merge(&mut open_deltas, d);
         }
 
         let mut mitigate = Vec::new();
@@ -567,7 +573,8 @@ impl Store {
                 detail: *detail,
             })
             .collect();
-        crate::events::append(self.backend, conn, now, &events).await?;
+        let d = crate::events::append(self.backend, conn, now, &events).await?;
+        crate::events::merge(&mut open_deltas, d);
 
         let mut after = SeverityCounts::default();
         for e in existing.values() {
@@ -608,6 +615,7 @@ impl Store {
             .await?;
         self.adjust_counts(conn, resolved.product_id, counts.open, counts.closed)
             .await?;
+        crate::events::add_open_deltas(self.backend, conn, now, open_deltas).await?;
 
         let statistics = if is_reimport {
             ImportStatistics {
@@ -666,7 +674,7 @@ impl Store {
         import_id: i64,
         (status, suppressed_status): (&FindingStatus, &FindingStatus),
         chunk: &[Incoming],
-    ) -> Result<()> {
+    ) -> Result<crate::events::OpenDeltas> {
         let now = req.now;
         // DefectDojo dates a finding by the call's `scan_date`, and its SLA runs from that date.
         let sla_start = req
@@ -736,7 +744,7 @@ impl Store {
                 detail: None,
             });
         }
-        crate::events::append(self.backend, conn, now, &created).await?;
+        let deltas = crate::events::append(self.backend, conn, now, &created).await?;
         let mut d = Sql::new("INSERT INTO finding_data (finding_id, data) VALUES ");
         for (i, item) in chunk.iter().enumerate() {
             if i > 0 {
@@ -748,7 +756,7 @@ impl Store {
             d.list::<Arg>([id.into(), Arg::Json(item.data.clone())]);
         }
         d.query(self.backend)?.execute(&mut *conn).await?;
-        Ok(())
+        Ok(deltas)
     }
 
     /// The findings of a test, keyed by fingerprint. They come packed into one text value

@@ -57,7 +57,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
-        crate::events::append(
+        let deltas = crate::events::append(
             self.backend,
             &mut tx,
             now,
@@ -73,6 +73,7 @@ impl Store {
             }],
         )
         .await?;
+        crate::events::add_open_deltas(self.backend, &mut tx, now, deltas).await?;
         tx.commit().await?;
         Ok(f)
     }
@@ -152,7 +153,7 @@ impl Store {
         )
         .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
-        crate::events::append(
+        let deltas = crate::events::append(
             self.backend,
             &mut tx,
             now,
@@ -168,6 +169,7 @@ impl Store {
             }],
         )
         .await?;
+        crate::events::add_open_deltas(self.backend, &mut tx, now, deltas).await?;
         tx.commit().await?;
         Ok(f)
     }
