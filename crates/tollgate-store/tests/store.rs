@@ -1102,6 +1102,56 @@ mod program_metrics {
         [p.critical, p.high, p.medium, p.low, p.info, p.total]
     }
 
+    /// Imports into many tests of one product at once (what parallel CI jobs do): every one
+    /// succeeds (no deadlock on PostgreSQL over `open_daily`'s rows), and the open findings
+    /// `open_daily` adds up to are the open findings.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_imports_of_one_product_keep_the_daily_aggregate_exact() {
+        use Severity::*;
+        for db in pooled_backends().await {
+            let s = db.store.clone();
+            let sevs = [Critical, High, Medium, Low, Info];
+            let mut tasks = Vec::new();
+            for i in 0..12usize {
+                let s = s.clone();
+                tasks.push(tokio::spawn(async move {
+                    let scan = |n: usize| {
+                        (0..n)
+                            .map(|k| {
+                                let sev = sevs[(i + k * 3) % 5];
+                                f(&format!("{:x}{k:02x}", i + 1), sev, Category::Sast)
+                            })
+                            .collect::<Vec<_>>()
+                    };
+                    let mut first = request("shop", "ZAP Scan", t(0), "c");
+                    first.target.engagement_name = Some(format!("e{i}"));
+                    s.import(first, scan(7)).await?;
+                    let mut second = request("shop", "ZAP Scan", t(1), "c");
+                    second.target.engagement_name = Some(format!("e{i}"));
+                    s.import(second, scan(3 + i % 4)).await
+                }));
+            }
+            for task in tasks {
+                task.await
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("{}: {e}", db.name));
+            }
+            let open = s.open_age(None, t(2)).await.unwrap().all.open;
+            let series = s
+                .open_over_time(window(None, 0, 2), Interval::Day)
+                .await
+                .unwrap();
+            let totals: Vec<i64> = series.points.iter().map(|p| p.total).collect();
+            let second: i64 = (0..12).map(|i| 3 + i % 4).sum();
+            assert_eq!(
+                (open, totals),
+                (second, vec![12 * 7, second, second]),
+                "{}",
+                db.name
+            );
+        }
+    }
+
     #[tokio::test]
     async fn every_metric_matches_the_hand_count() {
         use Category::*;
