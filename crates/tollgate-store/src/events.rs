@@ -88,13 +88,27 @@ pub(crate) struct NewEvent<'a> {
 const EVENT_BATCH: usize = 500;
 
 /// The net change of open findings per (product, severity rank) of some events.
-pub(crate) type OpenDeltas = std::collections::BTreeMap<(i64, i64), i64>;
+/// How some events change the open findings: the net change per (product, severity rank), and
+/// each finding that opened (+1) or closed (-1), for the aggregates the metrics read.
+#[derive(Debug, Default)]
+pub(crate) struct OpenDeltas {
+    daily: std::collections::BTreeMap<(i64, i64), i64>,
+    /// (finding, product, +1 / -1)
+    changed: Vec<(i64, i64, i64)>,
+}
+
+impl OpenDeltas {
+    pub(crate) fn new() -> OpenDeltas {
+        OpenDeltas::default()
+    }
+}
 
 /// Adds `more` into `into`.
 pub(crate) fn merge(into: &mut OpenDeltas, more: OpenDeltas) {
-    for (k, d) in more {
-        *into.entry(k).or_default() += d;
+    for (k, d) in more.daily {
+        *into.daily.entry(k).or_default() += d;
     }
+    into.changed.extend(more.changed);
 }
 
 /// Appends `events`, all at `at`, on the caller's transaction, and returns how they change the
@@ -136,8 +150,10 @@ pub(crate) async fn append(
         let d = open_delta(e);
         if d != 0 {
             *deltas
+                .daily
                 .entry((e.product_id, severity_rank(e.severity)))
                 .or_default() += d;
+            deltas.changed.push((e.finding_id, e.product_id, d));
         }
     }
     Ok(deltas)
@@ -155,10 +171,18 @@ fn open_delta(e: &NewEvent<'_>) -> i64 {
     }
 }
 
-/// Keeps `open_daily` (the net change of open findings per product, day and severity) with the
-/// deltas of one transaction: one statement, rows in key order, written last — after the
-/// product's counts, whose row lock already orders two transactions of one product — so two
-/// PostgreSQL transactions never wait on each other's `open_daily` rows in opposite orders, and
+/// Findings per batch of the open-by-age update.
+const AGE_BATCH: usize = 5000;
+
+/// Keeps the aggregates of open findings with the deltas of one transaction, written last:
+///
+/// - `open_daily`: the net change of open findings per product, UTC day and severity (one
+///   statement, rows in key order);
+/// - `open_by_age`: open findings per product, severity, mobile category and UTC day first seen
+///   (from the changed findings' rows, in batches).
+///
+/// On PostgreSQL the products' rows are locked first (`FOR NO KEY UPDATE`), in id order: two transactions of one
+/// product then take these rows one after the other, never in opposite orders (no deadlock), and
 /// hold them only until their commit.
 pub(crate) async fn add_open_deltas(
     backend: Backend,
@@ -166,24 +190,66 @@ pub(crate) async fn add_open_deltas(
     at: Timestamp,
     mut deltas: OpenDeltas,
 ) -> Result<()> {
-    deltas.retain(|_, d| *d != 0);
-    if deltas.is_empty() {
+    deltas.daily.retain(|_, d| *d != 0);
+    if deltas.changed.is_empty() {
         return Ok(());
     }
-    let day = at.div_euclid(86_400);
-    let mut q = Sql::new("INSERT INTO open_daily (product_id, day, severity, delta) VALUES ");
-    for (i, ((product_id, severity), delta)) in deltas.into_iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
+    if backend == Backend::Postgres {
+        let products: std::collections::BTreeSet<i64> =
+            deltas.changed.iter().map(|(_, p, _)| *p).collect();
+        for p in products {
+            Sql::new("SELECT id FROM products WHERE id = ")
+                .arg(p)
+                // The lock an UPDATE of the row takes (adjust_counts'): not FOR UPDATE, which
+                // would wait for the key-share locks other transactions' inserts of tests and
+                // engagements hold on the product (a deadlock, seen in the concurrency test).
+                .push(" FOR NO KEY UPDATE")
+                .query(backend)?
+                .execute(&mut *conn)
+                .await?;
         }
-        q.list::<Arg>([product_id.into(), day.into(), severity.into(), delta.into()]);
     }
-    q.push(
-        " ON CONFLICT (product_id, day, severity) DO UPDATE SET delta = open_daily.delta + excluded.delta",
-    );
-    q.query(backend)?.execute(&mut *conn).await?;
+    if !deltas.daily.is_empty() {
+        let day = at.div_euclid(86_400);
+        let mut q = Sql::new("INSERT INTO open_daily (product_id, day, severity, delta) VALUES ");
+        for (i, ((product_id, severity), delta)) in deltas.daily.into_iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.list::<Arg>([product_id.into(), day.into(), severity.into(), delta.into()]);
+        }
+        q.push(
+            " ON CONFLICT (product_id, day, severity) DO UPDATE SET delta = open_daily.delta + excluded.delta",
+        );
+        q.query(backend)?.execute(&mut *conn).await?;
+    }
+    for sign in [1i64, -1] {
+        let ids: Vec<i64> = deltas
+            .changed
+            .iter()
+            .filter(|(_, _, d)| *d == sign)
+            .map(|(f, _, _)| *f)
+            .collect();
+        for chunk in ids.chunks(AGE_BATCH) {
+            // `sign` is 1 or -1, written into the text; the ids are bound.
+            let mut q = Sql::new(format!(
+                "INSERT INTO open_by_age (product_id, severity, mobile, first_day, n) \
+                 SELECT product_id, severity, {MOBILE_CATEGORY}, first_seen / 86400, COUNT(*) * ({sign}) \
+                 FROM findings WHERE id IN "
+            ));
+            q.list(chunk.iter().copied());
+            q.push(&format!(
+                " GROUP BY product_id, severity, {MOBILE_CATEGORY}, first_seen / 86400 \
+                 ON CONFLICT (product_id, severity, mobile, first_day) DO UPDATE SET n = open_by_age.n + excluded.n"
+            ));
+            q.query(backend)?.execute(&mut *conn).await?;
+        }
+    }
     Ok(())
 }
+
+/// 1 for a finding of the `mobile` category, else 0 (`open_by_age.mobile`).
+const MOBILE_CATEGORY: &str = "CASE WHEN category = 'mobile' THEN 1 ELSE 0 END";
 
 impl Store {
     /// A finding's history, oldest first.

@@ -103,10 +103,9 @@ pub struct ProductName {
     pub platform: Option<String>,
 }
 
-/// Whether a finding counts as mobile: its product's platform label is `android` or `ios`, or
-/// the finding's category is `mobile`. `f` is findings, `p` products.
-const MOBILE: &str =
-    "(LOWER(COALESCE(p.platform, '')) IN ('android', 'ios') OR f.category = 'mobile')";
+/// Whether open findings of `open_by_age` (`a`) count as mobile: their product's platform label
+/// (`p`) is `android` or `ios`, or their category is `mobile`.
+const MOBILE: &str = "(a.mobile = 1 OR LOWER(COALESCE(p.platform, '')) IN ('android', 'ios'))";
 
 // ---- 1. Promotions ------------------------------------------------------------------------
 
@@ -684,14 +683,13 @@ impl Store {
         product: Option<i64>,
     ) -> Result<CriticalMobileByTier> {
         let mut q = Sql::new(format!(
-            "SELECT f.product_id, COUNT(*) AS n FROM findings f JOIN products p ON p.id = f.product_id \
-             WHERE f.is_open = $1 AND f.severity = 4 AND {MOBILE}"
+            "SELECT a.product_id, CAST(SUM(a.n) AS BIGINT) AS n FROM open_by_age a \
+             JOIN products p ON p.id = a.product_id WHERE a.severity = 4 AND {MOBILE}"
         ));
-        q.args.push(Arg::Bool(Some(true)));
         if let Some(p) = product {
-            q.push(" AND f.product_id = ").arg(p);
+            q.push(" AND a.product_id = ").arg(p);
         }
-        q.push(" GROUP BY f.product_id");
+        q.push(" GROUP BY a.product_id HAVING SUM(a.n) <> 0");
         let rows = q.query(self.backend)?.fetch_all(&self.pool).await?;
         let names = self.product_names(product).await?;
         let mut tiers: BTreeMap<Option<String>, (i64, i64)> =
@@ -721,23 +719,24 @@ impl Store {
 
     /// Metric 4: Open findings now: median age and age against the SLA, by severity, mobile and all.
     pub async fn open_age(&self, product: Option<i64>, now: Timestamp) -> Result<OpenAge> {
+        let today = now.div_euclid(86_400);
         let mut q = Sql::new(format!(
-            "SELECT severity, mobile, age, COUNT(*) AS n FROM (SELECT f.severity, \
-             CASE WHEN {MOBILE} THEN 1 ELSE 0 END AS mobile, ($1 - f.first_seen) / 86400 AS age \
-             FROM findings f JOIN products p ON p.id = f.product_id WHERE f.is_open = $2"
+            "SELECT a.severity, CASE WHEN {MOBILE} THEN 1 ELSE 0 END AS mobile, a.first_day, \
+             CAST(SUM(a.n) AS BIGINT) AS n FROM open_by_age a JOIN products p ON p.id = a.product_id \
+             WHERE a.n <> 0"
         ));
-        q.args.push(Arg::Int(Some(now)));
-        q.args.push(Arg::Bool(Some(true)));
         if let Some(p) = product {
-            q.push(" AND f.product_id = ").arg(p);
+            q.push(" AND a.product_id = ").arg(p);
         }
-        q.push(") x GROUP BY severity, mobile, age");
+        q.push(&format!(
+            " GROUP BY a.severity, CASE WHEN {MOBILE} THEN 1 ELSE 0 END, a.first_day"
+        ));
         let rows = q.query(self.backend)?.fetch_all(&self.pool).await?;
         // (mobile?, severity) → age → count
         let mut ages: HashMap<(bool, i64), BTreeMap<i64, i64>> = HashMap::new();
         for r in &rows {
             let key = (get_i64(r, "mobile")? != 0, get_i64(r, "severity")?);
-            let age = get_i64(r, "age")?.max(0);
+            let age = (today - get_i64(r, "first_day")?).max(0);
             *ages.entry(key).or_default().entry(age).or_default() += get_i64(r, "n")?;
         }
         let set = |mobile_only: bool| {
@@ -887,16 +886,16 @@ impl Store {
             e.within += get_i64(r, "within")?;
             e.within_known += get_i64(r, "with_sla")?;
         }
-        // Overdue: open and older than the SLA days (whole days since first seen).
+        // Overdue: open and older than the SLA days (UTC days since the day first seen).
         let with_sla: Vec<(i64, i64)> = SEVERITIES
             .iter()
             .filter_map(|&(rank, _)| sla(rank).map(|d| (rank, d)))
             .collect();
         if !with_sla.is_empty() {
+            let today = now.div_euclid(86_400);
             let mut o = Sql::new(
-                "SELECT product_id, severity, COUNT(*) AS n FROM findings WHERE is_open = ",
+                "SELECT product_id, severity, CAST(SUM(n) AS BIGINT) AS n FROM open_by_age WHERE n <> 0",
             );
-            o.arg(true);
             w.product_filter(&mut o, "product_id");
             o.push(" AND (");
             for (i, (rank, days)) in with_sla.iter().enumerate() {
@@ -905,8 +904,8 @@ impl Store {
                 }
                 o.push("(severity = ")
                     .arg(*rank)
-                    .push(" AND first_seen <= ")
-                    .arg(now - (days + 1) * 86_400)
+                    .push(" AND first_day < ")
+                    .arg(today - days)
                     .push(")");
             }
             o.push(") GROUP BY product_id, severity");

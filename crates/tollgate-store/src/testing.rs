@@ -32,12 +32,13 @@ pub async fn fresh_postgres_database(base_url: &str) -> Result<String, sqlx::Err
 }
 
 /// What migration 0006 derives from earlier data: `open_daily` (product, day, severity, delta;
-/// rows of delta 0 left out), `gate_run_blocks` (run, rule, findings) and each finding's
-/// category, in key order.
+/// rows of delta 0 left out), `gate_run_blocks` (run, rule, findings), each finding's category
+/// and `open_by_age` (product, severity, mobile, first day, n; rows of 0 left out), in key order.
 pub type MetricTables = (
     Vec<(i64, i64, i64, i64)>,
     Vec<(i64, String, i64)>,
     Vec<(i64, Option<String>)>,
+    Vec<(i64, i64, i64, i64, i64)>,
 );
 
 pub async fn metric_tables(store: &crate::Store) -> crate::Result<MetricTables> {
@@ -82,7 +83,25 @@ pub async fn metric_tables(store: &crate::Store) -> crate::Result<MetricTables> 
         .iter()
         .map(|r| Ok((get_i64(r, "id")?, get_opt_str(r, "category")?)))
         .collect::<crate::Result<_>>()?;
-    Ok((daily, blocks, categories))
+    let ages = Sql::new(
+        "SELECT product_id, severity, mobile, first_day, n FROM open_by_age WHERE n <> 0 \
+         ORDER BY product_id, severity, mobile, first_day",
+    )
+    .query(b)?
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            get_i64(r, "product_id")?,
+            get_i64(r, "severity")?,
+            get_i64(r, "mobile")?,
+            get_i64(r, "first_day")?,
+            get_i64(r, "n")?,
+        ))
+    })
+    .collect::<crate::Result<_>>()?;
+    Ok((daily, blocks, categories, ages))
 }
 
 /// Empties what migration 0006 derived and runs its derivations again on the data as it is now
@@ -106,10 +125,12 @@ pub async fn rerun_metric_backfill(store: &crate::Store) -> crate::Result<()> {
     for sql in [
         "DELETE FROM open_daily".to_string(),
         "DELETE FROM gate_run_blocks".to_string(),
+        "DELETE FROM open_by_age".to_string(),
         "UPDATE findings SET category = NULL".to_string(),
         statement("INSERT INTO gate_run_blocks")?,
         statement("UPDATE findings")?,
         statement("INSERT INTO open_daily")?,
+        statement("INSERT INTO open_by_age")?,
     ] {
         tx.execute(sql.as_str()).await?;
     }

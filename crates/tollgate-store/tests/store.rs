@@ -1603,6 +1603,10 @@ mod program_metrics {
             let kept = tollgate_store::testing::metric_tables(s).await.unwrap();
             assert!(!kept.0.is_empty() && kept.1.len() == 4, "{name}: {kept:?}");
             assert!(kept.2.iter().any(|(_, c)| c.as_deref() == Some("mobile")));
+            assert!(
+                kept.3.iter().any(|(_, _, m, _, n)| *m == 1 && *n == 1),
+                "{kept:?}"
+            );
             tollgate_store::testing::rerun_metric_backfill(s)
                 .await
                 .unwrap();

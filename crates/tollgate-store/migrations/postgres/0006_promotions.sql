@@ -47,7 +47,25 @@ WHERE jsonb_typeof(r.value) = 'object' AND r.value ->> 'verdict' = 'block';
 ALTER TABLE findings ADD COLUMN category TEXT;
 UPDATE findings f SET category = d.data::jsonb ->> 'category'
 FROM finding_data d WHERE d.finding_id = f.id AND POSITION('\u0000' IN d.data) = 0;
-CREATE INDEX findings_open_metrics ON findings (is_open, severity, product_id, first_seen, category);
+
+-- Open findings per product, severity, category mobile (1) or not (0) and UTC day first seen
+-- (days since 1970-01-01), kept with the status-change log: ages, SLA buckets, overdue counts
+-- and critical mobile findings read it instead of the findings.
+CREATE TABLE open_by_age (
+    product_id      BIGINT NOT NULL,
+    severity        BIGINT NOT NULL,
+    mobile          BIGINT NOT NULL,
+    first_day       BIGINT NOT NULL,
+    n               BIGINT NOT NULL,
+    PRIMARY KEY (product_id, severity, mobile, first_day)
+);
+INSERT INTO open_by_age (product_id, severity, mobile, first_day, n)
+SELECT product_id, severity, CASE WHEN category = 'mobile' THEN 1 ELSE 0 END, first_seen / 86400, COUNT(*)
+FROM findings WHERE is_open = TRUE
+GROUP BY product_id, severity, CASE WHEN category = 'mobile' THEN 1 ELSE 0 END, first_seen / 86400;
+
+-- Remediations in a window: the mitigations by time.
+CREATE INDEX finding_events_by_kind ON finding_events (kind, at);
 
 -- The net change of open findings per product, UTC day (days since 1970-01-01) and severity,
 -- kept by every appended finding event; a row exists only where the number changed. Open
