@@ -95,6 +95,8 @@ pub(crate) struct OpenDeltas {
     daily: std::collections::BTreeMap<(i64, i64), i64>,
     /// (finding, product, +1 / -1)
     changed: Vec<(i64, i64, i64)>,
+    /// Findings an import mitigated: remediations.
+    mitigated: Vec<i64>,
 }
 
 impl OpenDeltas {
@@ -109,6 +111,7 @@ pub(crate) fn merge(into: &mut OpenDeltas, more: OpenDeltas) {
         *into.daily.entry(k).or_default() += d;
     }
     into.changed.extend(more.changed);
+    into.mitigated.extend(more.mitigated);
 }
 
 /// Appends `events`, all at `at`, on the caller's transaction, and returns how they change the
@@ -155,6 +158,9 @@ pub(crate) async fn append(
                 .or_default() += d;
             deltas.changed.push((e.finding_id, e.product_id, d));
         }
+        if e.kind == EventKind::Mitigated {
+            deltas.mitigated.push(e.finding_id);
+        }
     }
     Ok(deltas)
 }
@@ -179,7 +185,9 @@ const AGE_BATCH: usize = 5000;
 /// - `open_daily`: the net change of open findings per product, UTC day and severity (one
 ///   statement, rows in key order);
 /// - `open_by_age`: open findings per product, severity, mobile category and UTC day first seen
-///   (from the changed findings' rows, in batches).
+///   (from the changed findings' rows, in batches);
+/// - `remediations`: each mitigation with the seconds since the finding last opened (from the
+///   log, whose newest row of the finding is the mitigation just appended).
 ///
 /// On PostgreSQL the products' rows are locked first (`FOR NO KEY UPDATE`), in id order: two transactions of one
 /// product then take these rows one after the other, never in opposite orders (no deadlock), and
@@ -244,6 +252,21 @@ pub(crate) async fn add_open_deltas(
             ));
             q.query(backend)?.execute(&mut *conn).await?;
         }
+    }
+    for chunk in deltas.mitigated.chunks(AGE_BATCH) {
+        let mut q = Sql::new(
+            "INSERT INTO remediations (finding_id, product_id, severity, at, seconds) \
+             SELECT finding_id, product_id, severity, at, seconds FROM (\
+             SELECT e.finding_id, e.product_id, e.severity, e.at, e.at - (\
+             SELECT MAX(o.at) FROM finding_events o WHERE o.finding_id = e.finding_id AND o.id < e.id \
+             AND o.kind IN ('created', 'reactivated')) AS seconds \
+             FROM finding_events e WHERE e.kind = 'mitigated' AND e.finding_id IN ",
+        );
+        q.list(chunk.iter().copied()).push(
+            " AND e.id = (SELECT MAX(l.id) FROM finding_events l WHERE l.finding_id = e.finding_id)\
+             ) x WHERE seconds IS NOT NULL",
+        );
+        q.query(backend)?.execute(&mut *conn).await?;
     }
     Ok(())
 }

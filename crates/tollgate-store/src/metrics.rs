@@ -863,18 +863,16 @@ impl Store {
             limit.push_str(&format!(" WHEN {rank} THEN {}", sla(rank).unwrap_or(-1)));
         }
         limit.push_str(" ELSE -1 END");
+        let limit = limit.replace("e.severity", "severity");
         let mut q = Sql::new(format!(
-            "SELECT product_id, severity, COUNT(*) AS n, CAST(SUM(dur) AS BIGINT) AS seconds, \
-             CAST(SUM(CASE WHEN lim >= 0 AND dur <= lim * 86400 THEN 1 ELSE 0 END) AS BIGINT) AS within, \
-             CAST(SUM(CASE WHEN lim >= 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_sla FROM (\
-             SELECT e.product_id, e.severity, {limit} AS lim, e.at - (SELECT MAX(o.at) FROM finding_events o \
-             WHERE o.finding_id = e.finding_id AND o.id < e.id AND o.kind IN ('created', 'reactivated')) AS dur \
-             FROM finding_events e WHERE e.kind = 'mitigated' AND e.at >= $1 AND e.at < $2"
+            "SELECT product_id, severity, COUNT(*) AS n, CAST(SUM(seconds) AS BIGINT) AS seconds, \
+             CAST(SUM(CASE WHEN {limit} >= 0 AND seconds <= ({limit}) * 86400 THEN 1 ELSE 0 END) AS BIGINT) AS within, \
+             CAST(SUM(CASE WHEN {limit} >= 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_sla \
+             FROM remediations WHERE at >= "
         ));
-        q.args.push(Arg::Int(Some(w.start())));
-        q.args.push(Arg::Int(Some(w.end())));
-        w.product_filter(&mut q, "e.product_id");
-        q.push(") d WHERE dur IS NOT NULL GROUP BY product_id, severity");
+        q.arg(w.start()).push(" AND at < ").arg(w.end());
+        w.product_filter(&mut q, "product_id");
+        q.push(" GROUP BY product_id, severity");
         let rows = q.query(self.backend)?.fetch_all(&self.pool).await?;
         let mut sums: BTreeMap<(i64, i64), RemediationSums> = BTreeMap::new();
         for r in &rows {

@@ -39,6 +39,7 @@ pub type MetricTables = (
     Vec<(i64, String, i64)>,
     Vec<(i64, Option<String>)>,
     Vec<(i64, i64, i64, i64, i64)>,
+    Vec<(i64, i64, i64, i64, i64)>,
 );
 
 pub async fn metric_tables(store: &crate::Store) -> crate::Result<MetricTables> {
@@ -101,7 +102,25 @@ pub async fn metric_tables(store: &crate::Store) -> crate::Result<MetricTables> 
         ))
     })
     .collect::<crate::Result<_>>()?;
-    Ok((daily, blocks, categories, ages))
+    let remediations = Sql::new(
+        "SELECT finding_id, product_id, severity, at, seconds FROM remediations \
+         ORDER BY finding_id, at",
+    )
+    .query(b)?
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            get_i64(r, "finding_id")?,
+            get_i64(r, "product_id")?,
+            get_i64(r, "severity")?,
+            get_i64(r, "at")?,
+            get_i64(r, "seconds")?,
+        ))
+    })
+    .collect::<crate::Result<_>>()?;
+    Ok((daily, blocks, categories, ages, remediations))
 }
 
 /// Empties what migration 0006 derived and runs its derivations again on the data as it is now
@@ -126,11 +145,13 @@ pub async fn rerun_metric_backfill(store: &crate::Store) -> crate::Result<()> {
         "DELETE FROM open_daily".to_string(),
         "DELETE FROM gate_run_blocks".to_string(),
         "DELETE FROM open_by_age".to_string(),
+        "DELETE FROM remediations".to_string(),
         "UPDATE findings SET category = NULL".to_string(),
         statement("INSERT INTO gate_run_blocks")?,
         statement("UPDATE findings")?,
         statement("INSERT INTO open_daily")?,
         statement("INSERT INTO open_by_age")?,
+        statement("INSERT INTO remediations")?,
     ] {
         tx.execute(sql.as_str()).await?;
     }

@@ -63,8 +63,24 @@ SELECT product_id, severity, CASE WHEN category = 'mobile' THEN 1 ELSE 0 END, fi
 FROM findings WHERE is_open = 1
 GROUP BY product_id, severity, CASE WHEN category = 'mobile' THEN 1 ELSE 0 END, first_seen / 86400;
 
--- Remediations in a window: the mitigations by time.
-CREATE INDEX finding_events_by_kind ON finding_events (kind, at);
+-- One row per remediation: a mitigation by an import (the log's `mitigated` event), with the
+-- seconds since the finding last opened (its creation or latest reactivation). Appended with
+-- the event; time to remediate and SLA compliance read it.
+CREATE TABLE remediations (
+    finding_id      BIGINT NOT NULL,
+    product_id      BIGINT NOT NULL,
+    severity        BIGINT NOT NULL,
+    at              BIGINT NOT NULL,
+    seconds         BIGINT NOT NULL
+);
+CREATE INDEX remediations_by_time ON remediations (at, product_id);
+INSERT INTO remediations (finding_id, product_id, severity, at, seconds)
+SELECT finding_id, product_id, severity, at, seconds FROM (
+    SELECT e.finding_id, e.product_id, e.severity, e.at, e.at - (
+        SELECT MAX(o.at) FROM finding_events o WHERE o.finding_id = e.finding_id AND o.id < e.id
+        AND o.kind IN ('created', 'reactivated')) AS seconds
+    FROM finding_events e WHERE e.kind = 'mitigated') x
+WHERE seconds IS NOT NULL;
 
 -- The net change of open findings per product, UTC day (days since 1970-01-01) and severity,
 -- kept by every appended finding event; a row exists only where the number changed. Open
