@@ -187,7 +187,8 @@ const AGE_BATCH: usize = 5000;
 /// - `open_by_age`: open findings per product, severity, mobile category and UTC day first seen
 ///   (from the changed findings' rows, in batches);
 /// - `remediations`: each mitigation with the seconds since the finding last opened (from the
-///   log, whose newest row of the finding is the mitigation just appended).
+///   log, whose newest row of the finding is the mitigation just appended), and their daily
+///   counts `remediation_daily`.
 ///
 /// On PostgreSQL the products' rows are locked first (`FOR NO KEY UPDATE`), in id order: two transactions of one
 /// product then take these rows one after the other, never in opposite orders (no deadlock), and
@@ -267,6 +268,21 @@ pub(crate) async fn add_open_deltas(
              ) x WHERE seconds IS NOT NULL",
         );
         q.query(backend)?.execute(&mut *conn).await?;
+        let mut daily = Sql::new(
+            "INSERT INTO remediation_daily (product_id, severity, day, days_taken, n, seconds) \
+             SELECT product_id, severity, at / 86400, (seconds + 86399) / 86400, COUNT(*), SUM(seconds) \
+             FROM remediations WHERE at = ",
+        );
+        daily
+            .arg(at)
+            .push(" AND finding_id IN ")
+            .list(chunk.iter().copied())
+            .push(
+                " GROUP BY product_id, severity, at / 86400, (seconds + 86399) / 86400 \
+                 ON CONFLICT (product_id, severity, day, days_taken) DO UPDATE SET \
+                 n = remediation_daily.n + excluded.n, seconds = remediation_daily.seconds + excluded.seconds",
+            );
+        daily.query(backend)?.execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -856,33 +856,31 @@ impl Store {
     /// and per product.
     pub async fn remediation(&self, w: MetricWindow, now: Timestamp) -> Result<Remediation> {
         let sla = |rank: i64| self.sla.for_severity(crate::severity_from_rank(rank));
-        // SLA days inlined as integer literals (from the hub's settings, not from a request);
-        // -1 is "no SLA".
-        let mut limit = String::from("CASE e.severity");
-        for (rank, _) in SEVERITIES {
-            limit.push_str(&format!(" WHEN {rank} THEN {}", sla(rank).unwrap_or(-1)));
-        }
-        limit.push_str(" ELSE -1 END");
-        let limit = limit.replace("e.severity", "severity");
-        let mut q = Sql::new(format!(
-            "SELECT product_id, severity, COUNT(*) AS n, CAST(SUM(seconds) AS BIGINT) AS seconds, \
-             CAST(SUM(CASE WHEN {limit} >= 0 AND seconds <= ({limit}) * 86400 THEN 1 ELSE 0 END) AS BIGINT) AS within, \
-             CAST(SUM(CASE WHEN {limit} >= 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_sla \
-             FROM remediations WHERE at >= "
-        ));
-        q.arg(w.start()).push(" AND at < ").arg(w.end());
+        // Remediations by days taken (seconds rounded up): within the SLA when days_taken is at
+        // most the SLA days.
+        let mut q = Sql::new(
+            "SELECT product_id, severity, days_taken, CAST(SUM(n) AS BIGINT) AS n, \
+             CAST(SUM(seconds) AS BIGINT) AS seconds FROM remediation_daily WHERE day >= ",
+        );
+        q.arg(w.from_day).push(" AND day <= ").arg(w.to_day);
         w.product_filter(&mut q, "product_id");
-        q.push(" GROUP BY product_id, severity");
+        q.push(" GROUP BY product_id, severity, days_taken");
         let rows = q.query(self.backend)?.fetch_all(&self.pool).await?;
         let mut sums: BTreeMap<(i64, i64), RemediationSums> = BTreeMap::new();
         for r in &rows {
+            let severity = get_i64(r, "severity")?;
+            let n = get_i64(r, "n")?;
             let e = sums
-                .entry((get_i64(r, "product_id")?, get_i64(r, "severity")?))
+                .entry((get_i64(r, "product_id")?, severity))
                 .or_default();
-            e.n += get_i64(r, "n")?;
+            e.n += n;
             e.seconds += get_i64(r, "seconds")?;
-            e.within += get_i64(r, "within")?;
-            e.within_known += get_i64(r, "with_sla")?;
+            if let Some(days) = sla(severity) {
+                e.within_known += n;
+                if get_i64(r, "days_taken")? <= days {
+                    e.within += n;
+                }
+            }
         }
         // Overdue: open and older than the SLA days (UTC days since the day first seen).
         let with_sla: Vec<(i64, i64)> = SEVERITIES

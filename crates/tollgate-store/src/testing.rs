@@ -40,6 +40,7 @@ pub type MetricTables = (
     Vec<(i64, Option<String>)>,
     Vec<(i64, i64, i64, i64, i64)>,
     Vec<(i64, i64, i64, i64, i64)>,
+    Vec<(i64, i64, i64, i64, i64, i64)>,
 );
 
 pub async fn metric_tables(store: &crate::Store) -> crate::Result<MetricTables> {
@@ -120,7 +121,33 @@ pub async fn metric_tables(store: &crate::Store) -> crate::Result<MetricTables> 
         ))
     })
     .collect::<crate::Result<_>>()?;
-    Ok((daily, blocks, categories, ages, remediations))
+    let remediation_daily = Sql::new(
+        "SELECT product_id, severity, day, days_taken, n, seconds FROM remediation_daily \
+         ORDER BY product_id, severity, day, days_taken",
+    )
+    .query(b)?
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            get_i64(r, "product_id")?,
+            get_i64(r, "severity")?,
+            get_i64(r, "day")?,
+            get_i64(r, "days_taken")?,
+            get_i64(r, "n")?,
+            get_i64(r, "seconds")?,
+        ))
+    })
+    .collect::<crate::Result<_>>()?;
+    Ok((
+        daily,
+        blocks,
+        categories,
+        ages,
+        remediations,
+        remediation_daily,
+    ))
 }
 
 /// Empties what migration 0006 derived and runs its derivations again on the data as it is now
@@ -146,12 +173,14 @@ pub async fn rerun_metric_backfill(store: &crate::Store) -> crate::Result<()> {
         "DELETE FROM gate_run_blocks".to_string(),
         "DELETE FROM open_by_age".to_string(),
         "DELETE FROM remediations".to_string(),
+        "DELETE FROM remediation_daily".to_string(),
         "UPDATE findings SET category = NULL".to_string(),
         statement("INSERT INTO gate_run_blocks")?,
         statement("UPDATE findings")?,
         statement("INSERT INTO open_daily")?,
         statement("INSERT INTO open_by_age")?,
         statement("INSERT INTO remediations")?,
+        statement("INSERT INTO remediation_daily")?,
     ] {
         tx.execute(sql.as_str()).await?;
     }

@@ -108,3 +108,20 @@ SELECT product_id, day, severity, SUM(d) FROM (
                LAG(severity, 1, severity) OVER w AS ps
         FROM finding_events WINDOW w AS (PARTITION BY finding_id ORDER BY id)) y
 ) z GROUP BY product_id, day, severity HAVING SUM(d) <> 0;
+
+-- Remediations per product, severity, UTC day and days taken (the seconds rounded up to whole
+-- days, so "within N SLA days" is days_taken <= N, exactly): what time to remediate reads.
+CREATE TABLE remediation_daily (
+    product_id      BIGINT NOT NULL,
+    severity        BIGINT NOT NULL,
+    day             BIGINT NOT NULL,
+    days_taken      BIGINT NOT NULL,
+    n               BIGINT NOT NULL,
+    seconds         BIGINT NOT NULL,
+    PRIMARY KEY (product_id, severity, day, days_taken)
+);
+CREATE INDEX remediation_daily_by_day ON remediation_daily (day);
+INSERT INTO remediation_daily (product_id, severity, day, days_taken, n, seconds)
+SELECT product_id, severity, at / 86400, (seconds + 86399) / 86400, COUNT(*), SUM(seconds)
+FROM remediations
+GROUP BY product_id, severity, at / 86400, (seconds + 86399) / 86400;
