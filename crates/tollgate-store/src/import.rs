@@ -550,6 +550,27 @@ impl Store {
         })
         .await?;
 
+        // The created findings' events in one statement: a new finding's status is the call's
+        // (active / verified) or, suppressed by the scanner, a false positive — the words
+        // FindingStatus::word gives those statuses.
+        let mut created = Sql::new(
+            "INSERT INTO finding_events (finding_id, product_id, at, kind, status, is_open, severity, \
+             import_id, actor) SELECT id, product_id, ",
+        );
+        created
+            .arg(now)
+            .push(", ")
+            .arg(EventKind::Created.as_str())
+            .push(", CASE WHEN false_p = ")
+            .arg(true)
+            .push(" THEN 'false_positive' WHEN active = ")
+            .arg(true)
+            .push(" THEN 'open' ELSE 'inactive' END, is_open, severity, created_import_id, ")
+            .arg(req.actor.clone())
+            .push(" FROM findings WHERE created_import_id = ")
+            .arg(import_id)
+            .push(" ORDER BY id");
+        created.query(self.backend)?.execute(&mut *conn).await?;
         let events: Vec<NewEvent> = changes
             .iter()
             .map(|(id, kind, status, severity, detail)| NewEvent {
@@ -714,27 +735,6 @@ impl Store {
         for row in &rows {
             ids.insert(get_str(row, "fingerprint")?, get_i64(row, "id")?);
         }
-        let mut created = Vec::with_capacity(chunk.len());
-        for item in chunk {
-            let f = &item.finding;
-            created.push(NewEvent {
-                finding_id: *ids.get(f.fingerprint.as_str()).ok_or_else(|| {
-                    StoreError::Corrupt(format!("no id returned for {}", f.fingerprint))
-                })?,
-                product_id: resolved.product_id,
-                kind: EventKind::Created,
-                status: if f.suppressed {
-                    suppressed_status
-                } else {
-                    status
-                },
-                severity: f.severity,
-                import_id: Some(import_id),
-                actor: req.actor.as_deref(),
-                detail: None,
-            });
-        }
-        crate::events::append(self.backend, conn, now, &created).await?;
         let mut d = Sql::new("INSERT INTO finding_data (finding_id, data) VALUES ");
         for (i, item) in chunk.iter().enumerate() {
             if i > 0 {

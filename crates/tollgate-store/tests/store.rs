@@ -938,7 +938,11 @@ async fn the_status_change_log_records_every_change_and_nothing_else() {
         let all = || vec![finding("a1", Severity::High), finding("b2", Severity::Low)];
         let mut first = reimport(1_000);
         first.actor = Some("ci-shop".into());
-        s.import(first, all()).await.unwrap();
+        let mut with_suppressed = all();
+        let mut s9 = finding("e9", Severity::Medium);
+        s9.suppressed = true;
+        with_suppressed.push(s9);
+        s.import(first, with_suppressed).await.unwrap();
         // Unchanged: no event.
         s.import(reimport(1_500), all()).await.unwrap();
         // b2 gone: mitigated; back: reactivated.
@@ -960,6 +964,18 @@ async fn the_status_change_log_records_every_change_and_nothing_else() {
                 .id
         };
         let (a1, b2) = (id("a1"), id("b2"));
+        // Suppressed by the scanner: created a false positive, not open.
+        let s9 = log_of(s, id("e9")).await;
+        assert_eq!(
+            s9.len(),
+            1,
+            "{}: created, and nothing since (an inactive finding is not mitigated again): {s9:?}",
+            db.name
+        );
+        assert_eq!(
+            (s9[0].kind, s9[0].status.as_str(), s9[0].is_open),
+            (EventKind::Created, "false_positive", false)
+        );
         s.set_priority(a1, Priority::P1, None, 3_500).await.unwrap();
         s.close_finding(
             a1,
@@ -1022,4 +1038,8 @@ async fn the_status_change_log_records_every_change_and_nothing_else() {
             .iter()
             .all(|e| e.import_id.is_none() || e.kind == EventKind::Created));
     }
+}
+
+async fn log_of(s: &Store, id: i64) -> Vec<FindingEvent> {
+    s.finding_events(id).await.unwrap()
 }
