@@ -74,3 +74,95 @@ fn several_threads_write_what_one_thread_writes() {
         }
     }
 }
+
+/// `gate` on the same log: read by several threads (which judge and summarize their findings)
+/// or by one, keeping every finding (`--junit`) or only those the Markdown lists, it decides and
+/// writes the same (the summary's fingerprints include the renumbered repeats; a live and an
+/// expired waiver each name thousands of findings; each list is longer than the Markdown shows).
+#[test]
+fn gate_decides_and_writes_the_same_with_any_number_of_threads() {
+    let dir = temp_dir("gate-parallel");
+    let path = dir.join("large.sarif");
+    std::fs::write(&path, large_log()).expect("write");
+    let waivers = dir.join("waivers.toml");
+    std::fs::write(
+        &waivers,
+        r#"
+[[waiver]]
+rule = "rule-4"
+reason = "accepted in tests"
+owner = "tests"
+expires = "2027-01-01"
+
+[[waiver]]
+rule = "rule-3"
+reason = "expired in tests"
+owner = "tests"
+expires = "2026-01-01"
+"#,
+    )
+    .expect("write waivers");
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "gate",
+            "--today",
+            "2026-11-22",
+            "--build",
+            "release",
+            "--environment",
+            "production",
+            "--waivers",
+            waivers.to_str().unwrap(),
+            "--out-dir",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.push(path.to_str().unwrap());
+        let o = tollgate(&args);
+        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("security-gate-summary.json")).unwrap())
+                .unwrap();
+        summary["generated_at"] = serde_json::Value::Null;
+        let md = std::fs::read_to_string(out.join("security-gate-summary.md")).unwrap();
+        (summary, md, out)
+    };
+    let (one, one_md, one_dir) = run("one", &["--threads", "1", "--junit"]);
+    assert_eq!(one["findings"].as_array().unwrap().len(), 30_000);
+    let repeats = one["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect::<std::collections::HashSet<_>>();
+    assert_eq!(repeats.len(), 30_000, "repeats get fingerprints of their own");
+    let long_lists = one["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["fingerprints"].as_array().unwrap().len() > 50)
+        .count();
+    assert!(long_lists >= 2, "{}", one["reasons"]);
+    for w in ["applied", "expired"] {
+        let n = one["waivers"][w][0]["fingerprints"].as_array().unwrap().len();
+        assert!(n > 50, "{w}: {n}");
+    }
+    assert!(one_md.contains("… and "), "{one_md}");
+    for (name, extra) in [
+        ("many-all", &["--threads", "2", "--junit"][..]),
+        ("many-listed", &["--threads", "2"][..]),
+        ("one-listed", &["--threads", "1"][..]),
+    ] {
+        let (s, md, out) = run(name, extra);
+        assert!(s == one, "{name}: the summary differs");
+        assert!(md == one_md, "{name}: the Markdown differs");
+        if extra.contains(&"--junit") {
+            assert_eq!(
+                std::fs::read(out.join("security-gate.junit.xml")).unwrap(),
+                std::fs::read(one_dir.join("security-gate.junit.xml")).unwrap(),
+                "{name}: the JUnit differs"
+            );
+        }
+    }
+}
