@@ -191,6 +191,37 @@ pub fn write_summary_json_with(
     findings_json: Option<&[u8]>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    write_summary(run, out, |out| match findings_json {
+        Some(pre) => out.write_all(pre),
+        None => {
+            let mut entry = Vec::new();
+            let d = run.decision;
+            for (i, (f, e)) in run.findings.all()?.iter().zip(&d.evaluated).enumerate() {
+                entry.clear();
+                write_compact_finding(&mut entry, run.policy, i, f, e)?;
+                out.write_all(&entry)?;
+            }
+            Ok(())
+        }
+    })
+}
+
+/// `security-gate-summary.json` whose `findings[]` entries (written with
+/// [`write_compact_finding`], in order, for every finding of `run`) are read from `entries`: a
+/// gate over a large report keeps them in a temporary file, not in memory.
+pub fn write_summary_json_from(
+    run: &GateRun<'_>,
+    entries: &mut dyn io::Read,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write_summary(run, out, |out| io::copy(entries, out).map(drop))
+}
+
+fn write_summary(
+    run: &GateRun<'_>,
+    out: &mut dyn Write,
+    findings: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let d = run.decision;
     let mut counts: BTreeMap<&str, BTreeMap<&str, BTreeMap<&str, u64>>> = BTreeMap::new();
     let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
@@ -258,17 +289,7 @@ pub fn write_summary_json_with(
     head_text.truncate(head_text.trim_end().len() - 1); // drop the closing brace
     out.write_all(head_text.trim_end().as_bytes())?;
     out.write_all(b",\n  \"findings\": [")?;
-    match findings_json {
-        Some(pre) => out.write_all(pre)?,
-        None => {
-            let mut entry = Vec::new();
-            for (i, (f, e)) in run.findings.all()?.iter().zip(&d.evaluated).enumerate() {
-                entry.clear();
-                write_compact_finding(&mut entry, run.policy, i, f, e)?;
-                out.write_all(&entry)?;
-            }
-        }
-    }
+    findings(out)?;
     out.write_all(b"\n  ]\n}\n")?;
     Ok(())
 }

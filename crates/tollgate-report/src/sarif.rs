@@ -486,9 +486,7 @@ pub fn write_sarif_with(
     }
     let mut rule_list: Vec<(usize, Value)> = rules
         .into_iter()
-        .map(|(id, (index, first, cwes))| {
-            (index, rule_descriptor(&id, &findings[first], &cwes))
-        })
+        .map(|(id, (index, first, cwes))| (index, rule_descriptor(&id, &findings[first], &cwes)))
         .collect();
     rule_list.sort_by_key(|(i, _)| *i);
     let mut sarif_run = json!({

@@ -436,7 +436,14 @@ fn gate(args: GateArgs) -> Result<u8, String> {
         // whatever --on-error says.
         return Err(e);
     }
-    let (findings, inputs, compact) = (gated.findings, gated.inputs, gated.compact);
+    if let Some(e) = gated.failed {
+        return Err(e);
+    }
+    let (findings, inputs, entries) = (gated.findings, gated.inputs, gated.entries);
+    let mut entries = entries
+        .ok_or("internal error: no summary entries")?
+        .into_reader()
+        .map_err(|e| format!("cannot read back the summary's entries: {e}"))?;
     let mut decision = evaluator.finish(&inputs, on_error);
     decision.notes.extend(hub_note);
     let sarif_options = tollgate_report::SarifOptions {
@@ -482,7 +489,7 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     tollgate_report::write_markdown(&run, &mut md).map_err(|e| e.to_string())?;
     write_file(
         &dir.join("security-gate-summary.json"),
-        |w| tollgate_report::write_summary_json_with(&run, Some(&compact), w),
+        |w| tollgate_report::write_summary_json_from(&run, &mut entries, w),
         &mut written,
     )?;
     write_file(
@@ -554,7 +561,6 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     drop(run);
     std::mem::forget(decision);
     std::mem::forget(findings);
-    std::mem::forget(compact);
     Ok(code)
 }
 
@@ -606,7 +612,9 @@ struct Gated {
     findings: Kept,
     inputs: Vec<InputReport>,
     /// The summary's `findings[]` entries, serialized while parsing went on.
-    compact: Vec<u8>,
+    entries: Option<Entries>,
+    /// The entries could not be written (`cannot write …`).
+    failed: Option<String>,
     /// A report that names no scanner and has no `--scanner` (`FILE: cannot tell …`).
     ambiguous: Option<String>,
 }
@@ -686,7 +694,21 @@ fn read_reports(
         }
     };
     let judge = evaluator.judge().clone();
-    let mut compact = Vec::new();
+    let mut compact = match Entries::new() {
+        Ok(e) => e,
+        Err(e) => {
+            return Gated {
+                findings,
+                inputs: Vec::new(),
+                entries: None,
+                ambiguous: None,
+                failed: Some(format!(
+                    "cannot create a temporary file for the summary's entries: {e}"
+                )),
+            }
+        }
+    };
+    let mut failed = None;
     let mut inputs = Vec::with_capacity(files.len());
     let mut ambiguous = None;
     for file in files {
@@ -702,7 +724,7 @@ fn read_reports(
                 continue;
             }
         };
-        let (start, compact_start) = (evaluator.len(), compact.len());
+        let (start, compact_start) = (evaluator.len(), compact.len);
         match &mut findings {
             // Room for a finding per 256 bytes of report up front, so a large report never
             // makes the vector move hundreds of MB while it grows (untouched capacity costs
@@ -712,8 +734,6 @@ fn read_reports(
                 fingerprints.reserve((bytes.len() / 256).min(4_000_000))
             }
         }
-        // Summary entries are smaller than the report's own bytes for every format we read.
-        compact.reserve(bytes.len());
         let source = Some(file.clone());
         // Consumed batches go back to the reading threads, which drop the findings left in
         // them (the allocations are theirs) and reuse the buffers.
@@ -778,11 +798,14 @@ fn read_reports(
                         entry = &again;
                     }
                     // The first entry of the summary has no comma before it.
-                    compact.extend_from_slice(if compact.is_empty() {
-                        &entry[1..]
-                    } else {
-                        entry
-                    });
+                    let written =
+                        compact.append(if compact.len == 0 { &entry[1..] } else { entry });
+                    if let Err(e) = written {
+                        failed.get_or_insert_with(|| {
+                            format!("cannot write the summary's entries to a temporary file: {e}")
+                        });
+                        return false;
+                    }
                     let index = evaluator.len();
                     let (e, place) = evaluator.record(&item.judgement, f.severity);
                     let listed = place.is_some_and(|p| p < tollgate_report::MARKDOWN_LIST_LIMIT);
@@ -840,7 +863,11 @@ fn read_reports(
             }
             Err(e) => {
                 findings.truncate(start);
-                compact.truncate(compact_start);
+                if let Err(e) = compact.truncate(compact_start) {
+                    failed.get_or_insert_with(|| {
+                        format!("cannot write the summary's entries to a temporary file: {e}")
+                    });
+                }
                 evaluator.truncate(start);
                 if e.kind == tollgate_parsers::ErrorKind::Ambiguous {
                     ambiguous.get_or_insert_with(|| format!("{file}: {e}"));
@@ -853,8 +880,73 @@ fn read_reports(
     Gated {
         findings,
         inputs,
-        compact,
+        entries: Some(compact),
         ambiguous,
+        failed,
+    }
+}
+
+/// A file in the temporary directory that has no name: it goes when it is closed, also when the
+/// process is killed.
+fn unnamed_temp_file() -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let dir = std::env::temp_dir();
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).mode(0o600);
+    if let Ok(f) = options.clone().custom_flags(libc::O_TMPFILE).open(&dir) {
+        return Ok(f);
+    }
+    // A file system without O_TMPFILE: a new file, its name removed at once.
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let path = dir.join(format!(
+        ".tollgate-gate-{}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let f = options.create_new(true).open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(f)
+}
+
+/// The summary's `findings[]` entries of a run, back to back, in an unnamed temporary file as
+/// they are made: tens of MB for a large report, which the gate need not hold in memory.
+struct Entries {
+    file: std::io::BufWriter<std::fs::File>,
+    /// Bytes written so far.
+    len: u64,
+}
+
+impl Entries {
+    fn new() -> std::io::Result<Entries> {
+        Ok(Entries {
+            file: std::io::BufWriter::with_capacity(256 << 10, unnamed_temp_file()?),
+            len: 0,
+        })
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Forgets every byte from `len` on (a report that broke half-way).
+    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        use std::io::Seek;
+        self.file.flush()?;
+        self.file.get_ref().set_len(len)?;
+        self.file.get_mut().seek(std::io::SeekFrom::Start(len))?;
+        self.len = len;
+        Ok(())
+    }
+
+    /// The entries, to read from their start.
+    fn into_reader(self) -> std::io::Result<std::fs::File> {
+        use std::io::Seek;
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        Ok(file)
     }
 }
 
