@@ -452,10 +452,12 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     };
     let counted_once = crate::same_scan::plan(&args.reports, &scanners, args.max_size);
     let gated = read_reports(
-        &args.reports,
-        &scanners,
-        &counted_once,
-        args.max_size,
+        ReportFiles {
+            files: &args.reports,
+            scanners: &scanners,
+            counted_once: &counted_once,
+            max_size: args.max_size,
+        },
         &policy,
         &mut evaluator,
         keep,
@@ -707,11 +709,23 @@ struct JudgedBatch {
 /// changed), records each judgement in report order and keeps what the outputs need ([`Kept`]).
 /// A report that fails is recorded (the gate fails closed on it) and whatever it had yielded is
 /// forgotten: a report counts whole or not at all.
-fn read_reports(
-    files: &[String],
-    scanners: &Scanners,
-    counted_once: &[crate::same_scan::CountedOnce],
+/// The reports a gate reads, and how.
+struct ReportFiles<'a> {
+    files: &'a [String],
+    /// `--scanner` values.
+    scanners: &'a Scanners,
+    /// Reports whose scan another input holds (left out, said so).
+    counted_once: &'a [crate::same_scan::CountedOnce],
     max_size: u64,
+}
+
+fn read_reports(
+    ReportFiles {
+        files,
+        scanners,
+        counted_once,
+        max_size,
+    }: ReportFiles<'_>,
     policy: &Policy,
     evaluator: &mut Evaluator<'_>,
     keep: KeepWhat,
