@@ -20,11 +20,13 @@ pub mod testing;
 mod tokens;
 mod triage;
 pub mod types;
+mod users;
 
 pub use events::{EventKind, FindingEvent};
 pub use import::Incoming;
 pub use requests::*;
 pub use types::*;
+pub use users::{SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

@@ -59,14 +59,17 @@ impl Store {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        let exists = Sql::new("SELECT id FROM tokens WHERE name = ")
+        // A user's name too: a name in a note or the status log must say who it was.
+        let exists = Sql::new("SELECT name FROM tokens WHERE name = ")
+            .arg(name)
+            .push(" UNION ALL SELECT name FROM users WHERE name = ")
             .arg(name)
             .query(self.backend)?
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_some() {
             return Err(StoreError::Conflict(format!(
-                "a token named {name:?} already exists"
+                "the name {name:?} is taken by a token or a user"
             )));
         }
         let row = Sql::new(
