@@ -282,35 +282,43 @@ impl Store {
         let usable = found
             .as_ref()
             .filter(|(u, _, _, locked)| u.disabled_at.is_none() && locked.is_none_or(|t| t <= now));
+        // An over-long password is wrong without reading it (the policy never let one in), at
+        // the cost of a normal check.
+        let too_long = password.chars().count() > MAX_PASSWORD_CHARS;
         let ok = verify_password(
-            password.to_string(),
+            if too_long { "" } else { password }.to_string(),
             usable.map(|(_, hash, _, _)| hash.clone()),
         )
-        .await;
-        let Some((user, _, failed, _)) = usable else {
-            tracing::info!(
-                user = name,
-                "sign-in refused: unknown, disabled or locked out"
-            );
+        .await
+            && !too_long;
+        let Some((user, _, _, _)) = usable else {
+            tracing::info!(user = ?name, "sign-in refused: unknown, disabled or locked out");
             return Ok(None);
         };
         let _guard = self.write_guard().await;
         if !ok {
-            let failed = failed + 1;
-            let locked_until = (failed >= FREE_ATTEMPTS).then(|| {
+            // Counted in the database, not from what was read: parallel guesses all count.
+            let mut tx = self.pool.begin().await?;
+            let row =
+                Sql::new("UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ")
+                    .arg(user.id)
+                    .push(" RETURNING failed_attempts")
+                    .query(self.backend)?
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let failed = get_i64(&row, "failed_attempts")?;
+            if failed >= FREE_ATTEMPTS {
                 let doublings = (failed - FREE_ATTEMPTS).min(16) as u32;
-                now + (LOCK_SECS << doublings).min(MAX_LOCK_SECS)
-            });
-            Sql::new("UPDATE users SET failed_attempts = ")
-                .arg(failed)
-                .push(", locked_until = ")
-                .arg(locked_until)
-                .push(" WHERE id = ")
-                .arg(user.id)
-                .query(self.backend)?
-                .execute(&self.pool)
-                .await?;
-            tracing::info!(user = name, failed, "sign-in refused: wrong password");
+                Sql::new("UPDATE users SET locked_until = ")
+                    .arg(now + (LOCK_SECS << doublings).min(MAX_LOCK_SECS))
+                    .push(" WHERE id = ")
+                    .arg(user.id)
+                    .query(self.backend)?
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            tracing::info!(user = ?name, failed, "sign-in refused: wrong password");
             return Ok(None);
         }
         let mut bytes = [0u8; 32];
@@ -348,7 +356,7 @@ impl Store {
         tx.commit().await?;
         let mut user = user.clone();
         user.last_sign_in = Some(now);
-        tracing::info!(user = name, "signed in");
+        tracing::info!(user = ?name, "signed in");
         Ok(Some((user, secret)))
     }
 

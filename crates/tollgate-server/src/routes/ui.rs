@@ -382,6 +382,13 @@ pub async fn login(
     headers: HeaderMap,
     Form(b): Form<LoginBody>,
 ) -> Response {
+    // A form with neither way of signing in is not one of ours: a 400 like any unreadable form.
+    if b.name.is_none() && b.token.is_none() {
+        return crate::error::ApiError::bad_request(
+            "the sign-in form needs `name` and `password`, or `token`",
+        )
+        .into_response();
+    }
     if let Err(why) = csrf::check(&state, &headers, b.csrf.as_deref()) {
         return csrf::refused(why);
     }
@@ -472,6 +479,7 @@ pub async fn logout(
             return internal(e);
         }
     }
+    tracing::info!("signed out");
     see_other("/ui/login", &session::clear(&state))
 }
 
