@@ -189,7 +189,8 @@ def main():
             expect(bool(session), "a person's sign-in sets the tollgate_session cookie")
             expect(session.get("httpOnly") and session.get("sameSite") == "Lax"
                    and session.get("path") == "/" and not session.get("session", True),
-                   f"the session cookie is HttpOnly, SameSite=Lax, Path=/, with an expiry ({session})")
+                   "the session cookie is HttpOnly, SameSite=Lax, Path=/, with an expiry "
+                   f"({ {k: v for k, v in session.items() if k != 'value'} })")
             home = b.js("document.body.innerText") or ""
             b.screenshot(f"{out}/person-home.png")
             expect(f"signed in as {name}" in home, "the home page shows who is signed in")
