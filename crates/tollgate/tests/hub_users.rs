@@ -409,6 +409,19 @@ fn behind_https_the_session_cookie_is_secure_and_host_prefixed() {
     );
     let cookie = session_of(&r, "__Host-tollgate_session");
     assert_eq!(get(&hub, "/", &cookie).0, 200);
+    // Signing in again from that browser ends its old session (no session fixation).
+    let again = sign_in(
+        &hub,
+        &format!("{csrf_cookie}; {cookie}"),
+        &csrf,
+        "dana",
+        PASSWORD,
+    );
+    let fresh = session_of(&again, "__Host-tollgate_session");
+    assert_ne!(fresh, cookie);
+    assert_eq!(get(&hub, "/", &cookie).0, 303, "the old session ended");
+    assert_eq!(get(&hub, "/", &fresh).0, 200);
+    let cookie = fresh;
     // The plain name is not read behind HTTPS (a sibling domain could have planted it).
     let plain = cookie.replacen("__Host-", "", 1);
     assert_eq!(get(&hub, "/", &plain).0, 303);
