@@ -153,10 +153,11 @@ def main():
         b.js(f"document.querySelector('input[name=token]').value = {json.dumps(token)};"
              "document.querySelector('input[name=token]').form.submit();")
         b.wait_for_load()
-        expect(any(c["name"] == "tollgate_token" for c in b.cookies()), "signing in sets the session cookie")
-        session = next((c for c in b.cookies() if c["name"] == "tollgate_token"), {})
-        expect(session.get("httpOnly") and session.get("sameSite") == "Strict",
-               "the session cookie is HttpOnly and SameSite=Strict")
+        expect(any(c["name"] == "tollgate_session" for c in b.cookies()), "signing in sets the session cookie")
+        expect(not any(token in c["value"] for c in b.cookies()), "the browser never holds the token")
+        session = next((c for c in b.cookies() if c["name"] == "tollgate_session"), {})
+        expect(session.get("httpOnly") and session.get("sameSite") == "Lax",
+               "the session cookie is HttpOnly and SameSite=Lax")
         b.open(f"{hub}/")
         b.screenshot(f"{out}/home.png")
         home = b.js("document.body.innerText") or ""
@@ -238,7 +239,7 @@ def main():
         b.call("Page.navigate", url=f"http://localhost:{port}/")
         b.pump(20, lambda: bool(statuses))
         expect(statuses == [403], f"a cross-site sign-in post is refused with 403 (saw {statuses})")
-        expect(not any(c["name"] == "tollgate_token" for c in b.cookies()),
+        expect(not any(c["name"] in ("tollgate_session", "tollgate_token") for c in b.cookies()),
                "a cross-site sign-in post sets no session cookie")
     finally:
         b.close()

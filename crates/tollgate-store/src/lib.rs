@@ -26,7 +26,7 @@ pub use events::{EventKind, FindingEvent};
 pub use import::Incoming;
 pub use requests::*;
 pub use types::*;
-pub use users::{SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
+pub use users::{SessionOf, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

@@ -2,7 +2,7 @@
 //! is 256 random bits, handed to the browser once and stored as its SHA-256 (like a token).
 
 use crate::sql::{get_i64, get_opt_i64, get_str, Arg, Sql};
-use crate::{Result, Scope, Store, StoreError, Timestamp, User};
+use crate::{Result, Scope, Store, StoreError, Timestamp, Token, User};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand::RngCore;
@@ -135,6 +135,15 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
         disabled_at: get_opt_i64(r, "disabled_at")?,
         last_sign_in: get_opt_i64(r, "last_sign_in")?,
     })
+}
+
+/// Whom a browser's session signs in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionOf {
+    /// A person, signed in with a name and a password.
+    User(User),
+    /// A browser signed in with a token.
+    Token(Token),
 }
 
 const USER_COLUMNS: &str =
@@ -321,9 +330,6 @@ impl Store {
             tracing::info!(user = ?name, failed, "sign-in refused: wrong password");
             return Ok(None);
         }
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let mut tx = self.pool.begin().await?;
         Sql::new("UPDATE users SET failed_attempts = 0, locked_until = NULL, last_sign_in = ")
             .arg(now)
@@ -332,6 +338,36 @@ impl Store {
             .query(self.backend)?
             .execute(&mut *tx)
             .await?;
+        let secret = self
+            .insert_session(&mut tx, Some(user.id), None, now)
+            .await?;
+        tx.commit().await?;
+        let mut user = user.clone();
+        user.last_sign_in = Some(now);
+        tracing::info!(user = ?name, "signed in");
+        Ok(Some((user, secret)))
+    }
+
+    /// Starts a session for a browser signed in with `token` (already authenticated): the
+    /// browser keeps the session id, never the token, and the session ends like a person's.
+    pub async fn start_token_session(&self, token: &Token, now: Timestamp) -> Result<String> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let secret = self
+            .insert_session(&mut tx, None, Some(token.id), now)
+            .await?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    /// A new session of a user or a token; its id (256 random bits, hex).
+    async fn insert_session(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        user_id: Option<i64>,
+        token_id: Option<i64>,
+        now: Timestamp,
+    ) -> Result<String> {
         // Sweep every ended session while here: the table stays the size of who is signed in.
         Sql::new("DELETE FROM sessions WHERE expires_at <= ")
             .arg(now)
@@ -340,12 +376,16 @@ impl Store {
             .query(self.backend)?
             .execute(&mut *tx)
             .await?;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         Sql::new(
-            "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen, expires_at) VALUES ",
+            "INSERT INTO sessions (id_sha256, user_id, token_id, created_at, last_seen, expires_at) VALUES ",
         )
         .list::<Arg>([
             sha256_hex(&secret).into(),
-            user.id.into(),
+            user_id.into(),
+            token_id.into(),
             now.into(),
             now.into(),
             (now + SESSION_ABSOLUTE_SECS).into(),
@@ -353,26 +393,27 @@ impl Store {
         .query(self.backend)?
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        let mut user = user.clone();
-        user.last_sign_in = Some(now);
-        tracing::info!(user = ?name, "signed in");
-        Ok(Some((user, secret)))
+        Ok(secret)
     }
 
-    /// The user of a live session: not ended, not idle past [`SESSION_IDLE_SECS`], not past
-    /// [`SESSION_ABSOLUTE_SECS`], its user not disabled. Marks the session as seen.
-    pub async fn session_user(&self, secret: &str, now: Timestamp) -> Result<Option<User>> {
+    /// Who a live session belongs to: not ended, not idle past [`SESSION_IDLE_SECS`], not past
+    /// [`SESSION_ABSOLUTE_SECS`], its user not disabled or its token not revoked (read at each
+    /// call: a disable or a revocation ends it at once). Marks the session as seen.
+    pub async fn session(&self, secret: &str, now: Timestamp) -> Result<Option<SessionOf>> {
         let row = Sql::new(format!(
-            "SELECT {USER_COLUMNS}, s.id AS session_id, s.last_seen FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = "
+            "SELECT {USER_COLUMNS}, s.id AS session_id, s.last_seen, s.user_id, s.token_id, \
+             t.name AS t_name, t.scopes AS t_scopes, t.product_id AS t_product_id, \
+             t.created_at AS t_created_at FROM sessions s \
+             LEFT JOIN users u ON u.id = s.user_id AND u.disabled_at IS NULL \
+             LEFT JOIN tokens t ON t.id = s.token_id AND t.revoked_at IS NULL \
+             WHERE s.id_sha256 = "
         ))
         .arg(sha256_hex(secret))
         .push(" AND s.expires_at > ")
         .arg(now)
         .push(" AND s.last_seen > ")
         .arg(now - SESSION_IDLE_SECS)
-        .push(" AND u.disabled_at IS NULL")
+        .push(" AND (u.id IS NOT NULL OR t.id IS NOT NULL)")
         .query(self.backend)?
         .fetch_optional(&self.pool)
         .await?;
@@ -387,7 +428,21 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         }
-        user_from_row(&r).map(Some)
+        if get_opt_i64(&r, "user_id")?.is_some() {
+            return user_from_row(&r).map(|u| Some(SessionOf::User(u)));
+        }
+        let token_id = get_opt_i64(&r, "token_id")?
+            .ok_or_else(|| StoreError::Corrupt("a session of no user and no token".into()))?;
+        Ok(Some(SessionOf::Token(Token {
+            id: token_id,
+            name: get_str(&r, "t_name")?,
+            scopes: get_str(&r, "t_scopes")?
+                .split(',')
+                .filter_map(Scope::from_str_opt)
+                .collect(),
+            product_id: get_opt_i64(&r, "t_product_id")?,
+            created_at: get_i64(&r, "t_created_at")?,
+        })))
     }
 
     /// Ends a session (sign-out); true when there was one.

@@ -1142,12 +1142,12 @@ async fn sessions_end_on_sign_out_idle_absolute_expiry_and_disable() {
         let (user, sid) = s.sign_in("bob", pw, t0).await.unwrap().unwrap();
         assert_eq!(user.last_sign_in, Some(t0), "{n}");
         assert_eq!(sid.len(), 64, "{n}: 256 bits in hex");
-        assert_eq!(
-            s.session_user(&sid, t0 + 10).await.unwrap().unwrap().name,
-            "bob"
+        assert!(
+            matches!(s.session(&sid, t0 + 10).await.unwrap(), Some(SessionOf::User(u)) if u.name == "bob"),
+            "{n}"
         );
         assert!(
-            s.session_user(&"0".repeat(64), t0).await.unwrap().is_none(),
+            s.session(&"0".repeat(64), t0).await.unwrap().is_none(),
             "{n}"
         );
         assert_eq!(
@@ -1158,24 +1158,18 @@ async fn sessions_end_on_sign_out_idle_absolute_expiry_and_disable() {
 
         // Sign-out ends it.
         assert!(s.end_session(&sid).await.unwrap(), "{n}");
-        assert!(
-            s.session_user(&sid, t0 + 20).await.unwrap().is_none(),
-            "{n}"
-        );
+        assert!(s.session(&sid, t0 + 20).await.unwrap().is_none(), "{n}");
 
         // Idle: alive while used, dead after SESSION_IDLE_SECS without a request.
         let (_, sid) = s.sign_in("bob", pw, t0).await.unwrap().unwrap();
         let mut t = t0;
         while t + SESSION_IDLE_SECS / 2 < t0 + SESSION_ABSOLUTE_SECS {
             t += SESSION_IDLE_SECS / 2;
-            assert!(
-                s.session_user(&sid, t).await.unwrap().is_some(),
-                "{n}: at {t}"
-            );
+            assert!(s.session(&sid, t).await.unwrap().is_some(), "{n}: at {t}");
         }
         // Absolute: used all along, still dead after SESSION_ABSOLUTE_SECS.
         assert!(
-            s.session_user(&sid, t0 + SESSION_ABSOLUTE_SECS)
+            s.session(&sid, t0 + SESSION_ABSOLUTE_SECS)
                 .await
                 .unwrap()
                 .is_none(),
@@ -1183,7 +1177,7 @@ async fn sessions_end_on_sign_out_idle_absolute_expiry_and_disable() {
         );
         let (_, sid) = s.sign_in("bob", pw, t0).await.unwrap().unwrap();
         assert!(
-            s.session_user(&sid, t0 + SESSION_IDLE_SECS)
+            s.session(&sid, t0 + SESSION_IDLE_SECS)
                 .await
                 .unwrap()
                 .is_none(),
@@ -1199,7 +1193,7 @@ async fn sessions_end_on_sign_out_idle_absolute_expiry_and_disable() {
             "{n}: already"
         );
         for sid in [a, b] {
-            assert!(s.session_user(&sid, t0 + 3).await.unwrap().is_none(), "{n}");
+            assert!(s.session(&sid, t0 + 3).await.unwrap().is_none(), "{n}");
         }
         assert!(s.sign_in("bob", pw, t0 + 4).await.unwrap().is_none(), "{n}");
         assert_eq!(s.users().await.unwrap()[0].disabled_at, Some(t0 + 1), "{n}");
@@ -1240,5 +1234,43 @@ async fn wrong_passwords_in_a_row_lock_a_user_out_for_a_while() {
             s.sign_in("carol", pw, t0 + 60).await.unwrap().is_some(),
             "{n}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_token_sign_in_is_a_session_that_ends_with_the_token() {
+    for db in backends().await {
+        let s = &db.store;
+        let n = db.name;
+        let (token, _secret) = s
+            .create_token("robot", &[Scope::Read], None, 0)
+            .await
+            .unwrap();
+        let t0 = 1_000_000;
+        let sid = s.start_token_session(&token, t0).await.unwrap();
+        assert_eq!(sid.len(), 64, "{n}");
+        assert_eq!(
+            s.session(&sid, t0 + 1).await.unwrap(),
+            Some(SessionOf::Token(token.clone())),
+            "{n}"
+        );
+        assert!(
+            s.session(&sid, t0 + SESSION_ABSOLUTE_SECS)
+                .await
+                .unwrap()
+                .is_none(),
+            "{n}"
+        );
+        let a = s.start_token_session(&token, t0).await.unwrap();
+        let b = s.start_token_session(&token, t0).await.unwrap();
+        assert!(s.end_session(&a).await.unwrap(), "{n}");
+        assert!(s.session(&a, t0 + 1).await.unwrap().is_none(), "{n}");
+        assert!(
+            s.session(&b, t0 + 1).await.unwrap().is_some(),
+            "{n}: only that one ended"
+        );
+        // Revoking the token signs its browsers out at once.
+        assert!(s.revoke_token("robot", t0 + 2).await.unwrap(), "{n}");
+        assert!(s.session(&b, t0 + 3).await.unwrap().is_none(), "{n}");
     }
 }

@@ -362,7 +362,8 @@ fn a_product_limited_person_signs_in_sees_only_their_product_and_signs_out() {
         let twice = user(&hub, &["disable", "bob"], "");
         assert_eq!(twice.status.code(), Some(2), "{n}");
 
-        // The token sign-in stays, for automation.
+        // The token sign-in stays, for automation: the browser gets a session, never the token,
+        // and revoking the token signs it out at once.
         let t = hub.token("robot", "read", Some("alpha"));
         let r = no_redirects()
             .post(format!("{}/ui/login", hub.url))
@@ -372,9 +373,31 @@ fn a_product_limited_person_signs_in_sees_only_their_product_and_signs_out() {
             .send()
             .unwrap();
         assert_eq!(r.status().as_u16(), 303, "{n}");
-        let (s, home) = get(&hub, "/", &format!("tollgate_token={t}"));
+        assert!(
+            !set_cookies(&r).iter().any(|c| c.contains(&t)),
+            "{n}: the token is not handed to the browser"
+        );
+        let robot_session = session_of(&r, "tollgate_session");
+        let (s, home) = get(&hub, "/", &robot_session);
         assert_eq!(s, 200);
         assert!(home.contains("signed in as robot (token)") && !home.contains(B_NAME));
+        let (s, _) = get(&hub, &format!("/ui/products/{b_product}"), &robot_session);
+        assert_eq!(
+            s, 404,
+            "{n}: the token's product limit holds in its session"
+        );
+        // A script may still send the token itself as a cookie.
+        assert_eq!(get(&hub, "/", &format!("tollgate_token={t}")).0, 200);
+        let revoked = crate::util::tollgate(&[
+            "token",
+            "revoke",
+            "--name",
+            "robot",
+            "--database",
+            &hub.database,
+        ]);
+        assert!(revoked.status.success(), "{}", stderr(&revoked));
+        assert_eq!(get(&hub, "/", &robot_session).0, 303, "{n}: signed out");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

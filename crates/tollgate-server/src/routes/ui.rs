@@ -1,7 +1,7 @@
 //! A small server-rendered web UI: products, their findings, one finding (the Results API's
-//! `portal_url`). A person signs in with a name and a password (a session, see [`session`]);
-//! automation with a token kept in an HttpOnly cookie. Either cookie serves these pages only
-//! (the API reads the `Authorization` header). No inline script or style: the pages load
+//! `portal_url`). A person signs in with a name and a password, automation with a token; either
+//! way the browser gets a session (see [`session`]), never the token. The session cookie serves
+//! these pages only (the API reads the `Authorization` header). No inline script or style: the pages load
 //! one embedded stylesheet, so the Content-Security-Policy allows nothing inline; every form
 //! carries a CSRF token (see [`csrf`]).
 
@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::fmt::Write;
-use tollgate_store::{ListQuery, Scope, Token, User};
+use tollgate_store::{ListQuery, Scope, SessionOf, Token, User};
 
 /// Where the UI's stylesheet is served (embedded in the binary).
 pub const STYLESHEET_PATH: &str = "/ui/static/tollgate.css";
@@ -122,15 +122,14 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let viewer = match session::secret(state, &parts.headers) {
-            Some(s) => state
-                .store
-                .session_user(&s, crate::state::now())
-                .await
-                .ok()
-                .flatten()
-                .map(Viewer::of_user),
+            Some(s) => match state.store.session(&s, crate::state::now()).await {
+                Ok(Some(SessionOf::User(u))) => Some(Viewer::of_user(u)),
+                Ok(Some(SessionOf::Token(t))) => Some(Viewer::of_token(t)),
+                _ => None,
+            },
             None => None,
         };
+        // A script may still send a token itself as the `tollgate_token` cookie.
         let viewer = match viewer {
             Some(v) => Some(v),
             None => match cookie(&parts.headers, UI_COOKIE) {
@@ -149,7 +148,7 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
-/// The session cookie of a person signed in with a name and a password. It holds a random
+/// The session cookie of a browser signed in (with a name and a password, or a token). It holds a random
 /// 256-bit id (the database keeps its SHA-256): HttpOnly, `SameSite=Lax` so a link to a finding
 /// from a merge request opens signed in (no GET changes anything, and every POST needs the
 /// `SameSite=Strict` CSRF cookie), `Path=/`, `Max-Age` of the session's absolute end, and behind
@@ -398,7 +397,7 @@ pub async fn login(
             return internal(e);
         }
     }
-    let [clear_session, clear_token] = session::clear(&state);
+    let [_, clear_token] = session::clear(&state);
     if let Some(name) = b.name.as_deref().filter(|n| !n.is_empty()) {
         let password = b.password.as_deref().unwrap_or("");
         return match state
@@ -426,21 +425,21 @@ pub async fn login(
         return sign_in_refused("Give a name and a password, or a token.");
     }
     match state.store.authenticate(token).await {
-        Ok(Some(t)) if t.allows(Scope::Read) => see_other(
-            "/",
-            &[
-                format!(
-                    "{UI_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{}",
-                    // Behind HTTPS the browser must never send it in clear.
-                    if session::secure(&state) {
-                        "; Secure"
-                    } else {
-                        ""
-                    }
-                ),
-                clear_session,
-            ],
-        ),
+        // The browser gets a session id, never the token: sign-out and expiry then apply, and
+        // a stolen cookie is not an API key.
+        Ok(Some(t)) if t.allows(Scope::Read) => {
+            match state
+                .store
+                .start_token_session(&t, crate::state::now())
+                .await
+            {
+                Ok(secret) => {
+                    tracing::info!(token = ?t.name, "signed in with a token");
+                    see_other("/", &[session::set(&state, &secret), clear_token])
+                }
+                Err(e) => internal(e),
+            }
+        }
         Ok(_) => sign_in_refused("That token is unknown, revoked or lacks the read scope."),
         Err(e) => internal(e),
     }

@@ -14,14 +14,19 @@ CREATE TABLE users (
     locked_until    BIGINT
 );
 
--- Signed-in browsers. Only the SHA-256 of the session id is stored; the id lives in the cookie.
+-- Signed-in browsers: a person's, or one signed in with a token (the browser then holds a
+-- session id, never the token). Only the SHA-256 of the session id is stored; the id lives in the
+-- cookie.
 CREATE TABLE sessions (
     id              INTEGER PRIMARY KEY,
     id_sha256       TEXT NOT NULL UNIQUE,
-    user_id         BIGINT NOT NULL REFERENCES users(id),
+    user_id         BIGINT REFERENCES users(id),
+    token_id        BIGINT REFERENCES tokens(id),
     created_at      BIGINT NOT NULL,
     last_seen       BIGINT NOT NULL,
     -- the absolute end, whatever the activity
-    expires_at      BIGINT NOT NULL
+    expires_at      BIGINT NOT NULL,
+    CHECK ((user_id IS NULL) <> (token_id IS NULL))
 );
 CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE INDEX sessions_by_token ON sessions (token_id);
