@@ -1,9 +1,9 @@
 //! A small server-rendered web UI: products, their findings, one finding (the Results API's
 //! `portal_url`). A person signs in with a name and a password, automation with a token; either
 //! way the browser gets a session (see [`session`]), never the token. The session cookie serves
-//! these pages only (the API reads the `Authorization` header). No inline script or style: the pages load
-//! one embedded stylesheet, so the Content-Security-Policy allows nothing inline; every form
-//! carries a CSRF token (see [`csrf`]).
+//! these pages only (the API reads the `Authorization` header). No inline script or style: the
+//! pages load one embedded stylesheet, so the Content-Security-Policy allows nothing inline;
+//! every form carries a CSRF token (see [`csrf`]).
 
 use crate::auth::{authenticate, cookie, UI_COOKIE};
 use crate::extract::{Form, Path};
@@ -148,8 +148,8 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
-/// The session cookie of a browser signed in (with a name and a password, or a token). It holds a random
-/// 256-bit id (the database keeps its SHA-256): HttpOnly, `SameSite=Lax` so a link to a finding
+/// The session cookie of a signed-in browser (a name and a password, or a token). It holds a
+/// random 256-bit id (the database keeps its SHA-256): HttpOnly, `SameSite=Lax` so a link to a finding
 /// from a merge request opens signed in (no GET changes anything, and every POST needs the
 /// `SameSite=Strict` CSRF cookie), `Path=/`, `Max-Age` of the session's absolute end, and behind
 /// an `https://` public URL `Secure` and the `__Host-` prefix.
@@ -313,7 +313,7 @@ pub mod csrf {
     }
 }
 
-/// A page with `set_cookie` (if any) attached.
+/// A page that sets `cookies`.
 fn with_cookies(status: StatusCode, cookies: &[String], body: Html<String>) -> Response {
     let mut response = (status, body).into_response();
     for c in cookies {
