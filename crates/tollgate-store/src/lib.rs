@@ -20,11 +20,13 @@ pub mod testing;
 mod tokens;
 mod triage;
 pub mod types;
+mod users;
 
 pub use events::{EventKind, FindingEvent};
 pub use import::Incoming;
 pub use requests::*;
 pub use types::*;
+pub use users::{SessionOf, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
@@ -171,6 +173,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         "finding events",
         include_str!("../migrations/sqlite/0004_finding_events.sql"),
     ),
+    (
+        5,
+        "users",
+        include_str!("../migrations/sqlite/0005_users.sql"),
+    ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
     (
@@ -192,6 +199,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         4,
         "finding events",
         include_str!("../migrations/postgres/0004_finding_events.sql"),
+    ),
+    (
+        5,
+        "users",
+        include_str!("../migrations/postgres/0005_users.sql"),
     ),
 ]);
 

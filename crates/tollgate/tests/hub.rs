@@ -973,7 +973,8 @@ fn operations_health_metrics_openapi_body_limit_and_graceful_shutdown() {
             .unwrap();
         assert_eq!(anonymous.status().as_u16(), 303);
 
-        // Signing in sets the token as an HttpOnly cookie; a wrong token is refused.
+        // Signing in with the token sets a session in an HttpOnly cookie (never the token
+        // itself); a wrong token is refused.
         let no_redirect = reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -992,7 +993,10 @@ fn operations_health_metrics_openapi_body_limit_and_graceful_shutdown() {
             .unwrap()
             .to_string();
         assert!(
-            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            cookie.starts_with("tollgate_session=")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax")
+                && !cookie.contains(&t),
             "{cookie}"
         );
         let refused = no_redirect

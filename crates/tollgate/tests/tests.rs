@@ -19,6 +19,8 @@ mod hub_lists;
 mod hub_parity;
 #[cfg(feature = "hub")]
 mod hub_sequence;
+#[cfg(feature = "hub")]
+mod hub_users;
 mod mobsf;
 mod parse_parallel;
 mod pull;

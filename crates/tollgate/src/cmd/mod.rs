@@ -7,3 +7,5 @@ pub mod pull;
 #[cfg(feature = "hub")]
 pub mod serve;
 pub mod upload;
+#[cfg(feature = "hub")]
+pub mod user;
