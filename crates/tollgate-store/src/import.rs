@@ -106,7 +106,41 @@ struct Existing {
     status: FindingStatus,
 }
 
+/// A change of an existing finding, for the status-change log: id, what, the status after,
+/// severity, detail.
+type Change = (
+    i64,
+    EventKind,
+    FindingStatus,
+    Severity,
+    Option<&'static str>,
+);
+
 impl Existing {
+    /// Marks it mitigated by this import: its status, the open/closed counters, the statistics,
+    /// the ids to write and the log.
+    fn mitigate(
+        &mut self,
+        counts: &mut CountDelta,
+        delta: &mut ImportDelta,
+        ids: &mut Vec<i64>,
+        changes: &mut Vec<Change>,
+    ) {
+        let was_open = self.status.is_open();
+        self.status.is_mitigated = true;
+        self.status.active = false;
+        counts.flip(was_open, self.status.is_open());
+        delta.closed.add(self.severity, &self.status);
+        ids.push(self.id);
+        changes.push((
+            self.id,
+            EventKind::Mitigated,
+            self.status.clone(),
+            self.severity,
+            None,
+        ));
+    }
+
     /// A risk acceptance whose expiry date has passed (and that was not a permanent close).
     fn acceptance_expired(&self, today: &str) -> bool {
         let s = &self.status;
@@ -346,7 +380,7 @@ impl Store {
         let mut duplicates_in_report = 0;
         let mut not_reactivated = 0;
         // State changes of existing findings, for the status-change log.
-        let mut changes: Vec<(i64, EventKind, FindingStatus, Severity, Option<&str>)> = Vec::new();
+        let mut changes: Vec<Change> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         while let Some(batch) = batches.next().await {
             let batch = batch.map_err(StoreError::Invalid)?;
@@ -456,19 +490,7 @@ impl Store {
                     && !e.status.is_mitigated
                     && !e.closed_by_triage()
                 {
-                    let was_open = e.status.is_open();
-                    e.status.is_mitigated = true;
-                    e.status.active = false;
-                    counts.flip(was_open, e.status.is_open());
-                    delta.closed.add(e.severity, &e.status);
-                    mitigate.push(e.id);
-                    changes.push((
-                        e.id,
-                        EventKind::Mitigated,
-                        e.status.clone(),
-                        e.severity,
-                        None,
-                    ));
+                    e.mitigate(&mut counts, &mut delta, &mut mitigate, &mut changes);
                 }
             }
             if !is_reimport {
@@ -491,18 +513,7 @@ impl Store {
                 for row in &rows {
                     let (fp, mut e) = existing_from_row(row)?;
                     if !seen.contains(&fp) {
-                        e.status.is_mitigated = true;
-                        e.status.active = false;
-                        counts.flip(true, false);
-                        delta.closed.add(e.severity, &e.status);
-                        mitigate.push(e.id);
-                        changes.push((
-                            e.id,
-                            EventKind::Mitigated,
-                            e.status.clone(),
-                            e.severity,
-                            None,
-                        ));
+                        e.mitigate(&mut counts, &mut delta, &mut mitigate, &mut changes);
                     }
                 }
             }

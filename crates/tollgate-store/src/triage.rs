@@ -57,20 +57,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
-        crate::events::append(
+        log_triage(
             self.backend,
             &mut tx,
+            &f,
+            EventKind::Priority,
+            None,
+            priority.as_str(),
             now,
-            &[NewEvent {
-                finding_id: id,
-                product_id: f.product_id,
-                kind: EventKind::Priority,
-                status: &f.status,
-                severity: f.severity(),
-                import_id: None,
-                actor: None,
-                detail: Some(priority.as_str()),
-            }],
         )
         .await?;
         tx.commit().await?;
@@ -152,20 +146,14 @@ impl Store {
         )
         .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
-        crate::events::append(
+        log_triage(
             self.backend,
             &mut tx,
+            &f,
+            EventKind::Closed,
+            Some(author),
+            &text,
             now,
-            &[NewEvent {
-                finding_id: id,
-                product_id: f.product_id,
-                kind: EventKind::Closed,
-                status: &f.status,
-                severity: f.severity(),
-                import_id: None,
-                actor: Some(author),
-                detail: Some(&text),
-            }],
         )
         .await?;
         tx.commit().await?;
@@ -289,4 +277,32 @@ async fn insert_note(
         kind,
         created_at: now,
     })
+}
+
+/// Appends a triage change of `f` (its state after the change) to the status-change log.
+async fn log_triage(
+    backend: crate::Backend,
+    conn: &mut AnyConnection,
+    f: &StoredFinding,
+    kind: EventKind,
+    actor: Option<&str>,
+    detail: &str,
+    now: Timestamp,
+) -> Result<()> {
+    crate::events::append(
+        backend,
+        conn,
+        now,
+        &[NewEvent {
+            finding_id: f.id,
+            product_id: f.product_id,
+            kind,
+            status: &f.status,
+            severity: f.severity(),
+            import_id: None,
+            actor,
+            detail: Some(detail),
+        }],
+    )
+    .await
 }

@@ -236,7 +236,8 @@ pub(crate) fn status_json(r: reqwest::blocking::Response) -> (u16, Value) {
     (status, v)
 }
 
-fn delta(v: &Value) -> (i64, i64, i64, i64) {
+/// A reimport answer's (created, closed, reactivated, untouched).
+pub(crate) fn delta(v: &Value) -> (i64, i64, i64, i64) {
     let d = &v["statistics"]["delta"];
     let n = |k: &str| d[k]["total"]["total"].as_i64().unwrap();
     (n("created"), n("closed"), n("reactivated"), n("untouched"))
@@ -249,7 +250,8 @@ const CONTEXT: [(&str, &str); 4] = [
     ("auto_create_context", "true"),
 ];
 
-fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+/// The import form fields of product `shop` / engagement `ci` (auto-created), plus `extra`.
+pub(crate) fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut v: Vec<_> = CONTEXT.to_vec();
     v.extend_from_slice(extra);
     v
