@@ -627,6 +627,26 @@ pub async fn finding(State(state): State<AppState>, v: Viewer, Path(id): Path<i6
     if let Some(s) = &m.location.snippet {
         let _ = write!(body, "<h2>Snippet</h2><pre>{}</pre>", esc(s));
     }
+    let history = state.store.finding_events(id).await.unwrap_or_default();
+    if !history.is_empty() {
+        body.push_str(
+            "<h2>History</h2><table><tr><th>When</th><th>What</th><th>Status after</th>\
+             <th>By</th><th>Import</th><th>Detail</th></tr>",
+        );
+        for e in &history {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                crate::time::rfc3339(e.at),
+                e.kind.as_str(),
+                esc(&e.status),
+                esc(e.actor.as_deref().unwrap_or("")),
+                e.import_id.map(|i| format!("#{i}")).unwrap_or_default(),
+                esc(e.detail.as_deref().unwrap_or("")),
+            );
+        }
+        body.push_str("</table>");
+    }
     if !notes.is_empty() {
         body.push_str("<h2>Notes</h2>");
         for n in &notes {
