@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """The hub's web UI in a real browser (headless Chromium over the DevTools protocol).
 
-Usage: ui-browser-check.py HUB_URL TOKEN_FILE OUT_DIR
+Usage: ui-browser-check.py HUB_URL TOKEN_FILE OUT_DIR [PERSON_FILE]
 
-Signs in through the form (CSRF token and cookie as a person's browser sends them), opens the
-home page, a product and a finding, and fails on any Content-Security-Policy violation or console
+Signs in through the form with the token (CSRF token and cookie as a browser sends them), opens
+the home page, a product and a finding, and fails on any Content-Security-Policy violation or console
 error, or when a page does not show what it should. Then a page on another origin posts the
 sign-in form across sites, as an attacker's page would: the hub must refuse it (403) and set no
-session cookie. Screenshots go to OUT_DIR. Needs `chromium` and the `websocket-client` package.
+session cookie. With PERSON_FILE (a user's name, then their password, one a line): signs that
+person in with the name-and-password form, checks the session cookie's attributes, and signs out
+through the sign-out form: the cookie goes and the pages ask for a sign-in again. Screenshots go to
+OUT_DIR. Needs `chromium` and the `websocket-client` package.
 """
 
 import base64
@@ -132,6 +135,7 @@ class Browser:
 
 def main():
     hub, token_file, out = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+    person = open(sys.argv[4]).read().splitlines()[:2] if len(sys.argv) > 4 else None
     token = open(token_file).read().strip()
     os.makedirs(out, exist_ok=True)
     failures = []
@@ -147,12 +151,13 @@ def main():
         rules = b.js("Array.from(document.styleSheets).reduce((n, s) => n + s.cssRules.length, 0)")
         expect(b.js("!!document.querySelector('input[name=csrf]')"), "the sign-in form carries a CSRF field")
         b.js(f"document.querySelector('input[name=token]').value = {json.dumps(token)};"
-             "document.forms[0].submit();")
+             "document.querySelector('input[name=token]').form.submit();")
         b.wait_for_load()
-        expect(any(c["name"] == "tollgate_token" for c in b.cookies()), "signing in sets the session cookie")
-        session = next((c for c in b.cookies() if c["name"] == "tollgate_token"), {})
-        expect(session.get("httpOnly") and session.get("sameSite") == "Strict",
-               "the session cookie is HttpOnly and SameSite=Strict")
+        expect(any(c["name"] == "tollgate_session" for c in b.cookies()), "signing in sets the session cookie")
+        expect(not any(token in c["value"] for c in b.cookies()), "the browser never holds the token")
+        session = next((c for c in b.cookies() if c["name"] == "tollgate_session"), {})
+        expect(session.get("httpOnly") and session.get("sameSite") == "Lax",
+               "the session cookie is HttpOnly and SameSite=Lax")
         b.open(f"{hub}/")
         b.screenshot(f"{out}/home.png")
         home = b.js("document.body.innerText") or ""
@@ -171,6 +176,36 @@ def main():
         expect(not b.problems, f"no CSP violation or console error ({len(b.problems)}: {b.problems[:3]})")
     finally:
         b.close()
+
+    if person:
+        name, password = person
+        b = Browser()
+        try:
+            b.open(f"{hub}/ui/login")
+            b.js(f"document.querySelector('input[name=name]').value = {json.dumps(name)};"
+                 f"document.querySelector('input[name=password]').value = {json.dumps(password)};"
+                 "document.querySelector('input[name=name]').form.submit();")
+            b.wait_for_load()
+            session = next((c for c in b.cookies() if c["name"] == "tollgate_session"), {})
+            expect(bool(session), "a person's sign-in sets the tollgate_session cookie")
+            expect(session.get("httpOnly") and session.get("sameSite") == "Lax"
+                   and session.get("path") == "/" and not session.get("session", True),
+                   "the session cookie is HttpOnly, SameSite=Lax, Path=/, with an expiry "
+                   f"({ {k: v for k, v in session.items() if k != 'value'} })")
+            home = b.js("document.body.innerText") or ""
+            b.screenshot(f"{out}/person-home.png")
+            expect(f"signed in as {name}" in home, "the home page shows who is signed in")
+            b.open(f"{hub}/ui/logout")
+            b.js("document.forms[0].submit();")
+            b.wait_for_load()
+            expect(not any(c["name"] == "tollgate_session" for c in b.cookies()),
+                   "signing out removes the session cookie")
+            b.open(f"{hub}/")
+            expect(b.js("!!document.querySelector('input[name=password]')") is True,
+                   "after sign-out the hub asks for a sign-in again")
+            expect(not b.problems, f"no CSP violation or console error ({b.problems[:3]})")
+        finally:
+            b.close()
 
     # An attacker's page on another origin posts the sign-in form with a token of its own.
     port = free_port()
@@ -204,7 +239,7 @@ def main():
         b.call("Page.navigate", url=f"http://localhost:{port}/")
         b.pump(20, lambda: bool(statuses))
         expect(statuses == [403], f"a cross-site sign-in post is refused with 403 (saw {statuses})")
-        expect(not any(c["name"] == "tollgate_token" for c in b.cookies()),
+        expect(not any(c["name"] in ("tollgate_session", "tollgate_token") for c in b.cookies()),
                "a cross-site sign-in post sets no session cookie")
     finally:
         b.close()

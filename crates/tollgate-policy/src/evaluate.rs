@@ -187,12 +187,10 @@ pub fn evaluate(input: &GateInput<'_>) -> Decision {
 }
 
 /// The same decision, one finding at a time: a gate can evaluate findings while the parser is
-/// still producing them. `push` findings in order, then `finish`.
+/// still producing them. `push` findings in order, then `finish`. (Or [`Judge::judge`] them on
+/// any thread and [`Evaluator::record`] the judgements in order: the same decision.)
 pub struct Evaluator<'a> {
-    policy: &'a Policy,
-    baseline: Option<&'a Baseline>,
-    applicable: Vec<bool>,
-    live_waiver: Vec<bool>,
+    judge: Judge<'a>,
     applied: BTreeMap<usize, Vec<usize>>,
     expired: BTreeMap<usize, Vec<usize>>,
     by_rule: BTreeMap<usize, Vec<usize>>,
@@ -204,6 +202,75 @@ pub struct Evaluator<'a> {
     context_environment_assumed: bool,
 }
 
+/// The part of the evaluation that looks at one finding alone (its state, rule and waivers):
+/// shared by threads, its [`Judgement`]s recorded in report order by [`Evaluator::record`].
+#[derive(Clone)]
+pub struct Judge<'a> {
+    policy: &'a Policy,
+    baseline: Option<&'a Baseline>,
+    applicable: Vec<bool>,
+    live_waiver: Vec<bool>,
+}
+
+/// What [`Judge::judge`] found for one finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub evaluated: Evaluated,
+    /// Expired waivers that match it (usually none).
+    pub expired: Vec<usize>,
+}
+
+impl Judge<'_> {
+    pub fn judge(&self, f: &Finding) -> Judgement {
+        let policy = self.policy;
+        let state = match self.baseline {
+            Some(b) if b.fingerprints.contains(f.fingerprint.as_str()) => State::Existing,
+            _ => State::New,
+        };
+        let rule = policy.rules.iter().enumerate().position(|(r, rule)| {
+            self.applicable[r]
+                && match rule.spec.state {
+                    StateFilter::Any => true,
+                    StateFilter::New => state == State::New,
+                    StateFilter::Existing => state == State::Existing,
+                }
+                && rule.matches(f)
+        });
+        let mut waiver = None;
+        let mut expired = Vec::new();
+        for (w, wv) in policy.waivers.iter().enumerate() {
+            if wv.matches(f) {
+                if self.live_waiver[w] {
+                    waiver.get_or_insert(w);
+                } else {
+                    expired.push(w);
+                }
+            }
+        }
+        let disposition = if f.suppressed {
+            Disposition::Suppressed
+        } else if waiver.is_some() {
+            Disposition::Waived
+        } else {
+            match rule.map(|r| policy.rules[r].spec.verdict) {
+                Some(Verdict::Block) => Disposition::Block,
+                Some(Verdict::Warn) => Disposition::Warn,
+                Some(Verdict::Info) => Disposition::Info,
+                None => Disposition::Advisory,
+            }
+        };
+        Judgement {
+            evaluated: Evaluated {
+                state,
+                disposition,
+                rule,
+                waiver,
+            },
+            expired,
+        }
+    }
+}
+
 impl<'a> Evaluator<'a> {
     pub fn new(
         policy: &'a Policy,
@@ -212,10 +279,12 @@ impl<'a> Evaluator<'a> {
         today: Date,
     ) -> Self {
         Evaluator {
-            policy,
-            baseline,
-            applicable: policy.rules.iter().map(|r| r.applies_in(context)).collect(),
-            live_waiver: policy.waivers.iter().map(|w| w.expires >= today).collect(),
+            judge: Judge {
+                policy,
+                baseline,
+                applicable: policy.rules.iter().map(|r| r.applies_in(context)).collect(),
+                live_waiver: policy.waivers.iter().map(|w| w.expires >= today).collect(),
+            },
             applied: BTreeMap::new(),
             expired: BTreeMap::new(),
             by_rule: BTreeMap::new(),
@@ -233,66 +302,48 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// What judges findings for this evaluator (on other threads too).
+    pub fn judge(&self) -> &Judge<'a> {
+        &self.judge
+    }
+
     /// Evaluates the next finding (its index is the number of findings pushed before it).
     pub fn push(&mut self, f: &Finding) -> Evaluated {
+        let j = self.judge.judge(f);
+        self.record(&j, f.severity).0
+    }
+
+    /// Records the judgement of the next finding (of this severity), as [`push`](Self::push)
+    /// would have. Also returns the finding's place in the lists of findings the decision
+    /// names (its reason's, its waiver's, its expired waivers'): the lowest index in any of
+    /// them, `None` when no list names it. (A writer that shows only the first N of each list
+    /// needs only the findings placed below N.)
+    pub fn record(&mut self, j: &Judgement, severity: Severity) -> (Evaluated, Option<usize>) {
         let i = self.evaluated.len();
-        let policy = self.policy;
-        let state = match self.baseline {
-            Some(b) if b.fingerprints.contains(f.fingerprint.as_str()) => State::Existing,
-            _ => State::New,
+        let e = j.evaluated;
+        let mut place: Option<usize> = None;
+        let mut listed = |list: &mut Vec<usize>| {
+            place = Some(place.map_or(list.len(), |p| p.min(list.len())));
+            list.push(i);
         };
-        let rule = policy.rules.iter().enumerate().position(|(r, rule)| {
-            self.applicable[r]
-                && match rule.spec.state {
-                    StateFilter::Any => true,
-                    StateFilter::New => state == State::New,
-                    StateFilter::Existing => state == State::Existing,
-                }
-                && rule.matches(f)
-        });
-        let mut waiver = None;
-        for (w, wv) in policy.waivers.iter().enumerate() {
-            if wv.matches(f) {
-                if self.live_waiver[w] {
-                    if waiver.is_none() {
-                        waiver = Some(w);
-                        self.applied.entry(w).or_default().push(i);
-                    }
-                } else {
-                    self.expired.entry(w).or_default().push(i);
-                }
-            }
+        if let Some(w) = e.waiver {
+            listed(self.applied.entry(w).or_default());
         }
-        let disposition = if f.suppressed {
-            Disposition::Suppressed
-        } else if waiver.is_some() {
-            Disposition::Waived
-        } else {
-            match rule.map(|r| policy.rules[r].spec.verdict) {
-                Some(Verdict::Block) => Disposition::Block,
-                Some(Verdict::Warn) => Disposition::Warn,
-                Some(Verdict::Info) => Disposition::Info,
-                None => Disposition::Advisory,
-            }
-        };
+        for &w in &j.expired {
+            listed(self.expired.entry(w).or_default());
+        }
         if let (Some(r), Disposition::Block | Disposition::Warn | Disposition::Info) =
-            (rule, disposition)
+            (e.rule, e.disposition)
         {
-            self.by_rule.entry(r).or_default().push(i);
+            listed(self.by_rule.entry(r).or_default());
         }
         *self
             .counts
-            .entry((f.severity, state, disposition))
+            .entry((severity, e.state, e.disposition))
             .or_insert(0u64) += 1;
-        let e = Evaluated {
-            state,
-            disposition,
-            rule,
-            waiver,
-        };
         self.evaluated.push(e);
-        self.severities.push(f.severity);
-        e
+        self.severities.push(severity);
+        (e, place)
     }
 
     /// How many findings were pushed.
@@ -330,9 +381,13 @@ impl<'a> Evaluator<'a> {
     /// Adds the fail-closed conditions of the inputs and decides.
     pub fn finish(self, reports: &[InputReport], on_error: OnError) -> Decision {
         let Evaluator {
-            policy,
-            baseline,
-            live_waiver,
+            judge:
+                Judge {
+                    policy,
+                    baseline,
+                    live_waiver,
+                    ..
+                },
             applied,
             mut expired,
             by_rule,

@@ -12,8 +12,8 @@ mod policy;
 pub use context::{parse_build, Build, Context};
 pub use date::Date;
 pub use evaluate::{
-    evaluate, Baseline, Decision, Disposition, Evaluated, Evaluator, GateInput, InputReport,
-    OnError, Outcome, Reason, ReasonKind, State, WaiverReport, WaiverUse,
+    evaluate, Baseline, Decision, Disposition, Evaluated, Evaluator, GateInput, InputReport, Judge,
+    Judgement, OnError, Outcome, Reason, ReasonKind, State, WaiverReport, WaiverUse,
 };
 pub use policy::{
     ContextSpec, MatchSpec, Policy, PolicyError, Rule, RuleSpec, StateFilter, Verdict, Waiver,

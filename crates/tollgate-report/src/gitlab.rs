@@ -35,7 +35,7 @@ pub fn write_junit(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> {
             r.message.clone(),
         );
     }
-    for (f, e) in run.findings.iter().zip(&d.evaluated) {
+    for (f, e) in run.findings.all()?.iter().zip(&d.evaluated) {
         if e.disposition != Disposition::Block {
             continue;
         }
@@ -141,7 +141,7 @@ pub fn write_gitlab_codequality(run: &GateRun<'_>, out: &mut dyn Write) -> io::R
     // Fingerprints already used, and how often each (fingerprint, path, line) was seen.
     let mut used: HashSet<String> = HashSet::new();
     let mut seen_at: HashMap<(&str, String, u32), u32> = HashMap::new();
-    for (f, e) in run.findings.iter().zip(&run.decision.evaluated) {
+    for (f, e) in run.findings.all()?.iter().zip(&run.decision.evaluated) {
         if matches!(e.disposition, Disposition::Waived | Disposition::Suppressed) {
             continue;
         }

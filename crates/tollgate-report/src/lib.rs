@@ -13,13 +13,13 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use tollgate_model::{Finding, Severity};
+use tollgate_model::{Finding, Fingerprint, Severity};
 use tollgate_policy::{Baseline, Context, Decision, Disposition, InputReport, Policy, State};
 
 pub use finding_json::write_finding;
 pub use gitlab::{codequality_path, write_gitlab_codequality, write_junit};
 
-pub use markdown::write_markdown;
+pub use markdown::{write_markdown, MARKDOWN_LIST_LIMIT};
 pub use sarif::{
     file_place, plan_cap, write_sarif, write_sarif_with, FilePlace, SarifCap, SarifOptions,
     DEFAULT_MAX_RESULTS, GITHUB_MAX_RESULTS,
@@ -28,10 +28,77 @@ pub use sarif::{
 /// Version of the summary JSON schema.
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
 
+/// The findings of a gate run, as the writers see them.
+#[derive(Clone, Copy)]
+pub enum Findings<'a> {
+    /// Every finding, in order (what SARIF, JUnit and Code Quality need).
+    All(&'a [Finding]),
+    /// What the summary (given its `findings[]` entries already written) and the Markdown need:
+    /// every finding's fingerprint, and, by index in ascending order, the findings the Markdown
+    /// lists (at least the first [`MARKDOWN_LIST_LIMIT`] of each reason and waiver).
+    Listed {
+        fingerprints: &'a [Fingerprint],
+        kept: &'a [(usize, Finding)],
+    },
+}
+
+impl<'a> Findings<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            Findings::All(all) => all.len(),
+            Findings::Listed { fingerprints, .. } => fingerprints.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Finding number `i`, if it was kept.
+    pub fn get(&self, i: usize) -> Option<&'a Finding> {
+        match self {
+            Findings::All(all) => all.get(i),
+            Findings::Listed { kept, .. } => kept
+                .binary_search_by_key(&i, |(k, _)| *k)
+                .ok()
+                .map(|at| &kept[at].1),
+        }
+    }
+
+    pub fn fingerprint(&self, i: usize) -> Option<&'a str> {
+        match self {
+            Findings::All(all) => all.get(i).map(|f| f.fingerprint.as_str()),
+            Findings::Listed { fingerprints, .. } => fingerprints.get(i).map(|f| f.as_str()),
+        }
+    }
+
+    /// Every finding, for the writers that need them all.
+    pub fn all(&self) -> io::Result<&'a [Finding]> {
+        match self {
+            Findings::All(all) => Ok(all),
+            Findings::Listed { .. } => Err(io::Error::other(
+                "internal error: this output needs every finding, and the gate kept only the listed ones",
+            )),
+        }
+    }
+}
+
+impl<'a> From<&'a [Finding]> for Findings<'a> {
+    fn from(all: &'a [Finding]) -> Self {
+        Findings::All(all)
+    }
+}
+
+impl<'a> From<&'a Vec<Finding>> for Findings<'a> {
+    fn from(all: &'a Vec<Finding>) -> Self {
+        Findings::All(all)
+    }
+}
+
 /// Everything a writer needs about one gate run.
 pub struct GateRun<'a> {
     pub decision: &'a Decision,
-    pub findings: &'a [Finding],
+    pub findings: Findings<'a>,
     pub policy: &'a Policy,
     pub context: &'a Context,
     pub inputs: &'a [InputReport],
@@ -52,8 +119,7 @@ impl GateRun<'_> {
     fn fingerprints(&self, findings: &[usize]) -> Vec<&str> {
         findings
             .iter()
-            .filter_map(|i| self.findings.get(*i))
-            .map(|f| f.fingerprint.as_str())
+            .filter_map(|i| self.findings.fingerprint(*i))
             .collect()
     }
 }
@@ -125,6 +191,37 @@ pub fn write_summary_json_with(
     findings_json: Option<&[u8]>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    write_summary(run, out, |out| match findings_json {
+        Some(pre) => out.write_all(pre),
+        None => {
+            let mut entry = Vec::new();
+            let d = run.decision;
+            for (i, (f, e)) in run.findings.all()?.iter().zip(&d.evaluated).enumerate() {
+                entry.clear();
+                write_compact_finding(&mut entry, run.policy, i, f, e)?;
+                out.write_all(&entry)?;
+            }
+            Ok(())
+        }
+    })
+}
+
+/// `security-gate-summary.json` whose `findings[]` entries (written with
+/// [`write_compact_finding`], in order, for every finding of `run`) are read from `entries`: a
+/// gate over a large report keeps them in a temporary file, not in memory.
+pub fn write_summary_json_from(
+    run: &GateRun<'_>,
+    entries: &mut dyn io::Read,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write_summary(run, out, |out| io::copy(entries, out).map(drop))
+}
+
+fn write_summary(
+    run: &GateRun<'_>,
+    out: &mut dyn Write,
+    findings: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let d = run.decision;
     let mut counts: BTreeMap<&str, BTreeMap<&str, BTreeMap<&str, u64>>> = BTreeMap::new();
     let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
@@ -192,17 +289,7 @@ pub fn write_summary_json_with(
     head_text.truncate(head_text.trim_end().len() - 1); // drop the closing brace
     out.write_all(head_text.trim_end().as_bytes())?;
     out.write_all(b",\n  \"findings\": [")?;
-    match findings_json {
-        Some(pre) => out.write_all(pre)?,
-        None => {
-            let mut entry = Vec::new();
-            for (i, (f, e)) in run.findings.iter().zip(&d.evaluated).enumerate() {
-                entry.clear();
-                write_compact_finding(&mut entry, run.policy, i, f, e)?;
-                out.write_all(&entry)?;
-            }
-        }
-    }
+    findings(out)?;
     out.write_all(b"\n  ]\n}\n")?;
     Ok(())
 }

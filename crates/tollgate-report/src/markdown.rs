@@ -13,7 +13,8 @@ use tollgate_policy::{Disposition, Outcome, ReasonKind, State, Verdict};
 use crate::{describe_location, GateRun};
 
 /// At most this many findings are listed per section; the JSON summary has them all.
-const LIST_LIMIT: usize = 50;
+pub const MARKDOWN_LIST_LIMIT: usize = 50;
+const LIST_LIMIT: usize = MARKDOWN_LIST_LIMIT;
 
 pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> {
     let d = run.decision;
@@ -154,7 +155,9 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
                 code(rule, false)
             )?;
             for &i in r.findings.iter().take(LIST_LIMIT) {
-                let f = &run.findings[i];
+                let Some(f) = run.findings.get(i) else {
+                    continue;
+                };
                 writeln!(out, "- {}", finding_line(f, d.evaluated[i].state))?;
                 writeln!(out, "  <details><summary>Rationale and fix</summary>\n")?;
                 if let Some(s) = spec {
@@ -210,11 +213,10 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
                 html(&r.message, 300)
             )?;
             for &i in r.findings.iter().take(LIST_LIMIT) {
-                writeln!(
-                    out,
-                    "- {}",
-                    finding_line(&run.findings[i], d.evaluated[i].state)
-                )?;
+                let Some(f) = run.findings.get(i) else {
+                    continue;
+                };
+                writeln!(out, "- {}", finding_line(f, d.evaluated[i].state))?;
             }
             if r.findings.len() > LIST_LIMIT {
                 writeln!(out, "- … and {} more", r.findings.len() - LIST_LIMIT)?;
@@ -248,11 +250,10 @@ pub fn write_markdown(run: &GateRun<'_>, out: &mut dyn Write) -> io::Result<()> 
                 plural(n)
             )?;
             for &i in u.findings.iter().take(LIST_LIMIT) {
-                writeln!(
-                    out,
-                    "  - {}",
-                    finding_line(&run.findings[i], d.evaluated[i].state)
-                )?;
+                let Some(f) = run.findings.get(i) else {
+                    continue;
+                };
+                writeln!(out, "  - {}", finding_line(f, d.evaluated[i].state))?;
             }
             if u.findings.len() > LIST_LIMIT {
                 writeln!(out, "  - … and {} more", u.findings.len() - LIST_LIMIT)?;

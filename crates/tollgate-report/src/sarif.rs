@@ -371,12 +371,13 @@ pub fn write_sarif_with(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let max = options.max_results.min(GITHUB_MAX_RESULTS);
-    let cap = plan_cap(run.findings, &run.decision.evaluated, max);
+    let findings = run.findings.all()?;
+    let cap = plan_cap(findings, &run.decision.evaluated, max);
     // Rule key → (index, first finding, CWEs of all its findings).
     let mut rules: BTreeMap<String, (usize, usize, BTreeSet<u32>)> = BTreeMap::new();
     let mut results = Vec::with_capacity(cap.kept.len());
     for &i in &cap.kept {
-        let (f, e) = (&run.findings[i], &run.decision.evaluated[i]);
+        let (f, e) = (&findings[i], &run.decision.evaluated[i]);
         let rule_key = format!("{}/{}", f.scanner.name, f.rule_id);
         let next = rules.len();
         let rule = rules
@@ -485,9 +486,7 @@ pub fn write_sarif_with(
     }
     let mut rule_list: Vec<(usize, Value)> = rules
         .into_iter()
-        .map(|(id, (index, first, cwes))| {
-            (index, rule_descriptor(&id, &run.findings[first], &cwes))
-        })
+        .map(|(id, (index, first, cwes))| (index, rule_descriptor(&id, &findings[first], &cwes)))
         .collect();
     rule_list.sort_by_key(|(i, _)| *i);
     let mut sarif_run = json!({

@@ -48,7 +48,7 @@ fn with_run<T>(findings: &[Finding], write: impl FnOnce(&GateRun<'_>) -> T) -> T
     });
     let run = GateRun {
         decision: &decision,
-        findings,
+        findings: findings.into(),
         policy: &policy,
         context: &context,
         inputs: &inputs,

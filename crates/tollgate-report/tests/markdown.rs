@@ -100,7 +100,7 @@ fn markdown_summary_snapshot() {
     });
     let run = GateRun {
         decision: &decision,
-        findings: &findings,
+        findings: (&findings).into(),
         policy: &policy,
         context: &context,
         inputs: &inputs,
@@ -157,7 +157,7 @@ fn a_fail_open_warning_without_findings_says_what_it_is() {
     assert_eq!(decision.outcome, Outcome::Warn);
     let run = GateRun {
         decision: &decision,
-        findings: &findings,
+        findings: (&findings).into(),
         policy: &policy,
         context: &context,
         inputs: &inputs,

@@ -22,6 +22,7 @@ use tollgate_store::{Scope, Store, StoreOptions, Token};
 
 pub use conn::ConnectionLimits;
 pub use routes::router;
+pub use time::rfc3339;
 
 /// Everything `tollgate serve` is told.
 #[derive(Debug, Clone)]
@@ -186,6 +187,72 @@ pub async fn revoke_token(database_url: &str, name: &str) -> anyhow::Result<bool
     let done = store.revoke_token(name, state::now()).await?;
     store.close().await;
     Ok(done)
+}
+
+/// `tollgate user create`.
+pub async fn create_user(
+    database_url: &str,
+    name: &str,
+    password: &str,
+    scopes: &[Scope],
+    product: Option<&str>,
+) -> anyhow::Result<tollgate_store::User> {
+    let store = open_for_cli(database_url).await?;
+    let out = store
+        .create_user(name, password, scopes, product, state::now())
+        .await;
+    store.close().await;
+    Ok(out?)
+}
+
+/// `tollgate user list`: every user with their product's name.
+pub async fn users(
+    database_url: &str,
+) -> anyhow::Result<Vec<(tollgate_store::User, Option<String>)>> {
+    let store = open_for_cli(database_url).await?;
+    let users = store.users().await;
+    let mut out = Vec::new();
+    let mut failed = None;
+    if let Ok(users) = &users {
+        for u in users {
+            let product = match u.product_id {
+                Some(id) => match store.product(id).await {
+                    Ok(p) => p.map(|p| p.name),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                },
+                None => None,
+            };
+            out.push((u.clone(), product));
+        }
+    }
+    store.close().await;
+    users?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    Ok(out)
+}
+
+/// `tollgate user disable`.
+pub async fn disable_user(database_url: &str, name: &str) -> anyhow::Result<bool> {
+    let store = open_for_cli(database_url).await?;
+    let done = store.disable_user(name, state::now()).await;
+    store.close().await;
+    Ok(done?)
+}
+
+async fn open_for_cli(database_url: &str) -> anyhow::Result<Store> {
+    Store::open(database_url, StoreOptions::default())
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                tollgate_store::redact_url(database_url)
+            )
+        })
 }
 
 /// Logs to stderr: text, or one JSON object per line (`json`), filtered by `RUST_LOG`.

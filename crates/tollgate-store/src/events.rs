@@ -103,6 +103,12 @@ impl OpenDeltas {
     pub(crate) fn new() -> OpenDeltas {
         OpenDeltas::default()
     }
+
+    /// A finding created open (its `created` event written apart).
+    pub(crate) fn opened(&mut self, finding_id: i64, product_id: i64, severity: i64) {
+        *self.daily.entry((product_id, severity)).or_default() += 1;
+        self.changed.push((finding_id, product_id, 1));
+    }
 }
 
 /// Adds `more` into `into`.

@@ -106,7 +106,41 @@ struct Existing {
     status: FindingStatus,
 }
 
+/// A change of an existing finding, for the status-change log: id, what, the status after,
+/// severity, detail.
+type Change = (
+    i64,
+    EventKind,
+    FindingStatus,
+    Severity,
+    Option<&'static str>,
+);
+
 impl Existing {
+    /// Marks it mitigated by this import: its status, the open/closed counters, the statistics,
+    /// the ids to write and the log.
+    fn mitigate(
+        &mut self,
+        counts: &mut CountDelta,
+        delta: &mut ImportDelta,
+        ids: &mut Vec<i64>,
+        changes: &mut Vec<Change>,
+    ) {
+        let was_open = self.status.is_open();
+        self.status.is_mitigated = true;
+        self.status.active = false;
+        counts.flip(was_open, self.status.is_open());
+        delta.closed.add(self.severity, &self.status);
+        ids.push(self.id);
+        changes.push((
+            self.id,
+            EventKind::Mitigated,
+            self.status.clone(),
+            self.severity,
+            None,
+        ));
+    }
+
     /// A risk acceptance whose expiry date has passed (and that was not a permanent close).
     fn acceptance_expired(&self, today: &str) -> bool {
         let s = &self.status;
@@ -348,7 +382,7 @@ impl Store {
         let mut duplicates_in_report = 0;
         let mut not_reactivated = 0;
         // State changes of existing findings, for the status-change log.
-        let mut changes: Vec<(i64, EventKind, FindingStatus, Severity, Option<&str>)> = Vec::new();
+        let mut changes: Vec<Change> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         while let Some(batch) = batches.next().await {
             let batch = batch.map_err(StoreError::Invalid)?;
@@ -462,19 +496,7 @@ impl Store {
                     && !e.status.is_mitigated
                     && !e.closed_by_triage()
                 {
-                    let was_open = e.status.is_open();
-                    e.status.is_mitigated = true;
-                    e.status.active = false;
-                    counts.flip(was_open, e.status.is_open());
-                    delta.closed.add(e.severity, &e.status);
-                    mitigate.push(e.id);
-                    changes.push((
-                        e.id,
-                        EventKind::Mitigated,
-                        e.status.clone(),
-                        e.severity,
-                        None,
-                    ));
+                    e.mitigate(&mut counts, &mut delta, &mut mitigate, &mut changes);
                 }
             }
             if !is_reimport {
@@ -497,18 +519,7 @@ impl Store {
                 for row in &rows {
                     let (fp, mut e) = existing_from_row(row)?;
                     if !seen.contains(&fp) {
-                        e.status.is_mitigated = true;
-                        e.status.active = false;
-                        counts.flip(true, false);
-                        delta.closed.add(e.severity, &e.status);
-                        mitigate.push(e.id);
-                        changes.push((
-                            e.id,
-                            EventKind::Mitigated,
-                            e.status.clone(),
-                            e.severity,
-                            None,
-                        ));
+                        e.mitigate(&mut counts, &mut delta, &mut mitigate, &mut changes);
                     }
                 }
             }
@@ -556,6 +567,27 @@ impl Store {
         })
         .await?;
 
+        // The created findings' events in one statement: a new finding's status is the call's
+        // (active / verified) or, suppressed by the scanner, a false positive — the words
+        // FindingStatus::word gives those statuses.
+        let mut created = Sql::new(
+            "INSERT INTO finding_events (finding_id, product_id, at, kind, status, is_open, severity, \
+             import_id, actor) SELECT id, product_id, ",
+        );
+        created
+            .arg(now)
+            .push(", ")
+            .arg(EventKind::Created.as_str())
+            .push(", CASE WHEN false_p = ")
+            .arg(true)
+            .push(" THEN 'false_positive' WHEN active = ")
+            .arg(true)
+            .push(" THEN 'open' ELSE 'inactive' END, is_open, severity, created_import_id, ")
+            .arg(req.actor.clone())
+            .push(" FROM findings WHERE created_import_id = ")
+            .arg(import_id)
+            .push(" ORDER BY id");
+        created.query(self.backend)?.execute(&mut *conn).await?;
         let events: Vec<NewEvent> = changes
             .iter()
             .map(|(id, kind, status, severity, detail)| NewEvent {
@@ -724,27 +756,23 @@ impl Store {
         for row in &rows {
             ids.insert(get_str(row, "fingerprint")?, get_i64(row, "id")?);
         }
-        let mut created = Vec::with_capacity(chunk.len());
+        // The created findings' events are written in one statement after the import (below);
+        // what they add to the open findings is counted here.
+        let mut deltas = crate::events::OpenDeltas::new();
         for item in chunk {
             let f = &item.finding;
-            created.push(NewEvent {
-                finding_id: *ids.get(f.fingerprint.as_str()).ok_or_else(|| {
+            let st = if f.suppressed {
+                suppressed_status
+            } else {
+                status
+            };
+            if st.is_open() {
+                let id = *ids.get(f.fingerprint.as_str()).ok_or_else(|| {
                     StoreError::Corrupt(format!("no id returned for {}", f.fingerprint))
-                })?,
-                product_id: resolved.product_id,
-                kind: EventKind::Created,
-                status: if f.suppressed {
-                    suppressed_status
-                } else {
-                    status
-                },
-                severity: f.severity,
-                import_id: Some(import_id),
-                actor: req.actor.as_deref(),
-                detail: None,
-            });
+                })?;
+                deltas.opened(id, resolved.product_id, severity_rank(f.severity));
+            }
         }
-        let deltas = crate::events::append(self.backend, conn, now, &created).await?;
         let mut d = Sql::new("INSERT INTO finding_data (finding_id, data) VALUES ");
         for (i, item) in chunk.iter().enumerate() {
             if i > 0 {

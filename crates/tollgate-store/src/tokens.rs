@@ -59,14 +59,17 @@ impl Store {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        let exists = Sql::new("SELECT id FROM tokens WHERE name = ")
+        // A user's name too: a name in a note or the status log must say who it was.
+        let exists = Sql::new("SELECT name FROM tokens WHERE name = ")
+            .arg(name)
+            .push(" UNION ALL SELECT name FROM users WHERE name = ")
             .arg(name)
             .query(self.backend)?
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_some() {
             return Err(StoreError::Conflict(format!(
-                "a token named {name:?} already exists"
+                "the name {name:?} is taken by a token or a user"
             )));
         }
         let row = Sql::new(
@@ -124,14 +127,23 @@ impl Store {
     /// Revokes a token by name; true when there was one to revoke.
     pub async fn revoke_token(&self, name: &str, now: Timestamp) -> Result<bool> {
         let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
         let done = Sql::new("UPDATE tokens SET revoked_at = ")
             .arg(now)
             .push(" WHERE name = ")
             .arg(name)
             .push(" AND revoked_at IS NULL")
             .query(self.backend)?
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        // Browsers signed in with it are signed out at once.
+        Sql::new("DELETE FROM sessions WHERE token_id IN (SELECT id FROM tokens WHERE name = ")
+            .arg(name)
+            .push(")")
+            .query(self.backend)?
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -57,23 +57,16 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
-        let deltas = crate::events::append(
+        log_triage(
             self.backend,
             &mut tx,
+            &f,
+            EventKind::Priority,
+            None,
+            priority.as_str(),
             now,
-            &[NewEvent {
-                finding_id: id,
-                product_id: f.product_id,
-                kind: EventKind::Priority,
-                status: &f.status,
-                severity: f.severity(),
-                import_id: None,
-                actor: None,
-                detail: Some(priority.as_str()),
-            }],
         )
         .await?;
-        crate::events::add_open_deltas(self.backend, &mut tx, now, deltas).await?;
         tx.commit().await?;
         Ok(f)
     }
@@ -153,23 +146,16 @@ impl Store {
         )
         .await?;
         let f = self.finding_for_update(&mut tx, id, None).await?;
-        let deltas = crate::events::append(
+        log_triage(
             self.backend,
             &mut tx,
+            &f,
+            EventKind::Closed,
+            Some(author),
+            &text,
             now,
-            &[NewEvent {
-                finding_id: id,
-                product_id: f.product_id,
-                kind: EventKind::Closed,
-                status: &f.status,
-                severity: f.severity(),
-                import_id: None,
-                actor: Some(author),
-                detail: Some(&text),
-            }],
         )
         .await?;
-        crate::events::add_open_deltas(self.backend, &mut tx, now, deltas).await?;
         tx.commit().await?;
         Ok(f)
     }
@@ -334,4 +320,34 @@ async fn insert_note(
         kind,
         created_at: now,
     })
+}
+
+/// Appends a triage change of `f` (its state after the change) to the status-change log.
+async fn log_triage(
+    backend: crate::Backend,
+    conn: &mut AnyConnection,
+    f: &StoredFinding,
+    kind: EventKind,
+    actor: Option<&str>,
+    detail: &str,
+    now: Timestamp,
+) -> Result<()> {
+    let deltas = crate::events::append(
+        backend,
+        conn,
+        now,
+        &[NewEvent {
+            finding_id: f.id,
+            product_id: f.product_id,
+            kind,
+            status: &f.status,
+            severity: f.severity(),
+            import_id: None,
+            actor,
+            detail: Some(detail),
+        }],
+    )
+    .await?;
+    // Written last in the transaction (see events::add_open_deltas).
+    crate::events::add_open_deltas(backend, conn, now, deltas).await
 }

@@ -313,6 +313,31 @@ impl Token {
     }
 }
 
+/// A person who signs in to the web UI with a name and a password (only an argon2id hash of it
+/// is stored). Scopes and the product limit mean what they mean for a [`Token`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// When set, the user sees and touches only this product.
+    pub product_id: Option<i64>,
+    pub created_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
+    pub last_sign_in: Option<Timestamp>,
+}
+
+impl User {
+    /// `admin` grants every scope.
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin)
+    }
+    /// Whether the user may see `product_id` at all.
+    pub fn sees(&self, product_id: i64) -> bool {
+        self.product_id.is_none_or(|p| p == product_id)
+    }
+}
+
 /// A recorded run of `tollgate gate`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct GateRun {

@@ -938,7 +938,11 @@ async fn the_status_change_log_records_every_change_and_nothing_else() {
         let all = || vec![finding("a1", Severity::High), finding("b2", Severity::Low)];
         let mut first = reimport(1_000);
         first.actor = Some("ci-shop".into());
-        s.import(first, all()).await.unwrap();
+        let mut with_suppressed = all();
+        let mut s9 = finding("e9", Severity::Medium);
+        s9.suppressed = true;
+        with_suppressed.push(s9);
+        s.import(first, with_suppressed).await.unwrap();
         // Unchanged: no event.
         s.import(reimport(1_500), all()).await.unwrap();
         // b2 gone: mitigated; back: reactivated.
@@ -960,6 +964,18 @@ async fn the_status_change_log_records_every_change_and_nothing_else() {
                 .id
         };
         let (a1, b2) = (id("a1"), id("b2"));
+        // Suppressed by the scanner: created a false positive, not open.
+        let s9 = log_of(s, id("e9")).await;
+        assert_eq!(
+            s9.len(),
+            1,
+            "{}: created, and nothing since (an inactive finding is not mitigated again): {s9:?}",
+            db.name
+        );
+        assert_eq!(
+            (s9[0].kind, s9[0].status.as_str(), s9[0].is_open),
+            (EventKind::Created, "false_positive", false)
+        );
         s.set_priority(a1, Priority::P1, None, 3_500).await.unwrap();
         s.close_finding(
             a1,
@@ -1021,6 +1037,261 @@ async fn the_status_change_log_records_every_change_and_nothing_else() {
         assert!(a
             .iter()
             .all(|e| e.import_id.is_none() || e.kind == EventKind::Created));
+    }
+}
+
+async fn log_of(s: &Store, id: i64) -> Vec<FindingEvent> {
+    s.finding_events(id).await.unwrap()
+}
+
+#[tokio::test]
+async fn users_keep_an_argon2id_hash_and_follow_the_password_policy() {
+    for db in backends().await {
+        let s = &db.store;
+        let n = db.name;
+        let read = &[Scope::Read];
+        // The policy: 12 characters, not the name, some scope, the read scope.
+        let short = s.create_user("alice", "short-pass1", read, None, 1).await;
+        assert!(
+            matches!(&short, Err(StoreError::Invalid(m)) if m.contains("at least 12")),
+            "{n}: {short:?}"
+        );
+        let same = s
+            .create_user("alice.example", "Alice.Example", read, None, 1)
+            .await;
+        assert!(
+            matches!(&same, Err(StoreError::Invalid(m)) if m.contains("name")),
+            "{n}: {same:?}"
+        );
+        let none = s
+            .create_user("alice", "a long passphrase", &[], None, 1)
+            .await;
+        assert!(matches!(none, Err(StoreError::Invalid(_))), "{n}");
+        let no_read = s
+            .create_user("alice", "a long passphrase", &[Scope::Import], None, 1)
+            .await;
+        assert!(matches!(no_read, Err(StoreError::Invalid(_))), "{n}");
+        let no_product = s
+            .create_user("alice", "a long passphrase", read, Some("shop"), 1)
+            .await;
+        assert!(matches!(no_product, Err(StoreError::NotFound(_))), "{n}");
+
+        s.import(reimport(1), vec![finding("a1", Severity::High)])
+            .await
+            .unwrap();
+        let alice = s
+            .create_user(
+                "alice",
+                "a long passphrase",
+                &[Scope::Read, Scope::Triage],
+                Some("shop"),
+                5,
+            )
+            .await
+            .unwrap();
+        assert!(
+            alice.product_id.is_some() && alice.allows(Scope::Triage),
+            "{n}"
+        );
+        assert!(!alice.allows(Scope::Admin), "{n}");
+        // One namespace with tokens, both ways: a name in the status log says who it was.
+        assert!(
+            matches!(
+                s.create_user("alice", "another passphrase", read, None, 6)
+                    .await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{n}"
+        );
+        assert!(
+            matches!(
+                s.create_token("alice", read, None, 6).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{n}"
+        );
+        s.create_token("ci", read, None, 6).await.unwrap();
+        assert!(
+            matches!(
+                s.create_user("ci", "a long passphrase", read, None, 6)
+                    .await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{n}"
+        );
+        let listed = s.users().await.unwrap();
+        assert_eq!(listed, vec![alice.clone()], "{n}");
+
+        if let Some(dir) = &db._dir {
+            let conn = rusqlite::Connection::open(dir.0.join("hub.db")).unwrap();
+            let hash: String = conn
+                .query_row(
+                    "SELECT password_hash FROM users WHERE name = 'alice'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(
+                hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+                "{hash}"
+            );
+            assert!(!hash.contains("passphrase"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn sessions_end_on_sign_out_idle_absolute_expiry_and_disable() {
+    for db in backends().await {
+        let s = &db.store;
+        let n = db.name;
+        let pw = "correct horse battery";
+        s.create_user("bob", pw, &[Scope::Read], None, 0)
+            .await
+            .unwrap();
+        let t0 = 1_000_000;
+        // Unknown name, wrong password: the same None.
+        assert!(s.sign_in("nobody", pw, t0).await.unwrap().is_none(), "{n}");
+        assert!(
+            s.sign_in("bob", "wrong horse battery", t0)
+                .await
+                .unwrap()
+                .is_none(),
+            "{n}"
+        );
+        let (user, sid) = s.sign_in("bob", pw, t0).await.unwrap().unwrap();
+        assert_eq!(user.last_sign_in, Some(t0), "{n}");
+        assert_eq!(sid.len(), 64, "{n}: 256 bits in hex");
+        assert!(
+            matches!(s.session(&sid, t0 + 10).await.unwrap(), Some(SessionOf::User(u)) if u.name == "bob"),
+            "{n}"
+        );
+        assert!(
+            s.session(&"0".repeat(64), t0).await.unwrap().is_none(),
+            "{n}"
+        );
+        assert_eq!(
+            s.users().await.unwrap()[0].last_sign_in,
+            Some(t0),
+            "{n}: list shows the last sign-in"
+        );
+
+        // Sign-out ends it.
+        assert!(s.end_session(&sid).await.unwrap(), "{n}");
+        assert!(s.session(&sid, t0 + 20).await.unwrap().is_none(), "{n}");
+
+        // Idle: alive while used, dead after SESSION_IDLE_SECS without a request.
+        let (_, sid) = s.sign_in("bob", pw, t0).await.unwrap().unwrap();
+        let mut t = t0;
+        while t + SESSION_IDLE_SECS / 2 < t0 + SESSION_ABSOLUTE_SECS {
+            t += SESSION_IDLE_SECS / 2;
+            assert!(s.session(&sid, t).await.unwrap().is_some(), "{n}: at {t}");
+        }
+        // Absolute: used all along, still dead after SESSION_ABSOLUTE_SECS.
+        assert!(
+            s.session(&sid, t0 + SESSION_ABSOLUTE_SECS)
+                .await
+                .unwrap()
+                .is_none(),
+            "{n}: absolute expiry"
+        );
+        let (_, sid) = s.sign_in("bob", pw, t0).await.unwrap().unwrap();
+        assert!(
+            s.session(&sid, t0 + SESSION_IDLE_SECS)
+                .await
+                .unwrap()
+                .is_none(),
+            "{n}: idle expiry"
+        );
+
+        // Disabling ends every session of the user and refuses sign-in.
+        let (_, a) = s.sign_in("bob", pw, t0).await.unwrap().unwrap();
+        let (_, b) = s.sign_in("bob", pw, t0).await.unwrap().unwrap();
+        assert!(s.disable_user("bob", t0 + 1).await.unwrap(), "{n}");
+        assert!(
+            !s.disable_user("bob", t0 + 2).await.unwrap(),
+            "{n}: already"
+        );
+        for sid in [a, b] {
+            assert!(s.session(&sid, t0 + 3).await.unwrap().is_none(), "{n}");
+        }
+        assert!(s.sign_in("bob", pw, t0 + 4).await.unwrap().is_none(), "{n}");
+        assert_eq!(s.users().await.unwrap()[0].disabled_at, Some(t0 + 1), "{n}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_passwords_in_a_row_lock_a_user_out_for_a_while() {
+    for db in backends().await {
+        let s = &db.store;
+        let n = db.name;
+        let pw = "correct horse battery";
+        s.create_user("carol", pw, &[Scope::Read], None, 0)
+            .await
+            .unwrap();
+        let t0 = 1_000_000;
+        for i in 0..5 {
+            assert!(s.sign_in("carol", "guess", t0 + i).await.unwrap().is_none());
+        }
+        // Locked: even the right password is refused, the same way.
+        assert!(
+            s.sign_in("carol", pw, t0 + 5).await.unwrap().is_none(),
+            "{n}: locked"
+        );
+        assert!(
+            s.sign_in("carol", pw, t0 + 40).await.unwrap().is_some(),
+            "{n}: lock over"
+        );
+        // Success starts the count again.
+        for i in 0..4 {
+            assert!(s
+                .sign_in("carol", "guess", t0 + 50 + i)
+                .await
+                .unwrap()
+                .is_none());
+        }
+        assert!(
+            s.sign_in("carol", pw, t0 + 60).await.unwrap().is_some(),
+            "{n}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_sign_in_is_a_session_that_ends_with_the_token() {
+    for db in backends().await {
+        let s = &db.store;
+        let n = db.name;
+        let (token, _secret) = s
+            .create_token("robot", &[Scope::Read], None, 0)
+            .await
+            .unwrap();
+        let t0 = 1_000_000;
+        let sid = s.start_token_session(&token, t0).await.unwrap();
+        assert_eq!(sid.len(), 64, "{n}");
+        assert_eq!(
+            s.session(&sid, t0 + 1).await.unwrap(),
+            Some(SessionOf::Token(token.clone())),
+            "{n}"
+        );
+        assert!(
+            s.session(&sid, t0 + SESSION_ABSOLUTE_SECS)
+                .await
+                .unwrap()
+                .is_none(),
+            "{n}"
+        );
+        let a = s.start_token_session(&token, t0).await.unwrap();
+        let b = s.start_token_session(&token, t0).await.unwrap();
+        assert!(s.end_session(&a).await.unwrap(), "{n}");
+        assert!(s.session(&a, t0 + 1).await.unwrap().is_none(), "{n}");
+        assert!(
+            s.session(&b, t0 + 1).await.unwrap().is_some(),
+            "{n}: only that one ended"
+        );
+        // Revoking the token signs its browsers out at once.
+        assert!(s.revoke_token("robot", t0 + 2).await.unwrap(), "{n}");
+        assert!(s.session(&b, t0 + 3).await.unwrap().is_none(), "{n}");
     }
 }
 

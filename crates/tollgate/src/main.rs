@@ -61,6 +61,9 @@ enum Command {
     /// Create or revoke the hub's API tokens.
     #[cfg(feature = "hub")]
     Token(cmd::serve::TokenArgs),
+    /// Create, list or disable the people who sign in to the hub's web UI.
+    #[cfg(feature = "hub")]
+    User(cmd::user::UserArgs),
     /// Name the format of each report.
     Detect(cmd::detect::DetectArgs),
     /// List the report formats Tollgate reads.
@@ -92,6 +95,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::serve(*args),
         #[cfg(feature = "hub")]
         Command::Token(args) => cmd::serve::token(args),
+        #[cfg(feature = "hub")]
+        Command::User(args) => cmd::user::run(args),
         Command::Formats => cmd::detect::formats(),
     };
     ExitCode::from(code)

@@ -236,7 +236,8 @@ pub(crate) fn status_json(r: reqwest::blocking::Response) -> (u16, Value) {
     (status, v)
 }
 
-fn delta(v: &Value) -> (i64, i64, i64, i64) {
+/// A reimport answer's (created, closed, reactivated, untouched).
+pub(crate) fn delta(v: &Value) -> (i64, i64, i64, i64) {
     let d = &v["statistics"]["delta"];
     let n = |k: &str| d[k]["total"]["total"].as_i64().unwrap();
     (n("created"), n("closed"), n("reactivated"), n("untouched"))
@@ -249,7 +250,8 @@ const CONTEXT: [(&str, &str); 4] = [
     ("auto_create_context", "true"),
 ];
 
-fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+/// The import form fields of product `shop` / engagement `ci` (auto-created), plus `extra`.
+pub(crate) fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut v: Vec<_> = CONTEXT.to_vec();
     v.extend_from_slice(extra);
     v
@@ -973,7 +975,8 @@ fn operations_health_metrics_openapi_body_limit_and_graceful_shutdown() {
             .unwrap();
         assert_eq!(anonymous.status().as_u16(), 303);
 
-        // Signing in sets the token as an HttpOnly cookie; a wrong token is refused.
+        // Signing in with the token sets a session in an HttpOnly cookie (never the token
+        // itself); a wrong token is refused.
         let no_redirect = reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -992,7 +995,10 @@ fn operations_health_metrics_openapi_body_limit_and_graceful_shutdown() {
             .unwrap()
             .to_string();
         assert!(
-            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            cookie.starts_with("tollgate_session=")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax")
+                && !cookie.contains(&t),
             "{cookie}"
         );
         let refused = no_redirect

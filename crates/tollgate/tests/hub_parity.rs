@@ -3,17 +3,11 @@
 //! runs without a product type, "MobSF Scorecard Scan" with a report_json. Each on SQLite and
 //! PostgreSQL.
 
-use crate::hub::{generic_report, Hub};
+use crate::hub::{delta, generic_report, with, Hub};
 use crate::util::{corpus_dir, stderr, temp_dir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn delta(v: &Value) -> (i64, i64, i64, i64) {
-    let d = &v["statistics"]["delta"];
-    let n = |k: &str| d[k]["total"]["total"].as_i64().unwrap();
-    (n("created"), n("closed"), n("reactivated"), n("untouched"))
-}
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,19 +22,6 @@ fn warnings(v: &Value) -> Vec<String> {
         .iter()
         .map(|w| w.as_str().unwrap().to_string())
         .collect()
-}
-
-const CONTEXT: [(&str, &str); 4] = [
-    ("product_type_name", "web"),
-    ("product_name", "shop"),
-    ("engagement_name", "ci"),
-    ("auto_create_context", "true"),
-];
-
-fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut v: Vec<_> = CONTEXT.to_vec();
-    v.extend_from_slice(extra);
-    v
 }
 
 /// DefectDojo's reimporter skips a mitigated finding under `do_not_reactivate` before it reaches

@@ -74,3 +74,141 @@ fn several_threads_write_what_one_thread_writes() {
         }
     }
 }
+
+/// `gate` on the same log: read by several threads (which judge and summarize their findings)
+/// or by one, keeping every finding (`--junit`) or only those the Markdown lists, it decides and
+/// writes the same (the summary's fingerprints include the renumbered repeats; a live and an
+/// expired waiver each name thousands of findings; each list is longer than the Markdown shows).
+#[test]
+fn gate_decides_and_writes_the_same_with_any_number_of_threads() {
+    let dir = temp_dir("gate-parallel");
+    let path = dir.join("large.sarif");
+    std::fs::write(&path, large_log()).expect("write");
+    let waivers = dir.join("waivers.toml");
+    std::fs::write(
+        &waivers,
+        r#"
+[[waiver]]
+rule = "rule-4"
+path = "src/f1*.py"
+reason = "accepted in tests"
+owner = "tests"
+expires = "2027-01-01"
+
+[[waiver]]
+rule = "rule-3"
+path = "src/**"
+reason = "expired in tests"
+owner = "tests"
+expires = "2026-01-01"
+"#,
+    )
+    .expect("write waivers");
+    let policy = dir.join("policy.toml");
+    std::fs::write(
+        &policy,
+        r#"
+version = 1
+
+[[rule]]
+name = "high-blocks"
+description = "A High finding."
+verdict = "block"
+[rule.match]
+severity_at_least = "High"
+
+[[rule]]
+name = "medium-warns"
+description = "A Medium finding."
+verdict = "warn"
+[rule.match]
+severity_at_least = "Medium"
+"#,
+    )
+    .expect("write policy");
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "gate",
+            "--today",
+            "2026-11-22",
+            "--build",
+            "release",
+            "--environment",
+            "production",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--waivers",
+            waivers.to_str().unwrap(),
+            "--out-dir",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.push(path.to_str().unwrap());
+        let o = tollgate(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("security-gate-summary.json")).unwrap())
+                .unwrap();
+        summary["generated_at"] = serde_json::Value::Null;
+        let md = std::fs::read_to_string(out.join("security-gate-summary.md")).unwrap();
+        (summary, md, out)
+    };
+    let (one, one_md, one_dir) = run("one", &["--threads", "1", "--junit"]);
+    assert_eq!(one["findings"].as_array().unwrap().len(), 30_000);
+    // The fingerprints are parse's, in the same order (repeats renumbered alike).
+    let parsed = tollgate(&["parse", "--format", "ndjson", path.to_str().unwrap()]);
+    let parsed: Vec<String> = String::from_utf8_lossy(&parsed.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["fingerprint"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let gated: Vec<&str> = one["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(gated, parsed);
+    let long_lists = one["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["fingerprints"].as_array().unwrap().len() > 50)
+        .count();
+    assert!(long_lists >= 2, "{}", one["reasons"]);
+    for w in ["applied", "expired"] {
+        let n = one["waivers"][w][0]["fingerprints"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert!(n > 50, "{w}: {n}");
+    }
+    assert!(one_md.contains("… and "), "{one_md}");
+    for (name, extra) in [
+        ("many-all", &["--threads", "2", "--junit"][..]),
+        ("many-listed", &["--threads", "2"][..]),
+        ("one-listed", &["--threads", "1"][..]),
+    ] {
+        let (s, md, out) = run(name, extra);
+        assert!(s == one, "{name}: the summary differs");
+        assert!(md == one_md, "{name}: the Markdown differs");
+        if extra.contains(&"--junit") {
+            // The same but for the time of the run.
+            let junit = |dir: &std::path::Path| {
+                let text = std::fs::read_to_string(dir.join("security-gate.junit.xml")).unwrap();
+                let at = text.find(" timestamp=\"").expect("a timestamp");
+                let end = at + text[at + 13..].find('"').unwrap() + 14;
+                format!("{}{}", &text[..at], &text[end..])
+            };
+            assert!(junit(&out) == junit(&one_dir), "{name}: the JUnit differs");
+        }
+    }
+}

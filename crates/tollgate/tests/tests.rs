@@ -12,6 +12,8 @@ mod hub;
 mod hub_authz;
 mod hub_client;
 #[cfg(feature = "hub")]
+mod hub_history;
+#[cfg(feature = "hub")]
 mod hub_hostile;
 #[cfg(feature = "hub")]
 mod hub_lists;
@@ -21,6 +23,8 @@ mod hub_metrics;
 mod hub_parity;
 #[cfg(feature = "hub")]
 mod hub_sequence;
+#[cfg(feature = "hub")]
+mod hub_users;
 mod mobsf;
 mod parse_parallel;
 mod pull;

@@ -129,6 +129,8 @@ fn table() -> Table {
     .add(Method::GET, "/", ui::home)
     .add(Method::GET, "/ui/login", ui::login_form)
     .add(Method::POST, "/ui/login", ui::login)
+    .add(Method::GET, "/ui/logout", ui::logout_form)
+    .add(Method::POST, "/ui/logout", ui::logout)
     .add(Method::GET, "/ui/products/{id}", ui::product)
     .add(Method::GET, "/ui/findings/{id}", ui::finding)
     .add(Method::GET, ui::STYLESHEET_PATH, ui::stylesheet)

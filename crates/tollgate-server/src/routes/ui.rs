@@ -1,8 +1,9 @@
 //! A small server-rendered web UI: products, their findings, one finding (the Results API's
-//! `portal_url`). Signed in with a token kept in an HttpOnly cookie, which serves these pages
-//! only (the API reads the `Authorization` header). No inline script or style: the pages load
-//! one embedded stylesheet, so the Content-Security-Policy allows nothing inline; every form
-//! carries a CSRF token (see [`csrf`]).
+//! `portal_url`). A person signs in with a name and a password, automation with a token; either
+//! way the browser gets a session (see [`session`]), never the token. The session cookie serves
+//! these pages only (the API reads the `Authorization` header). No inline script or style: the
+//! pages load one embedded stylesheet, so the Content-Security-Policy allows nothing inline;
+//! every form carries a CSRF token (see [`csrf`]).
 
 use crate::auth::{authenticate, cookie, UI_COOKIE};
 use crate::extract::{Form, Path};
@@ -13,7 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::fmt::Write;
-use tollgate_store::{ListQuery, Scope, Token};
+use tollgate_store::{ListQuery, Scope, SessionOf, Token, User};
 
 /// Where the UI's stylesheet is served (embedded in the binary).
 pub const STYLESHEET_PATH: &str = "/ui/static/tollgate.css";
@@ -50,29 +51,148 @@ fn esc(s: &str) -> String {
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
+    page_with_nav(title, body, "")
+}
+
+/// A page of a signed-in viewer: who they are, and the way out.
+fn viewer_page(v: &Viewer, title: &str, body: &str) -> Html<String> {
+    let nav = format!(
+        " · signed in as {}{} · <a href=\"/ui/logout\">Sign out</a>",
+        esc(&v.name),
+        if v.person { "" } else { " (token)" }
+    );
+    page_with_nav(title, body, &nav)
+}
+
+fn page_with_nav(title: &str, body: &str, nav: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — Tollgate</title>\
          <link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head>\
-         <body><p><a href=\"/\">Tollgate hub</a></p><h1>{}</h1>{body}</body></html>",
+         <body><p><a href=\"/\">Tollgate hub</a>{nav}</p><h1>{}</h1>{body}</body></html>",
         esc(title),
         esc(title)
     ))
 }
 
-/// The signed-in UI user; anything else is sent to the sign-in form.
-pub struct Viewer(Token);
+/// Who is signed in to the UI — a person (a session) or a token (automation) — and what they
+/// may see. Every UI page takes one; anyone else is sent to the sign-in form. A page filters by
+/// [`Viewer::restriction`] and [`Viewer::sees`] exactly as the API filters by its `Caller`.
+pub struct Viewer {
+    /// The user's or the token's name: what notes and the status log record as the actor.
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// When set, the viewer sees only this product.
+    pub product_id: Option<i64>,
+    /// Signed in with a name and a password (rather than a token).
+    pub person: bool,
+}
+
+impl Viewer {
+    fn of_token(t: Token) -> Self {
+        Viewer {
+            name: t.name,
+            scopes: t.scopes,
+            product_id: t.product_id,
+            person: false,
+        }
+    }
+    fn of_user(u: User) -> Self {
+        Viewer {
+            name: u.name,
+            scopes: u.scopes,
+            product_id: u.product_id,
+            person: true,
+        }
+    }
+    /// `admin` grants every scope.
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin)
+    }
+    /// Whether the viewer may see `product_id` at all.
+    pub fn sees(&self, product_id: i64) -> bool {
+        self.product_id.is_none_or(|p| p == product_id)
+    }
+    /// The only product the viewer may see, if limited: pass it as `restrict_to_product`.
+    pub fn restriction(&self) -> Option<i64> {
+        self.product_id
+    }
+}
 
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let token = match cookie(&parts.headers, UI_COOKIE) {
-            Some(s) => authenticate(state, &s).await.ok().flatten(),
+        let viewer = match session::secret(state, &parts.headers) {
+            Some(s) => match state.store.session(&s, crate::state::now()).await {
+                Ok(Some(SessionOf::User(u))) => Some(Viewer::of_user(u)),
+                Ok(Some(SessionOf::Token(t))) => Some(Viewer::of_token(t)),
+                _ => None,
+            },
             None => None,
         };
-        match token {
-            Some(t) if t.allows(Scope::Read) => Ok(Viewer(t)),
+        // A script may still send a token itself as the `tollgate_token` cookie.
+        let viewer = match viewer {
+            Some(v) => Some(v),
+            None => match cookie(&parts.headers, UI_COOKIE) {
+                Some(s) => authenticate(state, &s)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(Viewer::of_token),
+                None => None,
+            },
+        };
+        match viewer {
+            Some(v) if v.allows(Scope::Read) => Ok(v),
             _ => Err(Redirect::to("/ui/login").into_response()),
         }
+    }
+}
+
+/// The session cookie of a signed-in browser (a name and a password, or a token). It holds a
+/// random 256-bit id (the database keeps its SHA-256): HttpOnly, `SameSite=Lax` so a link to a finding
+/// from a merge request opens signed in (no GET changes anything, and every POST needs the
+/// `SameSite=Strict` CSRF cookie), `Path=/`, `Max-Age` of the session's absolute end, and behind
+/// an `https://` public URL `Secure` and the `__Host-` prefix.
+pub mod session {
+    use super::*;
+
+    pub fn cookie_name(state: &AppState) -> &'static str {
+        if secure(state) {
+            "__Host-tollgate_session"
+        } else {
+            "tollgate_session"
+        }
+    }
+
+    pub(crate) fn secure(state: &AppState) -> bool {
+        state.settings.public_url.starts_with("https://")
+    }
+
+    /// The session id the request carries, if well formed.
+    pub fn secret(state: &AppState, headers: &HeaderMap) -> Option<String> {
+        cookie(headers, cookie_name(state))
+            .filter(|v| v.len() == 64 && v.bytes().all(|c| c.is_ascii_hexdigit()))
+    }
+
+    pub fn set(state: &AppState, secret: &str) -> String {
+        format!(
+            "{}={secret}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
+            cookie_name(state),
+            tollgate_store::SESSION_ABSOLUTE_SECS,
+            if secure(state) { "; Secure" } else { "" }
+        )
+    }
+
+    /// The `Set-Cookie` values that make the browser forget both sign-in cookies.
+    pub fn clear(state: &AppState) -> [String; 2] {
+        let secure = if secure(state) { "; Secure" } else { "" };
+        [
+            format!(
+                "{}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{secure}",
+                cookie_name(state)
+            ),
+            format!("{UI_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"),
+        ]
     }
 }
 
@@ -193,27 +313,67 @@ pub mod csrf {
     }
 }
 
+/// A page that sets `cookies`.
+fn with_cookies(status: StatusCode, cookies: &[String], body: Html<String>) -> Response {
+    let mut response = (status, body).into_response();
+    for c in cookies {
+        if let Ok(v) = header::HeaderValue::from_str(c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// 303 to `to`, setting `cookies`.
+fn see_other(to: &str, cookies: &[String]) -> Response {
+    let mut response =
+        (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
+    for c in cookies {
+        if let Ok(v) = header::HeaderValue::from_str(c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
 pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (token, set_cookie) = csrf::issue(&state, &headers);
     let body = page(
         "Sign in",
         &format!(
-            "<form method=\"post\" action=\"/ui/login\">{}<p>Paste a token with the <code>read</code> scope \
+            "<form method=\"post\" action=\"/ui/login\">{csrf}\
+             <p><label>Name <input name=\"name\" autocomplete=\"username\" autofocus></label></p>\
+             <p><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\"></label></p>\
+             <p><button>Sign in</button></p></form>\
+             <h2>With a token</h2>\
+             <form method=\"post\" action=\"/ui/login\">{csrf}<p>Paste a token with the <code>read</code> scope \
              (<code>tollgate token create --name me --scope read</code>):</p>\
-             <input type=\"password\" name=\"token\" size=\"60\" autofocus> <button>Sign in</button></form>",
-            csrf::input(&token)
+             <input type=\"password\" name=\"token\" size=\"60\" autocomplete=\"off\"> <button>Sign in with the token</button></form>",
+            csrf = csrf::input(&token)
         ),
     );
-    match set_cookie {
-        Some(c) => ([(header::SET_COOKIE, c)], body).into_response(),
-        None => body.into_response(),
-    }
+    with_cookies(StatusCode::OK, set_cookie.as_slice(), body)
 }
 
 #[derive(Deserialize)]
 pub struct LoginBody {
-    token: String,
+    token: Option<String>,
+    name: Option<String>,
+    password: Option<String>,
     csrf: Option<String>,
+}
+
+/// The one answer to every failed sign-in: it does not tell an unknown name from a wrong
+/// password, a disabled user or one locked out for a while.
+fn sign_in_refused(what: &str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        page(
+            "Sign in",
+            &format!("<p>{what}</p><p><a href=\"/ui/login\">Try again</a></p>"),
+        ),
+    )
+        .into_response()
 }
 
 pub async fn login(
@@ -221,36 +381,105 @@ pub async fn login(
     headers: HeaderMap,
     Form(b): Form<LoginBody>,
 ) -> Response {
+    // A form with neither way of signing in is not one of ours: a 400 like any unreadable form.
+    if b.name.is_none() && b.token.is_none() {
+        return crate::error::ApiError::bad_request(
+            "the sign-in form needs `name` and `password`, or `token`",
+        )
+        .into_response();
+    }
     if let Err(why) = csrf::check(&state, &headers, b.csrf.as_deref()) {
         return csrf::refused(why);
     }
-    match state.store.authenticate(b.token.trim()).await {
-        Ok(Some(t)) if t.allows(Scope::Read) => (
-            StatusCode::SEE_OTHER,
-            [
-                (header::LOCATION, "/".to_string()),
-                (
-                    header::SET_COOKIE,
-                    format!(
-                        "{UI_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{}",
-                        b.token.trim(),
-                        // Behind HTTPS the browser must never send it in clear.
-                        if state.settings.public_url.starts_with("https://") {
-                            "; Secure"
-                        } else {
-                            ""
-                        }
-                    ),
-                ),
-            ],
-        )
-            .into_response(),
-        _ => (
-            StatusCode::UNAUTHORIZED,
-            page("Sign in", "<p>That token is unknown, revoked or lacks the read scope.</p><p><a href=\"/ui/login\">Try again</a></p>"),
-        )
-            .into_response(),
+    // Whatever session this browser had ends: a sign-in always starts a new one (no fixation).
+    if let Some(old) = session::secret(&state, &headers) {
+        if let Err(e) = state.store.end_session(&old).await {
+            return internal(e);
+        }
     }
+    let [_, clear_token] = session::clear(&state);
+    if let Some(name) = b.name.as_deref().filter(|n| !n.is_empty()) {
+        let password = b.password.as_deref().unwrap_or("");
+        return match state
+            .store
+            .sign_in(name, password, crate::state::now())
+            .await
+        {
+            Ok(Some((user, secret))) if user.allows(Scope::Read) => {
+                see_other("/", &[session::set(&state, &secret), clear_token])
+            }
+            Ok(Some((_, secret))) => {
+                let _ = state.store.end_session(&secret).await;
+                sign_in_refused(
+                    "Unknown name or wrong password (or too many attempts: wait a few minutes).",
+                )
+            }
+            Ok(None) => sign_in_refused(
+                "Unknown name or wrong password (or too many attempts: wait a few minutes).",
+            ),
+            Err(e) => internal(e),
+        };
+    }
+    let token = b.token.as_deref().unwrap_or("").trim();
+    if token.is_empty() {
+        return sign_in_refused("Give a name and a password, or a token.");
+    }
+    match state.store.authenticate(token).await {
+        // The browser gets a session id, never the token: sign-out and expiry then apply, and
+        // a stolen cookie is not an API key.
+        Ok(Some(t)) if t.allows(Scope::Read) => {
+            match state
+                .store
+                .start_token_session(&t, crate::state::now())
+                .await
+            {
+                Ok(secret) => {
+                    tracing::info!(token = ?t.name, "signed in with a token");
+                    see_other("/", &[session::set(&state, &secret), clear_token])
+                }
+                Err(e) => internal(e),
+            }
+        }
+        Ok(_) => sign_in_refused("That token is unknown, revoked or lacks the read scope."),
+        Err(e) => internal(e),
+    }
+}
+
+/// The sign-out form (a POST, so another site cannot sign anyone out with a link).
+pub async fn logout_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (token, set_cookie) = csrf::issue(&state, &headers);
+    let body = page(
+        "Sign out",
+        &format!(
+            "<form method=\"post\" action=\"/ui/logout\">{}<button>Sign out</button></form>",
+            csrf::input(&token)
+        ),
+    );
+    with_cookies(StatusCode::OK, set_cookie.as_slice(), body)
+}
+
+#[derive(Deserialize)]
+pub struct LogoutBody {
+    csrf: Option<String>,
+}
+
+/// Ends the session in the database (the cookie is worthless from then on, wherever a copy of
+/// it is) and makes the browser forget both sign-in cookies.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(b): Form<LogoutBody>,
+) -> Response {
+    if let Err(why) = csrf::check(&state, &headers, b.csrf.as_deref()) {
+        return csrf::refused(why);
+    }
+    if let Some(secret) = session::secret(&state, &headers) {
+        if let Err(e) = state.store.end_session(&secret).await {
+            return internal(e);
+        }
+    }
+    tracing::info!("signed out");
+    see_other("/ui/login", &session::clear(&state))
 }
 
 fn internal(e: impl std::fmt::Display) -> Response {
@@ -262,10 +491,10 @@ fn internal(e: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-pub async fn home(State(state): State<AppState>, Viewer(t): Viewer) -> Response {
+pub async fn home(State(state): State<AppState>, v: Viewer) -> Response {
     let q = ListQuery {
         limit: 1000,
-        restrict_to_product: t.product_id,
+        restrict_to_product: v.restriction(),
         ..ListQuery::default()
     };
     let products = match state.store.products(&q).await {
@@ -284,17 +513,13 @@ pub async fn home(State(state): State<AppState>, Viewer(t): Viewer) -> Response 
         );
     }
     body.push_str("</table>");
-    page("Products", &body).into_response()
+    viewer_page(&v, "Products", &body).into_response()
 }
 
-pub async fn product(
-    State(state): State<AppState>,
-    Viewer(t): Viewer,
-    Path(id): Path<i64>,
-) -> Response {
+pub async fn product(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
     // Another product's page answers exactly like a missing one.
     let found = match state.store.product(id).await {
-        Ok(p) => p.filter(|p| t.sees(p.id)),
+        Ok(p) => p.filter(|p| v.sees(p.id)),
         Err(e) => return internal(e),
     };
     let Some(p) = found else {
@@ -307,7 +532,7 @@ pub async fn product(
     let q = ListQuery {
         limit: 500,
         product_id: Some(id),
-        restrict_to_product: t.product_id,
+        restrict_to_product: v.restriction(),
         ..ListQuery::default()
     };
     let findings = match state.store.findings(&q).await {
@@ -336,7 +561,7 @@ pub async fn product(
         );
     }
     body.push_str("</table>");
-    page(&p.name, &body).into_response()
+    viewer_page(&v, &p.name, &body).into_response()
 }
 
 fn where_text(f: &tollgate_model::Finding) -> String {
@@ -361,14 +586,10 @@ fn where_text(f: &tollgate_model::Finding) -> String {
         .unwrap_or_default()
 }
 
-pub async fn finding(
-    State(state): State<AppState>,
-    Viewer(t): Viewer,
-    Path(id): Path<i64>,
-) -> Response {
+pub async fn finding(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
     // Another product's finding answers exactly like a missing one.
     let f = match state.store.finding(id).await {
-        Ok(Some(f)) if t.sees(f.product_id) => f,
+        Ok(Some(f)) if v.sees(f.product_id) => f,
         Ok(_) => {
             return (
                 StatusCode::NOT_FOUND,
@@ -406,6 +627,26 @@ pub async fn finding(
     if let Some(s) = &m.location.snippet {
         let _ = write!(body, "<h2>Snippet</h2><pre>{}</pre>", esc(s));
     }
+    let history = state.store.finding_events(id).await.unwrap_or_default();
+    if !history.is_empty() {
+        body.push_str(
+            "<h2>History</h2><table><tr><th>When</th><th>What</th><th>Status after</th>\
+             <th>By</th><th>Import</th><th>Detail</th></tr>",
+        );
+        for e in &history {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                crate::time::rfc3339(e.at),
+                e.kind.as_str(),
+                esc(&e.status),
+                esc(e.actor.as_deref().unwrap_or("")),
+                e.import_id.map(|i| format!("#{i}")).unwrap_or_default(),
+                esc(e.detail.as_deref().unwrap_or("")),
+            );
+        }
+        body.push_str("</table>");
+    }
     if !notes.is_empty() {
         body.push_str("<h2>Notes</h2>");
         for n in &notes {
@@ -418,5 +659,5 @@ pub async fn finding(
             );
         }
     }
-    page(&m.title, &body).into_response()
+    viewer_page(&v, &m.title, &body).into_response()
 }

@@ -68,6 +68,7 @@ mod tests {
         ("/api/openapi.json", &["get"]),
         ("/", &["get"]),
         ("/ui/login", &["get", "post"]),
+        ("/ui/logout", &["get", "post"]),
         ("/ui/products/{id}", &["get"]),
         ("/ui/findings/{id}", &["get"]),
         ("/ui/static/tollgate.css", &["get"]),

@@ -1,17 +1,18 @@
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
 use tollgate_client::hub::{self, BaselineAnswer, GateRunRecord, Hub};
 use tollgate_client::RetryPolicy;
-use tollgate_model::Finding;
+use tollgate_model::{Finding, Fingerprint};
 use tollgate_parsers::RepeatKey;
 use tollgate_policy::{
-    parse_build, Baseline, Context, Date, Evaluator, InputReport, OnError, Outcome, Policy,
-    ReasonKind, Verdict,
+    parse_build, Baseline, Context, Date, Evaluator, InputReport, Judgement, OnError, Outcome,
+    Policy, ReasonKind, Verdict,
 };
 use tollgate_report::GateRun;
 
@@ -133,6 +134,10 @@ pub struct GateArgs {
         default_missing_value = "gl-code-quality-report.json"
     )]
     gitlab_codequality: Option<PathBuf>,
+    /// Threads that read, judge and summarize a large SARIF log or Trivy report (default: one
+    /// per available core; 1 reads it with one thread beside the one that records).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
     /// Refuse report files larger than this (e.g. 512M, 2G).
     #[arg(long, value_parser = parse_size, default_value = "1G")]
     max_size: u64,
@@ -438,24 +443,42 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     let today = args.today.unwrap_or_else(Date::today);
     let mut evaluator = Evaluator::new(&policy, &context, baseline.as_ref(), today);
     // Only the SARIF output shows every finding's full text; without it, findings that do not
-    // block are kept slim (the Markdown explains blockers only).
-    let keep_text = args.sarif.is_some();
+    // block are kept slim (the Markdown explains blockers only). Without SARIF, JUnit and Code
+    // Quality, only the findings the Markdown lists are kept.
+    let mut pipeline = tollgate_parsers::Pipeline::default();
+    if let Some(n) = args.threads {
+        pipeline.workers = usize::from(n);
+    }
+    let keep = KeepWhat {
+        all: args.sarif.is_some() || args.junit.is_some() || args.gitlab_codequality.is_some(),
+        text: args.sarif.is_some(),
+    };
     let counted_once = crate::same_scan::plan(&args.reports, &scanners, args.max_size);
     let gated = read_reports(
-        &args.reports,
-        &scanners,
-        &counted_once,
-        args.max_size,
+        ReportFiles {
+            files: &args.reports,
+            scanners: &scanners,
+            counted_once: &counted_once,
+            max_size: args.max_size,
+        },
         &policy,
         &mut evaluator,
-        keep_text,
+        keep,
+        pipeline,
     );
     if let Some(e) = gated.ambiguous {
         // Not a broken report but a question only the pipeline can answer: never guessed,
         // whatever --on-error says.
         return Err(e);
     }
-    let (findings, inputs, compact) = (gated.findings, gated.inputs, gated.compact);
+    if let Some(e) = gated.failed {
+        return Err(e);
+    }
+    let (findings, inputs, entries) = (gated.findings, gated.inputs, gated.entries);
+    let mut entries = entries
+        .ok_or("internal error: no summary entries")?
+        .into_reader()
+        .map_err(|e| format!("cannot read back the summary's entries: {e}"))?;
     let mut decision = evaluator.finish(&inputs, on_error);
     decision.notes.extend(baseline_note);
     decision.notes.extend(counted_once.iter().map(|c| c.note()));
@@ -464,8 +487,11 @@ fn gate(args: GateArgs) -> Result<u8, String> {
         checkout_roots: tollgate_report::SarifOptions::checkout_roots_from_env(),
     };
     if args.sarif.is_some() {
-        let cap =
-            tollgate_report::plan_cap(&findings, &decision.evaluated, sarif_options.max_results);
+        let cap = tollgate_report::plan_cap(
+            findings.view().all().map_err(|e| e.to_string())?,
+            &decision.evaluated,
+            sarif_options.max_results,
+        );
         decision.notes.extend(cap.notice(sarif_options.max_results));
     }
     let broken_input = inputs.iter().any(|i| i.error.is_some());
@@ -476,7 +502,7 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     };
     let run = GateRun {
         decision: &decision,
-        findings: &findings,
+        findings: findings.view(),
         policy: &policy,
         context: &context,
         inputs: &inputs,
@@ -499,7 +525,7 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     tollgate_report::write_markdown(&run, &mut md).map_err(|e| e.to_string())?;
     write_file(
         &dir.join("security-gate-summary.json"),
-        |w| tollgate_report::write_summary_json_with(&run, Some(&compact), w),
+        |w| tollgate_report::write_summary_json_from(&run, &mut entries, w),
         &mut written,
     )?;
     write_file(
@@ -571,7 +597,6 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     drop(run);
     std::mem::forget(decision);
     std::mem::forget(findings);
-    std::mem::forget(compact);
     Ok(code)
 }
 
@@ -620,29 +645,119 @@ fn outcome_word(outcome: Outcome) -> &'static str {
 }
 
 struct Gated {
-    findings: Vec<Finding>,
+    findings: Kept,
     inputs: Vec<InputReport>,
     /// The summary's `findings[]` entries, serialized while parsing went on.
-    compact: Vec<u8>,
+    entries: Option<Entries>,
+    /// The entries could not be written (`cannot write …`).
+    failed: Option<String>,
     /// A report that names no scanner and has no `--scanner` (`FILE: cannot tell …`).
     ambiguous: Option<String>,
 }
 
-/// Findings travel from the parser thread to the evaluating thread in batches of this size.
-/// Parses every report on other threads while this one evaluates each finding and writes its
-/// summary entry; a report that fails is recorded (the gate fails closed on it) and whatever it
-/// had yielded is forgotten: a report counts whole or not at all.
-fn read_reports(
-    files: &[String],
-    scanners: &Scanners,
-    counted_once: &[crate::same_scan::CountedOnce],
+/// The findings a gate holds until it writes its outputs.
+enum Kept {
+    /// Every finding (SARIF, JUnit and Code Quality show them all).
+    All(Vec<Finding>),
+    /// Only what the summary and the Markdown need: every fingerprint, and the findings the
+    /// Markdown lists (the first ones of each reason and waiver). A gate over hundreds of
+    /// thousands of findings then holds a few hundred of them, not every one.
+    Listed {
+        fingerprints: Vec<Fingerprint>,
+        kept: Vec<(usize, Finding)>,
+    },
+}
+
+impl Kept {
+    fn view(&self) -> tollgate_report::Findings<'_> {
+        match self {
+            Kept::All(all) => tollgate_report::Findings::All(all),
+            Kept::Listed { fingerprints, kept } => {
+                tollgate_report::Findings::Listed { fingerprints, kept }
+            }
+        }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        match self {
+            Kept::All(all) => all.truncate(len),
+            Kept::Listed { fingerprints, kept } => {
+                fingerprints.truncate(len);
+                kept.retain(|(i, _)| *i < len);
+            }
+        }
+    }
+}
+
+/// One finding as it leaves a reading thread: finished but for the numbering of repeats,
+/// judged, its summary entry written (at `entry_end` in its batch's `entries`).
+struct Judged {
+    finding: Option<Finding>,
+    key: RepeatKey,
+    judgement: Judgement,
+    entry_end: usize,
+}
+
+/// A batch of [`Judged`] findings and their summary entries, back to back (each written as if
+/// it were not the first: `,\n    {…}`).
+#[derive(Default)]
+struct JudgedBatch {
+    items: Vec<Judged>,
+    entries: Vec<u8>,
+}
+
+/// Parses every report while evaluating each finding and writing its summary entry: the reading
+/// threads finish, judge and serialize their findings ([`tollgate_policy::Judge`]); this one
+/// numbers repeats (a renumbered finding is judged and written again here: its fingerprint
+/// changed), records each judgement in report order and keeps what the outputs need ([`Kept`]).
+/// A report that fails is recorded (the gate fails closed on it) and whatever it had yielded is
+/// forgotten: a report counts whole or not at all.
+/// The reports a gate reads, and how.
+struct ReportFiles<'a> {
+    files: &'a [String],
+    /// `--scanner` values.
+    scanners: &'a Scanners,
+    /// Reports whose scan another input holds (left out, said so).
+    counted_once: &'a [crate::same_scan::CountedOnce],
     max_size: u64,
+}
+
+fn read_reports(
+    ReportFiles {
+        files,
+        scanners,
+        counted_once,
+        max_size,
+    }: ReportFiles<'_>,
     policy: &Policy,
     evaluator: &mut Evaluator<'_>,
-    keep_text: bool,
+    keep: KeepWhat,
+    pipeline: tollgate_parsers::Pipeline,
 ) -> Gated {
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut compact = Vec::new();
+    let mut findings = if keep.all {
+        Kept::All(Vec::new())
+    } else {
+        Kept::Listed {
+            fingerprints: Vec::new(),
+            kept: Vec::new(),
+        }
+    };
+    let judge = evaluator.judge().clone();
+    let mut compact = match Entries::new() {
+        Ok(e) => e,
+        Err(e) => {
+            return Gated {
+                findings,
+                inputs: Vec::new(),
+                entries: None,
+                ambiguous: None,
+                failed: Some(format!(
+                    "cannot create a temporary file for the summary's entries: {e}"
+                )),
+            }
+        }
+    };
+    let mut failed = None;
     let mut inputs = Vec::with_capacity(files.len());
     let mut ambiguous = None;
     for file in files {
@@ -664,54 +779,130 @@ fn read_reports(
                 continue;
             }
         };
-        let (start, compact_start) = (findings.len(), compact.len());
-        // Room for a finding per 256 bytes of report up front, so a large report never makes the
-        // vector move hundreds of MB while it grows (untouched capacity costs address space only).
-        findings.reserve((bytes.len() / 256).min(4_000_000));
-        // Summary entries are smaller than the report's own bytes for every format we read.
-        compact.reserve(bytes.len());
+        let (start, compact_start) = (evaluator.len(), compact.len);
+        match &mut findings {
+            // Room for a finding per 256 bytes of report up front, so a large report never
+            // makes the vector move hundreds of MB while it grows (untouched capacity costs
+            // address space only).
+            Kept::All(all) => all.reserve((bytes.len() / 256).min(4_000_000)),
+            Kept::Listed { fingerprints, .. } => {
+                fingerprints.reserve((bytes.len() / 256).min(4_000_000))
+            }
+        }
         let source = Some(file.clone());
+        // Consumed batches go back to the reading threads, which drop the findings left in
+        // them (the allocations are theirs) and reuse the buffers.
+        let spent: Mutex<Vec<JudgedBatch>> = Mutex::new(Vec::new());
         let (digest, parsed) = std::thread::scope(|scope| {
             let digest = scope.spawn(|| hex(&Sha256::digest(&bytes)));
-            // One thread reads and this one finishes, evaluates and writes summary entries in
-            // report order. (Several reading threads were measured no faster here: evaluation
-            // on this thread is the longer half, and the workers would take its core.)
-            let render = |batch: &mut Vec<Finding>, so_far: Option<Vec<(Finding, RepeatKey)>>| {
-                let mut done = so_far.unwrap_or_default();
-                done.extend(batch.drain(..).map(|mut f| {
+            let render = |batch: &mut Vec<Finding>, so_far: Option<JudgedBatch>| {
+                let mut out = so_far.unwrap_or_else(|| {
+                    let mut b = spent
+                        .lock()
+                        .ok()
+                        .and_then(|mut s| s.pop())
+                        .unwrap_or_default();
+                    b.items.clear();
+                    b.entries.clear();
+                    b
+                });
+                for mut f in batch.drain(..) {
                     let key = tollgate_parsers::finish_alone(&mut f);
                     f.source.file.clone_from(&source);
-                    (f, key)
-                }));
-                done
+                    let judgement = judge.judge(&f);
+                    // Writing into a Vec cannot fail. (Index 1: the entry's comma is written.)
+                    let _ = tollgate_report::write_compact_finding(
+                        &mut out.entries,
+                        policy,
+                        1,
+                        &f,
+                        &judgement.evaluated,
+                    );
+                    out.items.push(Judged {
+                        finding: Some(f),
+                        key,
+                        judgement,
+                        entry_end: out.entries.len(),
+                    });
+                }
+                out
             };
             let mut finisher = tollgate_parsers::Finisher::for_report(bytes.len());
-            let mut consume = |batch: Vec<(Finding, RepeatKey)>, base: usize| {
-                for (mut f, key) in batch {
-                    finisher.place(&mut f, key, base);
-                    let e = evaluator.push(&f);
-                    // Writing into a Vec cannot fail.
-                    let _ = tollgate_report::write_compact_finding(
-                        &mut compact,
-                        policy,
-                        findings.len(),
-                        &f,
-                        &e,
-                    );
-                    if !keep_text && e.disposition != tollgate_policy::Disposition::Block {
+            let mut again = Vec::new();
+            let mut consume = |mut batch: JudgedBatch, base: usize| {
+                finisher.prepare(batch.items.iter().map(|j| j.key));
+                let mut entry_start = 0;
+                for item in &mut batch.items {
+                    let mut entry = &batch.entries[entry_start..item.entry_end];
+                    entry_start = item.entry_end;
+                    let Some(f) = item.finding.as_mut() else {
+                        continue;
+                    };
+                    if let Some(fp) = finisher.renumber(item.key, f.fingerprint.as_str()) {
+                        // A repeat: its own fingerprint, so its own state and waivers.
+                        f.fingerprint = fp;
+                        item.judgement = judge.judge(f);
+                        again.clear();
+                        let _ = tollgate_report::write_compact_finding(
+                            &mut again,
+                            policy,
+                            1,
+                            f,
+                            &item.judgement.evaluated,
+                        );
+                        entry = &again;
+                    }
+                    // The first entry of the summary has no comma before it.
+                    let written =
+                        compact.append(if compact.len == 0 { &entry[1..] } else { entry });
+                    if let Err(e) = written {
+                        failed.get_or_insert_with(|| {
+                            format!("cannot write the summary's entries to a temporary file: {e}")
+                        });
+                        return false;
+                    }
+                    let index = evaluator.len();
+                    let (e, place) = evaluator.record(&item.judgement, f.severity);
+                    let listed = place.is_some_and(|p| p < tollgate_report::MARKDOWN_LIST_LIMIT);
+                    let wanted = match &mut findings {
+                        Kept::All(_) => true,
+                        Kept::Listed { fingerprints, .. } if listed => {
+                            fingerprints.push(f.fingerprint.clone());
+                            true
+                        }
+                        Kept::Listed { fingerprints, .. } => {
+                            fingerprints.push(std::mem::take(&mut f.fingerprint));
+                            false
+                        }
+                    };
+                    if !wanted {
+                        continue;
+                    }
+                    let Some(mut f) = item.finding.take() else {
+                        continue;
+                    };
+                    if base > 0 {
+                        if let Some(p) = tollgate_parsers::rebase_pointer(&f.source.pointer, base) {
+                            f.source.pointer = p;
+                        }
+                    }
+                    if !keep.text && e.disposition != tollgate_policy::Disposition::Block {
                         slim(&mut f);
                     }
-                    findings.push(f);
+                    match &mut findings {
+                        Kept::All(all) => all.push(f),
+                        Kept::Listed { kept, .. } => kept.push((index, f)),
+                    }
+                }
+                if let Ok(mut s) = spent.lock() {
+                    s.push(batch);
                 }
                 true
             };
             let parsed = tollgate_parsers::parse_pipelined(
                 &bytes,
                 scanners.for_report(file),
-                tollgate_parsers::Pipeline {
-                    workers: 1,
-                    ..tollgate_parsers::Pipeline::default()
-                },
+                pipeline,
                 &render,
                 &mut consume,
             );
@@ -727,7 +918,11 @@ fn read_reports(
             }
             Err(e) => {
                 findings.truncate(start);
-                compact.truncate(compact_start);
+                if let Err(e) = compact.truncate(compact_start) {
+                    failed.get_or_insert_with(|| {
+                        format!("cannot write the summary's entries to a temporary file: {e}")
+                    });
+                }
                 evaluator.truncate(start);
                 if e.kind == tollgate_parsers::ErrorKind::Ambiguous {
                     ambiguous.get_or_insert_with(|| format!("{file}: {e}"));
@@ -740,9 +935,83 @@ fn read_reports(
     Gated {
         findings,
         inputs,
-        compact,
+        entries: Some(compact),
         ambiguous,
+        failed,
     }
+}
+
+/// A file in the temporary directory that has no name: it goes when it is closed, also when the
+/// process is killed.
+fn unnamed_temp_file() -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let dir = std::env::temp_dir();
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).mode(0o600);
+    if let Ok(f) = options.clone().custom_flags(libc::O_TMPFILE).open(&dir) {
+        return Ok(f);
+    }
+    // A file system without O_TMPFILE: a new file, its name removed at once.
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let path = dir.join(format!(
+        ".tollgate-gate-{}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let f = options.create_new(true).open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(f)
+}
+
+/// The summary's `findings[]` entries of a run, back to back, in an unnamed temporary file as
+/// they are made: tens of MB for a large report, which the gate need not hold in memory.
+struct Entries {
+    file: std::io::BufWriter<std::fs::File>,
+    /// Bytes written so far.
+    len: u64,
+}
+
+impl Entries {
+    fn new() -> std::io::Result<Entries> {
+        Ok(Entries {
+            file: std::io::BufWriter::with_capacity(256 << 10, unnamed_temp_file()?),
+            len: 0,
+        })
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Forgets every byte from `len` on (a report that broke half-way).
+    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        use std::io::Seek;
+        self.file.flush()?;
+        self.file.get_ref().set_len(len)?;
+        self.file.get_mut().seek(std::io::SeekFrom::Start(len))?;
+        self.len = len;
+        Ok(())
+    }
+
+    /// The entries, to read from their start.
+    fn into_reader(self) -> std::io::Result<std::fs::File> {
+        use std::io::Seek;
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        Ok(file)
+    }
+}
+
+/// Which findings a gate keeps for its outputs.
+#[derive(Clone, Copy)]
+struct KeepWhat {
+    /// Every finding (SARIF, JUnit, Code Quality), not only those the Markdown lists.
+    all: bool,
+    /// Their long texts too (SARIF), not only blockers'.
+    text: bool,
 }
 
 /// Drops the long texts of a finding no output will show, so a gate over hundreds of thousands

@@ -8,3 +8,5 @@ pub mod pull;
 #[cfg(feature = "hub")]
 pub mod serve;
 pub mod upload;
+#[cfg(feature = "hub")]
+pub mod user;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tollgate_store::Scope;
 
 /// Default database: a SQLite file in the working directory.
-const DEFAULT_DATABASE: &str = "sqlite://tollgate-hub.db";
+pub(crate) const DEFAULT_DATABASE: &str = "sqlite://tollgate-hub.db";
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -182,7 +182,7 @@ enum TokenAction {
     },
 }
 
-fn scope_arg(s: &str) -> Result<Scope, String> {
+pub(crate) fn scope_arg(s: &str) -> Result<Scope, String> {
     Scope::from_str_opt(s.trim()).ok_or_else(|| {
         format!(
             "unknown scope {s:?}; scopes: {}",
