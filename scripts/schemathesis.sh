@@ -53,19 +53,34 @@ curl -fsS -o /dev/null -H "Authorization: Token $TOKEN" \
   "$URL/api/v2/import-scan/"
 
 echo "== schemathesis $SCHEMATHESIS_VERSION against $URL (at most $MAX_EXAMPLES examples per operation)"
-status=0
 # Run from the scratch folder: schemathesis leaves a .schemathesis/ folder where it runs.
-(cd "$WORK" && "$VENV/bin/schemathesis" run "$URL/api/openapi.json" \
-  --url "$URL" \
-  --header "Authorization: Token $TOKEN" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples "$MAX_EXAMPLES" \
-  --seed "$SEED" \
-  --workers 2 \
-  --generation-database none \
-  --request-timeout 30 \
-  --no-color \
-  --report junit --report-dir "$WORK/report") || status=$?
+run_schemathesis() {
+  (cd "$WORK" && "$VENV/bin/schemathesis" run "$URL/api/openapi.json" \
+    --url "$URL" \
+    --header "Authorization: Token $TOKEN" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --max-examples "$MAX_EXAMPLES" \
+    --seed "$SEED" \
+    --workers 2 \
+    --generation-database none \
+    --request-timeout 30 \
+    --no-color \
+    --report junit --report-dir "$WORK/report")
+}
+# CPython 3.11 before 3.11.8 (the machine's 3.11.7) can raise "SystemError: AST constructor
+# recursion depth mismatch" inside Hypothesis (gh-106905): an interpreter bug that stops the run
+# with a "Runtime Error", whatever the hub answers. That one signature is run again, at most twice;
+# any other failure fails at once.
+for attempt in 1 2 3; do
+  # pipefail: the pipeline's status is schemathesis's (tee succeeds).
+  if run_schemathesis 2>&1 | tee "$WORK/schemathesis.out"; then status=0; else status=$?; fi
+  if [ "$status" -ne 0 ] && [ "$attempt" -lt 3 ] \
+    && grep -q "AST constructor recursion depth mismatch" "$WORK/schemathesis.out"; then
+    echo "schemathesis stopped on CPython 3.11's AST recursion bug (gh-106905), not on the hub: run $((attempt + 1)) of 3"
+    continue
+  fi
+  break
+done
 if [ "$status" -ne 0 ]; then
   echo "schemathesis found failures (exit $status); the hub's log:"
   tail -n 50 "$WORK/serve.err"
