@@ -282,26 +282,7 @@ pub fn record_gate_run(
     let result = (|| {
         let body = gate_run_body(record, summary_json)
             .map_err(|e| HubError::Input(format!("{url}: {e}")))?;
-        let client = client(hub.timeout, &url)?;
-        let resp = hub
-            .retry
-            .run(
-                &url,
-                || {
-                    client
-                        .post(&url)
-                        .header(reqwest::header::AUTHORIZATION, auth(hub.token))
-                        .header(reqwest::header::ACCEPT, "application/json")
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(body.clone())
-                        .send()
-                },
-                |m| log(&redact(m, hub.token)),
-            )
-            .map_err(refused_or)?;
-        let text = resp
-            .text()
-            .map_err(|e| ClientError::Request(format!("{url}: cannot read the answer: {e}")))?;
+        let text = post_json(hub, &url, body, &mut log)?;
         serde_json::from_str::<Value>(&text)
             .ok()
             .and_then(|v| v.get("id").and_then(Value::as_u64))
@@ -353,26 +334,7 @@ pub fn record_promotion(
             "environment": record.environment,
         }))
         .map_err(|e| HubError::Input(format!("{url}: {e}")))?;
-        let client = client(hub.timeout, &url)?;
-        let resp = hub
-            .retry
-            .run(
-                &url,
-                || {
-                    client
-                        .post(&url)
-                        .header(reqwest::header::AUTHORIZATION, auth(hub.token))
-                        .header(reqwest::header::ACCEPT, "application/json")
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(body.clone())
-                        .send()
-                },
-                |m| log(&redact(m, hub.token)),
-            )
-            .map_err(refused_or)?;
-        let text = resp
-            .text()
-            .map_err(|e| ClientError::Request(format!("{url}: cannot read the answer: {e}")))?;
+        let text = post_json(hub, &url, body, &mut log)?;
         let v: Option<Value> = serde_json::from_str(&text).ok();
         let id = v.as_ref().and_then(|v| v.get("id")).and_then(Value::as_u64);
         let scanned = v
@@ -391,6 +353,35 @@ pub fn record_promotion(
         }
     })();
     result.map_err(|e| redact_error(e, hub.token))
+}
+
+/// POSTs a JSON body to the hub, retried by `hub.retry`, and returns the answer's text.
+fn post_json(
+    hub: &Hub<'_>,
+    url: &str,
+    body: Vec<u8>,
+    log: &mut impl FnMut(&str),
+) -> Result<String, HubError> {
+    let client = client(hub.timeout, url)?;
+    let resp = hub
+        .retry
+        .run(
+            url,
+            || {
+                client
+                    .post(url)
+                    .header(reqwest::header::AUTHORIZATION, auth(hub.token))
+                    .header(reqwest::header::ACCEPT, "application/json")
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+                    .send()
+            },
+            |m| log(&redact(m, hub.token)),
+        )
+        .map_err(refused_or)?;
+    Ok(resp
+        .text()
+        .map_err(|e| ClientError::Request(format!("{url}: cannot read the answer: {e}")))?)
 }
 
 /// Every error names the URL, this one included.
