@@ -124,27 +124,11 @@ impl Store {
         .transpose()
     }
 
-    /// Revokes a token by name; true when there was one to revoke.
+    /// Revokes a token by name and signs out the browsers signed in with it; true when there
+    /// was one to revoke.
     pub async fn revoke_token(&self, name: &str, now: Timestamp) -> Result<bool> {
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
-        let done = Sql::new("UPDATE tokens SET revoked_at = ")
-            .arg(now)
-            .push(" WHERE name = ")
-            .arg(name)
-            .push(" AND revoked_at IS NULL")
-            .query(self.backend)?
-            .execute(&mut *tx)
-            .await?;
-        // Browsers signed in with it are signed out at once.
-        Sql::new("DELETE FROM sessions WHERE token_id IN (SELECT id FROM tokens WHERE name = ")
-            .arg(name)
-            .push(")")
-            .query(self.backend)?
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        self.end_principal(crate::users::Principal::Token, name, now)
+            .await
     }
 
     /// Number of findings stored and open (for `/metrics`).

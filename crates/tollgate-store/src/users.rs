@@ -241,22 +241,40 @@ impl Store {
 
     /// Disables a user and ends their sessions; true when there was an enabled user so named.
     pub async fn disable_user(&self, name: &str, now: Timestamp) -> Result<bool> {
+        self.end_principal(Principal::User, name, now).await
+    }
+
+    /// Marks the enabled user or live token `name` ended at `now` (`disabled_at` / `revoked_at`)
+    /// and deletes the sessions it signed in, in one transaction; true when there was one to end.
+    pub(crate) async fn end_principal(
+        &self,
+        who: Principal,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let (table, ended, session_column) = match who {
+            Principal::User => ("users", "disabled_at", "user_id"),
+            Principal::Token => ("tokens", "revoked_at", "token_id"),
+        };
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
-        let done = Sql::new("UPDATE users SET disabled_at = ")
+        let done = Sql::new(format!("UPDATE {table} SET {ended} = "))
             .arg(now)
             .push(" WHERE name = ")
             .arg(name)
-            .push(" AND disabled_at IS NULL")
+            .push(format!(" AND {ended} IS NULL").as_str())
             .query(self.backend)?
             .execute(&mut *tx)
             .await?;
-        Sql::new("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE name = ")
-            .arg(name)
-            .push(")")
-            .query(self.backend)?
-            .execute(&mut *tx)
-            .await?;
+        // Browsers signed in as it are signed out at once.
+        Sql::new(format!(
+            "DELETE FROM sessions WHERE {session_column} IN (SELECT id FROM {table} WHERE name = "
+        ))
+        .arg(name)
+        .push(")")
+        .query(self.backend)?
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
@@ -455,4 +473,11 @@ impl Store {
             .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// Who signs in: a person or an API token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Principal {
+    User,
+    Token,
 }
