@@ -6,24 +6,31 @@
 //! every form carries a CSRF token (see [`csrf`]).
 
 use crate::auth::{authenticate, cookie, UI_COOKIE};
-use crate::extract::{Form, Path};
+use crate::extract::Form;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use std::fmt::Write;
-use tollgate_store::{ListQuery, Scope, SessionOf, Token, User};
+use tollgate_store::{Scope, SessionOf, Token, User};
+
+mod finding;
+mod products;
+
+pub use finding::finding;
+pub use products::{home, product};
 
 /// Where the UI's stylesheet is served (embedded in the binary).
 pub const STYLESHEET_PATH: &str = "/ui/static/tollgate.css";
 
-const STYLESHEET: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:70em}\n\
-table{border-collapse:collapse;width:100%}\n\
-td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}\n\
-.critical{color:#a00;font-weight:bold}\n.high{color:#c40}\n.medium{color:#a70}\n.closed{color:#777}\n\
-pre{white-space:pre-wrap;background:#f6f6f6;padding:8px}\n";
+/// One stylesheet, from one file per part of the UI (each part keeps its rules in its own file).
+const STYLESHEET: &str = concat!(
+    include_str!("css/base.css"),
+    include_str!("css/pages.css"),
+    include_str!("css/queue.css"),
+    include_str!("css/finding.css"),
+);
 
 pub async fn stylesheet() -> impl IntoResponse {
     (
@@ -35,7 +42,7 @@ pub async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -50,12 +57,12 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
+pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     page_with_nav(title, body, "")
 }
 
 /// A page of a signed-in viewer: who they are, and the way out.
-fn viewer_page(v: &Viewer, title: &str, body: &str) -> Html<String> {
+pub(crate) fn viewer_page(v: &Viewer, title: &str, body: &str) -> Html<String> {
     let nav = format!(
         " · signed in as {}{} · <a href=\"/ui/logout\">Sign out</a>",
         esc(&v.name),
@@ -314,7 +321,7 @@ pub mod csrf {
 }
 
 /// A page that sets `cookies`.
-fn with_cookies(status: StatusCode, cookies: &[String], body: Html<String>) -> Response {
+pub(crate) fn with_cookies(status: StatusCode, cookies: &[String], body: Html<String>) -> Response {
     let mut response = (status, body).into_response();
     for c in cookies {
         if let Ok(v) = header::HeaderValue::from_str(c) {
@@ -325,7 +332,7 @@ fn with_cookies(status: StatusCode, cookies: &[String], body: Html<String>) -> R
 }
 
 /// 303 to `to`, setting `cookies`.
-fn see_other(to: &str, cookies: &[String]) -> Response {
+pub(crate) fn see_other(to: &str, cookies: &[String]) -> Response {
     let mut response =
         (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
     for c in cookies {
@@ -482,7 +489,7 @@ pub async fn logout(
     see_other("/ui/login", &session::clear(&state))
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
+pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "ui failure");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -491,80 +498,7 @@ fn internal(e: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-pub async fn home(State(state): State<AppState>, v: Viewer) -> Response {
-    let q = ListQuery {
-        limit: 1000,
-        restrict_to_product: v.restriction(),
-        ..ListQuery::default()
-    };
-    let products = match state.store.products(&q).await {
-        Ok(p) => p,
-        Err(e) => return internal(e),
-    };
-    let mut body = String::from("<table><tr><th>Product</th><th>Tier</th><th>Platform</th></tr>");
-    for p in &products.results {
-        let _ = write!(
-            body,
-            "<tr><td><a href=\"/ui/products/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
-            p.id,
-            esc(&p.name),
-            esc(p.tier.as_deref().unwrap_or("")),
-            esc(p.platform.as_deref().unwrap_or(""))
-        );
-    }
-    body.push_str("</table>");
-    viewer_page(&v, "Products", &body).into_response()
-}
-
-pub async fn product(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
-    // Another product's page answers exactly like a missing one.
-    let found = match state.store.product(id).await {
-        Ok(p) => p.filter(|p| v.sees(p.id)),
-        Err(e) => return internal(e),
-    };
-    let Some(p) = found else {
-        return (
-            StatusCode::NOT_FOUND,
-            page("Not found", "<p>No such product.</p>"),
-        )
-            .into_response();
-    };
-    let q = ListQuery {
-        limit: 500,
-        product_id: Some(id),
-        restrict_to_product: v.restriction(),
-        ..ListQuery::default()
-    };
-    let findings = match state.store.findings(&q).await {
-        Ok(f) => f,
-        Err(e) => return internal(e),
-    };
-    let mut rows: Vec<_> = findings.results.iter().collect();
-    rows.sort_by_key(|f| (!f.status.is_open(), std::cmp::Reverse(f.finding.severity)));
-    let mut body = format!(
-        "<p>{} findings (first {} shown, open first).</p><table><tr><th>Severity</th><th>Title</th><th>Where</th><th>Status</th><th>SLA due</th></tr>",
-        findings.count,
-        rows.len()
-    );
-    for f in rows {
-        let sev = f.finding.severity.to_string().to_ascii_lowercase();
-        let open = f.status.is_open();
-        let _ = write!(
-            body,
-            "<tr class=\"{}\"><td class=\"{sev}\">{sev}</td><td><a href=\"/ui/findings/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            if open { "" } else { "closed" },
-            f.id,
-            esc(&f.finding.title),
-            esc(&where_text(&f.finding)),
-            if open { "open" } else { "closed" },
-            esc(f.sla_due.as_deref().unwrap_or(""))
-        );
-    }
-    body.push_str("</table>");
-    viewer_page(&v, &p.name, &body).into_response()
-}
-
-fn where_text(f: &tollgate_model::Finding) -> String {
+pub(crate) fn where_text(f: &tollgate_model::Finding) -> String {
     let l = &f.location;
     if let Some(file) = &l.file {
         return match l.start_line {
@@ -586,78 +520,11 @@ fn where_text(f: &tollgate_model::Finding) -> String {
         .unwrap_or_default()
 }
 
-pub async fn finding(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
-    // Another product's finding answers exactly like a missing one.
-    let f = match state.store.finding(id).await {
-        Ok(Some(f)) if v.sees(f.product_id) => f,
-        Ok(_) => {
-            return (
-                StatusCode::NOT_FOUND,
-                page("Not found", "<p>No such finding.</p>"),
-            )
-                .into_response()
-        }
-        Err(e) => return internal(e),
-    };
-    let notes = state.store.notes(&[id]).await.unwrap_or_default();
-    let m = &f.finding;
-    let mut body = format!(
-        "<table><tr><th>Severity</th><td>{}</td></tr><tr><th>Status</th><td>{}</td></tr>\
-         <tr><th>Scanner / rule</th><td>{} / {}</td></tr><tr><th>Where</th><td>{}</td></tr>\
-         <tr><th>First / last seen</th><td>{} / {}</td></tr><tr><th>SLA due</th><td>{}</td></tr>\
-         <tr><th>Priority</th><td>{}</td></tr><tr><th>CWE</th><td>{}</td></tr><tr><th>Fingerprint</th><td><code>{}</code></td></tr></table>",
-        m.severity,
-        if f.status.is_open() { "open" } else { "closed" },
-        esc(&m.scanner.to_string()),
-        esc(&m.rule_id),
-        esc(&where_text(m)),
-        crate::time::rfc3339(f.first_seen),
-        crate::time::rfc3339(f.last_seen),
-        esc(f.sla_due.as_deref().unwrap_or("")),
-        f.status.priority.map(|p| p.as_str()).unwrap_or(""),
-        m.cwe.iter().map(|c| format!("CWE-{c}")).collect::<Vec<_>>().join(", "),
-        esc(m.fingerprint.as_str()),
-    );
-    if let Some(d) = &m.description {
-        let _ = write!(body, "<h2>Description</h2><pre>{}</pre>", esc(d));
-    }
-    if let Some(r) = &m.recommendation {
-        let _ = write!(body, "<h2>Recommendation</h2><pre>{}</pre>", esc(r));
-    }
-    if let Some(s) = &m.location.snippet {
-        let _ = write!(body, "<h2>Snippet</h2><pre>{}</pre>", esc(s));
-    }
-    let history = state.store.finding_events(id).await.unwrap_or_default();
-    if !history.is_empty() {
-        body.push_str(
-            "<h2>History</h2><table><tr><th>When</th><th>What</th><th>Status after</th>\
-             <th>By</th><th>Import</th><th>Detail</th></tr>",
-        );
-        for e in &history {
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                crate::time::rfc3339(e.at),
-                e.kind.as_str(),
-                esc(&e.status),
-                esc(e.actor.as_deref().unwrap_or("")),
-                e.import_id.map(|i| format!("#{i}")).unwrap_or_default(),
-                esc(e.detail.as_deref().unwrap_or("")),
-            );
-        }
-        body.push_str("</table>");
-    }
-    if !notes.is_empty() {
-        body.push_str("<h2>Notes</h2>");
-        for n in &notes {
-            let _ = write!(
-                body,
-                "<p><b>{}</b> {}:<br>{}</p>",
-                esc(&n.author),
-                crate::time::rfc3339(n.created_at),
-                esc(&n.text)
-            );
-        }
-    }
-    viewer_page(&v, &m.title, &body).into_response()
+/// The 404 page of a missing thing — and of another product's thing, which must look the same.
+pub(crate) fn not_found(what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        page("Not found", &format!("<p>No such {}.</p>", esc(what))),
+    )
+        .into_response()
 }
