@@ -3,17 +3,18 @@
 //! references, CWE and advisory links, the redacted secret, its history (every import and every
 //! triage change, with who, when and why), its notes, and the actions the viewer's scopes allow.
 
-use super::{csrf, esc, internal, not_found, viewer_page, with_cookies, Viewer};
-use crate::extract::Path;
+use super::{csrf, esc, internal, not_found, see_other, viewer_page, with_cookies, Viewer};
+use crate::extract::{Form, Path};
 use crate::markdown;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use std::fmt::Write;
 use tollgate_store::{
-    ClosedAs, EventKind, FindingEvent, FindingStatus, ImportRecord, ListQuery, Note, Priority,
-    Scope, StoredFinding,
+    ClosedAs, EventKind, FindingEvent, FindingStatus, ImportRecord, ListQuery, Note, NoteKind,
+    Priority, Scope, StoreError, StoredFinding,
 };
 
 pub async fn finding(
@@ -175,11 +176,12 @@ fn summary(body: &mut String, f: &StoredFinding) {
     let sev = m.severity.as_str();
     let _ = write!(
         body,
-        "<table class=\"facts\"><tr><th>Severity</th><td class=\"{sev}\">{sev}{}</td></tr>\
+        "<table class=\"facts\"><tr><th>Severity</th><td class=\"{}\">{sev}{}</td></tr>\
          <tr><th>Status</th><td class=\"status{}\">{}</td></tr>\
          <tr><th>Priority</th><td>{}</td></tr>\
          <tr><th>Scanner / rule</th><td>{} / <code>{}</code></td></tr>\
          <tr><th>Category</th><td>{}</td></tr>",
+        sev.to_ascii_lowercase(),
         m.scanner_severity
             .as_deref()
             .map(|s| format!(" <span class=\"aside\">(scanner: {})</span>", esc(s)))
@@ -554,6 +556,271 @@ fn notes_section(body: &mut String, notes: &[Note]) {
     }
 }
 
+/// The answer to a triage form that could not be carried out: a page saying why, with the
+/// way back to the finding.
+fn refused(v: &Viewer, status: StatusCode, id: i64, why: &str) -> Response {
+    let title = match status {
+        StatusCode::CONFLICT => "Not possible now",
+        StatusCode::FORBIDDEN => "Not allowed",
+        _ => "Check the form",
+    };
+    (
+        status,
+        viewer_page(
+            v,
+            title,
+            &format!(
+                "<p class=\"refused\">{}</p><p><a href=\"/ui/findings/{id}\">Back to the finding</a></p>",
+                esc(why)
+            ),
+        ),
+    )
+        .into_response()
+}
+
+/// What every triage form goes through before its own checks: our own form (CSRF), a scope
+/// that allows it, and a finding the viewer may see (another product's answers like a missing
+/// one, whatever the form holds).
+async fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    v: &Viewer,
+    csrf_field: Option<&str>,
+    scope: Scope,
+    id: i64,
+) -> Result<(), Response> {
+    if let Err(why) = csrf::check(state, headers, csrf_field) {
+        return Err(csrf::refused(why));
+    }
+    if !v.allows(scope) {
+        let what = match scope {
+            Scope::Comment => "add notes (the comment scope)",
+            _ => "triage findings (the triage scope)",
+        };
+        return Err(refused(
+            v,
+            StatusCode::FORBIDDEN,
+            id,
+            &format!("Your sign-in may not {what}."),
+        ));
+    }
+    match state.store.finding(id).await {
+        Ok(Some(f)) if v.sees(f.product_id) => Ok(()),
+        Ok(_) => Err(not_found("finding")),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// A store refusal as a page: 404, 409 (not open any more), 400; a failure is a 500.
+fn store_refused(v: &Viewer, id: i64, e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound(_) => not_found("finding"),
+        StoreError::Conflict(m) => refused(v, StatusCode::CONFLICT, id, &m),
+        StoreError::Invalid(m) => refused(v, StatusCode::BAD_REQUEST, id, &m),
+        StoreError::Forbidden(m) => refused(v, StatusCode::FORBIDDEN, id, &m),
+        e => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NoteForm {
+    csrf: Option<String>,
+    text: Option<String>,
+}
+
+/// `POST /ui/findings/{id}/notes`: a note by the viewer (the comment scope).
+pub async fn add_note(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<NoteForm>,
+) -> Response {
+    if let Err(r) = admit(
+        &state,
+        &headers,
+        &v,
+        form.csrf.as_deref(),
+        Scope::Comment,
+        id,
+    )
+    .await
+    {
+        return r;
+    }
+    let Some(text) = form
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return refused(&v, StatusCode::BAD_REQUEST, id, "The note is empty.");
+    };
+    match state
+        .store
+        .add_note(
+            id,
+            &v.name,
+            text,
+            NoteKind::Internal,
+            v.restriction(),
+            crate::state::now(),
+        )
+        .await
+    {
+        Ok(_) => see_other(&format!("/ui/findings/{id}"), &[]),
+        Err(e) => store_refused(&v, id, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CloseForm {
+    csrf: Option<String>,
+    /// `wont_fix`, `risk_accepted` or `compensating_control`.
+    how: Option<String>,
+    /// `YYYY-MM-DD`, the last day of a risk acceptance.
+    until: Option<String>,
+    reason: Option<String>,
+}
+
+/// How a close form's fields close a finding: (how, until), or why not.
+pub(crate) fn close_choice(
+    how: Option<&str>,
+    until: Option<&str>,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<(ClosedAs, Option<String>), String> {
+    let closed_as = match how.map(str::trim) {
+        Some("wont_fix") => ClosedAs::ClosedWontFix,
+        Some("risk_accepted") => ClosedAs::ClosedRiskAccepted,
+        Some("compensating_control") => ClosedAs::ClosedCompensatingControl,
+        _ => {
+            return Err(
+                "Choose how to close it: won't fix, risk accepted (with an expiry date) or compensating control."
+                    .into(),
+            )
+        }
+    };
+    if reason.map(str::trim).is_none_or(str::is_empty) {
+        return Err("A reason is required: it becomes the closing note.".into());
+    }
+    if closed_as != ClosedAs::ClosedRiskAccepted {
+        // The date field of the other choice, left filled in or not, means nothing here.
+        return Ok((closed_as, None));
+    }
+    let until = until.map(str::trim).unwrap_or("");
+    if until.is_empty() {
+        return Err("A risk acceptance needs the date it ends (YYYY-MM-DD).".into());
+    }
+    match crate::time::parse_date(until) {
+        None => Err(format!("{until:?} is not a date (YYYY-MM-DD).")),
+        // The acceptance holds through that day (UTC): today is the earliest.
+        Some(day) if day + 86_400 <= now => Err(format!(
+            "The risk acceptance would already have ended: {until} is in the past."
+        )),
+        Some(_) => Ok((closed_as, Some(until.to_string()))),
+    }
+}
+
+/// `POST /ui/findings/{id}/close`: closes an open finding with a reason (the triage scope); the
+/// store logs the change with the viewer's name and keeps the reason as the closing note.
+pub async fn close(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CloseForm>,
+) -> Response {
+    if let Err(r) = admit(
+        &state,
+        &headers,
+        &v,
+        form.csrf.as_deref(),
+        Scope::Triage,
+        id,
+    )
+    .await
+    {
+        return r;
+    }
+    let now = crate::state::now();
+    let (closed_as, until) = match close_choice(
+        form.how.as_deref(),
+        form.until.as_deref(),
+        form.reason.as_deref(),
+        now,
+    ) {
+        Ok(c) => c,
+        Err(why) => return refused(&v, StatusCode::BAD_REQUEST, id, &why),
+    };
+    let reason = form.reason.as_deref().unwrap_or("").trim();
+    match state
+        .store
+        .close_finding(
+            id,
+            closed_as,
+            false,
+            reason,
+            until.as_deref(),
+            &v.name,
+            v.restriction(),
+            now,
+        )
+        .await
+    {
+        Ok(_) => see_other(&format!("/ui/findings/{id}"), &[]),
+        Err(e) => store_refused(&v, id, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PriorityForm {
+    csrf: Option<String>,
+    priority: Option<String>,
+}
+
+/// `POST /ui/findings/{id}/priority`: P0 … P4 (the triage scope), logged with the viewer's name.
+pub async fn set_priority(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<PriorityForm>,
+) -> Response {
+    if let Err(r) = admit(
+        &state,
+        &headers,
+        &v,
+        form.csrf.as_deref(),
+        Scope::Triage,
+        id,
+    )
+    .await
+    {
+        return r;
+    }
+    let Some(priority) = form
+        .priority
+        .as_deref()
+        .and_then(|p| Priority::from_str_opt(p.trim()))
+    else {
+        return refused(
+            &v,
+            StatusCode::BAD_REQUEST,
+            id,
+            "The priority is one of P0, P1, P2, P3, P4.",
+        );
+    };
+    match state
+        .store
+        .set_priority(id, priority, &v.name, v.restriction(), crate::state::now())
+        .await
+    {
+        Ok(_) => see_other(&format!("/ui/findings/{id}"), &[]),
+        Err(e) => store_refused(&v, id, e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,5 +872,45 @@ mod tests {
         );
         assert_eq!(advisory_link("RUSTSEC-2020-0071"), "RUSTSEC-2020-0071");
         assert_eq!(advisory_link("GHSA-aaaa-bbbb-cc/d"), "GHSA-aaaa-bbbb-cc/d");
+    }
+
+    #[test]
+    fn a_close_needs_a_choice_a_reason_and_for_a_risk_acceptance_a_date_to_come() {
+        let now = 1_800_000_000; // 2027-01-15
+        let today = crate::time::date(now);
+        let ok = |how, until, reason| close_choice(Some(how), until, Some(reason), now);
+        assert_eq!(
+            ok("wont_fix", Some("2027-02-01"), "legacy"),
+            Ok((ClosedAs::ClosedWontFix, None))
+        );
+        assert_eq!(
+            ok("compensating_control", None, "WAF rule 12"),
+            Ok((ClosedAs::ClosedCompensatingControl, None))
+        );
+        assert_eq!(
+            ok("risk_accepted", Some(" 2027-06-30 "), "until the rewrite"),
+            Ok((ClosedAs::ClosedRiskAccepted, Some("2027-06-30".into())))
+        );
+        assert_eq!(
+            ok("risk_accepted", Some(&today), "today is the last day"),
+            Ok((ClosedAs::ClosedRiskAccepted, Some(today.clone())))
+        );
+        for (how, until, reason) in [
+            ("", None, "x"),
+            ("delete", None, "x"),
+            ("wont_fix", None, "  "),
+            ("risk_accepted", None, "x"),
+            ("risk_accepted", Some(""), "x"),
+            ("risk_accepted", Some("2027-02-30"), "x"),
+            ("risk_accepted", Some("next week"), "x"),
+            ("risk_accepted", Some("2027-01-14"), "x"),
+        ] {
+            assert!(
+                close_choice(Some(how), until, Some(reason), now).is_err(),
+                "{how} {until:?} {reason:?}"
+            );
+        }
+        assert!(close_choice(Some("wont_fix"), None, None, now).is_err());
+        assert!(close_choice(None, None, Some("x"), now).is_err());
     }
 }
