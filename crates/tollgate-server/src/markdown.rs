@@ -173,8 +173,12 @@ pub fn safe_url(url: &str) -> bool {
 /// scanner names (references, a DAST target).
 pub fn web_link(url: &str, text: &str) -> String {
     let u = url.trim();
-    let web = u.len() > 8
-        && (u[..7].eq_ignore_ascii_case("http://") || u[..8].eq_ignore_ascii_case("https://"));
+    // `get`: the first bytes of scanner text may cut a character in two.
+    let starts = |prefix: &str| {
+        u.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    let web = u.len() > 8 && (starts("http://") || starts("https://"));
     if web && !u.chars().any(|c| c.is_whitespace() || c.is_control()) && safe_url(u) {
         format!("{}{}</a>", anchor_open(u, ""), esc(text))
     } else {
@@ -515,6 +519,9 @@ mod tests {
             "javascript:alert(1)"
         );
         assert_eq!(web_link("/relative", "<x>"), "&lt;x&gt;");
+        // Characters of several bytes where a scheme would end: text, no panic.
+        assert_eq!(web_link("ééééééééé", "é"), "é");
+        assert_eq!(web_link("httpé://x.example", "x"), "x");
         assert_eq!(
             web_link("https://a.example/ b", "t"),
             "t",
