@@ -446,8 +446,8 @@ struct HistoryRow<'a> {
 
 /// The status-change log merged with the imports of the finding's test since it was first seen:
 /// an import that created, mitigated or reactivated it has its logged row; another one that
-/// changed nothing is `seen` when it is the one that last reported the finding (its last seen),
-/// else `no change`. Oldest first.
+/// changed nothing is `seen` when it is the one that last reported the finding (the latest import
+/// at its last-seen time), else `no change`. Oldest first.
 fn history_rows<'a>(
     f: &StoredFinding,
     events: &'a [FindingEvent],
@@ -470,13 +470,19 @@ fn history_rows<'a>(
         .iter()
         .find(|e| e.kind == EventKind::Created)
         .map_or(f.first_seen, |e| e.at);
+    // The import that last reported it: the latest one of its last-seen second.
+    let last_seer = imports
+        .iter()
+        .filter(|i| i.created_at == f.last_seen)
+        .map(|i| i.id)
+        .max();
     for i in imports {
         if i.created_at < first || logged.contains(&i.id) {
             continue;
         }
         rows.push(HistoryRow {
             at: i.created_at,
-            kind: if i.created_at == f.last_seen {
+            kind: if Some(i.id) == last_seer {
                 "seen"
             } else {
                 "no change"
