@@ -60,7 +60,9 @@ upload() { # endpoint file product commit
 echo "building: $PRODUCTS products x $FINDINGS findings" >&2
 ids=()
 for p in $(seq 1 "$PRODUCTS"); do
+  t0=$(date +%s%N)
   upload import-scan "$BASE" "app$p" "c$p"
+  echo "  app$p: import of $FINDINGS findings $(( ($(date +%s%N) - t0) / 1000000 )) ms" >&2
   id="$(jq -r .product_id "$WORK/resp.json")"; ids+=("$id")
   platform=$([ $((p % 2)) = 0 ] && echo android || echo web)
   curl -fsS -o /dev/null "${auth[@]}" -X PATCH -H 'Content-Type: application/json' \

@@ -188,8 +188,8 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
     ),
     (
         8,
-        "risk acceptance ends",
-        include_str!("../migrations/sqlite/0008_risk_acceptance_ends.sql"),
+        "page indexes",
+        include_str!("../migrations/sqlite/0008_page_indexes.sql"),
     ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
@@ -225,8 +225,8 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
     ),
     (
         8,
-        "risk acceptance ends",
-        include_str!("../migrations/postgres/0008_risk_acceptance_ends.sql"),
+        "page indexes",
+        include_str!("../migrations/postgres/0008_page_indexes.sql"),
     ),
 ]);
 
