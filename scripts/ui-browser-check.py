@@ -167,11 +167,17 @@ def main():
         if product:
             b.open(product)
             b.screenshot(f"{out}/product.png")
-            finding = b.js("(document.querySelector('a[href^=\"/ui/findings/\"]') || {}).href")
-            expect(bool(finding), "the product page links a finding")
-            if finding:
-                b.open(finding)
-                b.screenshot(f"{out}/finding.png")
+            test = b.js("(document.querySelector('a[href^=\"/ui/tests/\"]') || {}).href")
+            expect(bool(test), "the product page links a test")
+            if test:
+                b.open(test)
+                b.screenshot(f"{out}/test.png")
+                expect(b.js("!!document.querySelector('svg')"), "the test page draws its trend")
+        for page in ["products", "gate-runs", "risk-acceptances", "metrics"]:
+            b.open(f"{hub}/ui/{page}")
+            b.screenshot(f"{out}/{page}.png")
+            expect("Sign in" not in (b.js("document.body.innerText") or ""), f"/ui/{page} is shown")
+        expect((b.js("document.querySelectorAll('svg').length") or 0) == 8, "the metrics page draws 8 charts")
         expect((rules or 0) > 0, f"the embedded stylesheet loads under the CSP ({rules} rules)")
         expect(not b.problems, f"no CSP violation or console error ({len(b.problems)}: {b.problems[:3]})")
     finally:

@@ -10,6 +10,7 @@ mod context;
 mod events;
 mod import;
 pub mod metrics;
+pub mod pages;
 mod query;
 pub use query::MAX_LIST_PAGE;
 pub mod requests;
@@ -185,6 +186,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         "promotions",
         include_str!("../migrations/sqlite/0006_promotions.sql"),
     ),
+    (
+        8,
+        "page indexes",
+        include_str!("../migrations/sqlite/0008_page_indexes.sql"),
+    ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
     (
@@ -216,6 +222,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         6,
         "promotions",
         include_str!("../migrations/postgres/0006_promotions.sql"),
+    ),
+    (
+        8,
+        "page indexes",
+        include_str!("../migrations/postgres/0008_page_indexes.sql"),
     ),
 ]);
 

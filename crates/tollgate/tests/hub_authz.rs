@@ -25,6 +25,7 @@ struct World {
     b_engagement: i64,
     b_test: i64,
     b_finding: i64,
+    b_gate_run: i64,
     report: PathBuf,
     dir: PathBuf,
 }
@@ -57,6 +58,15 @@ fn world(hub: &Hub, test: &str) -> World {
     let (s, f) = hub.get(&admin, &format!("/api/v2/findings/?product={b_product}"));
     assert_eq!(s, 200, "{f}");
     let a_admin = hub.token("alpha-admin", "admin", Some("alpha"));
+    let (s, run) = hub.send_json(
+        "POST",
+        &admin,
+        "/api/v2/tollgate/gate-runs/",
+        json!({"product_name": B_NAME, "engagement_name": B_ENGAGEMENT, "outcome": "FAIL",
+               "summary": {"reasons": [{"kind": "rule", "verdict": "block", "rule": "r",
+                           "message": B_MARKER, "fingerprints": []}]}}),
+    );
+    assert_eq!(s, 201, "{run}");
     World {
         admin,
         a_admin,
@@ -64,6 +74,7 @@ fn world(hub: &Hub, test: &str) -> World {
         b_engagement: b["engagement_id"].as_i64().unwrap(),
         b_test: b["test_id"].as_i64().unwrap(),
         b_finding: f["results"][0]["id"].as_i64().unwrap(),
+        b_gate_run: run["id"].as_i64().unwrap(),
         report: a_report,
         dir,
     }
@@ -227,7 +238,25 @@ fn aim(w: &World, method: &Method, pattern: &str) -> Vec<(String, Body, Expect)>
         // browser's own session.
         ("GET", "/ui/logout") => vec![(path, B::None, Public)],
         ("POST", "/ui/logout") => vec![(path, B::Form(String::new()), Public)],
-        ("GET", "/ui/products/{id}" | "/ui/findings/{id}") => vec![(path, B::None, Hidden)],
+        (
+            "GET",
+            "/ui/products/{id}"
+            | "/ui/findings/{id}"
+            | "/ui/engagements/{id}"
+            | "/ui/tests/{id}"
+            | "/ui/gate-runs/{id}",
+        ) => vec![(path, B::None, Hidden)],
+        // Lists across products: B's rows are not there (the walk checks the text), and naming
+        // B lists nothing of it.
+        ("GET", "/ui/products" | "/ui/risk-acceptances") => vec![(path, B::None, Public)],
+        ("GET", "/ui/gate-runs") => vec![
+            (format!("{path}?product={p}"), B::None, Public),
+            (path, B::None, Public),
+        ],
+        ("GET", "/ui/metrics") => vec![
+            (format!("{path}?product={p}"), B::None, Hidden),
+            (path, B::None, Public),
+        ],
         // The finding page's forms, with a valid CSRF pair (see `send`): only the product limit
         // stands between A's admin and B's finding.
         ("POST", "/ui/findings/{id}/notes") => vec![
@@ -291,10 +320,13 @@ fn fill(w: &World, pattern: &str) -> String {
     }
     let id = if pattern.starts_with("/api/v2/products/") || pattern.starts_with("/ui/products/") {
         w.b_product
-    } else if pattern.starts_with("/api/v2/engagements/") {
+    } else if pattern.starts_with("/api/v2/engagements/") || pattern.starts_with("/ui/engagements/")
+    {
         w.b_engagement
-    } else if pattern.starts_with("/api/v2/tests/") {
+    } else if pattern.starts_with("/api/v2/tests/") || pattern.starts_with("/ui/tests/") {
         w.b_test
+    } else if pattern.starts_with("/ui/gate-runs/") {
+        w.b_gate_run
     } else if pattern.starts_with("/api/v2/findings/")
         || pattern.starts_with(RESULTS)
         || pattern.starts_with("/ui/findings/")
@@ -535,10 +567,17 @@ fn another_products_objects_answer_exactly_like_missing_ones() {
         let unknown = ui_answer(&hub, &ci, &format!("/ui/findings/{missing}"));
         assert_eq!(b, unknown, "{}", hub.backend);
         assert_eq!(b.0, 404);
-        let b = ui_answer(&hub, &ci, &format!("/ui/products/{}", w.b_product));
-        let unknown = ui_answer(&hub, &ci, &format!("/ui/products/{missing}"));
-        assert_eq!(b, unknown, "{}", hub.backend);
-        assert_eq!(b.0, 404);
+        for (page, b_id) in [
+            ("products", w.b_product),
+            ("engagements", w.b_engagement),
+            ("tests", w.b_test),
+            ("gate-runs", w.b_gate_run),
+        ] {
+            let b = ui_answer(&hub, &ci, &format!("/ui/{page}/{b_id}"));
+            let unknown = ui_answer(&hub, &ci, &format!("/ui/{page}/{missing}"));
+            assert_eq!(b, unknown, "{}: {page}", hub.backend);
+            assert_eq!(b.0, 404, "{page}");
+        }
 
         // The API echoes the id it was asked for, nothing else differs.
         let same_but_id = |path: &str, b_id: i64| {

@@ -127,6 +127,18 @@ fn a_product_limited_person_signs_in_sees_only_their_product_and_signs_out() {
         );
         let (_, bf) = hub.get(&admin, &format!("/api/v2/findings/?product={b_product}"));
         let b_finding = bf["results"][0]["id"].as_i64().unwrap();
+        let (s, run) = hub.send_json(
+            "POST",
+            &admin,
+            "/api/v2/tollgate/gate-runs/",
+            serde_json::json!({"product_name": B_NAME, "outcome": "FAIL", "release_tag": B_NAME}),
+        );
+        assert_eq!(s, 201, "{run}");
+        let b_gate_run = run["id"].as_i64().unwrap();
+        let (b_engagement, b_test) = (
+            b["engagement_id"].as_i64().unwrap(),
+            b["test_id"].as_i64().unwrap(),
+        );
 
         // The password never rides on argv; the policy is checked; the file's first line is it.
         let argv = user(
@@ -228,7 +240,7 @@ fn a_product_limited_person_signs_in_sees_only_their_product_and_signs_out() {
         let (s, page) = get(&hub, &format!("/ui/products/{a_product}"), &alice_session);
         assert_eq!(s, 200, "{n}");
         assert!(
-            page.contains("Finding alpha-0") && page.contains("3 findings"),
+            page.contains("alpha") && page.contains(&format!("/ui/findings?product={a_product}")),
             "{page}"
         );
         let (missing_status, missing_page) = get(&hub, "/ui/products/99999999", &alice_session);
@@ -251,6 +263,12 @@ fn a_product_limited_person_signs_in_sees_only_their_product_and_signs_out() {
                 pattern.replace("{id}", &b_product.to_string())
             } else if pattern.starts_with("/ui/findings/") {
                 pattern.replace("{id}", &b_finding.to_string())
+            } else if pattern.starts_with("/ui/engagements/") {
+                pattern.replace("{id}", &b_engagement.to_string())
+            } else if pattern.starts_with("/ui/tests/") {
+                pattern.replace("{id}", &b_test.to_string())
+            } else if pattern.starts_with("/ui/gate-runs/") {
+                pattern.replace("{id}", &b_gate_run.to_string())
             } else if pattern.contains('{') {
                 panic!("tests/hub_users.rs does not know how to aim {pattern} at another product: teach it");
             } else {

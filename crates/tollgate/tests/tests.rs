@@ -22,6 +22,8 @@ mod hub_lists;
 #[cfg(feature = "hub")]
 mod hub_metrics;
 #[cfg(feature = "hub")]
+mod hub_pages;
+#[cfg(feature = "hub")]
 mod hub_parity;
 #[cfg(feature = "hub")]
 mod hub_sequence;

@@ -52,10 +52,10 @@ const MAX_POINTS: usize = 1_000;
 
 #[derive(Deserialize, Default)]
 pub struct MetricParams {
-    product: Option<i64>,
-    from: Option<String>,
-    to: Option<String>,
-    interval: Option<String>,
+    pub product: Option<i64>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub interval: Option<String>,
 }
 
 fn date_param(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
@@ -71,12 +71,11 @@ fn date_param(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
 /// product-limited caller gets its own product.
 async fn window(
     state: &AppState,
-    caller: &Caller,
+    restriction: Option<i64>,
     p: &MetricParams,
     default_days: i64,
     today: i64,
 ) -> ApiResult<MetricWindow> {
-    caller.require(Scope::Read, "read metrics")?;
     let to_day = date_param("to", p.to.as_deref())?.unwrap_or(today);
     let from_day =
         date_param("from", p.from.as_deref())?.unwrap_or(to_day - (default_days - 1).max(0));
@@ -92,10 +91,10 @@ async fn window(
     }
     let product = match p.product {
         Some(id) => {
-            state.store.metric_product(id, caller.restriction()).await?;
+            state.store.metric_product(id, restriction).await?;
             Some(id)
         }
-        None => caller.restriction(),
+        None => restriction,
     };
     Ok(MetricWindow {
         product,
@@ -126,10 +125,11 @@ fn counted(v: i64) -> Option<f64> {
     Some(v as f64)
 }
 
-/// Computes metric `slug`: its JSON answer and its chart, from one store read.
-async fn compute(
+/// Computes metric `slug` for a caller limited to `restriction` (if any): its JSON answer and
+/// its chart, from one store read. The API and the web UI's pages both answer from here.
+pub(crate) async fn compute(
     state: &AppState,
-    caller: &Caller,
+    restriction: Option<i64>,
     slug: &str,
     p: &MetricParams,
 ) -> ApiResult<(Value, Chart)> {
@@ -140,7 +140,7 @@ async fn compute(
         .ok_or_else(|| ApiError::not_found(format!("no metric {slug:?}")))?;
     let now = now();
     let today = now.div_euclid(86_400);
-    let w = window(state, caller, p, default_days, today).await?;
+    let w = window(state, restriction, p, default_days, today).await?;
     let store = &state.store;
     let bars = |labels: Vec<String>, series: Vec<Series>, unit: &str| Chart {
         title: title.to_string(),
@@ -350,7 +350,8 @@ pub async fn json_answer(
     slug: &'static str,
     p: MetricParams,
 ) -> ApiResult<Json<Value>> {
-    let (answer, _) = compute(&state, &caller, slug, &p).await?;
+    caller.require(Scope::Read, "read metrics")?;
+    let (answer, _) = compute(&state, caller.restriction(), slug, &p).await?;
     Ok(Json(answer))
 }
 
@@ -361,7 +362,8 @@ pub async fn svg_answer(
     slug: &'static str,
     p: MetricParams,
 ) -> ApiResult<Response> {
-    let (_, chart) = compute(&state, &caller, slug, &p).await?;
+    caller.require(Scope::Read, "read metrics")?;
+    let (_, chart) = compute(&state, caller.restriction(), slug, &p).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),

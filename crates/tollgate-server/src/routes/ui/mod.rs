@@ -15,11 +15,17 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tollgate_store::{Scope, SessionOf, Token, User};
 
+mod dashboard;
 mod finding;
+mod gate_runs;
+mod metrics;
 mod products;
 
+pub use dashboard::home;
 pub use finding::{add_note, close, finding, set_priority};
-pub use products::{home, product};
+pub use gate_runs::{gate_run, gate_runs, risk_acceptances};
+pub use metrics::metrics;
+pub use products::{engagement, product, products, test};
 
 /// Where the UI's stylesheet is served (embedded in the binary).
 pub const STYLESHEET_PATH: &str = "/ui/static/tollgate.css";
