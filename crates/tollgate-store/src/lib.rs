@@ -11,6 +11,7 @@ mod events;
 mod import;
 pub mod metrics;
 mod query;
+pub mod queue;
 pub use query::MAX_LIST_PAGE;
 pub mod requests;
 mod secrets;
@@ -26,6 +27,10 @@ mod users;
 pub use events::{EventKind, FindingEvent};
 pub use import::Incoming;
 pub use metrics::{Interval, MetricWindow, NewPromotion, Promotion};
+pub use queue::{
+    location_text, BulkAction, BulkOutcome, BulkTarget, FindingFilter, QueueSort, SlaState,
+    StatusFilter, BULK_CAP,
+};
 pub use requests::*;
 pub use types::*;
 pub use users::{SessionOf, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
@@ -185,6 +190,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         "promotions",
         include_str!("../migrations/sqlite/0006_promotions.sql"),
     ),
+    (
+        7,
+        "findings queue",
+        include_str!("../migrations/sqlite/0007_findings_queue.sql"),
+    ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
     (
@@ -216,6 +226,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         6,
         "promotions",
         include_str!("../migrations/postgres/0006_promotions.sql"),
+    ),
+    (
+        7,
+        "findings queue",
+        include_str!("../migrations/postgres/0007_findings_queue.sql"),
     ),
 ]);
 
