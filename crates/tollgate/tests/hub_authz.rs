@@ -228,6 +228,19 @@ fn aim(w: &World, method: &Method, pattern: &str) -> Vec<(String, Body, Expect)>
         ("GET", "/ui/logout") => vec![(path, B::None, Public)],
         ("POST", "/ui/logout") => vec![(path, B::Form(String::new()), Public)],
         ("GET", "/ui/products/{id}" | "/ui/findings/{id}") => vec![(path, B::None, Hidden)],
+        // The queue and its exports: asking for B's product gives nothing of it.
+        ("GET", "/ui/findings" | "/ui/findings.csv" | "/ui/findings.json") => vec![
+            (format!("{path}?product={p}&status=all"), B::None, Public),
+            (format!("{path}?status=all"), B::None, Public),
+        ],
+        // Without the CSRF field: refused before anything is looked at.
+        ("POST", "/ui/findings/bulk") => vec![(
+            path,
+            B::Form(format!(
+                "scope=all&product={p}&status=all&action=close_wont_fix&reason=pwned"
+            )),
+            Hidden,
+        )],
         _ => panic!(
             "the authorization walk does not know the route {m} {pattern}: teach `aim` in \
              tests/hub_authz.rs how to aim it at another product's objects"

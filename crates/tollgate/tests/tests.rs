@@ -22,6 +22,8 @@ mod hub_metrics;
 #[cfg(feature = "hub")]
 mod hub_parity;
 #[cfg(feature = "hub")]
+mod hub_queue;
+#[cfg(feature = "hub")]
 mod hub_sequence;
 #[cfg(feature = "hub")]
 mod hub_users;

@@ -132,6 +132,10 @@ fn table() -> Table {
     .add(Method::GET, "/ui/logout", ui::logout_form)
     .add(Method::POST, "/ui/logout", ui::logout)
     .add(Method::GET, "/ui/products/{id}", ui::product)
+    .add(Method::GET, "/ui/findings", ui::findings)
+    .add(Method::GET, "/ui/findings.csv", ui::findings_csv)
+    .add(Method::GET, "/ui/findings.json", ui::findings_json)
+    .add(Method::POST, "/ui/findings/bulk", ui::findings_bulk)
     .add(Method::GET, "/ui/findings/{id}", ui::finding)
     .add(Method::GET, ui::STYLESHEET_PATH, ui::stylesheet)
     // Program metrics and the promotions they count.

@@ -17,9 +17,14 @@ use tollgate_store::{Scope, SessionOf, Token, User};
 
 mod finding;
 mod products;
+pub mod queue;
 
 pub use finding::finding;
 pub use products::{home, product};
+pub use queue::{
+    bulk as findings_bulk, export_csv as findings_csv, export_json_list as findings_json,
+    queue as findings,
+};
 
 /// Where the UI's stylesheet is served (embedded in the binary).
 pub const STYLESHEET_PATH: &str = "/ui/static/tollgate.css";
