@@ -54,5 +54,6 @@ CREATE INDEX findings_queue ON findings (is_open, severity, id);
 CREATE INDEX findings_queue_by_product ON findings (product_id, is_open, severity, id);
 CREATE INDEX findings_by_scanner ON findings (scanner, is_open, severity);
 CREATE INDEX findings_by_category ON findings (category, is_open, severity);
-CREATE INDEX findings_by_sla ON findings (is_open, sla_due);
+-- Covering for the SLA filters sorted by severity (the default order).
+CREATE INDEX findings_by_sla ON findings (is_open, sla_due, severity);
 CREATE INDEX findings_by_first_seen ON findings (first_seen);
