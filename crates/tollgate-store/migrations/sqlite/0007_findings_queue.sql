@@ -50,3 +50,8 @@ CREATE INDEX findings_by_category ON findings (category, is_open, severity);
 -- Covering for the SLA filters sorted by severity (the default order).
 CREATE INDEX findings_by_sla ON findings (is_open, sla_due, severity);
 CREATE INDEX findings_by_first_seen ON findings (first_seen);
+-- The closed status groups the products' counters do not count: small partial indexes in the
+-- queue's default order (only the findings in the group are in them).
+CREATE INDEX findings_false_positive ON findings (severity, id) WHERE false_p = TRUE;
+CREATE INDEX findings_risk_accepted ON findings (severity, id) WHERE risk_accepted = TRUE;
+CREATE INDEX findings_mitigated ON findings (severity, id) WHERE is_mitigated = TRUE;
