@@ -293,6 +293,29 @@ fn aim(w: &World, method: &Method, pattern: &str) -> Vec<(String, Body, Expect)>
                 Hidden,
             ),
         ],
+        // The queue and its exports: asking for B's product gives nothing of it.
+        ("GET", "/ui/findings" | "/ui/findings.csv" | "/ui/findings.json") => vec![
+            (format!("{path}?product={p}&status=all"), B::None, Public),
+            (format!("{path}?status=all"), B::None, Public),
+        ],
+        // Without the CSRF field: refused before anything is looked at; with it, naming B's
+        // product reaches nothing of it (the walk then checks B's findings are untouched).
+        ("POST", "/ui/findings/bulk") => vec![
+            (
+                path.clone(),
+                B::Form(format!(
+                    "scope=all&product={p}&status=all&action=close_wont_fix&reason=pwned"
+                )),
+                Hidden,
+            ),
+            (
+                path,
+                B::Form(format!(
+                    "csrf={WALK_CSRF}&scope=all&product={p}&status=all&action=close_wont_fix&reason=pwned"
+                )),
+                Public,
+            ),
+        ],
         _ => panic!(
             "the authorization walk does not know the route {m} {pattern}: teach `aim` in \
              tests/hub_authz.rs how to aim it at another product's objects"

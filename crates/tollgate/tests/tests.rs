@@ -26,6 +26,8 @@ mod hub_pages;
 #[cfg(feature = "hub")]
 mod hub_parity;
 #[cfg(feature = "hub")]
+mod hub_queue;
+#[cfg(feature = "hub")]
 mod hub_sequence;
 #[cfg(feature = "hub")]
 mod hub_users;
