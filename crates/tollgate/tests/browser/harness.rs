@@ -219,9 +219,9 @@ static HUBS: OnceLock<Vec<SeededHub>> = OnceLock::new();
 pub fn hubs(test: &str) -> Option<&'static [SeededHub]> {
     let corpus = corpus_dir(test)?;
     Some(HUBS.get_or_init(|| {
-        let mut hubs = vec![SeededHub::start("sqlite", &corpus)];
+        let mut hubs = vec![SeededHub::start("sqlite", &corpus, Seed::Tests)];
         match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
-            Ok(_) => hubs.push(SeededHub::start("postgres", &corpus)),
+            Ok(_) => hubs.push(SeededHub::start("postgres", &corpus, Seed::Tests)),
             Err(_) => eprintln!(
                 "browser tests: SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set"
             ),
@@ -256,10 +256,26 @@ fn succeeded(what: &str, out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// What a hub is seeded with.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Seed {
+    /// The tests' hub: the corpus products, the hostile product, a gate run, two people.
+    Tests,
+    /// The UI tour's: the same without the hostile product, and one finding triaged (closed with
+    /// a reason, a note) so its page has a history to show.
+    Tour,
+}
+
 impl SeededHub {
-    fn start(backend: &'static str, corpus: &Path) -> SeededHub {
-        let dir =
-            std::env::temp_dir().join(format!("tollgate-browser-{backend}-{}", std::process::id()));
+    pub fn start(backend: &'static str, corpus: &Path, seed: Seed) -> SeededHub {
+        let label = match seed {
+            Seed::Tests => "tests",
+            Seed::Tour => "tour",
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "tollgate-browser-{label}-{backend}-{}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let database = match backend {
@@ -331,14 +347,29 @@ impl SeededHub {
             "SARIF",
             BANK,
         );
-        for (file, scan_type) in crate::xss::fixture_reports(&dir) {
-            hub.hostile = hub.import(&file, scan_type, HOSTILE);
-        }
+        hub.label(hub.shop, "tier-1", "web");
+        hub.label(hub.bank, "tier-2", "android");
         hub.shop_findings = hub.findings(hub.shop);
         hub.bank_findings = hub.findings(hub.bank);
-        hub.hostile_findings = hub.findings(hub.hostile);
-        for (id, _) in &hub.hostile_findings {
-            hub.note(*id, crate::xss::NOTE);
+        match seed {
+            Seed::Tests => {
+                for (file, scan_type) in crate::xss::fixture_reports(&dir) {
+                    hub.hostile = hub.import(&file, scan_type, HOSTILE);
+                }
+                hub.hostile_findings = hub.findings(hub.hostile);
+                for (id, _) in &hub.hostile_findings {
+                    hub.note(*id, crate::xss::NOTE);
+                }
+            }
+            Seed::Tour => {
+                let (id, _) = hub.shop_findings[0];
+                hub.note(id, "Reproduced on staging; the fix is in review (MR !42).");
+                hub.results_post(
+                    &format!("{id}/close"),
+                    json!({"aggregated_status": "CLOSED_COMPENSATING_CONTROL",
+                           "reason": "The WAF rule 9410 blocks this input on every route."}),
+                );
+            }
         }
         hub.gate_run(&dir, corpus);
         for (name, product) in [(ADA, None), (LENA, Some(BANK))] {
@@ -382,6 +413,17 @@ impl SeededHub {
         v["product_id"].as_i64().unwrap()
     }
 
+    /// Sets a product's tier and platform labels.
+    fn label(&self, product: i64, tier: &str, platform: &str) {
+        let r = http()
+            .patch(format!("{}/api/v2/products/{product}/", self.url))
+            .header("Authorization", format!("Token {}", self.admin))
+            .json(&json!({ "tier": tier, "platform": platform }))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "label {product}: {}", r.status());
+    }
+
     /// GET `path` of the API as the seeding admin.
     pub fn api(&self, path: &str) -> Value {
         let r = http()
@@ -412,16 +454,31 @@ impl SeededHub {
 
     /// A note through the Results API (`POST …/security_findings/{id}/notes`).
     pub fn note(&self, finding: i64, text: &str) {
+        assert_eq!(
+            self.results_post(&format!("{finding}/notes"), json!({ "text": text })),
+            204,
+            "note on {finding}"
+        );
+    }
+
+    /// `POST …/security_findings/{path}` of the Results API as the seeding admin; the status.
+    pub fn results_post(&self, path: &str, body: Value) -> u16 {
         let r = http()
             .post(format!(
-                "{}/apis/mobile_security/results/v2/security_findings/{finding}/notes",
+                "{}/apis/mobile_security/results/v2/security_findings/{path}",
                 self.url
             ))
             .header("Authorization", format!("APIKey {}", self.admin))
-            .json(&json!({ "text": text }))
+            .json(&body)
             .send()
             .unwrap();
-        assert_eq!(r.status().as_u16(), 204, "note on {finding}");
+        let status = r.status().as_u16();
+        assert!(
+            r.status().is_success(),
+            "POST {path}: {status} {}",
+            r.text().unwrap_or_default()
+        );
+        status
     }
 
     /// A real gate run of the shop's report, recorded with `--report-to`.

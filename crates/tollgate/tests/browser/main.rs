@@ -13,6 +13,7 @@
 mod harness;
 mod navigation;
 mod sign_in;
+mod tour;
 #[path = "../util.rs"]
 #[allow(dead_code)]
 mod util;
