@@ -31,6 +31,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const ADA: &str = "ada";
 /// A person limited to [`BANK`].
 pub const LENA: &str = "lena";
+/// A person who may triage and comment (every product).
+pub const TESS: &str = "tess";
 /// Products of the seed: Semgrep's NodeGoat run, mobsfscan's SARIF of InsecureBankv2, and the
 /// hostile fixtures (see `xss.rs`), whose name carries markup itself.
 pub const SHOP: &str = "shop-web";
@@ -202,6 +204,10 @@ pub struct SeededHub {
     pub shop_findings: Vec<(i64, String)>,
     pub bank_findings: Vec<(i64, String)>,
     pub hostile_findings: Vec<(i64, String)>,
+    /// The gate run of the shop's release (`tollgate gate --report-to`), and the SHA-256 of the
+    /// artifact it named.
+    pub gate_run: i64,
+    pub artifact_sha256: String,
     _process: Tied,
     dir: PathBuf,
 }
@@ -334,6 +340,8 @@ impl SeededHub {
             shop_findings: vec![],
             bank_findings: vec![],
             hostile_findings: vec![],
+            gate_run: 0,
+            artifact_sha256: String::new(),
             _process: process,
             dir: dir.clone(),
         };
@@ -372,14 +380,18 @@ impl SeededHub {
             }
         }
         hub.gate_run(&dir, corpus);
-        for (name, product) in [(ADA, None), (LENA, Some(BANK))] {
+        for (name, scopes, product) in [
+            (ADA, "read", None),
+            (LENA, "read", Some(BANK)),
+            (TESS, "read,triage,comment", None),
+        ] {
             let mut args = vec![
                 "user",
                 "create",
                 "--name",
                 name,
                 "--scope",
-                "read",
+                scopes,
                 "--database",
             ];
             args.push(&hub.database);
@@ -482,9 +494,15 @@ impl SeededHub {
     }
 
     /// A real gate run of the shop's report, recorded with `--report-to`.
-    fn gate_run(&self, dir: &Path, corpus: &Path) {
+    fn gate_run(&mut self, dir: &Path, corpus: &Path) {
+        use sha2::Digest;
         let artifact = dir.join("shop-web.tar");
-        std::fs::write(&artifact, b"the shop's release").unwrap();
+        let content = b"the shop's release";
+        std::fs::write(&artifact, content).unwrap();
+        self.artifact_sha256 = sha2::Sha256::digest(content)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let report = corpus.join("semgrep/semgrep-NodeGoat.json");
         let out_dir = dir.join("gate");
         let out = tollgate(
@@ -505,11 +523,17 @@ impl SeededHub {
             "",
         );
         let said = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            said.contains("recorded as gate run"),
-            "gate --report-to: {said}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.gate_run = said
+            .split("recorded as gate run ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "gate --report-to: {said}{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
     }
 }
 
