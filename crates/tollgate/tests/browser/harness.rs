@@ -220,11 +220,33 @@ impl Drop for SeededHub {
 
 static HUBS: OnceLock<Vec<SeededHub>> = OnceLock::new();
 
+/// Removes what earlier runs left in the temporary directory (the shared hubs' directories outlive
+/// their run: statics are never dropped): `tollgate-browser-…-PID` and `tollgate-chromium-…-PID`
+/// of processes that are gone.
+fn remove_leftovers() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("tollgate-browser-") || name.starts_with("tollgate-chromium-")) {
+            continue;
+        }
+        let pid = name.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
+        if pid
+            .is_some_and(|p| p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists())
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// The seeded hubs of this test binary: SQLite, and PostgreSQL when `TOLLGATE_TEST_POSTGRES_URL`
 /// is set (else said loudly). `None` without the corpus (see [`corpus_dir`]).
 pub fn hubs(test: &str) -> Option<&'static [SeededHub]> {
     let corpus = corpus_dir(test)?;
     Some(HUBS.get_or_init(|| {
+        remove_leftovers();
         let mut hubs = vec![SeededHub::start("sqlite", &corpus, Seed::Tests)];
         match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
             Ok(_) => hubs.push(SeededHub::start("postgres", &corpus, Seed::Tests)),
