@@ -171,7 +171,9 @@ pub fn driver(test: &str) -> Option<&'static Driver> {
             if std::env::var("TOLLGATE_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
                 panic!("{test}: a browser is required (TOLLGATE_REQUIRE_BROWSER=1) but {why}");
             }
-            eprintln!(
+            // Straight to stderr: the test harness captures eprintln! of passing tests.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: no browser ({why}; apt-get install chromium chromium-driver, \
                  or set CHROMEDRIVER / CHROMIUM)"
             );
@@ -250,9 +252,12 @@ pub fn hubs(test: &str) -> Option<&'static [SeededHub]> {
         let mut hubs = vec![SeededHub::start("sqlite", &corpus, Seed::Tests)];
         match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
             Ok(_) => hubs.push(SeededHub::start("postgres", &corpus, Seed::Tests)),
-            Err(_) => eprintln!(
-                "browser tests: SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set"
-            ),
+            Err(_) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "browser tests: SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set"
+                );
+            }
         }
         hubs
     }))
