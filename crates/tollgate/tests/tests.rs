@@ -12,6 +12,8 @@ mod hub;
 mod hub_authz;
 mod hub_client;
 #[cfg(feature = "hub")]
+mod hub_finding_page;
+#[cfg(feature = "hub")]
 mod hub_history;
 #[cfg(feature = "hub")]
 mod hub_hostile;

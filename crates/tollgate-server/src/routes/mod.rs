@@ -133,6 +133,9 @@ fn table() -> Table {
     .add(Method::POST, "/ui/logout", ui::logout)
     .add(Method::GET, "/ui/products/{id}", ui::product)
     .add(Method::GET, "/ui/findings/{id}", ui::finding)
+    .add(Method::POST, "/ui/findings/{id}/notes", ui::add_note)
+    .add(Method::POST, "/ui/findings/{id}/close", ui::close)
+    .add(Method::POST, "/ui/findings/{id}/priority", ui::set_priority)
     .add(Method::GET, ui::STYLESHEET_PATH, ui::stylesheet)
     // Program metrics and the promotions they count.
     .add(

@@ -45,6 +45,19 @@ fn a_person_opens_a_product_and_one_of_its_findings_by_clicking_links() {
         let first = &rows[0];
         let title = first.text().await?;
         let href = first.attr("href").await?.unwrap_or_default();
+        let location = first
+            .find(Locator::XPath("./ancestor::tr/td[3]"))
+            .await?
+            .text()
+            .await?;
+        // "file:line": the finding page shows the file (its line may stand apart).
+        let file = location
+            .rsplit_once(':')
+            .map_or(location.as_str(), |(f, _)| f);
+        ensure!(
+            !file.is_empty(),
+            "the product page gives no location for {href}"
+        );
         let id: i64 = href.trim_start_matches("/ui/findings/").parse()?;
         ensure!(
             hub.shop_findings.contains(&(id, title.clone())),
@@ -55,13 +68,7 @@ fn a_person_opens_a_product_and_one_of_its_findings_by_clicking_links() {
         page_is_clean(&c).await?;
         ensure!(h1(&c).await? == title, "the finding page's heading");
         let t = text(&c).await?;
-        for field in [
-            "Severity",
-            "Status",
-            "Scanner / rule",
-            "Where",
-            "Fingerprint",
-        ] {
+        for field in ["Severity", "Status", "Scanner / rule", "Fingerprint", file] {
             ensure!(t.contains(field), "the finding page has no {field:?}: {t}");
         }
         ensure!(

@@ -18,7 +18,7 @@ use tollgate_store::{Scope, SessionOf, Token, User};
 mod finding;
 mod products;
 
-pub use finding::finding;
+pub use finding::{add_note, close, finding, set_priority};
 pub use products::{home, product};
 
 /// Where the UI's stylesheet is served (embedded in the binary).
