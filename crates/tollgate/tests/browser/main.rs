@@ -12,6 +12,7 @@
 
 mod harness;
 mod navigation;
+mod pages;
 mod sign_in;
 mod tour;
 #[path = "../util.rs"]

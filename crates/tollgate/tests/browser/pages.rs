@@ -1,33 +1,8 @@
-// TO BE ENABLED AFTER THE PAGES MERGE — not compiled as it stands (the .txt keeps it out).
-//
-// Browser tests written to the UI's URL contract (/work/ui-contract.md of the session that wrote
-// them) for pages built on other branches at the same time: the queue `/ui/findings` (filters,
-// count, CSV/JSON exports, bulk triage), the dashboard `/`, `/ui/products`, engagements, tests,
-// gate runs, `/ui/metrics`, and the finding page's note form. They cannot pass on a branch
-// without those pages, so they are kept out of the build until then.
-//
-// To enable: `git mv crates/tollgate/tests/browser/pending.rs.txt crates/tollgate/tests/browser/pages.rs`,
-// add `mod pages;` to crates/tollgate/tests/browser/main.rs, and run
-// `cargo test -p tollgate --test browser` with TOLLGATE_TEST_POSTGRES_URL set. Then:
-// - delete `navigation::a_person_opens_a_product_and_one_of_its_findings_by_clicking_links`
-//   (the product page no longer lists findings: replaced by `from_the_dashboard_to_a_finding…`
-//   below), and in `xss.rs` drop the product page's finding-title checks (replaced by the queue's
-//   in `hostile_text_runs_nothing_on_the_dashboard_queue_and_hierarchy_pages` below);
-// - `a_person_opens…` asserted `h1 == "Products"` on `/`: the dashboard's heading is "Dashboard".
-// The selectors follow the pages as they were on their branches when this was written (class
-// `queue-count`, `table.queue`, `form.queue-bulk`, `tr[data-gate-run]`, `[data-outcome]`,
-// `section.metric` with `[data-path]` cells, `form.note textarea[name=text]`); adjust them if the
-// merged pages differ. This file compiles against the harness as committed (checked by including
-// it as a module, clippy clean).
-//
-// Run once (SQLite) on a scratch merge of main + browser + pages (2b18e4b) + finding (1e2233b), at
-// 02:30 UTC: gate runs, metrics (all eight sections, every [data-path] number equal to the JSON),
-// the note form, the product-limited person on dashboard / products / gate runs / risk
-// acceptances / metrics / another product's gate run and engagement, the dashboard's and
-// hierarchy pages' XSS checks, and the committed xss.rs finding-page checks under the finding
-// branch's sanitized Markdown all passed. Everything that opens `/ui/findings` (the queue branch,
-// not committed then) failed for want of the page; so did the two checks named above that the
-// pages branch makes obsolete (`h1 == "Products"`, finding titles on the product page).
+//! The pages built on the UI's URL contract, in the browser: the queue `/ui/findings` (filters and
+//! their count against the API, CSV/JSON exports, bulk triage with a reason), the dashboard `/`,
+//! `/ui/products`, engagements, tests, gate runs, `/ui/metrics` (every number against its JSON
+//! endpoint), the finding page's note form, a product-limited person, and hostile text on the new
+//! pages.
 
 use crate::harness::{
     each_hub, h1, open, page_is_clean, path, sign_in, text, tollgate, wait_for_path, SeededHub,
