@@ -285,6 +285,51 @@ impl<'s> sqlx::migrate::MigrationSource<'s> for Migrations {
     }
 }
 
+/// SQLite's planner statistics (`sqlite_stat1`). Without them SQLite picked a full walk of the
+/// open findings for a vulnerability id no finding has (2 s on a 1M-finding hub; 8 ms with
+/// statistics, docs/benchmarks.md). `ANALYZE` runs when the findings have none yet or have at
+/// least doubled since (their largest id against the row count of the last analysis), so a
+/// growing hub is analyzed a logarithmic number of times; `analysis_limit` makes it sample about
+/// 1,000 rows per index instead of reading each (0.3–0.4 s on the 1M-finding hub, 5 s without
+/// the limit). `PRAGMA optimize` alone did not do it: it skips tables never analyzed. It writes,
+/// so callers hold the writer's turn. Returns whether it analyzed. PostgreSQL's autovacuum
+/// analyzes by itself.
+async fn refresh_sqlite_statistics(pool: &AnyPool) -> Result<bool> {
+    let has_stats: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
+    )
+    .fetch_one(pool)
+    .await?;
+    let analyzed_rows = if has_stats > 0 {
+        let stat: Option<String> = sqlx::query_scalar(
+            "SELECT stat FROM sqlite_stat1 WHERE tbl = 'findings' AND idx = 'findings_queue'",
+        )
+        .fetch_optional(pool)
+        .await?;
+        stat.and_then(|s| s.split(' ').next().and_then(|n| n.parse::<i64>().ok()))
+    } else {
+        None
+    };
+    let rows: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM findings")
+        .fetch_one(pool)
+        .await?;
+    if !needs_analysis(analyzed_rows, rows) {
+        return Ok(false);
+    }
+    sqlx::raw_sql("PRAGMA analysis_limit = 1000; ANALYZE;")
+        .execute(pool)
+        .await?;
+    Ok(true)
+}
+
+/// Whether to analyze: findings exist and were never analyzed, or have doubled since.
+fn needs_analysis(analyzed_rows: Option<i64>, rows: i64) -> bool {
+    match analyzed_rows {
+        None => rows > 0,
+        Some(n) => rows >= n.max(1).saturating_mul(2),
+    }
+}
+
 impl Store {
     /// Opens (creating a SQLite file when needed) and migrates the database at `url`:
     /// `sqlite://tollgate.db`, `sqlite::memory:`, a bare file path, or `postgres://…`.
@@ -326,6 +371,9 @@ impl Store {
         match backend {
             Backend::Sqlite => MIGRATE_SQLITE.run(&pool).await?,
             Backend::Postgres => MIGRATE_POSTGRES.run(&pool).await?,
+        }
+        if backend == Backend::Sqlite {
+            refresh_sqlite_statistics(&pool).await?;
         }
         // SQLite checkpoints stay automatic, inside the committing write transaction (so under
         // `write_lock`). A background checkpointer beside the writers corrupted a database here
@@ -398,6 +446,24 @@ impl Store {
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// After a write that may have grown the findings a lot (an import), refreshes SQLite's
+    /// planner statistics when they are missing or stale (see [`refresh_sqlite_statistics`]).
+    /// Best effort: the write is committed already, so a failure is logged, never returned.
+    pub(crate) async fn refresh_statistics(&self) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        match refresh_sqlite_statistics(&self.pool).await {
+            Ok(true) => {
+                if let Some(r) = &self.reader {
+                    r.statistics_changed();
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "refreshing SQLite statistics failed"),
+        }
     }
 
     async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
@@ -490,6 +556,15 @@ pub(crate) fn severity_from_rank(r: i64) -> Severity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statistics_are_refreshed_when_missing_or_doubled() {
+        assert!(!needs_analysis(None, 0), "an empty hub");
+        assert!(needs_analysis(None, 30), "never analyzed");
+        assert!(!needs_analysis(Some(30), 50));
+        assert!(needs_analysis(Some(30), 60));
+        assert!(needs_analysis(Some(0), 2));
+    }
 
     /// The embedded migrations are the files of `migrations/` as sqlx resolves them (what
     /// `sqlx::migrate!` embedded): same versions, descriptions, kinds, SQL and checksums, so a

@@ -11,6 +11,7 @@
 use crate::{Result, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,7 +20,10 @@ const MAX_IDLE: usize = 8;
 
 pub(crate) struct SqliteReader {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    /// Idle connections, each with the statistics generation it was opened in.
+    idle: Mutex<Vec<(u64, Connection)>>,
+    /// Bumped when the planner's statistics changed (SQLite loads them when a connection opens).
+    generation: AtomicU64,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -34,22 +38,33 @@ impl SqliteReader {
         SqliteReader {
             path,
             idle: Mutex::new(Vec::new()),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// The planner's statistics changed (`ANALYZE`): connections opened before are closed when
+    /// next returned, so every read plans with the new ones.
+    pub fn statistics_changed(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Runs `read` on an idle connection (opening one when none is idle).
     pub fn with<R>(&self, read: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
-        let conn = match idle {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let idle = self.idle.lock().ok().and_then(|mut v| {
+            v.retain(|(g, _)| *g == generation);
+            v.pop()
+        });
+        let (opened_in, conn) = match idle {
             Some(c) => c,
-            None => self.open()?,
+            None => (generation, self.open()?),
         };
         let out = read(&conn);
         // A connection that failed mid-read may hold a broken statement: drop it.
-        if out.is_ok() {
+        if out.is_ok() && opened_in == self.generation.load(Ordering::SeqCst) {
             if let Ok(mut v) = self.idle.lock() {
                 if v.len() < MAX_IDLE {
-                    v.push(conn);
+                    v.push((opened_in, conn));
                 }
             }
         }

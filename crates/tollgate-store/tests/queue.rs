@@ -789,3 +789,25 @@ async fn the_migration_backfill_writes_what_imports_write() {
         }
     }
 }
+
+/// The planner's statistics of SQLite (`sqlite_stat1`) are written by the store itself, after an
+/// import grew the findings (docs/benchmarks.md: without them SQLite walked every open finding
+/// for a vulnerability id no finding has). PostgreSQL's autovacuum analyzes by itself.
+#[tokio::test]
+async fn sqlite_statistics_follow_imports() {
+    let dbs = backends("stats").await;
+    let db = dbs.iter().find(|d| d.name == "sqlite").unwrap();
+    seed(&db.store).await;
+    let file = db.dir.as_ref().unwrap().join("hub.db");
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let stat: String = conn
+        .query_row(
+            "SELECT stat FROM sqlite_stat1 WHERE tbl = 'findings' AND idx = 'findings_queue'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // The first number is the index's row count when it was analyzed: the first import's 30.
+    let rows: i64 = stat.split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(rows, 30, "sqlite_stat1 of findings_queue: {stat}");
+}
