@@ -286,47 +286,64 @@ impl<'s> sqlx::migrate::MigrationSource<'s> for Migrations {
 }
 
 /// SQLite's planner statistics (`sqlite_stat1`). Without them SQLite picked a full walk of the
-/// open findings for a vulnerability id no finding has (2 s on a 1M-finding hub; 8 ms with
-/// statistics, docs/benchmarks.md). `ANALYZE` runs when the findings have none yet or have at
-/// least doubled since (their largest id against the row count of the last analysis), so a
-/// growing hub is analyzed a logarithmic number of times; `analysis_limit` makes it sample about
-/// 1,000 rows per index instead of reading each (0.3–0.4 s on the 1M-finding hub, 5 s without
-/// the limit). `PRAGMA optimize` alone did not do it: it skips tables never analyzed. It writes,
-/// so callers hold the writer's turn. Returns whether it analyzed. PostgreSQL's autovacuum
-/// analyzes by itself.
+/// open findings for a vulnerability id no finding has (2 s on a 1M-finding hub; 7 ms with
+/// statistics, docs/benchmarks.md). `ANALYZE` runs when findings exist and have no statistics
+/// yet, when one of their (full) indexes has none (a migration added it), or when they have at
+/// least doubled since (their largest id against the row count of the last analysis): a growing
+/// hub is analyzed a logarithmic number of times, 3 s each on the 1M-finding hub. The full
+/// analysis, not a sample (`analysis_limit`): sampled statistics (1,000 or 20,000 rows per index)
+/// misjudged the low-cardinality leading columns (open state, product) and made SQLite sort 400k
+/// findings of a tier by SLA instead of walking the SLA index. `PRAGMA optimize` did not do it:
+/// it skips tables never analyzed. It writes, so callers hold the writer's turn. Returns whether
+/// it analyzed. PostgreSQL's autovacuum analyzes by itself.
 async fn refresh_sqlite_statistics(pool: &AnyPool) -> Result<bool> {
     let has_stats: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
     )
     .fetch_one(pool)
     .await?;
-    let analyzed_rows = if has_stats > 0 {
+    let (analyzed_rows, unanalyzed_indexes) = if has_stats > 0 {
         let stat: Option<String> = sqlx::query_scalar(
             "SELECT stat FROM sqlite_stat1 WHERE tbl = 'findings' AND idx = 'findings_queue'",
         )
         .fetch_optional(pool)
         .await?;
-        stat.and_then(|s| s.split(' ').next().and_then(|n| n.parse::<i64>().ok()))
+        // Partial indexes are left out: one with no rows (no finding mitigated yet) gets none.
+        let unanalyzed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master m WHERE m.type = 'index' AND m.tbl_name = 'findings' \
+             AND m.sql IS NOT NULL AND m.sql NOT LIKE '% WHERE %' \
+             AND NOT EXISTS (SELECT 1 FROM sqlite_stat1 s WHERE s.idx = m.name)",
+        )
+        .fetch_one(pool)
+        .await?;
+        (
+            stat.and_then(|s| s.split(' ').next().and_then(|n| n.parse::<i64>().ok())),
+            unanalyzed,
+        )
     } else {
-        None
+        (None, 0)
     };
     let rows: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM findings")
         .fetch_one(pool)
         .await?;
-    if !needs_analysis(analyzed_rows, rows) {
+    if !needs_analysis(analyzed_rows, unanalyzed_indexes, rows) {
         return Ok(false);
     }
-    sqlx::raw_sql("PRAGMA analysis_limit = 1000; ANALYZE;")
+    sqlx::raw_sql("PRAGMA analysis_limit = 0; ANALYZE;")
         .execute(pool)
         .await?;
     Ok(true)
 }
 
-/// Whether to analyze: findings exist and were never analyzed, or have doubled since.
-fn needs_analysis(analyzed_rows: Option<i64>, rows: i64) -> bool {
+/// Whether to analyze: findings exist and were never analyzed, have an index without
+/// statistics, or have doubled since.
+fn needs_analysis(analyzed_rows: Option<i64>, unanalyzed_indexes: i64, rows: i64) -> bool {
+    if rows == 0 {
+        return false;
+    }
     match analyzed_rows {
-        None => rows > 0,
-        Some(n) => rows >= n.max(1).saturating_mul(2),
+        None => true,
+        Some(n) => unanalyzed_indexes > 0 || rows >= n.max(1).saturating_mul(2),
     }
 }
 
@@ -559,11 +576,12 @@ mod tests {
 
     #[test]
     fn statistics_are_refreshed_when_missing_or_doubled() {
-        assert!(!needs_analysis(None, 0), "an empty hub");
-        assert!(needs_analysis(None, 30), "never analyzed");
-        assert!(!needs_analysis(Some(30), 50));
-        assert!(needs_analysis(Some(30), 60));
-        assert!(needs_analysis(Some(0), 2));
+        assert!(!needs_analysis(None, 0, 0), "an empty hub");
+        assert!(needs_analysis(None, 0, 30), "never analyzed");
+        assert!(!needs_analysis(Some(30), 0, 50));
+        assert!(needs_analysis(Some(30), 0, 60));
+        assert!(needs_analysis(Some(30), 1, 31), "a new index");
+        assert!(needs_analysis(Some(0), 0, 2));
     }
 
     /// The embedded migrations are the files of `migrations/` as sqlx resolves them (what
