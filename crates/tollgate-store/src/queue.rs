@@ -191,8 +191,9 @@ fn like_pattern(text: &str) -> String {
 }
 
 impl FindingFilter {
-    /// ` AND …` for each filter, over `findings f`. `now` dates the SLA states.
-    pub(crate) fn push_where(&self, s: &mut Sql, now: Timestamp) {
+    /// ` AND …` for each filter, over `findings f`. `now` dates the SLA states; the facet filters
+    /// are written in `form` (the same findings either way).
+    fn push_where(&self, s: &mut Sql, now: Timestamp, form: FacetForm) {
         if let Some(p) = self.restrict_to_product {
             s.push(" AND f.product_id = ").arg(p);
         }
@@ -244,11 +245,18 @@ impl FindingFilter {
         ];
         for (kind, value) in facets {
             if let Some(v) = value {
-                s.push(" AND f.id IN (SELECT x.finding_id FROM finding_facets x WHERE x.kind = ")
-                    .arg(kind)
-                    .push(" AND x.value = ")
-                    .arg(v)
-                    .push(")");
+                s.push(match form {
+                    FacetForm::In => {
+                        " AND f.id IN (SELECT x.finding_id FROM finding_facets x WHERE x.kind = "
+                    }
+                    FacetForm::Exists => {
+                        " AND EXISTS (SELECT 1 FROM finding_facets x WHERE x.finding_id = f.id AND x.kind = "
+                    }
+                })
+                .arg(kind)
+                .push(" AND x.value = ")
+                .arg(v)
+                .push(")");
             }
         }
         if let Some(day) = self.first_seen_since_day {
@@ -335,9 +343,54 @@ impl FindingFilter {
 
     /// `FROM findings f WHERE …` of this filter.
     fn where_clause(&self, now: Timestamp) -> Sql {
+        self.where_clause_as(now, FacetForm::In)
+    }
+
+    fn where_clause_as(&self, now: Timestamp, form: FacetForm) -> Sql {
         let mut s = Sql::new(" FROM findings f WHERE 1 = 1");
-        self.push_where(&mut s, now);
+        self.push_where(&mut s, now, form);
         s
+    }
+
+    fn has_facet(&self) -> bool {
+        self.tag.is_some() || self.cwe.is_some() || self.vulnerability_id.is_some()
+    }
+}
+
+/// How the facet filters (tag, CWE, vulnerability id) are written in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FacetForm {
+    /// `f.id IN (SELECT finding_id …)`: the database reads the facet's findings from
+    /// `finding_facets` (then sorts them for a page). For counts, and pages of rare facets.
+    In,
+    /// `EXISTS (… WHERE x.finding_id = f.id …)`: the database walks the page's order (an index)
+    /// and probes the facet of each finding, stopping after the page. For pages of common facets.
+    Exists,
+}
+
+/// The form of a page's facet filters: walk the sort order when that walk, about
+/// `(offset + per_page) × all / matching` findings, is shorter than reading the `matching`
+/// findings of the facet (and only for orders an index holds: `walkable`). A cwe=79 page of 50 on
+/// a 1M-finding hub where 92,800 findings match: a walk of ~540 findings instead of 92,800 read
+/// and sorted; a vulnerability id on 3 findings: read those 3.
+fn facet_form_for_page(
+    matching: i64,
+    all: i64,
+    offset: i64,
+    per_page: i64,
+    walkable: bool,
+) -> FacetForm {
+    if !walkable || matching <= 0 {
+        return FacetForm::In;
+    }
+    let walk = offset
+        .saturating_add(per_page)
+        .saturating_mul(all.max(matching))
+        / matching;
+    if walk < matching {
+        FacetForm::Exists
+    } else {
+        FacetForm::In
     }
 }
 
@@ -448,20 +501,38 @@ impl Store {
             count.args = w.args.clone();
             count
         });
-        let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
-        ids.args = w.args;
-        ids.push(sort.order_by())
-            .push(" LIMIT ")
-            .arg(per_page)
-            .push(" OFFSET ")
-            .arg(offset);
+        // A facet's page: how to read it depends on how many findings match (facet_form_for_page).
+        let all_findings = filter.has_facet().then(|| {
+            Sql::new(
+                "SELECT CAST(COALESCE(SUM(open_count + closed_count), 0) AS BIGINT) AS n FROM products",
+            )
+        });
+        let page_ids = |total: i64, all: i64| {
+            let form =
+                facet_form_for_page(total, all, offset, per_page, sort != QueueSort::Product);
+            let w = filter.where_clause_as(now, form);
+            let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
+            ids.args = w.args;
+            ids.push(sort.order_by())
+                .push(" LIMIT ")
+                .arg(per_page)
+                .push(" OFFSET ")
+                .arg(offset);
+            ids
+        };
         if let Some(reader) = &self.reader {
             return reader.with(|conn| {
                 let tx = conn.unchecked_transaction()?;
                 let total: i64 = tx
                     .prepare_cached(count.sqlite_text())?
                     .query_row(count.sqlite_params()?, |r| r.get(0))?;
-                let page_ids = sqlite_ids(&tx, &ids)?;
+                let all: i64 = match &all_findings {
+                    Some(q) => tx
+                        .prepare_cached(q.sqlite_text())?
+                        .query_row([], |r| r.get(0))?,
+                    None => 0,
+                };
+                let page_ids = sqlite_ids(&tx, &page_ids(total, all))?;
                 let rows = sqlite_findings(&tx, &page_ids)?;
                 tx.finish()?;
                 Ok((rows, total))
@@ -472,7 +543,11 @@ impl Store {
             &count.query(self.backend)?.fetch_one(&mut *conn).await?,
             "n",
         )?;
-        let page_ids: Vec<i64> = ids
+        let all = match &all_findings {
+            Some(q) => get_i64(&q.query(self.backend)?.fetch_one(&mut *conn).await?, "n")?,
+            None => 0,
+        };
+        let page_ids: Vec<i64> = page_ids(total, all)
             .query(self.backend)?
             .fetch_all(&mut *conn)
             .await?
@@ -792,4 +867,37 @@ fn sqlite_findings(conn: &rusqlite::Connection, ids: &[i64]) -> Result<Vec<Store
         }
     }
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_common_facet_walks_the_order_and_a_rare_one_is_read_whole() {
+        // cwe=79 on the 1M-finding bench hub: 92,800 of 1,050,000 findings, first page of 50.
+        let common = facet_form_for_page(92_800, 1_050_000, 0, 50, true);
+        assert_eq!(common, FacetForm::Exists);
+        // The same facet, page 2,000: the walk (~1.1M findings) is longer than the 92,800.
+        assert_eq!(
+            facet_form_for_page(92_800, 1_050_000, 99_950, 50, true),
+            FacetForm::In
+        );
+        // A vulnerability id on 3 findings, and none.
+        assert_eq!(
+            facet_form_for_page(3, 1_050_000, 0, 50, true),
+            FacetForm::In
+        );
+        assert_eq!(
+            facet_form_for_page(0, 1_050_000, 0, 50, true),
+            FacetForm::In
+        );
+        // No index holds the order (sort=product): never walk.
+        assert_eq!(
+            facet_form_for_page(92_800, 1_050_000, 0, 50, false),
+            FacetForm::In
+        );
+        // Counters behind (all < matching): the walk is a page of matches.
+        assert_eq!(facet_form_for_page(900, 10, 0, 50, true), FacetForm::Exists);
+    }
 }
