@@ -6,6 +6,7 @@ pub mod auth;
 pub mod conn;
 pub mod error;
 pub mod extract;
+pub mod markdown;
 pub mod metrics;
 pub mod routes;
 pub mod scan_types;

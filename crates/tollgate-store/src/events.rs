@@ -24,6 +24,8 @@ pub enum EventKind {
     Closed,
     /// Triage set its priority.
     Priority,
+    /// Triage added a note (bulk triage records its reason this way).
+    Note,
 }
 
 impl EventKind {
@@ -34,6 +36,7 @@ impl EventKind {
             EventKind::Reactivated => "reactivated",
             EventKind::Closed => "closed",
             EventKind::Priority => "priority",
+            EventKind::Note => "note",
         }
     }
 
@@ -44,6 +47,7 @@ impl EventKind {
             EventKind::Reactivated,
             EventKind::Closed,
             EventKind::Priority,
+            EventKind::Note,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -179,7 +183,7 @@ fn open_delta(e: &NewEvent<'_>) -> i64 {
         EventKind::Created => i64::from(e.status.is_open()),
         EventKind::Reactivated => 1,
         EventKind::Mitigated | EventKind::Closed => -1,
-        EventKind::Priority => 0,
+        EventKind::Priority | EventKind::Note => 0,
     }
 }
 

@@ -222,7 +222,7 @@ fn tags_json(tags: &[String]) -> Result<String> {
 }
 
 /// Days from 1970-01-01 to `d` (Howard Hinnant's days-from-civil).
-fn days_from_civil(d: tollgate_policy::Date) -> i64 {
+pub(crate) fn days_from_civil(d: tollgate_policy::Date) -> i64 {
     let y = i64::from(d.year) - i64::from(d.month <= 2);
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -717,7 +717,7 @@ impl Store {
         let mut q = Sql::new(
             "INSERT INTO findings (test_id, engagement_id, product_id, fingerprint, title, severity, \
              active, verified, false_p, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due, \
-             category) VALUES ",
+             category, scanner, location) VALUES ",
         );
         for (i, item) in chunk.iter().enumerate() {
             let f = &item.finding;
@@ -729,7 +729,7 @@ impl Store {
             } else {
                 status
             };
-            let args: [Arg; 16] = [
+            let args: [Arg; 18] = [
                 test_id.into(),
                 resolved.engagement_id.into(),
                 resolved.product_id.into(),
@@ -746,6 +746,8 @@ impl Store {
                 now.into(),
                 self.sla_due(f.severity, sla_start).into(),
                 f.category.as_str().into(),
+                f.scanner.name.as_str().into(),
+                crate::queue::location_text(f).into(),
             ];
             q.list(args);
         }
@@ -784,6 +786,24 @@ impl Store {
             d.list::<Arg>([id.into(), Arg::Json(item.data.clone())]);
         }
         d.query(self.backend)?.execute(&mut *conn).await?;
+        // The queue's repeatable filters: tags, CWE numbers, vulnerability ids.
+        let mut facets = Vec::new();
+        for item in chunk {
+            let id = *ids.get(item.finding.fingerprint.as_str()).ok_or_else(|| {
+                StoreError::Corrupt(format!("no id returned for {}", item.finding.fingerprint))
+            })?;
+            crate::queue::facets_of(&item.finding, |kind, value| facets.push((kind, value, id)));
+        }
+        for batch in facets.chunks(INSERT_BATCH) {
+            let mut q = Sql::new("INSERT INTO finding_facets (kind, value, finding_id) VALUES ");
+            for (i, (kind, value, id)) in batch.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.list::<Arg>([(*kind).into(), value.as_str().into(), (*id).into()]);
+            }
+            q.query(self.backend)?.execute(&mut *conn).await?;
+        }
         Ok(deltas)
     }
 

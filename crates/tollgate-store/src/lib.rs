@@ -12,6 +12,7 @@ mod import;
 pub mod metrics;
 pub mod pages;
 mod query;
+pub mod queue;
 pub use query::MAX_LIST_PAGE;
 pub mod requests;
 mod secrets;
@@ -27,6 +28,10 @@ mod users;
 pub use events::{EventKind, FindingEvent};
 pub use import::Incoming;
 pub use metrics::{Interval, MetricWindow, NewPromotion, Promotion};
+pub use queue::{
+    location_text, BulkAction, BulkOutcome, BulkTarget, FindingFilter, QueueSort, SlaState,
+    StatusFilter, BULK_CAP,
+};
 pub use requests::*;
 pub use types::*;
 pub use users::{SessionOf, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
@@ -187,6 +192,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         include_str!("../migrations/sqlite/0006_promotions.sql"),
     ),
     (
+        7,
+        "findings queue",
+        include_str!("../migrations/sqlite/0007_findings_queue.sql"),
+    ),
+    (
         8,
         "page indexes",
         include_str!("../migrations/sqlite/0008_page_indexes.sql"),
@@ -222,6 +232,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         6,
         "promotions",
         include_str!("../migrations/postgres/0006_promotions.sql"),
+    ),
+    (
+        7,
+        "findings queue",
+        include_str!("../migrations/postgres/0007_findings_queue.sql"),
     ),
     (
         8,

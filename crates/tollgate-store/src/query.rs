@@ -64,7 +64,7 @@ pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
 
 /// A row of `FINDING_COLUMNS` read by SQLite's direct path, the finding JSON parsed from
 /// SQLite's own buffer.
-fn finding_from_sqlite_row(row: &rusqlite::Row<'_>) -> Result<StoredFinding> {
+pub(crate) fn finding_from_sqlite_row(row: &rusqlite::Row<'_>) -> Result<StoredFinding> {
     let id: i64 = row.get(0)?;
     let data = row
         .get_ref(4)?

@@ -187,3 +187,30 @@ pub async fn rerun_metric_backfill(store: &crate::Store) -> crate::Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// Empties what migration 0007 derived (the queue's scanner and location columns, the finding
+/// facets) and runs its backfill statements again on the data as it is now, so a test can hold
+/// them to what imports write.
+pub async fn rerun_queue_backfill(store: &crate::Store) -> crate::Result<()> {
+    let migration = match store.backend {
+        crate::Backend::Sqlite => include_str!("../migrations/sqlite/0007_findings_queue.sql"),
+        crate::Backend::Postgres => include_str!("../migrations/postgres/0007_findings_queue.sql"),
+    };
+    let mut tx = store.pool.begin().await?;
+    tx.execute("UPDATE findings SET scanner = NULL, location = NULL")
+        .await?;
+    tx.execute("DELETE FROM finding_facets").await?;
+    for statement in migration.split(';') {
+        let sql: String = statement
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let sql = sql.trim();
+        if sql.starts_with("UPDATE") || sql.starts_with("INSERT") {
+            tx.execute(sql).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -34,10 +34,12 @@ impl Store {
         }
     }
 
+    /// Sets the priority; `actor` (the person or token) is recorded in the status-change log.
     pub async fn set_priority(
         &self,
         id: i64,
         priority: Priority,
+        actor: &str,
         restrict_to_product: Option<i64>,
         now: Timestamp,
     ) -> Result<StoredFinding> {
@@ -62,7 +64,7 @@ impl Store {
             &mut tx,
             &f,
             EventKind::Priority,
-            None,
+            Some(actor),
             priority.as_str(),
             now,
         )

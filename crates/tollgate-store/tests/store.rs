@@ -476,7 +476,7 @@ async fn finding_pages_agree_on_every_read_path() {
             .await
             .unwrap();
         let id_of = |rule: &str| page.iter().find(|f| f.finding.rule_id == rule).unwrap().id;
-        s.set_priority(id_of("rule-a3"), Priority::P1, None, 2_100)
+        s.set_priority(id_of("rule-a3"), Priority::P1, "triager", None, 2_100)
             .await
             .unwrap();
         s.close_finding(
@@ -976,7 +976,9 @@ async fn the_status_change_log_records_every_change_and_nothing_else() {
             (s9[0].kind, s9[0].status.as_str(), s9[0].is_open),
             (EventKind::Created, "false_positive", false)
         );
-        s.set_priority(a1, Priority::P1, None, 3_500).await.unwrap();
+        s.set_priority(a1, Priority::P1, "triager", None, 3_500)
+            .await
+            .unwrap();
         s.close_finding(
             a1,
             ClosedAs::ClosedWontFix,
@@ -1029,6 +1031,11 @@ async fn the_status_change_log_records_every_change_and_nothing_else() {
             db.name
         );
         assert_eq!(a[1].detail.as_deref(), Some("P1"));
+        assert_eq!(
+            a[1].actor.as_deref(),
+            Some("triager"),
+            "who set the priority"
+        );
         assert_eq!(a[2].actor.as_deref(), Some("alice"));
         assert!(a[2]
             .detail

@@ -257,12 +257,75 @@ fn aim(w: &World, method: &Method, pattern: &str) -> Vec<(String, Body, Expect)>
             (format!("{path}?product={p}"), B::None, Hidden),
             (path, B::None, Public),
         ],
+        // The finding page's forms, with a valid CSRF pair (see `send`): only the product limit
+        // stands between A's admin and B's finding.
+        ("POST", "/ui/findings/{id}/notes") => vec![
+            (
+                path.clone(),
+                B::Form(format!("csrf={WALK_CSRF}&text=pwned")),
+                Hidden,
+            ),
+            (path, B::Form(format!("csrf={WALK_CSRF}")), Hidden),
+        ],
+        ("POST", "/ui/findings/{id}/close") => vec![
+            (
+                path.clone(),
+                B::Form(format!("csrf={WALK_CSRF}&how=wont_fix&reason=pwned")),
+                Hidden,
+            ),
+            (
+                path,
+                B::Form(format!(
+                    "csrf={WALK_CSRF}&how=risk_accepted&until=bad&reason="
+                )),
+                Hidden,
+            ),
+        ],
+        ("POST", "/ui/findings/{id}/priority") => vec![
+            (
+                path.clone(),
+                B::Form(format!("csrf={WALK_CSRF}&priority=P0")),
+                Hidden,
+            ),
+            (
+                path,
+                B::Form(format!("csrf={WALK_CSRF}&priority=P9")),
+                Hidden,
+            ),
+        ],
+        // The queue and its exports: asking for B's product gives nothing of it.
+        ("GET", "/ui/findings" | "/ui/findings.csv" | "/ui/findings.json") => vec![
+            (format!("{path}?product={p}&status=all"), B::None, Public),
+            (format!("{path}?status=all"), B::None, Public),
+        ],
+        // Without the CSRF field: refused before anything is looked at; with it, naming B's
+        // product reaches nothing of it (the walk then checks B's findings are untouched).
+        ("POST", "/ui/findings/bulk") => vec![
+            (
+                path.clone(),
+                B::Form(format!(
+                    "scope=all&product={p}&status=all&action=close_wont_fix&reason=pwned"
+                )),
+                Hidden,
+            ),
+            (
+                path,
+                B::Form(format!(
+                    "csrf={WALK_CSRF}&scope=all&product={p}&status=all&action=close_wont_fix&reason=pwned"
+                )),
+                Public,
+            ),
+        ],
         _ => panic!(
             "the authorization walk does not know the route {m} {pattern}: teach `aim` in \
              tests/hub_authz.rs how to aim it at another product's objects"
         ),
     }
 }
+
+/// The CSRF cookie every UI request of the walk carries (a double-submit token is any
+/// well-formed value the cookie and the field share).
+const WALK_CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 const RESULTS_LIST: &str = RESULTS;
 const RESULTS_ONE: &str = "/apis/mobile_security/results/v2/security_findings/{id}";
@@ -307,7 +370,10 @@ fn is_ui(path: &str) -> bool {
 fn send(hub: &Hub, token: &str, method: &Method, path: &str, body: &Body) -> (u16, String) {
     let mut r = no_redirects().request(method.clone(), format!("{}{path}", hub.url));
     r = if is_ui(path) {
-        r.header("Cookie", format!("tollgate_token={token}"))
+        r.header(
+            "Cookie",
+            format!("tollgate_token={token}; tollgate_csrf={WALK_CSRF}"),
+        )
     } else if path == "/metrics" {
         r.header("Authorization", format!("Bearer {token}"))
     } else {

@@ -67,12 +67,48 @@ fn a_findings_page_shows_its_history_in_order_with_who_and_why() {
             "{b}: who imported: {}",
             rows[0]
         );
+        assert!(
+            rows[3].contains("<td>ci-admin</td>") && rows[3].contains("P1"),
+            "{b}: who set the priority: {}",
+            rows[3]
+        );
         assert!(rows[4].contains("closed_wont_fix"), "{b}: {}", rows[4]);
         // The reason is shown, escaped.
         assert!(
             rows[4].contains("legacy &lt;b&gt;endpoint&lt;/b&gt;, removed in Q3"),
             "{b}: {}",
             rows[4]
+        );
+
+        // Finding h-0 was in all three reports: created by the first import, and the two
+        // reimports that reported it unchanged are on its history too, the last one as `seen`.
+        let (_, page) = hub.get(&admin, "/api/v2/findings/?title=Finding%20h-0");
+        let id = page["results"][0]["id"].as_i64().unwrap();
+        let html = crate::hub::client()
+            .get(format!("{}/ui/findings/{id}", hub.url))
+            .header("Cookie", format!("tollgate_token={admin}"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let history = html
+            .split("<h2>History</h2>")
+            .nth(1)
+            .unwrap()
+            .split("</table>")
+            .next()
+            .unwrap();
+        let rows: Vec<&str> = history.split("<tr><td>").skip(1).collect();
+        let kinds: Vec<&str> = rows
+            .iter()
+            .map(|r| r.split("</td><td>").nth(1).unwrap())
+            .collect();
+        assert_eq!(kinds, ["created", "no change", "seen"], "{b}: {history}");
+        assert!(
+            rows[1].contains(" reimport")
+                && rows[2].contains(" reimport")
+                && rows[2].contains("ci-admin"),
+            "{b}: {history}"
         );
     }
 }

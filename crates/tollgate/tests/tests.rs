@@ -12,6 +12,8 @@ mod hub;
 mod hub_authz;
 mod hub_client;
 #[cfg(feature = "hub")]
+mod hub_finding_page;
+#[cfg(feature = "hub")]
 mod hub_history;
 #[cfg(feature = "hub")]
 mod hub_hostile;
@@ -23,6 +25,8 @@ mod hub_metrics;
 mod hub_pages;
 #[cfg(feature = "hub")]
 mod hub_parity;
+#[cfg(feature = "hub")]
+mod hub_queue;
 #[cfg(feature = "hub")]
 mod hub_sequence;
 #[cfg(feature = "hub")]

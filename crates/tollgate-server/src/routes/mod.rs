@@ -139,7 +139,14 @@ fn table() -> Table {
     .add(Method::GET, "/ui/gate-runs/{id}", ui::gate_run)
     .add(Method::GET, "/ui/risk-acceptances", ui::risk_acceptances)
     .add(Method::GET, "/ui/metrics", ui::metrics)
+    .add(Method::GET, "/ui/findings", ui::findings)
+    .add(Method::GET, "/ui/findings.csv", ui::findings_csv)
+    .add(Method::GET, "/ui/findings.json", ui::findings_json)
+    .add(Method::POST, "/ui/findings/bulk", ui::findings_bulk)
     .add(Method::GET, "/ui/findings/{id}", ui::finding)
+    .add(Method::POST, "/ui/findings/{id}/notes", ui::add_note)
+    .add(Method::POST, "/ui/findings/{id}/close", ui::close)
+    .add(Method::POST, "/ui/findings/{id}/priority", ui::set_priority)
     .add(Method::GET, ui::STYLESHEET_PATH, ui::stylesheet)
     // Program metrics and the promotions they count.
     .add(

@@ -288,7 +288,7 @@ pub async fn patch(
     })?;
     let f = state
         .store
-        .set_priority(f.id, priority, caller.restriction(), now())
+        .set_priority(f.id, priority, &caller.0.name, caller.restriction(), now())
         .await?;
     render_one(&state, &f).await
 }

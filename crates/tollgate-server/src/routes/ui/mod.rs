@@ -20,12 +20,17 @@ mod finding;
 mod gate_runs;
 mod metrics;
 mod products;
+pub mod queue;
 
 pub use dashboard::home;
-pub use finding::finding;
+pub use finding::{add_note, close, finding, set_priority};
 pub use gate_runs::{gate_run, gate_runs, risk_acceptances};
 pub use metrics::metrics;
 pub use products::{engagement, product, products, test};
+pub use queue::{
+    bulk as findings_bulk, export_csv as findings_csv, export_json_list as findings_json,
+    queue as findings,
+};
 
 /// Where the UI's stylesheet is served (embedded in the binary).
 pub const STYLESHEET_PATH: &str = "/ui/static/tollgate.css";
@@ -502,28 +507,6 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
         page("Error", "<p>The database failed.</p>"),
     )
         .into_response()
-}
-
-pub(crate) fn where_text(f: &tollgate_model::Finding) -> String {
-    let l = &f.location;
-    if let Some(file) = &l.file {
-        return match l.start_line {
-            Some(n) => format!("{file}:{n}"),
-            None => file.clone(),
-        };
-    }
-    if let Some(p) = &l.package {
-        return format!(
-            "{} {}",
-            p.name,
-            p.installed_version.as_deref().unwrap_or("")
-        );
-    }
-    l.url
-        .clone()
-        .or(l.component.clone())
-        .or(l.target.clone())
-        .unwrap_or_default()
 }
 
 /// The 404 page of a missing thing — and of another product's thing, which must look the same.

@@ -1,0 +1,795 @@
+//! The findings queue: one list of findings across every product, filtered, sorted and paged
+//! (`/ui/findings`), its exports, and bulk triage of what it shows.
+//!
+//! One function, [`FindingFilter::push_where`], writes the WHERE clause of the page, its count,
+//! the export and bulk triage, so the count always equals the list. Every filter reads columns
+//! and indexes of `findings` (and `finding_facets` for tags, CWEs and vulnerability ids), never
+//! a finding's JSON (migration 0007).
+
+use crate::events::{EventKind, NewEvent};
+use crate::query::{finding_from_row, finding_from_sqlite_row, FINDING_COLUMNS, FINDING_FROM};
+use crate::sql::{get_i64, Arg, Sql};
+use crate::{
+    severity_rank, Backend, ClosedAs, FindingStatus, Priority, Result, Store, StoreError,
+    StoredFinding, Timestamp,
+};
+use sqlx::AnyConnection;
+use tollgate_model::{Finding, Severity};
+
+/// The most findings one bulk action may change (by ids or by filter).
+pub const BULK_CAP: i64 = 10_000;
+/// The largest page of the queue.
+pub const MAX_QUEUE_PAGE: i64 = 500;
+/// Ids per `IN (…)` list of the queue's reads and writes.
+const CHUNK: usize = 500;
+
+/// Which findings by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    /// Still to be dealt with (`is_open`).
+    #[default]
+    Open,
+    /// Anything not open.
+    Closed,
+    FalsePositive,
+    RiskAccepted,
+    Mitigated,
+    All,
+}
+
+impl StatusFilter {
+    pub const ALL: [StatusFilter; 6] = [
+        StatusFilter::Open,
+        StatusFilter::Closed,
+        StatusFilter::FalsePositive,
+        StatusFilter::RiskAccepted,
+        StatusFilter::Mitigated,
+        StatusFilter::All,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Open => "open",
+            StatusFilter::Closed => "closed",
+            StatusFilter::FalsePositive => "false_positive",
+            StatusFilter::RiskAccepted => "risk_accepted",
+            StatusFilter::Mitigated => "mitigated",
+            StatusFilter::All => "all",
+        }
+    }
+    pub fn parse(s: &str) -> Option<StatusFilter> {
+        StatusFilter::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Where an open finding stands against its SLA due date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaState {
+    /// Open and due before today.
+    Breached,
+    /// Open and due today or within the next 7 days.
+    DueSoon,
+    /// Everything else (closed, no SLA, due later).
+    Ok,
+}
+
+/// Days ahead that count as "due soon".
+pub const DUE_SOON_DAYS: i64 = 7;
+
+impl SlaState {
+    pub const ALL: [SlaState; 3] = [SlaState::Breached, SlaState::DueSoon, SlaState::Ok];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaState::Breached => "breached",
+            SlaState::DueSoon => "due_soon",
+            SlaState::Ok => "ok",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SlaState> {
+        SlaState::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// The queue's order (ties by id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueSort {
+    /// Least severe first.
+    Severity,
+    /// Most severe first.
+    #[default]
+    SeverityDesc,
+    /// Youngest first (first seen most recently).
+    Age,
+    /// Oldest first.
+    AgeDesc,
+    /// Earliest SLA due date first (no SLA last).
+    Sla,
+    Title,
+    /// By product name.
+    Product,
+}
+
+impl QueueSort {
+    pub const ALL: [QueueSort; 7] = [
+        QueueSort::Severity,
+        QueueSort::SeverityDesc,
+        QueueSort::Age,
+        QueueSort::AgeDesc,
+        QueueSort::Sla,
+        QueueSort::Title,
+        QueueSort::Product,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueSort::Severity => "severity",
+            QueueSort::SeverityDesc => "-severity",
+            QueueSort::Age => "age",
+            QueueSort::AgeDesc => "-age",
+            QueueSort::Sla => "sla",
+            QueueSort::Title => "title",
+            QueueSort::Product => "product",
+        }
+    }
+    pub fn parse(s: &str) -> Option<QueueSort> {
+        QueueSort::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+    fn order_by(self) -> &'static str {
+        match self {
+            QueueSort::Severity => " ORDER BY f.severity, f.id",
+            QueueSort::SeverityDesc => " ORDER BY f.severity DESC, f.id DESC",
+            QueueSort::Age => " ORDER BY f.first_seen DESC, f.id DESC",
+            QueueSort::AgeDesc => " ORDER BY f.first_seen, f.id",
+            QueueSort::Sla => {
+                " ORDER BY CASE WHEN f.sla_due IS NULL THEN 1 ELSE 0 END, f.sla_due, f.severity DESC, f.id"
+            }
+            QueueSort::Title => " ORDER BY f.title, f.id",
+            QueueSort::Product => {
+                " ORDER BY (SELECT p.name FROM products p WHERE p.id = f.product_id), f.severity DESC, f.id DESC"
+            }
+        }
+    }
+}
+
+/// What the queue shows. Every field narrows; empty lists and `None` do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingFilter {
+    /// Any of these products.
+    pub products: Vec<i64>,
+    pub tier: Option<String>,
+    pub platform: Option<String>,
+    /// Any of these severities.
+    pub severities: Vec<Severity>,
+    pub status: StatusFilter,
+    /// The scanner's name (the model's `scanner.name`).
+    pub scanner: Option<String>,
+    /// The model's category word (`sast`, `mobile`, …).
+    pub category: Option<String>,
+    /// A tag word (`xss`, `hardcoded-secret`, …).
+    pub tag: Option<String>,
+    pub cwe: Option<u32>,
+    /// A vulnerability id, verbatim (`CVE-2021-44228`).
+    pub vulnerability_id: Option<String>,
+    /// First seen on or after this day (Unix days).
+    pub first_seen_since_day: Option<i64>,
+    pub sla: Option<SlaState>,
+    /// Text in the title or the location (case-insensitive for ASCII).
+    pub text: Option<String>,
+    /// The viewer's product limit: nothing of another product, whatever else the filter says.
+    pub restrict_to_product: Option<i64>,
+}
+
+/// `%text%` for LIKE, its `%`, `_` and `\` escaped (ESCAPE '\'), lower-cased.
+fn like_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+impl FindingFilter {
+    /// ` AND …` for each filter, over `findings f`. `now` dates the SLA states.
+    pub(crate) fn push_where(&self, s: &mut Sql, now: Timestamp) {
+        if let Some(p) = self.restrict_to_product {
+            s.push(" AND f.product_id = ").arg(p);
+        }
+        if !self.products.is_empty() {
+            s.push(" AND f.product_id IN ")
+                .list(self.products.iter().copied());
+        }
+        for (column, value) in [("tier", &self.tier), ("platform", &self.platform)] {
+            if let Some(v) = value {
+                s.push(&format!(
+                    " AND f.product_id IN (SELECT id FROM products WHERE {column} = "
+                ))
+                .arg(v.as_str())
+                .push(")");
+            }
+        }
+        if !self.severities.is_empty() {
+            s.push(" AND f.severity IN ")
+                .list(self.severities.iter().map(|v| severity_rank(*v)));
+        }
+        match self.status {
+            StatusFilter::Open => {
+                s.push(" AND f.is_open = ").arg(true);
+            }
+            StatusFilter::Closed => {
+                s.push(" AND f.is_open = ").arg(false);
+            }
+            StatusFilter::FalsePositive => {
+                s.push(" AND f.false_p = ").arg(true);
+            }
+            StatusFilter::RiskAccepted => {
+                s.push(" AND f.risk_accepted = ").arg(true);
+            }
+            StatusFilter::Mitigated => {
+                s.push(" AND f.is_mitigated = ").arg(true);
+            }
+            StatusFilter::All => {}
+        }
+        if let Some(v) = &self.scanner {
+            s.push(" AND f.scanner = ").arg(v.as_str());
+        }
+        if let Some(v) = &self.category {
+            s.push(" AND f.category = ").arg(v.as_str());
+        }
+        let facets = [
+            ("tag", self.tag.clone()),
+            ("cwe", self.cwe.map(|c| c.to_string())),
+            ("vuln", self.vulnerability_id.clone()),
+        ];
+        for (kind, value) in facets {
+            if let Some(v) = value {
+                s.push(" AND f.id IN (SELECT x.finding_id FROM finding_facets x WHERE x.kind = ")
+                    .arg(kind)
+                    .push(" AND x.value = ")
+                    .arg(v)
+                    .push(")");
+            }
+        }
+        if let Some(day) = self.first_seen_since_day {
+            s.push(" AND f.first_seen >= ")
+                .arg(day.saturating_mul(86_400));
+        }
+        if let Some(state) = self.sla {
+            let today_day = now.div_euclid(86_400);
+            let today = tollgate_policy::Date::from_days(today_day).to_string();
+            let soon = tollgate_policy::Date::from_days(today_day + DUE_SOON_DAYS).to_string();
+            match state {
+                SlaState::Breached => {
+                    s.push(" AND f.is_open = ")
+                        .arg(true)
+                        .push(" AND f.sla_due < ")
+                        .arg(today);
+                }
+                SlaState::DueSoon => {
+                    s.push(" AND f.is_open = ")
+                        .arg(true)
+                        .push(" AND f.sla_due >= ")
+                        .arg(today)
+                        .push(" AND f.sla_due <= ")
+                        .arg(soon);
+                }
+                SlaState::Ok => {
+                    s.push(" AND (f.is_open = ")
+                        .arg(false)
+                        .push(" OR f.sla_due IS NULL OR f.sla_due > ")
+                        .arg(soon)
+                        .push(")");
+                }
+            }
+        }
+        if let Some(t) = self.text.as_deref().filter(|t| !t.is_empty()) {
+            let p = like_pattern(t);
+            s.push(" AND (LOWER(f.title) LIKE ")
+                .arg(p.as_str())
+                .push(" ESCAPE '\\' OR LOWER(COALESCE(f.location, '')) LIKE ")
+                .arg(p)
+                .push(" ESCAPE '\\')");
+        }
+    }
+
+    /// When the filter names only products (by id, label or the viewer's limit) and the open /
+    /// closed / all status groups, its count is a sum of the products' open / closed counters
+    /// (kept by every change of a finding's open state): the SQL of that sum, else None. The
+    /// default view of a large hub then counts without reading a million index entries.
+    fn counter_count(&self) -> Option<Sql> {
+        let column = match self.status {
+            StatusFilter::Open => "p.open_count",
+            StatusFilter::Closed => "p.closed_count",
+            StatusFilter::All => "p.open_count + p.closed_count",
+            _ => return None,
+        };
+        let only_products = FindingFilter {
+            products: self.products.clone(),
+            tier: self.tier.clone(),
+            platform: self.platform.clone(),
+            status: self.status,
+            restrict_to_product: self.restrict_to_product,
+            ..FindingFilter::default()
+        };
+        if *self != only_products {
+            return None;
+        }
+        let mut s = Sql::new(format!(
+            "SELECT CAST(COALESCE(SUM({column}), 0) AS BIGINT) AS n FROM products p WHERE 1 = 1"
+        ));
+        if let Some(r) = self.restrict_to_product {
+            s.push(" AND p.id = ").arg(r);
+        }
+        if !self.products.is_empty() {
+            s.push(" AND p.id IN ").list(self.products.iter().copied());
+        }
+        if let Some(t) = &self.tier {
+            s.push(" AND p.tier = ").arg(t.as_str());
+        }
+        if let Some(t) = &self.platform {
+            s.push(" AND p.platform = ").arg(t.as_str());
+        }
+        Some(s)
+    }
+
+    /// `FROM findings f WHERE …` of this filter.
+    fn where_clause(&self, now: Timestamp) -> Sql {
+        let mut s = Sql::new(" FROM findings f WHERE 1 = 1");
+        self.push_where(&mut s, now);
+        s
+    }
+}
+
+/// What the UI shows as a finding's "where", and what the queue's text filter searches besides
+/// the title (the `location` column): file:line, package and version, URL, component or target.
+pub fn location_text(f: &Finding) -> String {
+    let l = &f.location;
+    if let Some(file) = &l.file {
+        return match l.start_line {
+            Some(n) => format!("{file}:{n}"),
+            None => file.clone(),
+        };
+    }
+    if let Some(p) = &l.package {
+        return format!(
+            "{} {}",
+            p.name,
+            p.installed_version.as_deref().unwrap_or("")
+        );
+    }
+    l.url
+        .clone()
+        .or(l.component.clone())
+        .or(l.target.clone())
+        .unwrap_or_default()
+}
+
+/// The facets of a finding the queue filters on, each once: (`tag` | `cwe` | `vuln`, value).
+pub(crate) fn facets_of(f: &Finding, mut add: impl FnMut(&'static str, String)) {
+    let mut seen = std::collections::HashSet::new();
+    let items = f
+        .tags
+        .iter()
+        .map(|t| ("tag", t.as_str().to_string()))
+        .chain(f.cwe.iter().map(|c| ("cwe", c.to_string())))
+        .chain(f.vulnerability_ids.iter().map(|v| ("vuln", v.clone())));
+    for (kind, value) in items {
+        if seen.insert((kind, value.clone())) {
+            add(kind, value);
+        }
+    }
+}
+
+/// One action of bulk triage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkAction {
+    CloseWontFix,
+    /// Closed as risk accepted until this day (YYYY-MM-DD).
+    CloseRiskAccepted {
+        until: String,
+    },
+    CloseCompensatingControl,
+    /// Marked a false positive (and so closed).
+    FalsePositive,
+    Priority(Priority),
+    /// The reason becomes a note on each finding.
+    Note,
+}
+
+impl BulkAction {
+    fn closes(&self) -> bool {
+        !matches!(self, BulkAction::Priority(_) | BulkAction::Note)
+    }
+    fn closed_as(&self) -> Option<ClosedAs> {
+        match self {
+            BulkAction::CloseWontFix => Some(ClosedAs::ClosedWontFix),
+            BulkAction::CloseRiskAccepted { .. } => Some(ClosedAs::ClosedRiskAccepted),
+            BulkAction::CloseCompensatingControl => Some(ClosedAs::ClosedCompensatingControl),
+            _ => None,
+        }
+    }
+}
+
+/// Which findings a bulk action takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkTarget {
+    Ids(Vec<i64>),
+    /// Everything the filter matches (at most [`BULK_CAP`]).
+    Filter(Box<FindingFilter>),
+}
+
+/// What a bulk action did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkOutcome {
+    pub changed: i64,
+    /// Already closed (a close or a false positive skips them, never re-closes).
+    pub skipped: i64,
+    /// Ids that name no finding the caller may see.
+    pub missing: i64,
+}
+
+impl Store {
+    /// One page of the queue (1-based `page`, at most [`MAX_QUEUE_PAGE`] per page) and the number
+    /// of findings the filter matches, both under the same WHERE and read from one snapshot.
+    pub async fn queue_page(
+        &self,
+        filter: &FindingFilter,
+        sort: QueueSort,
+        page: i64,
+        per_page: i64,
+        now: Timestamp,
+    ) -> Result<(Vec<StoredFinding>, i64)> {
+        let per_page = per_page.clamp(1, MAX_QUEUE_PAGE);
+        let offset = (page.max(1) - 1).saturating_mul(per_page);
+        let w = filter.where_clause(now);
+        let count = filter.counter_count().unwrap_or_else(|| {
+            let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
+            count.args = w.args.clone();
+            count
+        });
+        let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
+        ids.args = w.args;
+        ids.push(sort.order_by())
+            .push(" LIMIT ")
+            .arg(per_page)
+            .push(" OFFSET ")
+            .arg(offset);
+        if let Some(reader) = &self.reader {
+            return reader.with(|conn| {
+                let tx = conn.unchecked_transaction()?;
+                let total: i64 = tx
+                    .prepare_cached(count.sqlite_text())?
+                    .query_row(count.sqlite_params()?, |r| r.get(0))?;
+                let page_ids = sqlite_ids(&tx, &ids)?;
+                let rows = sqlite_findings(&tx, &page_ids)?;
+                tx.finish()?;
+                Ok((rows, total))
+            });
+        }
+        let mut conn = self.pool.acquire().await?;
+        let total = get_i64(
+            &count.query(self.backend)?.fetch_one(&mut *conn).await?,
+            "n",
+        )?;
+        let page_ids: Vec<i64> = ids
+            .query(self.backend)?
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| get_i64(r, "id"))
+            .collect::<Result<_>>()?;
+        let rows = self.findings_in_order(&mut conn, &page_ids, None).await?;
+        Ok((rows, total))
+    }
+
+    /// The ids of every finding the filter matches, in the queue's order (exports read them in
+    /// chunks with [`Store::queue_findings`]).
+    pub async fn queue_ids(
+        &self,
+        filter: &FindingFilter,
+        sort: QueueSort,
+        now: Timestamp,
+    ) -> Result<Vec<i64>> {
+        let w = filter.where_clause(now);
+        let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
+        ids.args = w.args;
+        ids.push(sort.order_by());
+        if let Some(reader) = &self.reader {
+            return reader.with(|conn| sqlite_ids(conn, &ids));
+        }
+        ids.query(self.backend)?
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| get_i64(r, "id"))
+            .collect()
+    }
+
+    /// These findings (in this order; unknown ids, and other products' when limited, left out).
+    pub async fn queue_findings(
+        &self,
+        ids: &[i64],
+        restrict_to_product: Option<i64>,
+    ) -> Result<Vec<StoredFinding>> {
+        let rows = if let Some(reader) = &self.reader {
+            reader.with(|conn| sqlite_findings(conn, ids))?
+        } else {
+            let mut conn = self.pool.acquire().await?;
+            self.findings_in_order(&mut conn, ids, None).await?
+        };
+        Ok(rows
+            .into_iter()
+            .filter(|f| restrict_to_product.is_none_or(|p| p == f.product_id))
+            .collect())
+    }
+
+    /// The findings of `ids` in that order, through sqlx (`FOR UPDATE` when `lock`).
+    async fn findings_in_order(
+        &self,
+        conn: &mut AnyConnection,
+        ids: &[i64],
+        lock: Option<Option<i64>>,
+    ) -> Result<Vec<StoredFinding>> {
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut q = Sql::new(format!(
+                "SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE f.id IN "
+            ));
+            q.list(chunk.iter().copied());
+            if let Some(Some(p)) = lock {
+                q.push(" AND f.product_id = ").arg(p);
+            }
+            if lock.is_some() && self.backend == Backend::Postgres {
+                q.push(" ORDER BY f.id FOR UPDATE OF f");
+            }
+            for row in q.query(self.backend)?.fetch_all(&mut *conn).await? {
+                let f = finding_from_row(&row)?;
+                found.insert(f.id, f);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    /// Applies `action` to the target findings in one transaction, as `actor`, each change
+    /// logged (`finding_events`) with the actor and the reason. Closing actions skip findings
+    /// that are not open (counted as skipped); ids the caller may not see count as missing.
+    /// More than [`BULK_CAP`] findings is refused, nothing changed.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn bulk_triage(
+        &self,
+        target: &BulkTarget,
+        action: &BulkAction,
+        reason: &str,
+        actor: &str,
+        restrict_to_product: Option<i64>,
+        now: Timestamp,
+    ) -> Result<BulkOutcome> {
+        let reason = reason.trim();
+        if reason.is_empty() && !matches!(action, BulkAction::Priority(_)) {
+            return Err(StoreError::Invalid(
+                "a reason is required (it is recorded with each finding)".into(),
+            ));
+        }
+        if let BulkAction::CloseRiskAccepted { until } = action {
+            if tollgate_policy::Date::parse(until).is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "until: {until:?} is not a date (YYYY-MM-DD)"
+                )));
+            }
+        }
+        let too_many = |n: i64| {
+            StoreError::Invalid(format!(
+                "{n} findings selected; bulk triage takes at most {BULK_CAP} at once: narrow the filter"
+            ))
+        };
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let mut ids = match target {
+            BulkTarget::Ids(ids) => {
+                let mut ids = ids.clone();
+                ids.sort_unstable();
+                ids.dedup();
+                if ids.len() as i64 > BULK_CAP {
+                    return Err(too_many(ids.len() as i64));
+                }
+                ids
+            }
+            BulkTarget::Filter(filter) => {
+                let mut filter = (**filter).clone();
+                if restrict_to_product.is_some() {
+                    filter.restrict_to_product = restrict_to_product;
+                }
+                let w = filter.where_clause(now);
+                let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
+                count.args = w.args.clone();
+                let n = get_i64(&count.query(self.backend)?.fetch_one(&mut *tx).await?, "n")?;
+                if n > BULK_CAP {
+                    return Err(too_many(n));
+                }
+                let mut q = Sql::new(format!("SELECT f.id{}", w.text));
+                q.args = w.args;
+                q.query(self.backend)?
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| get_i64(r, "id"))
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
+        ids.sort_unstable();
+        let found = self
+            .findings_in_order(&mut tx, &ids, Some(restrict_to_product))
+            .await?;
+        let mut outcome = BulkOutcome {
+            missing: (ids.len() - found.len()) as i64,
+            ..BulkOutcome::default()
+        };
+        let (take, skip): (Vec<StoredFinding>, Vec<StoredFinding>) = found
+            .into_iter()
+            .partition(|f| !action.closes() || f.status.is_open());
+        outcome.skipped = skip.len() as i64;
+        outcome.changed = take.len() as i64;
+        if take.is_empty() {
+            return Ok(outcome);
+        }
+        let take_ids: Vec<i64> = take.iter().map(|f| f.id).collect();
+
+        // The finding rows.
+        for chunk in take_ids.chunks(CHUNK) {
+            let mut q = Sql::new("UPDATE findings SET triaged = ");
+            q.arg(true).push(", updated_at = ").arg(now);
+            match action {
+                BulkAction::Priority(p) => {
+                    q.push(", priority = ").arg(p.as_str());
+                }
+                BulkAction::Note => {}
+                BulkAction::FalsePositive => {
+                    q.push(", false_p = ")
+                        .arg(true)
+                        .push(", is_open = ")
+                        .arg(false);
+                }
+                close => {
+                    let closed_as = close.closed_as().map(ClosedAs::as_str);
+                    q.push(", closed_as = ")
+                        .arg(closed_as)
+                        .push(", permanently_closed = ")
+                        .arg(false)
+                        .push(", is_open = ")
+                        .arg(false);
+                    if let BulkAction::CloseRiskAccepted { until } = close {
+                        q.push(", risk_accepted = ")
+                            .arg(true)
+                            .push(", risk_accepted_until = ")
+                            .arg(until.as_str());
+                    }
+                }
+            }
+            q.push(" WHERE id IN ").list(chunk.iter().copied());
+            q.query(self.backend)?.execute(&mut *tx).await?;
+        }
+
+        // Counters, notes and the log.
+        let detail = match action {
+            BulkAction::Priority(p) => {
+                if reason.is_empty() {
+                    p.as_str().to_string()
+                } else {
+                    format!("{}: {reason}", p.as_str())
+                }
+            }
+            BulkAction::Note => reason.to_string(),
+            BulkAction::FalsePositive => format!("Marked a false positive: {reason}"),
+            BulkAction::CloseRiskAccepted { until } => {
+                format!("Closed as CLOSED_RISK_ACCEPTED until {until}: {reason}")
+            }
+            close => format!(
+                "Closed as {}: {reason}",
+                close.closed_as().map(ClosedAs::as_str).unwrap_or_default()
+            ),
+        };
+        if action.closes() {
+            let mut per_product = std::collections::BTreeMap::<i64, i64>::new();
+            for f in &take {
+                *per_product.entry(f.product_id).or_default() += 1;
+            }
+            for (product, n) in per_product {
+                self.adjust_counts(&mut tx, product, -n, n).await?;
+            }
+        }
+        if action.closes() || *action == BulkAction::Note {
+            for chunk in take_ids.chunks(CHUNK) {
+                let mut q = Sql::new(
+                    "INSERT INTO notes (finding_id, author, text, kind, created_at) VALUES ",
+                );
+                for (i, id) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        q.push(", ");
+                    }
+                    q.list::<Arg>([
+                        (*id).into(),
+                        actor.into(),
+                        detail.as_str().into(),
+                        "internal".into(),
+                        now.into(),
+                    ]);
+                }
+                q.query(self.backend)?.execute(&mut *tx).await?;
+            }
+        }
+        let kind = match action {
+            BulkAction::Priority(_) => EventKind::Priority,
+            BulkAction::Note => EventKind::Note,
+            _ => EventKind::Closed,
+        };
+        let after: Vec<(i64, i64, Severity, FindingStatus)> = take
+            .iter()
+            .map(|f| {
+                let mut s = f.status.clone();
+                match action {
+                    BulkAction::Priority(p) => s.priority = Some(*p),
+                    BulkAction::Note => {}
+                    BulkAction::FalsePositive => s.false_p = true,
+                    close => {
+                        s.closed_as = close.closed_as();
+                        s.permanently_closed = false;
+                        if let BulkAction::CloseRiskAccepted { until } = close {
+                            s.risk_accepted = true;
+                            s.risk_accepted_until = Some(until.clone());
+                        }
+                    }
+                }
+                (f.id, f.product_id, f.severity(), s)
+            })
+            .collect();
+        let events: Vec<NewEvent> = after
+            .iter()
+            .map(|(id, product_id, severity, status)| NewEvent {
+                finding_id: *id,
+                product_id: *product_id,
+                kind,
+                status,
+                severity: *severity,
+                import_id: None,
+                actor: Some(actor),
+                detail: Some(&detail),
+            })
+            .collect();
+        let deltas = crate::events::append(self.backend, &mut tx, now, &events).await?;
+        // Written last in the transaction (see events::add_open_deltas).
+        crate::events::add_open_deltas(self.backend, &mut tx, now, deltas).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+/// The ids a query of `SELECT f.id …` returns, on SQLite's direct read path.
+fn sqlite_ids(conn: &rusqlite::Connection, q: &Sql) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(q.sqlite_text())?;
+    let mut rows = stmt.query(q.sqlite_params()?)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(row.get(0)?);
+    }
+    Ok(out)
+}
+
+/// The findings of `ids`, in that order, on SQLite's direct read path.
+fn sqlite_findings(conn: &rusqlite::Connection, ids: &[i64]) -> Result<Vec<StoredFinding>> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let mut q = Sql::new(format!(
+            "SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE f.id IN "
+        ));
+        q.list(chunk.iter().copied());
+        // Not cached: the IN list's length varies.
+        let mut stmt = conn.prepare(q.sqlite_text())?;
+        let mut rows = stmt.query(q.sqlite_params()?)?;
+        while let Some(row) = rows.next()? {
+            let f = finding_from_sqlite_row(row)?;
+            found.insert(f.id, f);
+        }
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}

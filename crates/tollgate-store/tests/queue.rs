@@ -1,0 +1,791 @@
+//! The findings queue's filter SQL, paging, exports' reads and bulk triage, on SQLite (through
+//! both read paths) and on PostgreSQL when TOLLGATE_TEST_POSTGRES_URL is set. Every filter's
+//! SQL is checked against the same filter written in Rust over all stored findings.
+
+use std::path::PathBuf;
+use tollgate_model::{Category, Finding, Fingerprint, Package, Scanner, Severity, Tag};
+use tollgate_store::*;
+
+struct Db {
+    store: Store,
+    dir: Option<PathBuf>,
+    name: &'static str,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+async fn backends(test: &str) -> Vec<Db> {
+    let dir =
+        std::env::temp_dir().join(format!("tollgate-queue-test-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("hub.db").display());
+    let mut v = vec![Db {
+        store: Store::open(&url, StoreOptions::default()).await.unwrap(),
+        dir: Some(dir),
+        name: "sqlite",
+    }];
+    match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
+        Ok(base) => {
+            let url = testing::fresh_postgres_database(&base).await.unwrap();
+            v.push(Db {
+                store: Store::open(&url, StoreOptions::default()).await.unwrap(),
+                dir: None,
+                name: "postgres",
+            });
+        }
+        Err(_) => eprintln!("{test}: SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set"),
+    }
+    v
+}
+
+const DAY: i64 = 86_400;
+/// 2026-01-01.
+const T0: i64 = 20_454 * DAY;
+
+fn finding(n: usize, scanner: &str) -> Finding {
+    let mut f = Finding::new(
+        Scanner {
+            name: scanner.into(),
+            version: Some("1.0".into()),
+        },
+        format!("rule-{}", n % 4),
+        format!("Issue {n} in 50%_module"),
+    );
+    f.fingerprint = Fingerprint::parse(&format!("{n:0>32x}")).unwrap();
+    f.severity = Severity::ALL[n % 5];
+    f.category = if n % 3 == 0 {
+        Category::Sca
+    } else {
+        Category::Sast
+    };
+    if n % 2 == 0 {
+        f.tags.push(Tag::Xss);
+    }
+    if n % 3 == 1 {
+        f.tags.push(Tag::Injection);
+        f.cwe.push(89);
+    }
+    if n % 4 == 0 {
+        f.cwe.push(79);
+        f.cwe.push(79);
+    }
+    if n % 5 == 2 {
+        f.vulnerability_ids.push("CVE-2021-44228".into());
+    }
+    if n % 3 == 0 {
+        f.location.package = Some(Package {
+            name: format!("lib{n}"),
+            installed_version: Some("2.0".into()),
+            fixed_version: None,
+            purl: None,
+            ecosystem: None,
+        });
+    } else {
+        f.location.file = Some(format!("src/Module{n}.java"));
+        f.location.start_line = Some(n as u32);
+    }
+    f
+}
+
+fn request(product: &str, scan_type: &str, now: i64) -> ImportRequest {
+    let mut r = ImportRequest::new(ImportMode::Import, scan_type, now);
+    r.auto_create_context = true;
+    r.target = ImportTarget {
+        product_type_name: Some("web".into()),
+        product_name: Some(product.into()),
+        engagement_name: Some("ci".into()),
+        ..ImportTarget::default()
+    };
+    r
+}
+
+/// Two products: "shop" (ZAP, 30 findings, first seen at T0) and "app" (Semgrep, 20 findings,
+/// 40 days later, labelled tier-1 / android); some of them closed.
+async fn seed(s: &Store) -> (i64, i64) {
+    let shop = s
+        .import(
+            request("shop", "ZAP Scan", T0),
+            (0..30).map(|n| finding(n, "zap")).collect(),
+        )
+        .await
+        .unwrap();
+    let app = s
+        .import(
+            request("app", "Semgrep JSON Report", T0 + 40 * DAY),
+            (100..120).map(|n| finding(n, "semgrep")).collect(),
+        )
+        .await
+        .unwrap();
+    s.label_product(app.product_id, Some("tier-1"), Some("android"), None)
+        .await
+        .unwrap();
+    let all = everything(s, None).await;
+    let pick = |k: usize| {
+        all.iter()
+            .filter(move |f| f.id % 7 == k as i64)
+            .map(|f| f.id)
+    };
+    let out = s
+        .bulk_triage(
+            &BulkTarget::Ids(pick(1).collect()),
+            &BulkAction::FalsePositive,
+            "not reachable",
+            "alice",
+            None,
+            T0 + 41 * DAY,
+        )
+        .await
+        .unwrap();
+    assert!(out.changed > 0);
+    s.bulk_triage(
+        &BulkTarget::Ids(pick(2).collect()),
+        &BulkAction::CloseRiskAccepted {
+            until: "2026-12-31".into(),
+        },
+        "accepted for now",
+        "alice",
+        None,
+        T0 + 41 * DAY,
+    )
+    .await
+    .unwrap();
+    (shop.product_id, app.product_id)
+}
+
+async fn everything(s: &Store, restrict: Option<i64>) -> Vec<StoredFinding> {
+    let filter = FindingFilter {
+        status: StatusFilter::All,
+        restrict_to_product: restrict,
+        ..FindingFilter::default()
+    };
+    let (rows, total) = s
+        .queue_page(&filter, QueueSort::Severity, 1, 500, T0)
+        .await
+        .unwrap();
+    assert_eq!(rows.len() as i64, total);
+    rows
+}
+
+/// The filter, written in Rust over a stored finding (what the SQL must agree with).
+fn matches(f: &FindingFilter, x: &StoredFinding, products: &[Product], now: i64) -> bool {
+    let p = products.iter().find(|p| p.id == x.product_id).unwrap();
+    let today = tollgate_policy::Date::from_days(now / DAY).to_string();
+    let soon = tollgate_policy::Date::from_days(now / DAY + 7).to_string();
+    let open = x.status.is_open();
+    let due = x.sla_due.clone();
+    let breached = open && due.as_deref().is_some_and(|d| d < today.as_str());
+    let due_soon = open
+        && due
+            .as_deref()
+            .is_some_and(|d| d >= today.as_str() && d <= soon.as_str());
+    let m = &x.finding;
+    f.restrict_to_product.is_none_or(|r| r == x.product_id)
+        && (f.products.is_empty() || f.products.contains(&x.product_id))
+        && f.tier.as_ref().is_none_or(|t| p.tier.as_ref() == Some(t))
+        && f.platform
+            .as_ref()
+            .is_none_or(|t| p.platform.as_ref() == Some(t))
+        && (f.severities.is_empty() || f.severities.contains(&m.severity))
+        && match f.status {
+            StatusFilter::Open => open,
+            StatusFilter::Closed => !open,
+            StatusFilter::FalsePositive => x.status.false_p,
+            StatusFilter::RiskAccepted => x.status.risk_accepted,
+            StatusFilter::Mitigated => x.status.is_mitigated,
+            StatusFilter::All => true,
+        }
+        && f.scanner.as_ref().is_none_or(|s| &m.scanner.name == s)
+        && f.category.as_ref().is_none_or(|c| m.category.as_str() == c)
+        && f.tag
+            .as_ref()
+            .is_none_or(|t| m.tags.iter().any(|g| g.as_str() == t))
+        && f.cwe.is_none_or(|c| m.cwe.contains(&c))
+        && f.vulnerability_id
+            .as_ref()
+            .is_none_or(|v| m.vulnerability_ids.contains(v))
+        && f.first_seen_since_day
+            .is_none_or(|d| x.first_seen >= d * DAY)
+        && f.sla.is_none_or(|s| match s {
+            SlaState::Breached => breached,
+            SlaState::DueSoon => due_soon,
+            SlaState::Ok => !breached && !due_soon,
+        })
+        && f.text.as_ref().is_none_or(|t| {
+            let t = t.to_lowercase();
+            m.title.to_lowercase().contains(&t) || location_text(m).to_lowercase().contains(&t)
+        })
+}
+
+#[tokio::test]
+async fn every_filter_matches_its_rust_twin_and_the_count_equals_the_list() {
+    for db in backends("filters").await {
+        let s = &db.store;
+        let (shop, app) = seed(s).await;
+        let products = s
+            .products(&ListQuery {
+                limit: 100,
+                ..ListQuery::default()
+            })
+            .await
+            .unwrap()
+            .results;
+        let all = everything(s, None).await;
+        assert_eq!(all.len(), 50, "{}", db.name);
+        // SLA: shop's critical findings were due at T0 + 7 days (breached), its high ones at T0 + 30 (soon).
+        let now = T0 + 25 * DAY;
+        let base = FindingFilter::default();
+        let filters: Vec<(&str, FindingFilter)> = vec![
+            ("open (default)", base.clone()),
+            (
+                "all",
+                FindingFilter {
+                    status: StatusFilter::All,
+                    ..base.clone()
+                },
+            ),
+            (
+                "closed",
+                FindingFilter {
+                    status: StatusFilter::Closed,
+                    ..base.clone()
+                },
+            ),
+            (
+                "false positive",
+                FindingFilter {
+                    status: StatusFilter::FalsePositive,
+                    ..base.clone()
+                },
+            ),
+            (
+                "risk accepted",
+                FindingFilter {
+                    status: StatusFilter::RiskAccepted,
+                    ..base.clone()
+                },
+            ),
+            (
+                "mitigated",
+                FindingFilter {
+                    status: StatusFilter::Mitigated,
+                    ..base.clone()
+                },
+            ),
+            (
+                "product",
+                FindingFilter {
+                    products: vec![app],
+                    ..base.clone()
+                },
+            ),
+            (
+                "both products",
+                FindingFilter {
+                    products: vec![app, shop],
+                    ..base.clone()
+                },
+            ),
+            (
+                "restricted",
+                FindingFilter {
+                    restrict_to_product: Some(shop),
+                    ..base.clone()
+                },
+            ),
+            (
+                "restricted, asking for the other",
+                FindingFilter {
+                    restrict_to_product: Some(shop),
+                    products: vec![app],
+                    ..base.clone()
+                },
+            ),
+            (
+                "tier",
+                FindingFilter {
+                    tier: Some("tier-1".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "platform",
+                FindingFilter {
+                    platform: Some("android".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "severities",
+                FindingFilter {
+                    severities: vec![Severity::Critical, Severity::High],
+                    ..base.clone()
+                },
+            ),
+            (
+                "scanner",
+                FindingFilter {
+                    scanner: Some("semgrep".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "category",
+                FindingFilter {
+                    category: Some("sca".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "tag",
+                FindingFilter {
+                    tag: Some("xss".into()),
+                    status: StatusFilter::All,
+                    ..base.clone()
+                },
+            ),
+            (
+                "cwe",
+                FindingFilter {
+                    cwe: Some(79),
+                    ..base.clone()
+                },
+            ),
+            (
+                "cwe 89",
+                FindingFilter {
+                    cwe: Some(89),
+                    ..base.clone()
+                },
+            ),
+            (
+                "vuln",
+                FindingFilter {
+                    vulnerability_id: Some("CVE-2021-44228".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "since",
+                FindingFilter {
+                    first_seen_since_day: Some(T0 / DAY + 20),
+                    ..base.clone()
+                },
+            ),
+            (
+                "sla breached",
+                FindingFilter {
+                    sla: Some(SlaState::Breached),
+                    ..base.clone()
+                },
+            ),
+            (
+                "sla due soon",
+                FindingFilter {
+                    sla: Some(SlaState::DueSoon),
+                    ..base.clone()
+                },
+            ),
+            (
+                "sla ok",
+                FindingFilter {
+                    sla: Some(SlaState::Ok),
+                    status: StatusFilter::All,
+                    ..base.clone()
+                },
+            ),
+            (
+                "text in title",
+                FindingFilter {
+                    text: Some("ISSUE 10".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "text in location",
+                FindingFilter {
+                    text: Some("module4.java".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "text with LIKE characters",
+                FindingFilter {
+                    text: Some("50%_m".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "a lone %",
+                FindingFilter {
+                    text: Some("%".into()),
+                    status: StatusFilter::All,
+                    ..base.clone()
+                },
+            ),
+            (
+                "text matching nothing",
+                FindingFilter {
+                    text: Some("n%o".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "combined",
+                FindingFilter {
+                    scanner: Some("zap".into()),
+                    tag: Some("xss".into()),
+                    severities: vec![Severity::Info, Severity::Medium, Severity::Critical],
+                    ..base.clone()
+                },
+            ),
+        ];
+        let mut readers = vec![("direct reads", s.clone())];
+        if db.name == "sqlite" {
+            readers.push(("sqlx reads", s.without_direct_reads()));
+        }
+        for (what, f) in &filters {
+            let mut expected: Vec<i64> = all
+                .iter()
+                .filter(|x| matches(f, x, &products, now))
+                .map(|x| x.id)
+                .collect();
+            expected.sort_unstable();
+            for (path, reader) in &readers {
+                let (rows, total) = reader
+                    .queue_page(f, QueueSort::SeverityDesc, 1, 500, now)
+                    .await
+                    .unwrap();
+                let mut got: Vec<i64> = rows.iter().map(|x| x.id).collect();
+                got.sort_unstable();
+                assert_eq!(got, expected, "{} {path}: {what}", db.name);
+                assert_eq!(total, expected.len() as i64, "{} {path}: {what}", db.name);
+                let mut ids = reader.queue_ids(f, QueueSort::Title, now).await.unwrap();
+                ids.sort_unstable();
+                assert_eq!(ids, expected, "{} {path}: {what} (ids)", db.name);
+            }
+        }
+        // The interesting filters do narrow (the seed is not degenerate).
+        for (what, f) in &filters[1..] {
+            let n = all.iter().filter(|x| matches(f, x, &products, now)).count();
+            if !matches!(*what, "all" | "a lone %") {
+                assert!(n < all.len(), "{}: {what} does not narrow", db.name);
+            }
+            if !what.starts_with("restricted, asking")
+                && *what != "text matching nothing"
+                && *what != "mitigated"
+            {
+                assert!(n > 0, "{}: {what} matches nothing", db.name);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn sorting_and_paging_walk_the_whole_list_once() {
+    for db in backends("paging").await {
+        let s = &db.store;
+        seed(s).await;
+        let f = FindingFilter {
+            status: StatusFilter::All,
+            ..FindingFilter::default()
+        };
+        for sort in QueueSort::ALL {
+            let (full, total) = s.queue_page(&f, sort, 1, 500, T0).await.unwrap();
+            let mut paged = Vec::new();
+            for page in 1..=8 {
+                let (rows, t) = s.queue_page(&f, sort, page, 7, T0).await.unwrap();
+                assert_eq!(t, total);
+                paged.extend(rows.into_iter().map(|x| x.id));
+            }
+            let full: Vec<i64> = full.iter().map(|x| x.id).collect();
+            assert_eq!(paged, full, "{} {}", db.name, sort.as_str());
+            assert_eq!(
+                s.queue_ids(&f, sort, T0).await.unwrap(),
+                full,
+                "{}",
+                sort.as_str()
+            );
+            let chunk = s.queue_findings(&full, None).await.unwrap();
+            assert_eq!(chunk.iter().map(|x| x.id).collect::<Vec<_>>(), full);
+        }
+        let (rows, _) = s
+            .queue_page(&f, QueueSort::SeverityDesc, 1, 500, T0)
+            .await
+            .unwrap();
+        assert!(rows
+            .windows(2)
+            .all(|w| w[0].finding.severity >= w[1].finding.severity));
+        let (rows, _) = s
+            .queue_page(&f, QueueSort::AgeDesc, 1, 500, T0)
+            .await
+            .unwrap();
+        assert!(rows.windows(2).all(|w| w[0].first_seen <= w[1].first_seen));
+        assert_eq!(rows[0].finding.scanner.name, "zap");
+        let (rows, _) = s.queue_page(&f, QueueSort::Age, 1, 500, T0).await.unwrap();
+        assert_eq!(rows[0].finding.scanner.name, "semgrep");
+        // Past the end: an empty page, the same total.
+        let (rows, total) = s.queue_page(&f, QueueSort::Sla, 99, 50, T0).await.unwrap();
+        assert!(rows.is_empty());
+        assert_eq!(total, 50);
+    }
+}
+
+#[tokio::test]
+async fn bulk_triage_logs_each_change_skips_closed_and_respects_the_product_limit() {
+    for db in backends("bulk").await {
+        let s = &db.store;
+        let (shop, app) = seed(s).await;
+        let open_shop = FindingFilter {
+            products: vec![shop],
+            ..FindingFilter::default()
+        };
+        let (before, n_before) = s
+            .queue_page(&open_shop, QueueSort::SeverityDesc, 1, 500, T0)
+            .await
+            .unwrap();
+        let closed_shop: Vec<i64> = everything(s, Some(shop))
+            .await
+            .iter()
+            .filter(|x| !x.status.is_open())
+            .map(|x| x.id)
+            .collect();
+        assert!(!closed_shop.is_empty());
+        let app_ids: Vec<i64> = everything(s, Some(app))
+            .await
+            .iter()
+            .map(|x| x.id)
+            .collect();
+        // Three open shop findings, one closed, one of the other product: limited to shop.
+        let mut ids: Vec<i64> = before.iter().take(3).map(|x| x.id).collect();
+        ids.push(closed_shop[0]);
+        ids.push(app_ids[0]);
+        ids.push(99_999_999);
+        let out = s
+            .bulk_triage(
+                &BulkTarget::Ids(ids.clone()),
+                &BulkAction::CloseWontFix,
+                "  fixed upstream  ",
+                "bob",
+                Some(shop),
+                T0 + 50 * DAY,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            BulkOutcome {
+                changed: 3,
+                skipped: 1,
+                missing: 2
+            },
+            "{}",
+            db.name
+        );
+        let (_, n_after) = s
+            .queue_page(&open_shop, QueueSort::SeverityDesc, 1, 500, T0)
+            .await
+            .unwrap();
+        assert_eq!(n_after, n_before - 3);
+        for id in &ids[..3] {
+            let events = s.finding_events(*id).await.unwrap();
+            let last = events.last().unwrap();
+            assert_eq!(last.kind, EventKind::Closed);
+            assert_eq!(last.actor.as_deref(), Some("bob"));
+            assert_eq!(
+                last.detail.as_deref(),
+                Some("Closed as CLOSED_WONT_FIX: fixed upstream")
+            );
+            assert_eq!(last.status, "closed_wont_fix");
+            assert!(!last.is_open);
+            let notes = s.notes(&[*id]).await.unwrap();
+            assert_eq!(notes.last().unwrap().author, "bob");
+        }
+        // The closed one was not closed again; the other product's finding untouched.
+        let untouched = s.finding_events(closed_shop[0]).await.unwrap();
+        assert!(untouched.iter().all(|e| e.actor.as_deref() != Some("bob")));
+        let other = s.finding(app_ids[0]).await.unwrap().unwrap();
+        assert!(s
+            .finding_events(other.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.actor.as_deref() != Some("bob")));
+        // A limited caller's filter naming the other product reaches nothing.
+        let out = s
+            .bulk_triage(
+                &BulkTarget::Filter(Box::new(FindingFilter {
+                    products: vec![app],
+                    ..FindingFilter::default()
+                })),
+                &BulkAction::FalsePositive,
+                "x",
+                "bob",
+                Some(shop),
+                T0 + 50 * DAY,
+            )
+            .await
+            .unwrap();
+        assert_eq!(out, BulkOutcome::default(), "{}", db.name);
+        // The product's counters follow (the Results API's totals read them).
+        let (_, open_total) = s
+            .security_findings(&ResultsQuery {
+                product_id: Some(shop),
+                status_group: Some(StatusGroup::Open),
+                page_size: 1,
+                ..ResultsQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(open_total, n_after);
+        // By filter: priority on every open critical finding of app; then a note.
+        let crit = FindingFilter {
+            products: vec![app],
+            severities: vec![Severity::Critical],
+            ..FindingFilter::default()
+        };
+        let (rows, n) = s
+            .queue_page(&crit, QueueSort::SeverityDesc, 1, 500, T0)
+            .await
+            .unwrap();
+        assert!(n > 0);
+        let out = s
+            .bulk_triage(
+                &BulkTarget::Filter(Box::new(crit.clone())),
+                &BulkAction::Priority(Priority::P0),
+                "",
+                "carol",
+                None,
+                T0 + 51 * DAY,
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.changed, n);
+        for x in &rows {
+            let f = s.finding(x.id).await.unwrap().unwrap();
+            assert_eq!(f.status.priority, Some(Priority::P0));
+            let e = s.finding_events(x.id).await.unwrap();
+            assert_eq!(e.last().unwrap().kind, EventKind::Priority);
+            assert_eq!(e.last().unwrap().actor.as_deref(), Some("carol"));
+        }
+        let out = s
+            .bulk_triage(
+                &BulkTarget::Filter(Box::new(crit.clone())),
+                &BulkAction::Note,
+                "see ticket 7",
+                "carol",
+                None,
+                T0 + 51 * DAY,
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.changed, n);
+        assert_eq!(
+            s.finding_events(rows[0].id)
+                .await
+                .unwrap()
+                .last()
+                .unwrap()
+                .detail
+                .as_deref(),
+            Some("see ticket 7")
+        );
+        // Refusals change nothing.
+        let too_many = BulkTarget::Ids((1..=BULK_CAP + 1).collect());
+        match s
+            .bulk_triage(&too_many, &BulkAction::CloseWontFix, "r", "bob", None, T0)
+            .await
+        {
+            Err(StoreError::Invalid(m)) => assert!(m.contains("at most 10000"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        for (action, reason) in [
+            (BulkAction::CloseWontFix, " "),
+            (
+                BulkAction::CloseRiskAccepted {
+                    until: "next year".into(),
+                },
+                "r",
+            ),
+        ] {
+            assert!(matches!(
+                s.bulk_triage(
+                    &BulkTarget::Filter(Box::default()),
+                    &action,
+                    reason,
+                    "bob",
+                    None,
+                    T0
+                )
+                .await,
+                Err(StoreError::Invalid(_))
+            ));
+        }
+        let (_, still) = s
+            .queue_page(&FindingFilter::default(), QueueSort::SeverityDesc, 1, 1, T0)
+            .await
+            .unwrap();
+        let (_, open_all) = s
+            .security_findings(&ResultsQuery {
+                status_group: Some(StatusGroup::Open),
+                page_size: 1,
+                ..ResultsQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(still, open_all);
+    }
+}
+
+/// Migration 0007 fills the queue's columns and facets of findings stored before it exactly as
+/// imports write them: every facet filter answers the same after the backfill.
+#[tokio::test]
+async fn the_migration_backfill_writes_what_imports_write() {
+    for db in backends("backfill").await {
+        let s = &db.store;
+        seed(s).await;
+        let filters = [
+            FindingFilter {
+                scanner: Some("zap".into()),
+                ..FindingFilter::default()
+            },
+            FindingFilter {
+                tag: Some("injection".into()),
+                ..FindingFilter::default()
+            },
+            FindingFilter {
+                cwe: Some(79),
+                ..FindingFilter::default()
+            },
+            FindingFilter {
+                vulnerability_id: Some("CVE-2021-44228".into()),
+                ..FindingFilter::default()
+            },
+            FindingFilter {
+                text: Some("lib102 2.0".into()),
+                ..FindingFilter::default()
+            },
+            FindingFilter {
+                text: Some("module4.java:4".into()),
+                ..FindingFilter::default()
+            },
+        ];
+        let mut before = Vec::new();
+        for f in &filters {
+            let ids = s.queue_ids(f, QueueSort::SeverityDesc, T0).await.unwrap();
+            assert!(!ids.is_empty(), "{} {f:?}", db.name);
+            before.push(ids);
+        }
+        testing::rerun_queue_backfill(s).await.unwrap();
+        for (f, was) in filters.iter().zip(&before) {
+            let ids = s.queue_ids(f, QueueSort::SeverityDesc, T0).await.unwrap();
+            assert_eq!(&ids, was, "{} {f:?}", db.name);
+        }
+    }
+}
