@@ -201,6 +201,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         "page indexes",
         include_str!("../migrations/sqlite/0008_page_indexes.sql"),
     ),
+    (
+        10,
+        "import open after",
+        include_str!("../migrations/sqlite/0010_import_open_after.sql"),
+    ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
     (
@@ -242,6 +247,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         8,
         "page indexes",
         include_str!("../migrations/postgres/0008_page_indexes.sql"),
+    ),
+    (
+        10,
+        "import open after",
+        include_str!("../migrations/postgres/0010_import_open_after.sql"),
     ),
 ]);
 
