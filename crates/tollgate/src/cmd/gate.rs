@@ -700,10 +700,12 @@ struct Judged {
 
 /// A batch of [`Judged`] findings and their summary entries, back to back (each written as if
 /// it were not the first: `,\n    {…}`).
-#[derive(Default)]
 struct JudgedBatch {
     items: Vec<Judged>,
     entries: Vec<u8>,
+    /// The reading thread that made it: the findings left in it are dropped there, where
+    /// they were allocated (the allocator frees another thread's memory much more slowly).
+    owner: std::thread::ThreadId,
 }
 
 /// Parses every report while evaluating each finding and writing its summary entry: the reading
@@ -790,21 +792,30 @@ fn read_reports(
             }
         }
         let source = Some(file.clone());
-        // Consumed batches go back to the reading threads, which drop the findings left in
-        // them (the allocations are theirs) and reuse the buffers.
+        // Consumed batches go back to the reading thread that made them, which drops the
+        // findings left in them (the allocations are its own) and reuses the buffers.
         let spent: Mutex<Vec<JudgedBatch>> = Mutex::new(Vec::new());
         let (digest, parsed) = std::thread::scope(|scope| {
             let digest = scope.spawn(|| hex(&Sha256::digest(&bytes)));
             let render = |batch: &mut Vec<Finding>, so_far: Option<JudgedBatch>| {
                 let mut out = so_far.unwrap_or_else(|| {
-                    let mut b = spent
-                        .lock()
-                        .ok()
-                        .and_then(|mut s| s.pop())
-                        .unwrap_or_default();
-                    b.items.clear();
-                    b.entries.clear();
-                    b
+                    let owner = std::thread::current().id();
+                    let mine = spent.lock().ok().and_then(|mut s| {
+                        let at = s.iter().position(|b| b.owner == owner)?;
+                        Some(s.swap_remove(at))
+                    });
+                    match mine {
+                        Some(mut b) => {
+                            b.items.clear();
+                            b.entries.clear();
+                            b
+                        }
+                        None => JudgedBatch {
+                            items: Vec::new(),
+                            entries: Vec::new(),
+                            owner,
+                        },
+                    }
                 });
                 for mut f in batch.drain(..) {
                     let key = tollgate_parsers::finish_alone(&mut f);
