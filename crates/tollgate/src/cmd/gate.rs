@@ -523,11 +523,14 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     let mut written = Vec::new();
     let mut md = Vec::new();
     tollgate_report::write_markdown(&run, &mut md).map_err(|e| e.to_string())?;
-    write_file(
-        &dir.join("security-gate-summary.json"),
-        |w| tollgate_report::write_summary_json_from(&run, &mut entries, w),
-        &mut written,
-    )?;
+    // Not through `write_file`: the entries go from file to file (`copy_file_range`), which
+    // `io::copy` does for these types only.
+    let summary = dir.join("security-gate-summary.json");
+    crate::outfile::write_file(summary.as_path(), 64 << 10, |w| {
+        tollgate_report::write_summary_json_from(&run, &mut entries, w)
+    })
+    .map_err(|e| format!("{}: cannot write: {e}", summary.display()))?;
+    written.push(summary.display().to_string());
     write_file(
         &dir.join("security-gate-summary.md"),
         |w| w.write_all(&md),
