@@ -286,16 +286,17 @@ fn write_summary<W: Write + ?Sized>(
         },
     };
     // Everything but the findings, then the findings (they can be hundreds of thousands): the
-    // head without its closing `\n}`. Serialized into memory (a few MB with long fingerprint
-    // lists), where serde_json's small writes cost least.
-    let mut head_text = Vec::new();
-    serde_json::to_writer_pretty(&mut head_text, &head)?;
-    let Some(head_text) = head_text.strip_suffix(b"\n}") else {
+    // head without its closing `\n}`, streamed (its fingerprint lists can be as long).
+    let mut head_out = HoldBack {
+        out: &mut *out,
+        held: Vec::with_capacity(2),
+    };
+    serde_json::to_writer_pretty(&mut head_out, &head)?;
+    if head_out.held != b"\n}" {
         return Err(io::Error::other(
             "internal error: the summary's head is not an object",
         ));
-    };
-    out.write_all(head_text)?;
+    }
     out.write_all(b",\n  \"findings\": [")?;
     findings(out)?;
     out.write_all(b"\n  ]\n}\n")?;
@@ -385,6 +386,28 @@ impl Serialize for FingerprintList<'_> {
                 .iter()
                 .filter_map(|i| self.run.findings.fingerprint(*i)),
         )
+    }
+}
+
+/// Passes everything on to `out` but the last two bytes written, kept in `held`.
+struct HoldBack<'o, W: Write + ?Sized> {
+    out: &'o mut W,
+    held: Vec<u8>,
+}
+
+impl<W: Write + ?Sized> Write for HoldBack<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.held.extend_from_slice(buf);
+        if self.held.len() > 2 {
+            let pass = self.held.len() - 2;
+            self.out.write_all(&self.held[..pass])?;
+            self.held.drain(..pass);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
