@@ -4,13 +4,17 @@
 # product list, metrics page and the other pages with 8 concurrent clients signed in by cookie,
 # p50 / p99 against the 200 ms target — idle, then again while 100k-finding reimports run.
 #
-# Usage: bench/pages.sh [SECONDS per page, default 10]
+# Usage: bench/pages.sh [--postgres URL] [SECONDS per page, default 10]
+#   --postgres URL  the same hub on PostgreSQL: a fresh database is created beside URL's (e.g.
+#                   postgres://postgres@127.0.0.1:5432/test) and dropped at the end; needs psql
 # Environment: TOLLGATE_BIN (measure this binary instead of building target/release/tollgate),
 #   METRICS_PRODUCTS (default 10), METRICS_FINDINGS (per product, default 100000).
 # Needs curl, jq, python3. Generated reports are kept in bench-out/hub/; the database, logs and the
 # server are removed / stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PG_URL=""
+if [ "${1:-}" = "--postgres" ]; then PG_URL="${2:?--postgres needs a URL}"; shift 2; fi
 SECONDS_EACH="${1:-10}"
 PRODUCTS="${METRICS_PRODUCTS:-10}"
 FINDINGS="${METRICS_FINDINGS:-100000}"
@@ -28,8 +32,10 @@ BENCH="$TARGET_DIR/release/tollgate-bench"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-pagesbench.XXXXXX")"
 SERVER_PID=""
+PG_DB=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$PG_DB" ]; then psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -39,7 +45,15 @@ BASE="$(sed -n 's/.*base=\([^ ]*\).*/\1/p' <<<"$GEN")"
 CHANGED="$(sed -n 's/.*changed=\([^ ]*\).*/\1/p' <<<"$GEN")"
 [ -s "$BASE" ] && [ -s "$CHANGED" ] || die "generator said: $GEN"
 
-DB="sqlite://$WORK/hub.db"
+if [ -n "$PG_URL" ]; then
+  command -v psql >/dev/null || die "psql is required for --postgres"
+  PG_DB="tollgate_pages_bench_$$"
+  psql "$PG_URL" -qc "CREATE DATABASE $PG_DB" >/dev/null || die "cannot create database $PG_DB"
+  DB="${PG_URL%/*}/$PG_DB"
+else
+  DB="sqlite://$WORK/hub.db"
+fi
+echo "database: $DB" >&2
 TOKEN="$("$TOLLGATE" token create --name bench --scope admin --database "$DB" | head -n 1)"
 "$TOLLGATE" serve --listen 127.0.0.1:0 --database "$DB" >"$WORK/server.out" 2>"$WORK/server.log" &
 SERVER_PID=$!
@@ -101,7 +115,10 @@ hub, token, secs, product, test, run, label = sys.argv[1:8]
 secs = float(secs)
 paths = ["/", "/ui/products", "/ui/metrics", "/ui/gate-runs", "/ui/gate-runs?outcome=block&page=3",
          "/ui/gate-runs/" + run, "/ui/risk-acceptances", "/ui/metrics?product=" + product,
-         "/ui/products/" + product, "/ui/tests/" + test]
+         "/ui/products/" + product, "/ui/tests/" + test,
+         "/ui/findings", "/ui/findings?product=" + product, "/ui/findings?severity=critical",
+         "/ui/findings?platform=android&severity=critical&severity=high", "/ui/findings?status=mitigated",
+         "/ui/findings?cwe=79"]
 def get(path):
     req = urllib.request.Request(hub + path, headers={"Cookie": "tollgate_token=" + token})
     t = time.perf_counter()
@@ -133,4 +150,8 @@ REIMPORTS=$!
 sleep 3
 measure "during 100k-finding reimports"
 kill "$REIMPORTS" 2>/dev/null || true; wait "$REIMPORTS" 2>/dev/null || true
-echo "database: $(du -cm "$WORK"/hub.db* | tail -n 1 | cut -f1) MiB" >&2
+if [ -z "$PG_URL" ]; then
+  echo "database: $(du -cm "$WORK"/hub.db* | tail -n 1 | cut -f1) MiB" >&2
+else
+  echo "database: $(psql "$PG_URL" -Atc "SELECT pg_database_size('$PG_DB') / 1048576") MiB (PostgreSQL)" >&2
+fi

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tollgate_model::{Finding, Fingerprint, Severity};
 use tollgate_policy::{Baseline, Context, Decision, Disposition, InputReport, Policy, State};
 
@@ -115,13 +115,6 @@ impl GateRun<'_> {
             .and_then(|r| self.policy.rules.get(r))
             .map(|r| r.spec.name.as_str())
     }
-
-    fn fingerprints(&self, findings: &[usize]) -> Vec<&str> {
-        findings
-            .iter()
-            .filter_map(|i| self.findings.fingerprint(*i))
-            .collect()
-    }
 }
 
 #[derive(Serialize)]
@@ -208,19 +201,20 @@ pub fn write_summary_json_with(
 
 /// `security-gate-summary.json` whose `findings[]` entries (written with
 /// [`write_compact_finding`], in order, for every finding of `run`) are read from `entries`: a
-/// gate over a large report keeps them in a temporary file, not in memory.
-pub fn write_summary_json_from(
+/// gate over a large report keeps them in a temporary file, not in memory. (With a file and a
+/// buffered file, `io::copy` has the kernel copy them, without reading them into memory.)
+pub fn write_summary_json_from<R: io::Read + ?Sized, W: Write + ?Sized>(
     run: &GateRun<'_>,
-    entries: &mut dyn io::Read,
-    out: &mut dyn Write,
+    entries: &mut R,
+    out: &mut W,
 ) -> io::Result<()> {
     write_summary(run, out, |out| io::copy(entries, out).map(drop))
 }
 
-fn write_summary(
+fn write_summary<W: Write + ?Sized>(
     run: &GateRun<'_>,
-    out: &mut dyn Write,
-    findings: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    out: &mut W,
+    findings: impl FnOnce(&mut W) -> io::Result<()>,
 ) -> io::Result<()> {
     let d = run.decision;
     let mut counts: BTreeMap<&str, BTreeMap<&str, BTreeMap<&str, u64>>> = BTreeMap::new();
@@ -240,58 +234,181 @@ fn write_summary(
         *totals.entry(disp.as_str()).or_insert(0) += n;
     }
     totals.insert("findings", run.findings.len() as u64);
-    let waiver = |w: usize, findings: &[usize]| {
-        let wv = &run.policy.waivers[w];
-        json!({
-            "declared_in": wv.origin,
-            "matches": wv.target(),
-            "reason": wv.spec.reason,
-            "owner": wv.spec.owner,
-            "expires": wv.expires.to_string(),
-            "fingerprints": run.fingerprints(findings),
-        })
-    };
-    let reasons: Vec<Value> = d
-        .reasons
-        .iter()
-        .map(|r| {
-            json!({
-                "kind": r.kind,
-                "verdict": r.verdict,
-                "rule": r.rule,
-                "message": r.message,
-                "fingerprints": run.fingerprints(&r.findings),
+    let waiver = |w: usize, findings| head_waiver(run, w, findings);
+    let head = Head {
+        baseline: run.baseline.map(|b| HeadBaseline {
+            fingerprints: b.fingerprints.len(),
+            source: &b.source,
+        }),
+        // Through `Value`: its objects write their keys sorted, as the summary always had them.
+        context: serde_json::to_value(run.context)?,
+        counts,
+        decision: d.outcome,
+        exit_code: run.exit_code,
+        generated_at: &run.generated_at,
+        inputs: serde_json::to_value(run.inputs)?,
+        notes: &d.notes,
+        reasons: d
+            .reasons
+            .iter()
+            .map(|r| HeadReason {
+                fingerprints: FingerprintList {
+                    run,
+                    findings: &r.findings,
+                },
+                kind: r.kind,
+                message: &r.message,
+                rule: r.rule.as_deref(),
+                verdict: r.verdict,
             })
-        })
-        .collect();
-    let head = json!({
-        "schema": "tollgate/security-gate-summary",
-        "schema_version": SUMMARY_SCHEMA_VERSION,
-        "tool": {"name": "tollgate", "version": run.tool_version},
-        "generated_at": run.generated_at,
-        "decision": d.outcome,
-        "exit_code": run.exit_code,
-        "reasons": reasons,
-        "notes": d.notes,
-        "counts": counts,
-        "totals": totals,
-        "waivers": {
-            "applied": d.waivers.applied.iter().map(|u| waiver(u.waiver, &u.findings)).collect::<Vec<_>>(),
-            "expired": d.waivers.expired.iter().map(|u| waiver(u.waiver, &u.findings)).collect::<Vec<_>>(),
-            "stale": d.waivers.stale.iter().map(|w| waiver(*w, &[])).collect::<Vec<_>>(),
+            .collect(),
+        schema: "tollgate/security-gate-summary",
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        tool: HeadTool {
+            name: "tollgate",
+            version: run.tool_version,
         },
-        "context": run.context,
-        "baseline": run.baseline.map(|b| json!({"source": b.source, "fingerprints": b.fingerprints.len()})),
-        "inputs": run.inputs,
-    });
-    // Everything but the findings, then the findings (they can be hundreds of thousands).
-    let mut head_text = serde_json::to_string_pretty(&head)?;
-    head_text.truncate(head_text.trim_end().len() - 1); // drop the closing brace
-    out.write_all(head_text.trim_end().as_bytes())?;
+        totals,
+        waivers: HeadWaivers {
+            applied: d
+                .waivers
+                .applied
+                .iter()
+                .map(|u| waiver(u.waiver, &u.findings))
+                .collect(),
+            expired: d
+                .waivers
+                .expired
+                .iter()
+                .map(|u| waiver(u.waiver, &u.findings))
+                .collect(),
+            stale: d.waivers.stale.iter().map(|w| waiver(*w, &[])).collect(),
+        },
+    };
+    // Everything but the findings, then the findings (they can be hundreds of thousands): the
+    // head without its closing `\n}`, streamed (its fingerprint lists can be as long).
+    let mut head_out = HoldBack {
+        out: &mut *out,
+        held: Vec::with_capacity(2),
+    };
+    serde_json::to_writer_pretty(&mut head_out, &head)?;
+    if head_out.held != b"\n}" {
+        return Err(io::Error::other(
+            "internal error: the summary's head is not an object",
+        ));
+    }
     out.write_all(b",\n  \"findings\": [")?;
     findings(out)?;
     out.write_all(b"\n  ]\n}\n")?;
     Ok(())
+}
+
+/// The summary without its findings. Its fields are in the order of their names, as the
+/// `serde_json::Value` object it was first built as wrote them.
+#[derive(Serialize)]
+struct Head<'a> {
+    baseline: Option<HeadBaseline<'a>>,
+    context: Value,
+    counts: BTreeMap<&'a str, BTreeMap<&'a str, BTreeMap<&'a str, u64>>>,
+    decision: tollgate_policy::Outcome,
+    exit_code: u8,
+    generated_at: &'a str,
+    inputs: Value,
+    notes: &'a [String],
+    reasons: Vec<HeadReason<'a>>,
+    schema: &'static str,
+    schema_version: u32,
+    tool: HeadTool<'a>,
+    totals: BTreeMap<&'a str, u64>,
+    waivers: HeadWaivers<'a>,
+}
+
+#[derive(Serialize)]
+struct HeadBaseline<'a> {
+    fingerprints: usize,
+    source: &'a str,
+}
+
+#[derive(Serialize)]
+struct HeadReason<'a> {
+    fingerprints: FingerprintList<'a>,
+    kind: tollgate_policy::ReasonKind,
+    message: &'a str,
+    rule: Option<&'a str>,
+    verdict: tollgate_policy::Verdict,
+}
+
+#[derive(Serialize)]
+struct HeadTool<'a> {
+    name: &'static str,
+    version: &'a str,
+}
+
+#[derive(Serialize)]
+struct HeadWaivers<'a> {
+    applied: Vec<HeadWaiver<'a>>,
+    expired: Vec<HeadWaiver<'a>>,
+    stale: Vec<HeadWaiver<'a>>,
+}
+
+#[derive(Serialize)]
+struct HeadWaiver<'a> {
+    declared_in: &'a str,
+    expires: String,
+    fingerprints: FingerprintList<'a>,
+    matches: String,
+    owner: Option<&'a str>,
+    reason: Option<&'a str>,
+}
+
+fn head_waiver<'a>(run: &'a GateRun<'a>, w: usize, findings: &'a [usize]) -> HeadWaiver<'a> {
+    let wv = &run.policy.waivers[w];
+    HeadWaiver {
+        declared_in: &wv.origin,
+        expires: wv.expires.to_string(),
+        fingerprints: FingerprintList { run, findings },
+        matches: wv.target(),
+        owner: wv.spec.owner.as_deref(),
+        reason: wv.spec.reason.as_deref(),
+    }
+}
+
+/// The fingerprints of some findings of a run, written as a JSON array as they are read.
+struct FingerprintList<'a> {
+    run: &'a GateRun<'a>,
+    findings: &'a [usize],
+}
+
+impl Serialize for FingerprintList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.findings
+                .iter()
+                .filter_map(|i| self.run.findings.fingerprint(*i)),
+        )
+    }
+}
+
+/// Passes everything on to `out` but the last two bytes written, kept in `held`.
+struct HoldBack<'o, W: Write + ?Sized> {
+    out: &'o mut W,
+    held: Vec<u8>,
+}
+
+impl<W: Write + ?Sized> Write for HoldBack<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.held.extend_from_slice(buf);
+        if self.held.len() > 2 {
+            let pass = self.held.len() - 2;
+            self.out.write_all(&self.held[..pass])?;
+            self.held.drain(..pass);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes the `findings[]` entry of finding number `index` (a comma first unless it is the

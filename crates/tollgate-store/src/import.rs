@@ -634,7 +634,12 @@ impl Store {
             .arg(delta.reactivated.total.total)
             .push(", untouched = ")
             .arg(delta.untouched.total.total)
-            .push(" WHERE id = ")
+            // The test's open findings once this import's changes are in (an index-only count).
+            .push(", open_after = (SELECT COUNT(*) FROM findings WHERE test_id = ")
+            .arg(test.id)
+            .push(" AND is_open = ")
+            .arg(true)
+            .push(") WHERE id = ")
             .arg(import_id)
             .query(self.backend)?
             .execute(&mut *conn)

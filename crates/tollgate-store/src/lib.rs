@@ -206,6 +206,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         "queue sort indexes",
         include_str!("../migrations/sqlite/0009_queue_sort_indexes.sql"),
     ),
+    (
+        10,
+        "import open after",
+        include_str!("../migrations/sqlite/0010_import_open_after.sql"),
+    ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
     (
@@ -252,6 +257,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         9,
         "queue sort indexes",
         include_str!("../migrations/postgres/0009_queue_sort_indexes.sql"),
+    ),
+    (
+        10,
+        "import open after",
+        include_str!("../migrations/postgres/0010_import_open_after.sql"),
     ),
 ]);
 

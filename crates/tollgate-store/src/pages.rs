@@ -417,73 +417,19 @@ impl Store {
             .collect())
     }
 
-    /// Open findings of a test at the end of each of its imports, oldest import first, from
-    /// the status-change log: (import id, open findings after it). A change an import made
-    /// counts at that import; a triage change at the latest import before it.
+    /// Open findings of a test right after each of its imports, oldest import first: (import
+    /// id, open findings), as each import recorded them (`imports.open_after`, migration 0010).
+    /// Imports older than that record have none and are left out. Triage between two imports
+    /// shows at the next one.
     pub async fn open_after_imports(&self, test_id: i64) -> Result<Vec<(i64, i64)>> {
-        let mut imports = Sql::new("SELECT id, created_at FROM imports WHERE test_id = ");
-        imports.arg(test_id).push(" ORDER BY id");
-        let imports: Vec<(i64, i64)> = self
-            .rows(&imports)
-            .await?
-            .iter()
-            .map(|r| (r[0].int(), r[1].int()))
-            .collect();
-        if imports.is_empty() {
-            return Ok(Vec::new());
-        }
-        // The product's events in log order (a range of its index, read in sequence), kept when
-        // their finding is one of the test's: cheaper than one index lookup per finding. The
-        // unary plus keeps the planner off the per-finding index.
-        let mut q = Sql::new(
-            "SELECT e.finding_id, CASE WHEN e.is_open THEN 1 ELSE 0 END, e.import_id, e.at, e.id \
-             FROM finding_events e WHERE e.product_id = (SELECT product_id FROM tests WHERE id = ",
-        );
+        let mut q = Sql::new("SELECT id, open_after FROM imports WHERE test_id = ");
         q.arg(test_id)
-            .push(") AND +e.finding_id IN (SELECT id FROM findings WHERE test_id = ")
-            .arg(test_id)
-            .push(")");
-        let mut events: Vec<(i64, i64, bool, Option<i64>, i64)> = self
+            .push(" AND open_after IS NOT NULL ORDER BY id");
+        Ok(self
             .rows(&q)
             .await?
             .iter()
-            .map(|r| {
-                (
-                    r[0].int(),
-                    r[4].int(),
-                    r[1].int() == 1,
-                    r[2].opt_int(),
-                    r[3].int(),
-                )
-            })
-            .collect();
-        events.sort_unstable_by_key(|e| (e.0, e.1));
-        // Per import (by position): the net change of open findings.
-        let mut net = vec![0i64; imports.len()];
-        let position = |import_id: Option<i64>, at: i64| {
-            import_id
-                .and_then(|id| imports.iter().position(|(i, _)| *i == id))
-                .unwrap_or_else(|| imports.iter().rposition(|(_, t)| *t <= at).unwrap_or(0))
-        };
-        let mut previous: Option<(i64, bool)> = None;
-        for (finding, _, open, import_id, at) in events {
-            let was = match previous {
-                Some((f, o)) if f == finding => o,
-                _ => false,
-            };
-            if open != was {
-                net[position(import_id, at)] += if open { 1 } else { -1 };
-            }
-            previous = Some((finding, open));
-        }
-        let mut open = 0;
-        Ok(imports
-            .iter()
-            .zip(net)
-            .map(|((id, _), d)| {
-                open += d;
-                (*id, open)
-            })
+            .map(|r| (r[0].int(), r[1].int()))
             .collect())
     }
 

@@ -523,11 +523,14 @@ fn gate(args: GateArgs) -> Result<u8, String> {
     let mut written = Vec::new();
     let mut md = Vec::new();
     tollgate_report::write_markdown(&run, &mut md).map_err(|e| e.to_string())?;
-    write_file(
-        &dir.join("security-gate-summary.json"),
-        |w| tollgate_report::write_summary_json_from(&run, &mut entries, w),
-        &mut written,
-    )?;
+    // Not through `write_file`: the entries go from file to file (`copy_file_range`), which
+    // `io::copy` does for these types only.
+    let summary = dir.join("security-gate-summary.json");
+    crate::outfile::write_file(summary.as_path(), 64 << 10, |w| {
+        tollgate_report::write_summary_json_from(&run, &mut entries, w)
+    })
+    .map_err(|e| format!("{}: cannot write: {e}", summary.display()))?;
+    written.push(summary.display().to_string());
     write_file(
         &dir.join("security-gate-summary.md"),
         |w| w.write_all(&md),
@@ -700,10 +703,12 @@ struct Judged {
 
 /// A batch of [`Judged`] findings and their summary entries, back to back (each written as if
 /// it were not the first: `,\n    {…}`).
-#[derive(Default)]
 struct JudgedBatch {
     items: Vec<Judged>,
     entries: Vec<u8>,
+    /// The reading thread that made it: the findings left in it are dropped there, where
+    /// they were allocated (the allocator frees another thread's memory much more slowly).
+    owner: std::thread::ThreadId,
 }
 
 /// Parses every report while evaluating each finding and writing its summary entry: the reading
@@ -790,21 +795,30 @@ fn read_reports(
             }
         }
         let source = Some(file.clone());
-        // Consumed batches go back to the reading threads, which drop the findings left in
-        // them (the allocations are theirs) and reuse the buffers.
+        // Consumed batches go back to the reading thread that made them, which drops the
+        // findings left in them (the allocations are its own) and reuses the buffers.
         let spent: Mutex<Vec<JudgedBatch>> = Mutex::new(Vec::new());
         let (digest, parsed) = std::thread::scope(|scope| {
             let digest = scope.spawn(|| hex(&Sha256::digest(&bytes)));
             let render = |batch: &mut Vec<Finding>, so_far: Option<JudgedBatch>| {
                 let mut out = so_far.unwrap_or_else(|| {
-                    let mut b = spent
-                        .lock()
-                        .ok()
-                        .and_then(|mut s| s.pop())
-                        .unwrap_or_default();
-                    b.items.clear();
-                    b.entries.clear();
-                    b
+                    let owner = std::thread::current().id();
+                    let mine = spent.lock().ok().and_then(|mut s| {
+                        let at = s.iter().position(|b| b.owner == owner)?;
+                        Some(s.swap_remove(at))
+                    });
+                    match mine {
+                        Some(mut b) => {
+                            b.items.clear();
+                            b.entries.clear();
+                            b
+                        }
+                        None => JudgedBatch {
+                            items: Vec::new(),
+                            entries: Vec::new(),
+                            owner,
+                        },
+                    }
                 });
                 for mut f in batch.drain(..) {
                     let key = tollgate_parsers::finish_alone(&mut f);
