@@ -14,113 +14,23 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-10}"
 PRODUCTS="${METRICS_PRODUCTS:-10}"
 FINDINGS="${METRICS_FINDINGS:-100000}"
-die() { echo "bench/metrics.sh: FAILED: $*" >&2; exit 1; }
-for tool in curl jq python3; do command -v "$tool" >/dev/null || die "$tool is required"; done
+BENCH_NAME=metrics.sh
+# shellcheck source=bench/lib/hub.sh
+. bench/lib/hub.sh
 
-if [ -n "${TOLLGATE_BIN:-}" ]; then
-  cargo build --release -q -p tollgate-bench
-else
-  cargo build --release -q -p tollgate -p tollgate-bench
-fi
-TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)"
-TOLLGATE="${TOLLGATE_BIN:-$TARGET_DIR/release/tollgate}"
-BENCH="$TARGET_DIR/release/tollgate-bench"
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-metricsbench.XXXXXX")"
-SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-GEN="$("$BENCH" hub-generate --dir bench-out/hub --findings "$FINDINGS" --rules 300 --changed-percent 10)"
-BASE="$(sed -n 's/.*base=\([^ ]*\).*/\1/p' <<<"$GEN")"
-CHANGED="$(sed -n 's/.*changed=\([^ ]*\).*/\1/p' <<<"$GEN")"
-[ -s "$BASE" ] && [ -s "$CHANGED" ] || die "generator said: $GEN"
-
-DB="sqlite://$WORK/hub.db"
-TOKEN="$("$TOLLGATE" token create --name bench --scope admin --database "$DB" | head -n 1)"
-"$TOLLGATE" serve --listen 127.0.0.1:0 --database "$DB" >"$WORK/server.out" 2>"$WORK/server.log" &
-SERVER_PID=$!
-HUB=""
-for _ in $(seq 1 300); do
-  HUB="$(sed -n 's/^tollgate hub listening on \(http:[^ ]*\).*/\1/p' "$WORK/server.out")"
-  [ -n "$HUB" ] && break
-  sleep 0.1
-done
-[ -n "$HUB" ] || die "tollgate serve did not start: $(tail -5 "$WORK/server.log")"
-auth=(-H "Authorization: Token $TOKEN")
-
-upload() { # endpoint file product commit
-  curl -fsS -o "$WORK/resp.json" "${auth[@]}" -X POST "$HUB/api/v2/$1/" -F scan_type=SARIF -F "file=@$2" \
-    -F product_type_name=bench -F "product_name=$3" -F engagement_name=ci -F auto_create_context=true \
-    -F "commit_hash=$4" || die "$1 into $3"
-}
-echo "building: $PRODUCTS products x $FINDINGS findings" >&2
-ids=()
-for p in $(seq 1 "$PRODUCTS"); do
-  upload import-scan "$BASE" "app$p" "c$p"
-  id="$(jq -r .product_id "$WORK/resp.json")"; ids+=("$id")
-  platform=$([ $((p % 2)) = 0 ] && echo android || echo web)
-  curl -fsS -o /dev/null "${auth[@]}" -X PATCH -H 'Content-Type: application/json' \
-    -d "{\"tier\": \"tier-$((p % 3 + 1))\", \"platform\": \"$platform\"}" "$HUB/api/v2/products/$id/"
-  if [ "$p" -le 5 ]; then upload reimport-scan "$CHANGED" "app$p" "d$p"; fi
-  echo "  app$p done" >&2
-done
-echo "recording 400 gate runs and 200 promotions" >&2
-python3 - "$HUB" "$TOKEN" "$PRODUCTS" <<'EOF'
-import json, sys, urllib.request
-hub, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def post(path, body):
-    req = urllib.request.Request(hub + path, data=json.dumps(body).encode(), method="POST",
-        headers={"Authorization": "Token " + token, "Content-Type": "application/json"})
-    urllib.request.urlopen(req).read()
-rules = ["new-critical", "secrets", "debuggable-release", "cleartext-traffic"]
-for i in range(400):
-    p = "app%d" % (i % n + 1)
-    outcome = ["PASS", "WARN", "FAIL"][i % 3]
-    reasons = [{"kind": "rule", "verdict": "block", "rule": rules[i % 4], "message": "m",
-                "fingerprints": ["x"] * (i % 5)}] if outcome == "FAIL" else []
-    post("/api/v2/tollgate/gate-runs/", {"product_name": p, "outcome": outcome,
-        "commit_hash": "c%d" % (i % n + 1), "artifact_sha256": "%064x" % i, "summary": {"reasons": reasons}})
-for i in range(200):
-    post("/api/v2/tollgate/promotions/", {"product": "app%d" % (i % n + 1),
-        "artifact_sha256": "%064x" % (i * 3), "environment": ["production", "beta"][i % 2]})
-EOF
+hub_reports "$FINDINGS"
+hub_database
+hub_start
+hub_fill "$PRODUCTS"
+hub_gate_runs "$PRODUCTS"
 
 echo "measuring: 8 clients, ${SECONDS_EACH}s per endpoint" >&2
-python3 - "$HUB" "$TOKEN" "$SECONDS_EACH" "${ids[1]}" <<'EOF'
-import sys, threading, time, urllib.request
-hub, token, secs, product = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
-slugs = ["promoted-scanned", "scans-imported", "critical-mobile-by-tier", "open-age",
-         "blocking-by-quarter", "remediation", "open-findings", "gate-outcomes"]
-paths = []
-for s in slugs:
-    paths += ["/api/v2/tollgate/metrics/%s/" % s, "/api/v2/tollgate/metrics/%s.svg" % s]
-paths += ["/api/v2/tollgate/metrics/open-findings/?interval=day&from=2026-01-01",
-          "/api/v2/tollgate/metrics/open-age/?product=" + product]
-def get(path):
-    req = urllib.request.Request(hub + path, headers={"Authorization": "Token " + token})
-    t = time.perf_counter()
-    with urllib.request.urlopen(req) as r:
-        r.read()
-        assert r.status == 200
-    return (time.perf_counter() - t) * 1000
-print("%-72s %8s %8s %8s %6s" % ("endpoint (8 concurrent clients)", "p50 ms", "p99 ms", "max ms", "n"))
-worst = 0.0
-for path in paths:
-    get(path)
-    lat, stop = [], time.time() + secs
-    def client():
-        while time.time() < stop:
-            lat.append(get(path))
-    ts = [threading.Thread(target=client) for _ in range(8)]
-    [t.start() for t in ts]; [t.join() for t in ts]
-    lat.sort()
-    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
-    worst = max(worst, p(0.99))
-    print("%-72s %8.1f %8.1f %8.1f %6d" % (path, p(0.5), p(0.99), lat[-1], len(lat)))
-print("worst p99: %.1f ms (target 200 ms: %s)" % (worst, "met" if worst <= 200 else "NOT met"))
-EOF
-echo "database: $(du -cm "$WORK"/hub.db* | tail -n 1 | cut -f1) MiB" >&2
+paths=()
+for s in promoted-scanned scans-imported critical-mobile-by-tier open-age blocking-by-quarter \
+  remediation open-findings gate-outcomes; do
+  paths+=("/api/v2/tollgate/metrics/$s/" "/api/v2/tollgate/metrics/$s.svg")
+done
+paths+=("/api/v2/tollgate/metrics/open-findings/?interval=day&from=2026-01-01"
+  "/api/v2/tollgate/metrics/open-age/?product=${ids[1]}")
+python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" header "metrics endpoints" "${paths[@]}"
+hub_size
