@@ -211,6 +211,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         "import open after",
         include_str!("../migrations/sqlite/0010_import_open_after.sql"),
     ),
+    (
+        11,
+        "findings autovacuum",
+        include_str!("../migrations/sqlite/0011_findings_autovacuum.sql"),
+    ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
     (
@@ -262,6 +267,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         10,
         "import open after",
         include_str!("../migrations/postgres/0010_import_open_after.sql"),
+    ),
+    (
+        11,
+        "findings autovacuum",
+        include_str!("../migrations/postgres/0011_findings_autovacuum.sql"),
     ),
 ]);
 
