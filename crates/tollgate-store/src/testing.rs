@@ -214,3 +214,19 @@ pub async fn rerun_queue_backfill(store: &crate::Store) -> crate::Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// A PostgreSQL table's storage options (`pg_class.reloptions`, e.g.
+/// `{autovacuum_vacuum_scale_factor=0.05,…}`), None when it has none or on SQLite.
+pub async fn table_options(store: &crate::Store, table: &str) -> crate::Result<Option<String>> {
+    if store.backend != crate::Backend::Postgres {
+        return Ok(None);
+    }
+    let options: Option<String> = sqlx::query_scalar(
+        "SELECT CAST(reloptions AS TEXT) FROM pg_class WHERE relname = $1 AND relkind = 'r'",
+    )
+    .bind(table)
+    .fetch_optional(&store.pool)
+    .await?
+    .flatten();
+    Ok(options)
+}

@@ -1903,3 +1903,28 @@ mod program_metrics {
         }
     }
 }
+
+/// Migration 0011: autovacuum visits the findings' tables after 5% of them changed (the queue's
+/// counts are index-only scans, which need the visibility map VACUUM keeps).
+#[tokio::test]
+async fn autovacuum_comes_early_for_the_findings_tables_on_postgres() {
+    let Some(db) = postgres().await else {
+        return;
+    };
+    for table in ["findings", "finding_facets"] {
+        let options = tollgate_store::testing::table_options(&db.store, table)
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        for setting in [
+            "autovacuum_vacuum_scale_factor=0.05",
+            "autovacuum_vacuum_insert_scale_factor=0.05",
+            "autovacuum_analyze_scale_factor=0.02",
+        ] {
+            assert!(
+                options.contains(setting),
+                "{table}: {setting} not in {options:?}"
+            );
+        }
+    }
+}
