@@ -267,6 +267,14 @@ impl Store {
         // Still the writer's turn: ANALYZE writes. Usually nothing to do (three lookups); when
         // the findings doubled, a full ANALYZE (3 s on a 1M-finding hub, log2(n) times).
         self.refresh_statistics().await;
+        // Every finding of the test was inserted or updated, and the closed ones too.
+        let written = outcome.statistics.after.total.total
+            + outcome
+                .statistics
+                .delta
+                .as_ref()
+                .map_or(0, |d| d.closed.total.total);
+        self.vacuum_after_import(written).await;
         Ok(outcome)
     }
 

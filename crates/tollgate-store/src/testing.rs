@@ -230,3 +230,15 @@ pub async fn table_options(store: &crate::Store, table: &str) -> crate::Result<O
     .flatten();
     Ok(options)
 }
+
+/// Whether PostgreSQL has vacuumed `table` (by hand or by autovacuum) since it was made.
+pub async fn vacuumed(store: &crate::Store, table: &str) -> crate::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_stat_user_tables WHERE relname = $1 \
+         AND (last_vacuum IS NOT NULL OR last_autovacuum IS NOT NULL)",
+    )
+    .bind(table)
+    .fetch_one(&store.pool)
+    .await?;
+    Ok(n > 0)
+}

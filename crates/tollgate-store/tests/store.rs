@@ -1928,3 +1928,35 @@ async fn autovacuum_comes_early_for_the_findings_tables_on_postgres() {
         }
     }
 }
+
+/// An import that writes a large share of the hub's findings is followed by `VACUUM (ANALYZE)`
+/// of the findings' tables on PostgreSQL (the queue's index-only counts need the visibility map;
+/// this machine's server runs with autovacuum off).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_import_is_vacuumed_on_postgres() {
+    let Some(db) = postgres().await else {
+        return;
+    };
+    let findings: Vec<Finding> = (0..1_200)
+        .map(|i| finding(&format!("{i:x}"), Severity::High))
+        .collect();
+    assert!(!tollgate_store::testing::vacuumed(&db.store, "findings")
+        .await
+        .unwrap());
+    db.store.import(reimport(1_000), findings).await.unwrap();
+    let mut vacuumed = false;
+    for _ in 0..60 {
+        if tollgate_store::testing::vacuumed(&db.store, "findings")
+            .await
+            .unwrap()
+        {
+            vacuumed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(
+        vacuumed,
+        "findings were not vacuumed within 30 s of a 1,200-finding import"
+    );
+}
