@@ -695,12 +695,33 @@ pub async fn path(c: &Client) -> Result<String> {
     Ok(c.current_url().await?.path().to_string())
 }
 
-/// Waits (up to 10 s) until the browser shows `path`, after a click that navigates.
+/// Marks the page the browser shows as left, before a click that navigates to a page with the same
+/// path (a filter form, a POST that redirects back): `wait_for_path` then waits for the new page
+/// instead of returning at once on the old one.
+pub async fn leaving(c: &Client) -> Result<()> {
+    c.execute(
+        "document.documentElement.setAttribute('data-test-left', '')",
+        vec![],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Waits (up to 10 s) until the browser shows `path`, loaded, and not the page marked by `leaving`,
+/// after a click that navigates.
 pub async fn wait_for_path(c: &Client, want: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let now = path(c).await?;
-        if now == want && c.execute("return document.readyState", vec![]).await? == "complete" {
+        if now == want
+            && c.execute(
+                "return document.readyState === 'complete' \
+                 && !document.documentElement.hasAttribute('data-test-left')",
+                vec![],
+            )
+            .await?
+                == true
+        {
             return Ok(());
         }
         if Instant::now() > deadline {

@@ -5,7 +5,7 @@
 //! pages.
 
 use crate::harness::{
-    each_hub, h1, open, page_is_clean, path, sign_in, text, tollgate, wait_for_path, SeededHub,
+    each_hub, h1, leaving, open, page_is_clean, path, sign_in, text, tollgate, wait_for_path, SeededHub,
     ADA, BANK, HOSTILE, LENA, PASSWORD, SHOP, TESS,
 };
 use crate::xss::{nothing_ran, shows};
@@ -232,6 +232,7 @@ fn the_queue_counts_what_the_api_counts_for_each_filter() {
         .await?
         .click()
         .await?;
+        leaving(&c).await?;
         c.find(Locator::Css("form.queue-filter button"))
             .await?
             .click()
@@ -351,10 +352,12 @@ fn bulk_closing_a_selection_with_a_reason_takes_it_off_the_open_list_and_into_ea
         .await?
         .click()
         .await?;
+        leaving(&c).await?;
         c.find(Locator::Css("form.queue-bulk button"))
             .await?
             .click()
             .await?;
+        wait_for_path(&c, "/ui/findings/bulk").await?;
         open(&c, hub, &page).await?;
         ensure!(
             queue_count(&c).await? == before,
@@ -381,6 +384,7 @@ fn bulk_closing_a_selection_with_a_reason_takes_it_off_the_open_list_and_into_ea
             .await?
             .send_keys(REASON)
             .await?;
+        leaving(&c).await?;
         c.find(Locator::Css("form.queue-bulk button"))
             .await?
             .click()
@@ -436,6 +440,7 @@ fn a_note_added_through_the_finding_page_shows_in_its_notes_with_its_author() {
             .await?
             .send_keys(NOTE)
             .await?;
+        leaving(&c).await?;
         c.find(Locator::Css("form.note button"))
             .await?
             .click()

@@ -2,7 +2,7 @@
 //! and what another site can not do.
 
 use crate::harness::{
-    csp_of_page, each_hub, h1, open, page_is_clean, path, sign_in, text, tollgate, wait_for_path,
+    csp_of_page, each_hub, h1, leaving, open, page_is_clean, path, sign_in, text, tollgate, wait_for_path,
     SeededHub, ADA, PASSWORD,
 };
 use anyhow::{ensure, Context, Result};
@@ -70,6 +70,7 @@ fn a_person_signs_in_through_the_form_and_out_and_the_old_session_cookie_then_op
         wait_for_path(&c, "/ui/logout").await?;
         page_is_clean(&c).await?;
         csrf_field(&c).await?;
+        leaving(&c).await?;
         c.find(Locator::Css("form button")).await?.click().await?;
         wait_for_path(&c, "/ui/login").await?;
         ensure!(
@@ -112,6 +113,7 @@ fn a_wrong_password_or_a_form_without_its_csrf_field_signs_nobody_in() {
             .await?
             .send_keys("not the password at all")
             .await?;
+        leaving(&c).await?;
         c.find(Locator::Css("form button")).await?.click().await?;
         wait_for_path(&c, "/ui/login").await?;
         page_is_clean(&c).await?;
@@ -140,6 +142,7 @@ fn a_wrong_password_or_a_form_without_its_csrf_field_signs_nobody_in() {
             .await?
             .send_keys(PASSWORD)
             .await?;
+        leaving(&c).await?;
         c.find(Locator::Css("form button")).await?.click().await?;
         wait_for_path(&c, "/ui/login").await?;
         ensure!(
