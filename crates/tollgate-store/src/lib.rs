@@ -219,6 +219,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         "findings autovacuum",
         include_str!("../migrations/sqlite/0011_findings_autovacuum.sql"),
     ),
+    (
+        12,
+        "finding tallies",
+        include_str!("../migrations/sqlite/0012_finding_tallies.sql"),
+    ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
     (
@@ -275,6 +280,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         11,
         "findings autovacuum",
         include_str!("../migrations/postgres/0011_findings_autovacuum.sql"),
+    ),
+    (
+        12,
+        "finding tallies",
+        include_str!("../migrations/postgres/0012_finding_tallies.sql"),
     ),
 ]);
 

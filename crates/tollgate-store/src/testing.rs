@@ -242,3 +242,68 @@ pub async fn vacuumed(store: &crate::Store, table: &str) -> crate::Result<bool> 
     .await?;
     Ok(n > 0)
 }
+
+/// The rows where the tallies (migration 0012) differ from counting the findings: for
+/// `finding_tallies` and `facet_tallies`, the groups counted one way and not the other (a tally
+/// of 0 is no group). Empty when the triggers kept them exactly.
+pub async fn tally_drift(store: &crate::Store) -> crate::Result<Vec<String>> {
+    const KEY: &str = "CAST(product_id AS TEXT) || '|' || scanner || '|' || category || '|' || \
+        CAST(severity AS TEXT) || '|' || CAST(o AS TEXT) || CAST(fp AS TEXT) || CAST(ra AS TEXT) || \
+        CAST(m AS TEXT) || '|' || CAST(n AS TEXT)";
+    let flags = |p: &str| {
+        format!(
+            "CASE WHEN {p}is_open THEN 1 ELSE 0 END AS o, CASE WHEN {p}false_p THEN 1 ELSE 0 END AS fp, \
+             CASE WHEN {p}risk_accepted THEN 1 ELSE 0 END AS ra, \
+             CASE WHEN {p}is_mitigated THEN 1 ELSE 0 END AS m"
+        )
+    };
+    let counted = format!(
+        "SELECT product_id, COALESCE(scanner, '') AS scanner, COALESCE(category, '') AS category, \
+         severity, {}, COUNT(*) AS n FROM findings \
+         GROUP BY product_id, COALESCE(scanner, ''), COALESCE(category, ''), severity, \
+         is_open, false_p, risk_accepted, is_mitigated",
+        flags("")
+    );
+    let tallied = format!(
+        "SELECT product_id, scanner, category, severity, {}, n FROM finding_tallies WHERE n <> 0",
+        flags("")
+    );
+    let facets_counted = format!(
+        "SELECT x.kind, x.value, f.product_id, COALESCE(f.scanner, '') AS scanner, \
+         COALESCE(f.category, '') AS category, f.severity, {}, COUNT(*) AS n \
+         FROM finding_facets x JOIN findings f ON f.id = x.finding_id \
+         GROUP BY x.kind, x.value, f.product_id, COALESCE(f.scanner, ''), COALESCE(f.category, ''), \
+         f.severity, f.is_open, f.false_p, f.risk_accepted, f.is_mitigated",
+        flags("f.")
+    );
+    let facets_tallied = format!(
+        "SELECT kind, value, product_id, scanner, category, severity, {}, n \
+         FROM facet_tallies WHERE n <> 0",
+        flags("")
+    );
+    let mut drift = Vec::new();
+    for (table, a, b, facet) in [
+        ("finding_tallies", &counted, &tallied, false),
+        ("facet_tallies", &facets_counted, &facets_tallied, true),
+    ] {
+        let key = if facet {
+            format!("kind || ':' || value || '|' || {KEY}")
+        } else {
+            KEY.to_string()
+        };
+        for (what, x, y) in [("counted, not tallied", a, b), ("tallied, not counted", b, a)] {
+            let rows: Vec<String> = sqlx::query_scalar(&format!(
+                "SELECT {key} FROM ({x} EXCEPT {y}) d ORDER BY 1"
+            ))
+            .fetch_all(&store.pool)
+            .await?;
+            drift.extend(rows.into_iter().map(|r| format!("{table}: {what}: {r}")));
+        }
+    }
+    Ok(drift)
+}
+
+/// Runs one SQL statement on the store's database (a test's deliberate damage or repair).
+pub async fn execute(store: &crate::Store, sql: &str) -> crate::Result<u64> {
+    Ok(store.pool.execute(sql).await?.rows_affected())
+}
