@@ -224,6 +224,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         "finding tallies",
         include_str!("../migrations/sqlite/0012_finding_tallies.sql"),
     ),
+    (
+        13,
+        "finding text",
+        include_str!("../migrations/sqlite/0013_finding_text.sql"),
+    ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
     (
@@ -285,6 +290,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         12,
         "finding tallies",
         include_str!("../migrations/postgres/0012_finding_tallies.sql"),
+    ),
+    (
+        13,
+        "finding text",
+        include_str!("../migrations/postgres/0013_finding_text.sql"),
     ),
 ]);
 

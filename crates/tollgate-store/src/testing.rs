@@ -291,12 +291,14 @@ pub async fn tally_drift(store: &crate::Store) -> crate::Result<Vec<String>> {
         } else {
             KEY.to_string()
         };
-        for (what, x, y) in [("counted, not tallied", a, b), ("tallied, not counted", b, a)] {
-            let rows: Vec<String> = sqlx::query_scalar(&format!(
-                "SELECT {key} FROM ({x} EXCEPT {y}) d ORDER BY 1"
-            ))
-            .fetch_all(&store.pool)
-            .await?;
+        for (what, x, y) in [
+            ("counted, not tallied", a, b),
+            ("tallied, not counted", b, a),
+        ] {
+            let rows: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT {key} FROM ({x} EXCEPT {y}) d ORDER BY 1"))
+                    .fetch_all(&store.pool)
+                    .await?;
             drift.extend(rows.into_iter().map(|r| format!("{table}: {what}: {r}")));
         }
     }

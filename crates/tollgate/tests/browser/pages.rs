@@ -5,8 +5,8 @@
 //! pages.
 
 use crate::harness::{
-    each_hub, h1, leaving, open, page_is_clean, path, sign_in, text, tollgate, wait_for_path, SeededHub,
-    ADA, BANK, HOSTILE, LENA, PASSWORD, SHOP, TESS,
+    each_hub, h1, leaving, open, page_is_clean, path, sign_in, text, tollgate, wait_for_path,
+    SeededHub, ADA, BANK, HOSTILE, LENA, PASSWORD, SHOP, TESS,
 };
 use crate::xss::{nothing_ran, shows};
 use anyhow::{bail, ensure, Context, Result};

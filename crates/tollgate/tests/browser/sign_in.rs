@@ -2,8 +2,8 @@
 //! and what another site can not do.
 
 use crate::harness::{
-    csp_of_page, each_hub, h1, leaving, open, page_is_clean, path, sign_in, text, tollgate, wait_for_path,
-    SeededHub, ADA, PASSWORD,
+    csp_of_page, each_hub, h1, leaving, open, page_is_clean, path, sign_in, text, tollgate,
+    wait_for_path, SeededHub, ADA, PASSWORD,
 };
 use anyhow::{ensure, Context, Result};
 use fantoccini::cookies::Cookie;
