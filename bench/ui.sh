@@ -6,14 +6,20 @@
 # urllib, one request at a time each, as bench/metrics.sh measures), not wrk: it needs nothing
 # installed, and it reads every response to the end.
 #
-# Usage: bench/ui.sh [SECONDS per URL, default 10]
+# Then the same views again while 100k-finding reimports run back to back (reads must not queue
+# behind writes: ≤ 500 ms p99 there).
+#
+# Usage: bench/ui.sh [--postgres URL] [SECONDS per URL, default 10]
+#   --postgres URL  the same hub on PostgreSQL: a fresh database is created beside URL's (e.g.
+#                   postgres://postgres@127.0.0.1:5432/test) and dropped at the end; needs psql
 # Environment: TOLLGATE_BIN (measure this binary instead of building target/release/tollgate),
 #   UI_PRODUCTS (default 10), UI_FINDINGS (per product, default 100000),
 #   UI_DB (a SQLite file: built there when missing, reused when present — a later run skips the
-#   ~minutes of imports; default: a temporary file, removed on exit).
+#   ~minutes of imports; default: a temporary file, removed on exit; not with --postgres).
 # Needs curl, jq, python3. Generated reports are kept in bench-out/hub/; the server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--postgres" ]; then PG_URL="${2:?--postgres needs a URL}"; shift 2; fi
 SECONDS_EACH="${1:-10}"
 PRODUCTS="${UI_PRODUCTS:-10}"
 FINDINGS="${UI_FINDINGS:-100000}"
@@ -23,21 +29,30 @@ BENCH_NAME=ui.sh
 
 DB_FILE="${UI_DB:-$WORK/hub.db}"
 BUILD=1
-if [ -s "$DB_FILE" ]; then BUILD=0; echo "reusing $DB_FILE" >&2; fi
+if [ -z "${PG_URL:-}" ] && [ -s "$DB_FILE" ]; then BUILD=0; echo "reusing $DB_FILE" >&2; fi
 hub_database "$DB_FILE"
 hub_start
-if [ "$BUILD" = 1 ]; then
-  hub_reports "$FINDINGS"
-  hub_fill "$PRODUCTS"
-fi
+hub_reports "$FINDINGS"
+if [ "$BUILD" = 1 ]; then hub_fill "$PRODUCTS"; fi
 PRODUCT="$(curl -fsS "${auth[@]}" "$HUB/api/v2/products/?limit=1" | jq -r '.results[0].id')"
 TOTAL="$(curl -fsS "${auth[@]}" "$HUB/api/v2/findings/?limit=1" | jq -r .count)"
 echo "hub: $TOTAL findings; measuring: 8 clients, ${SECONDS_EACH}s per URL" >&2
-python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie "the findings queue" \
-  /ui/findings "/ui/findings?severity=critical" "/ui/findings?product=$PRODUCT" \
+views=(/ui/findings "/ui/findings?severity=critical" "/ui/findings?product=$PRODUCT" \
   "/ui/findings?platform=android&severity=critical&severity=high" "/ui/findings?tier=tier-2&sort=sla" \
   "/ui/findings?scanner=codeql&severity=medium" "/ui/findings?category=sast&sort=-age" \
   "/ui/findings?cwe=79" "/ui/findings?tag=xss&status=all" "/ui/findings?vuln=CVE-2021-44228" \
   "/ui/findings?sla=due_soon" "/ui/findings?since=2026-01-01&severity=low" "/ui/findings?status=mitigated" \
-  "/ui/findings?status=all&sort=title" "/ui/findings?product=$PRODUCT&page=40" "/ui/findings?q=after+refactoring"
+  "/ui/findings?status=all&sort=title" "/ui/findings?product=$PRODUCT&page=40" "/ui/findings?q=after+refactoring" \
+  "/ui/findings?q=sql-injection" "/ui/findings?q=module7%2Fpkg")
+python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie "the findings queue, idle" "${views[@]}"
+# The same while 100k-finding reimports run back to back (the changed and the base report in turn)
+# into the last product.
+( for i in $(seq 1 40); do
+    hub_upload reimport-scan "$([ $((i % 2)) = 0 ] && echo "$BASE" || echo "$CHANGED")" "app$PRODUCTS" "r$i"
+  done ) >/dev/null 2>&1 &
+REIMPORTS=$!
+sleep 3
+python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie \
+  "the findings queue, during 100k-finding reimports" "${views[@]}"
+kill "$REIMPORTS" 2>/dev/null || true; wait "$REIMPORTS" 2>/dev/null || true
 hub_size

@@ -202,10 +202,26 @@ fn like_pattern(text: &str) -> String {
     out
 }
 
-/// `text` as one FTS5 phrase: in double quotes, its own double quotes doubled; everything inside
-/// is literal (no operators, no column filters).
-fn fts_phrase(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "\"\""))
+/// The FTS5 query of the findings holding every trigram of `text` (at most 32 of them): each
+/// trigram one quoted string, its double quotes doubled, so nothing in the text is read as query
+/// syntax. A superset of the findings holding `text` in one piece (the LIKE decides).
+fn fts_trigrams(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut query = String::new();
+    for w in chars.windows(3) {
+        let gram: String = w.iter().collect();
+        if seen.len() == 32 || !seen.insert(gram.clone()) {
+            continue;
+        }
+        if !query.is_empty() {
+            query.push(' ');
+        }
+        query.push('"');
+        query.push_str(&gram.replace('"', "\"\""));
+        query.push('"');
+    }
+    query
 }
 
 impl FindingFilter {
@@ -295,17 +311,31 @@ impl FindingFilter {
             }
         }
         if let Some(t) = self.text.as_deref().filter(|t| !t.is_empty()) {
-            // SQLite: the findings whose title or location hold the text's trigrams, from the
-            // full-text index (migration 0013), narrow the LIKE below to a few rows instead of
-            // every finding. The index folds case as the LIKE does (and more: Unicode), so it
+            // SQLite: the findings whose title or location hold every trigram of the text, from
+            // the full-text index (migration 0013), narrow the LIKE below to a few rows instead
+            // of every finding. The index folds case as the LIKE does (and more: Unicode), so it
             // never drops a finding the LIKE would keep; the LIKE stays the exact test. Text of
             // fewer than 3 characters has no trigram: the LIKE alone.
-            if backend == Backend::Sqlite && t.chars().count() >= 3 {
-                s.push(" AND f.id IN (SELECT rowid FROM finding_text WHERE finding_text MATCH ")
-                    .arg(fts_phrase(t))
-                    .push(")");
-            }
+            // PostgreSQL: the same from `finding_text` (both texts lower-cased, one row per
+            // finding) and its trigram index.
             let p = like_pattern(t);
+            match backend {
+                Backend::Sqlite if t.chars().count() >= 3 => {
+                    s.push(
+                        " AND f.id IN (SELECT rowid FROM finding_text WHERE finding_text MATCH ",
+                    )
+                    .arg(fts_trigrams(t))
+                    .push(")");
+                }
+                Backend::Postgres => {
+                    s.push(
+                        " AND f.id IN (SELECT x.finding_id FROM finding_text x WHERE x.text LIKE ",
+                    )
+                    .arg(p.as_str())
+                    .push(" ESCAPE '\\')");
+                }
+                Backend::Sqlite => {}
+            }
             s.push(" AND (LOWER(f.title) LIKE ")
                 .arg(p.as_str())
                 .push(" ESCAPE '\\' OR LOWER(COALESCE(f.location, '')) LIKE ")

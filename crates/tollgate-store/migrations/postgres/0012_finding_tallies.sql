@@ -43,6 +43,9 @@ CREATE TABLE facet_tallies (
                  risk_accepted, is_mitigated)
 );
 
+-- The triggers look up a finding's facets by finding.
+CREATE INDEX finding_facets_by_finding ON finding_facets (finding_id);
+
 INSERT INTO finding_tallies
 SELECT product_id, COALESCE(scanner, ''), COALESCE(category, ''), severity, is_open, false_p,
        risk_accepted, is_mitigated, COUNT(*)
@@ -153,7 +156,11 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION facet_tallies_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A batch of facets against the findings by primary key: without hash and merge joins the
+-- planner can not pick a scan of every finding per statement (which it did with a new table's
+-- stale statistics: 4.3 s of a 100k-finding import in 200 statements).
+CREATE FUNCTION facet_tallies_insert() RETURNS trigger LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
     INSERT INTO facet_tallies AS t
     SELECT x.kind, x.value, f.product_id, COALESCE(f.scanner, ''), COALESCE(f.category, ''),
@@ -166,7 +173,11 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION facet_tallies_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A batch of facets against the findings by primary key: without hash and merge joins the
+-- planner can not pick a scan of every finding per statement (which it did with a new table's
+-- stale statistics: 4.3 s of a 100k-finding import in 200 statements).
+CREATE FUNCTION facet_tallies_delete() RETURNS trigger LANGUAGE plpgsql
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
     INSERT INTO facet_tallies AS t
     SELECT x.kind, x.value, f.product_id, COALESCE(f.scanner, ''), COALESCE(f.category, ''),

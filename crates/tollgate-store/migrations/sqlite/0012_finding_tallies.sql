@@ -40,6 +40,9 @@ CREATE TABLE facet_tallies (
                  risk_accepted, is_mitigated)
 ) WITHOUT ROWID;
 
+-- The triggers look up a finding's facets by finding.
+CREATE INDEX finding_facets_by_finding ON finding_facets (finding_id);
+
 INSERT INTO finding_tallies
 SELECT product_id, COALESCE(scanner, ''), COALESCE(category, ''), severity,
        CASE WHEN is_open THEN 1 ELSE 0 END, CASE WHEN false_p THEN 1 ELSE 0 END,
