@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The findings queue under load (issue 15 §4, docs/ui.md): a 1M-finding SQLite hub (10 products x
-# 100k SARIF findings, labelled with tiers and platforms, a 10%-changed reimport into five of them
+# The findings queue under load (issue 15 §4, docs/ui.md): a 1M-finding hub (SQLite, or PostgreSQL
+# with --postgres; 10 products x 100k SARIF findings, labelled with tiers and platforms, a 10%-changed reimport into five of them
 # so some findings are mitigated), then `/ui/findings` with several filters, 8 concurrent clients
 # per URL, p50 / p99 against the 200 ms target. The load is a small Python loop (threads with
 # urllib, one request at a time each, as bench/metrics.sh measures), not wrk: it needs nothing

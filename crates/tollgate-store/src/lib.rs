@@ -153,6 +153,9 @@ pub struct Store {
     /// PostgreSQL: a `VACUUM (ANALYZE)` of the findings' tables is running (see
     /// [`Store::vacuum_after_import`]); one at a time per process.
     vacuuming: Arc<std::sync::atomic::AtomicBool>,
+    /// SQLite: how many findings hold each trigram the text filter asked about lately (see
+    /// `queue::TrigramCounts`), to search by the rarest.
+    trigram_counts: Arc<std::sync::Mutex<queue::TrigramCounts>>,
 }
 
 /// The migrations, embedded in the binary: what `sqlx::migrate!` embeds (version, description,
@@ -229,6 +232,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         "finding text",
         include_str!("../migrations/sqlite/0013_finding_text.sql"),
     ),
+    (
+        14,
+        "queue age indexes",
+        include_str!("../migrations/sqlite/0014_queue_age_indexes.sql"),
+    ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
     (
@@ -295,6 +303,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         13,
         "finding text",
         include_str!("../migrations/postgres/0013_finding_text.sql"),
+    ),
+    (
+        14,
+        "queue age indexes",
+        include_str!("../migrations/postgres/0014_queue_age_indexes.sql"),
     ),
 ]);
 
@@ -478,6 +491,7 @@ impl Store {
             write_lock,
             reader,
             vacuuming: Arc::default(),
+            trigram_counts: Arc::default(),
         })
     }
 

@@ -144,7 +144,8 @@ impl QueueSort {
     pub fn parse(s: &str) -> Option<QueueSort> {
         QueueSort::ALL.into_iter().find(|v| v.as_str() == s)
     }
-    fn order_by(self) -> &'static str {
+    /// The ORDER BY of this sort on `backend`.
+    fn order_by(self, backend: Backend) -> &'static str {
         match self {
             QueueSort::Severity => " ORDER BY f.severity, f.id",
             QueueSort::SeverityDesc => " ORDER BY f.severity DESC, f.id DESC",
@@ -152,6 +153,11 @@ impl QueueSort {
             QueueSort::AgeDesc => " ORDER BY f.first_seen, f.id",
             QueueSort::Sla => {
                 " ORDER BY CASE WHEN f.sla_due IS NULL THEN 1 ELSE 0 END, f.sla_due, f.severity DESC, f.id"
+            }
+            // PostgreSQL can not index whole titles (a B-tree entry holds ~2.7 kB): its index
+            // holds their first 256 characters, and the rest of a tie sorts within the group.
+            QueueSort::Title if backend == Backend::Postgres => {
+                " ORDER BY LEFT(f.title, 256), f.title, f.id"
             }
             QueueSort::Title => " ORDER BY f.title, f.id",
             QueueSort::Product => {
@@ -202,18 +208,28 @@ fn like_pattern(text: &str) -> String {
     out
 }
 
-/// The FTS5 query of the findings holding every trigram of `text` (at most 32 of them): each
-/// trigram one quoted string, its double quotes doubled, so nothing in the text is read as query
-/// syntax. A superset of the findings holding `text` in one piece (the LIKE decides).
-fn fts_trigrams(text: &str) -> String {
+/// The distinct trigrams of `text` (3 characters each, as the FTS5 trigram tokenizer cuts them),
+/// at most 32.
+fn trigrams(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
-    let mut seen = std::collections::HashSet::new();
-    let mut query = String::new();
+    let mut out: Vec<String> = Vec::new();
     for w in chars.windows(3) {
         let gram: String = w.iter().collect();
-        if seen.len() == 32 || !seen.insert(gram.clone()) {
-            continue;
+        if out.len() == 32 {
+            break;
         }
+        if !out.contains(&gram) {
+            out.push(gram);
+        }
+    }
+    out
+}
+
+/// The FTS5 query of the findings holding each of `grams`: each one quoted string, its double
+/// quotes doubled, so nothing in the text is read as query syntax.
+fn fts_query(grams: &[&String]) -> String {
+    let mut query = String::new();
+    for gram in grams {
         if !query.is_empty() {
             query.push(' ');
         }
@@ -224,10 +240,38 @@ fn fts_trigrams(text: &str) -> String {
     query
 }
 
+/// The text filter searches by the rarest few of the text's trigrams. Any subset of its trigrams
+/// finds every finding holding the text (the LIKE then decides), so the choice only changes
+/// speed: a common trigram (`mod` in every path) costs reading a list of a million findings, a
+/// rare one (`e7/`) a few thousand (66 ms → 2 ms for `module7/pkg` on a 1M-finding hub). Counts
+/// come from `finding_text_vocab` and are kept a while per process; a stale count only makes a
+/// choice slower, never wrong.
+const SEARCH_TRIGRAMS: usize = 3;
+const TRIGRAM_COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Findings per trigram, as last read, and when.
+#[derive(Default)]
+pub(crate) struct TrigramCounts(std::collections::HashMap<String, (i64, std::time::Instant)>);
+
+impl TrigramCounts {
+    fn fresh(&self, gram: &str) -> Option<i64> {
+        self.0
+            .get(gram)
+            .filter(|(_, at)| at.elapsed() < TRIGRAM_COUNT_TTL)
+            .map(|(n, _)| *n)
+    }
+    fn remember(&mut self, gram: String, n: i64) {
+        if self.0.len() >= 50_000 {
+            self.0.clear();
+        }
+        self.0.insert(gram, (n, std::time::Instant::now()));
+    }
+}
+
 impl FindingFilter {
     /// ` AND …` for each filter, over `findings f`. `now` dates the SLA states; the facet filters
     /// are written in `form` (the same findings either way).
-    fn push_where(&self, s: &mut Sql, now: Timestamp, form: FacetForm, backend: Backend) {
+    fn push_where(&self, s: &mut Sql, now: Timestamp, form: FacetForm, text: &TextSearch) {
         if let Some(p) = self.restrict_to_product {
             s.push(" AND f.product_id = ").arg(p);
         }
@@ -319,22 +363,22 @@ impl FindingFilter {
             // PostgreSQL: the same from `finding_text` (both texts lower-cased, one row per
             // finding) and its trigram index.
             let p = like_pattern(t);
-            match backend {
-                Backend::Sqlite if t.chars().count() >= 3 => {
+            match text {
+                TextSearch::Trigrams(query) => {
                     s.push(
                         " AND f.id IN (SELECT rowid FROM finding_text WHERE finding_text MATCH ",
                     )
-                    .arg(fts_trigrams(t))
+                    .arg(query.as_str())
                     .push(")");
                 }
-                Backend::Postgres => {
+                TextSearch::TextTable => {
                     s.push(
                         " AND f.id IN (SELECT x.finding_id FROM finding_text x WHERE x.text LIKE ",
                     )
                     .arg(p.as_str())
                     .push(" ESCAPE '\\')");
                 }
-                Backend::Sqlite => {}
+                TextSearch::Scan => {}
             }
             s.push(" AND (LOWER(f.title) LIKE ")
                 .arg(p.as_str())
@@ -455,19 +499,30 @@ impl FindingFilter {
     }
 
     /// `FROM findings f WHERE …` of this filter.
-    fn where_clause(&self, now: Timestamp, backend: Backend) -> Sql {
-        self.where_clause_as(now, FacetForm::In, backend)
+    fn where_clause(&self, now: Timestamp, text: &TextSearch) -> Sql {
+        self.where_clause_as(now, FacetForm::In, text)
     }
 
-    fn where_clause_as(&self, now: Timestamp, form: FacetForm, backend: Backend) -> Sql {
+    fn where_clause_as(&self, now: Timestamp, form: FacetForm, text: &TextSearch) -> Sql {
         let mut s = Sql::new(" FROM findings f WHERE 1 = 1");
-        self.push_where(&mut s, now, form, backend);
+        self.push_where(&mut s, now, form, text);
         s
     }
 
     fn has_facet(&self) -> bool {
         self.tag.is_some() || self.cwe.is_some() || self.vulnerability_id.is_some()
     }
+}
+
+/// How the text filter narrows before its LIKE decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TextSearch {
+    /// SQLite: the findings holding these trigrams (an FTS5 query over `finding_text`).
+    Trigrams(String),
+    /// PostgreSQL: a LIKE over `finding_text` and its trigram index.
+    TextTable,
+    /// No text, or too short for a trigram: the LIKE alone.
+    Scan,
 }
 
 /// How the facet filters (tag, CWE, vulnerability id) are written in SQL.
@@ -608,7 +663,8 @@ impl Store {
     ) -> Result<(Vec<StoredFinding>, i64)> {
         let per_page = per_page.clamp(1, MAX_QUEUE_PAGE);
         let offset = (page.max(1) - 1).saturating_mul(per_page);
-        let w = filter.where_clause(now, self.backend);
+        let text = self.text_search(filter).await?;
+        let w = filter.where_clause(now, &text);
         let count = filter
             .counter_count()
             .or_else(|| filter.tally_count())
@@ -626,10 +682,10 @@ impl Store {
         let page_ids = |total: i64, all: i64| {
             let form =
                 facet_form_for_page(total, all, offset, per_page, sort != QueueSort::Product);
-            let w = filter.where_clause_as(now, form, self.backend);
+            let w = filter.where_clause_as(now, form, &text);
             let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
             ids.args = w.args;
-            ids.push(sort.order_by())
+            ids.push(sort.order_by(self.backend))
                 .push(" LIMIT ")
                 .arg(per_page)
                 .push(" OFFSET ")
@@ -674,6 +730,83 @@ impl Store {
         Ok((rows, total))
     }
 
+    /// How the filter's text narrows: on SQLite, the rarest few of its trigrams (by the counts of
+    /// `finding_text_vocab`, remembered a while); on PostgreSQL, the trigram-indexed text table.
+    async fn text_search(&self, filter: &FindingFilter) -> Result<TextSearch> {
+        let Some(t) = filter.text.as_deref().filter(|t| !t.is_empty()) else {
+            return Ok(TextSearch::Scan);
+        };
+        if self.backend == Backend::Postgres {
+            return Ok(TextSearch::TextTable);
+        }
+        let grams = trigrams(t);
+        if grams.is_empty() {
+            return Ok(TextSearch::Scan);
+        }
+        let missing: Vec<String> = {
+            let counts = self
+                .trigram_counts
+                .lock()
+                .map_err(|_| StoreError::Read("trigram counts poisoned".into()))?;
+            grams
+                .iter()
+                .filter(|g| counts.fresh(g).is_none())
+                .cloned()
+                .collect()
+        };
+        if !missing.is_empty() {
+            // The index folds case: its terms are lower-cased.
+            const COUNT: &str = "SELECT doc FROM finding_text_vocab WHERE term = ?1";
+            let found: Vec<(String, i64)> = if let Some(reader) = &self.reader {
+                reader.with(|conn| {
+                    use rusqlite::OptionalExtension as _;
+                    let mut statement = conn.prepare_cached(COUNT)?;
+                    missing
+                        .iter()
+                        .map(|g| {
+                            let n: Option<i64> = statement
+                                .query_row([g.to_lowercase()], |r| r.get(0))
+                                .optional()?;
+                            Ok((g.clone(), n.unwrap_or(0)))
+                        })
+                        .collect()
+                })?
+            } else {
+                let mut found = Vec::with_capacity(missing.len());
+                for g in &missing {
+                    let n: Option<i64> = sqlx::query_scalar(COUNT)
+                        .bind(g.to_lowercase())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    found.push((g.clone(), n.unwrap_or(0)));
+                }
+                found
+            };
+            let mut counts = self
+                .trigram_counts
+                .lock()
+                .map_err(|_| StoreError::Read("trigram counts poisoned".into()))?;
+            for (g, n) in found {
+                counts.remember(g, n);
+            }
+        }
+        let counts = self
+            .trigram_counts
+            .lock()
+            .map_err(|_| StoreError::Read("trigram counts poisoned".into()))?;
+        let mut ranked: Vec<(&String, i64)> = grams
+            .iter()
+            .map(|g| (g, counts.fresh(g).unwrap_or(i64::MAX)))
+            .collect();
+        ranked.sort_by_key(|(_, n)| *n);
+        let chosen: Vec<&String> = ranked
+            .iter()
+            .take(SEARCH_TRIGRAMS)
+            .map(|(g, _)| *g)
+            .collect();
+        Ok(TextSearch::Trigrams(fts_query(&chosen)))
+    }
+
     /// The ids of every finding the filter matches, in the queue's order (exports read them in
     /// chunks with [`Store::queue_findings`]).
     pub async fn queue_ids(
@@ -682,10 +815,11 @@ impl Store {
         sort: QueueSort,
         now: Timestamp,
     ) -> Result<Vec<i64>> {
-        let w = filter.where_clause(now, self.backend);
+        let text = self.text_search(filter).await?;
+        let w = filter.where_clause(now, &text);
         let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
         ids.args = w.args;
-        ids.push(sort.order_by());
+        ids.push(sort.order_by(self.backend));
         if let Some(reader) = &self.reader {
             return reader.with(|conn| sqlite_ids(conn, &ids));
         }
@@ -774,6 +908,11 @@ impl Store {
                 "{n} findings selected; bulk triage takes at most {BULK_CAP} at once: narrow the filter"
             ))
         };
+        // Before the transaction: an in-memory SQLite store has one connection.
+        let text = match target {
+            BulkTarget::Filter(filter) => self.text_search(filter).await?,
+            BulkTarget::Ids(_) => TextSearch::Scan,
+        };
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
         let mut ids = match target {
@@ -791,7 +930,7 @@ impl Store {
                 if restrict_to_product.is_some() {
                     filter.restrict_to_product = restrict_to_product;
                 }
-                let w = filter.where_clause(now, self.backend);
+                let w = filter.where_clause(now, &text);
                 let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
                 count.args = w.args.clone();
                 let n = get_i64(&count.query(self.backend)?.fetch_one(&mut *tx).await?, "n")?;
@@ -988,6 +1127,21 @@ fn sqlite_findings(conn: &rusqlite::Connection, ids: &[i64]) -> Result<Vec<Store
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_search_cuts_trigrams_as_fts5_does_and_quotes_each() {
+        assert_eq!(trigrams("ab"), Vec::<String>::new());
+        assert_eq!(trigrams("abcab"), ["abc", "bca", "cab"]);
+        // Characters, not bytes; repeats once.
+        assert_eq!(trigrams("ééé é"), ["ééé", "éé ", "é é"]);
+        assert_eq!(trigrams(&("x".repeat(40) + &"y".repeat(40))).len(), 4);
+        let long: String = ('a'..='z').chain('A'..='Z').collect();
+        assert_eq!(trigrams(&long).len(), 32);
+        // A quote in the text is a quote in a string, never syntax.
+        let abc = "abc".to_string();
+        let quoted = "a\"b".to_string();
+        assert_eq!(fts_query(&[&abc, &quoted]), "\"abc\" \"a\"\"b\"");
+    }
 
     #[test]
     fn a_common_facet_walks_the_order_and_a_rare_one_is_read_whole() {
