@@ -355,9 +355,9 @@ impl FindingFilter {
             }
         }
         if let Some(t) = self.text.as_deref().filter(|t| !t.is_empty()) {
-            // SQLite: the findings whose title or location hold every trigram of the text, from
-            // the full-text index (migration 0013), narrow the LIKE below to a few rows instead
-            // of every finding. The index folds case as the LIKE does (and more: Unicode), so it
+            // SQLite: the findings whose title or location hold the rarest few trigrams of the
+            // text (`Store::text_search`), from the full-text index (migration 0013), narrow the
+            // LIKE below to a few rows instead of every finding. The index folds case as the LIKE does (and more: Unicode), so it
             // never drops a finding the LIKE would keep; the LIKE stays the exact test. Text of
             // fewer than 3 characters has no trigram: the LIKE alone.
             // PostgreSQL: the same from `finding_text` (both texts lower-cased, one row per
