@@ -38,11 +38,7 @@ paths=(/ /ui/products /ui/metrics /ui/gate-runs "/ui/gate-runs?outcome=block&pag
 echo "measuring: 8 clients, ${SECONDS_EACH}s per page" >&2
 python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie "idle" "${paths[@]}"
 # The same while 100k-finding reimports run back to back (the changed and the base report in turn).
-( for i in $(seq 1 20); do
-    hub_upload reimport-scan "$([ $((i % 2)) = 0 ] && echo "$BASE" || echo "$CHANGED")" "$REIMPORT_PRODUCT" "r$i"
-  done ) >/dev/null 2>&1 &
-REIMPORTS=$!
-sleep 3
+hub_reimports_start "$REIMPORT_PRODUCT" 20
 python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie "during 100k-finding reimports" "${paths[@]}"
-kill "$REIMPORTS" 2>/dev/null || true; wait "$REIMPORTS" 2>/dev/null || true
+hub_reimports_stop
 hub_size

@@ -47,12 +47,8 @@ views=(/ui/findings "/ui/findings?severity=critical" "/ui/findings?product=$PROD
 python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie "the findings queue, idle" "${views[@]}"
 # The same while 100k-finding reimports run back to back (the changed and the base report in turn)
 # into the last product.
-( for i in $(seq 1 40); do
-    hub_upload reimport-scan "$([ $((i % 2)) = 0 ] && echo "$BASE" || echo "$CHANGED")" "app$PRODUCTS" "r$i"
-  done ) >/dev/null 2>&1 &
-REIMPORTS=$!
-sleep 3
+hub_reimports_start "app$PRODUCTS" 40
 python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie \
   "the findings queue, during 100k-finding reimports" "${views[@]}"
-kill "$REIMPORTS" 2>/dev/null || true; wait "$REIMPORTS" 2>/dev/null || true
+hub_reimports_stop
 hub_size

@@ -92,6 +92,18 @@ hub_fill() {
   echo "built in $(( $(date +%s) - start )) s" >&2
 }
 
+# hub_reimports_start PRODUCT N: N 100k-finding reimports of PRODUCT back to back in the background
+# (the changed and the base report in turn; REIMPORTS is their pid), for reads measured during
+# writes; hub_reimports_stop ends them.
+hub_reimports_start() {
+  ( for i in $(seq 1 "$2"); do
+      hub_upload reimport-scan "$([ $((i % 2)) = 0 ] && echo "$BASE" || echo "$CHANGED")" "$1" "r$i"
+    done ) >/dev/null 2>&1 &
+  REIMPORTS=$!
+  sleep 3
+}
+hub_reimports_stop() { kill "$REIMPORTS" 2>/dev/null || true; wait "$REIMPORTS" 2>/dev/null || true; }
+
 # hub_gate_runs PRODUCTS: 400 gate runs (a third blocking, by four rules) and 200 promotions.
 hub_gate_runs() {
   echo "recording 400 gate runs and 200 promotions" >&2

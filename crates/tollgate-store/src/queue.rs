@@ -272,35 +272,7 @@ impl FindingFilter {
     /// ` AND …` for each filter, over `findings f`. `now` dates the SLA states; the facet filters
     /// are written in `form` (the same findings either way).
     fn push_where(&self, s: &mut Sql, now: Timestamp, form: FacetForm, text: &TextSearch) {
-        if let Some(p) = self.restrict_to_product {
-            s.push(" AND f.product_id = ").arg(p);
-        }
-        if !self.products.is_empty() {
-            s.push(" AND f.product_id IN ")
-                .list(self.products.iter().copied());
-        }
-        for (column, value) in [("tier", &self.tier), ("platform", &self.platform)] {
-            if let Some(v) = value {
-                s.push(&format!(
-                    " AND f.product_id IN (SELECT id FROM products WHERE {column} = "
-                ))
-                .arg(v.as_str())
-                .push(")");
-            }
-        }
-        if !self.severities.is_empty() {
-            s.push(" AND f.severity IN ")
-                .list(self.severities.iter().map(|v| severity_rank(*v)));
-        }
-        if let Some((column, value)) = self.status.condition() {
-            s.push(&format!(" AND f.{column} = ")).arg(value);
-        }
-        if let Some(v) = &self.scanner {
-            s.push(" AND f.scanner = ").arg(v.as_str());
-        }
-        if let Some(v) = &self.category {
-            s.push(" AND f.category = ").arg(v.as_str());
-        }
+        self.push_tallied(s, "f");
         let facets = [
             ("tag", self.tag.clone()),
             ("cwe", self.cwe.map(|c| c.to_string())),
@@ -428,6 +400,42 @@ impl FindingFilter {
         Some(s)
     }
 
+    /// ` AND …` for the filters over columns the tallies keep too (products and their labels,
+    /// severity, status, scanner, category), over `alias`: `findings` (`f`) or a tally table
+    /// (`t`). One function for both, so a count from the tallies and the list select the same
+    /// findings.
+    fn push_tallied(&self, s: &mut Sql, alias: &str) {
+        if let Some(p) = self.restrict_to_product {
+            s.push(&format!(" AND {alias}.product_id = ")).arg(p);
+        }
+        if !self.products.is_empty() {
+            s.push(&format!(" AND {alias}.product_id IN "))
+                .list(self.products.iter().copied());
+        }
+        for (column, value) in [("tier", &self.tier), ("platform", &self.platform)] {
+            if let Some(v) = value {
+                s.push(&format!(
+                    " AND {alias}.product_id IN (SELECT id FROM products WHERE {column} = "
+                ))
+                .arg(v.as_str())
+                .push(")");
+            }
+        }
+        if !self.severities.is_empty() {
+            s.push(&format!(" AND {alias}.severity IN "))
+                .list(self.severities.iter().map(|v| severity_rank(*v)));
+        }
+        if let Some((column, value)) = self.status.condition() {
+            s.push(&format!(" AND {alias}.{column} = ")).arg(value);
+        }
+        if let Some(v) = &self.scanner {
+            s.push(&format!(" AND {alias}.scanner = ")).arg(v.as_str());
+        }
+        if let Some(v) = &self.category {
+            s.push(&format!(" AND {alias}.category = ")).arg(v.as_str());
+        }
+    }
+
     /// When the filter names nothing that changes with time or needs the findings' text (no
     /// first-seen day, SLA state or text, at most one facet), its count is a sum over the
     /// tallies that triggers keep per product, scanner, category, severity and status flags
@@ -466,35 +474,7 @@ impl FindingFilter {
             }
             _ => return None,
         };
-        if let Some(p) = self.restrict_to_product {
-            s.push(" AND t.product_id = ").arg(p);
-        }
-        if !self.products.is_empty() {
-            s.push(" AND t.product_id IN ")
-                .list(self.products.iter().copied());
-        }
-        for (column, value) in [("tier", &self.tier), ("platform", &self.platform)] {
-            if let Some(v) = value {
-                s.push(&format!(
-                    " AND t.product_id IN (SELECT id FROM products WHERE {column} = "
-                ))
-                .arg(v.as_str())
-                .push(")");
-            }
-        }
-        if !self.severities.is_empty() {
-            s.push(" AND t.severity IN ")
-                .list(self.severities.iter().map(|v| severity_rank(*v)));
-        }
-        if let Some((column, value)) = self.status.condition() {
-            s.push(&format!(" AND t.{column} = ")).arg(value);
-        }
-        if let Some(v) = &self.scanner {
-            s.push(" AND t.scanner = ").arg(v.as_str());
-        }
-        if let Some(v) = &self.category {
-            s.push(" AND t.category = ").arg(v.as_str());
-        }
+        self.push_tallied(&mut s, "t");
         Some(s)
     }
 

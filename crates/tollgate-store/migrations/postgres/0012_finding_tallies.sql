@@ -103,46 +103,27 @@ BEGIN
                n.severity AS nsev, n.is_open AS nopen, n.false_p AS nfp, n.risk_accepted AS nra,
                n.is_mitigated AS nm
         FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE (o.product_id, COALESCE(o.scanner, ''), COALESCE(o.category, ''), o.severity,
+               o.is_open, o.false_p, o.risk_accepted, o.is_mitigated)
+              IS DISTINCT FROM
+              (n.product_id, COALESCE(n.scanner, ''), COALESCE(n.category, ''), n.severity,
+               n.is_open, n.false_p, n.risk_accepted, n.is_mitigated)
     ), moves AS (
         SELECT id, op AS product_id, os AS scanner, oc AS category, osev AS severity,
                oo AS is_open, ofp AS false_p, ora AS risk_accepted, om AS is_mitigated, -1 AS d
         FROM changed
-        WHERE (op, os, oc, osev, oo, ofp, ora, om) IS DISTINCT FROM
-              (np, ns, nc, nsev, nopen, nfp, nra, nm)
         UNION ALL
-        SELECT id, np, ns, nc, nsev, nopen, nfp, nra, nm, 1
-        FROM changed
-        WHERE (op, os, oc, osev, oo, ofp, ora, om) IS DISTINCT FROM
-              (np, ns, nc, nsev, nopen, nfp, nra, nm)
-    )
-    INSERT INTO finding_tallies AS t
-    SELECT product_id, scanner, category, severity, is_open, false_p, risk_accepted,
-           is_mitigated, SUM(d)
-    FROM moves GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 HAVING SUM(d) <> 0
-    ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
-    ON CONFLICT (product_id, scanner, category, severity, is_open, false_p, risk_accepted,
-                 is_mitigated)
-    DO UPDATE SET n = t.n + EXCLUDED.n;
-    WITH changed AS (
-        SELECT o.id AS id,
-               o.product_id AS op, COALESCE(o.scanner, '') AS os, COALESCE(o.category, '') AS oc,
-               o.severity AS osev, o.is_open AS oo, o.false_p AS ofp, o.risk_accepted AS ora,
-               o.is_mitigated AS om,
-               n.product_id AS np, COALESCE(n.scanner, '') AS ns, COALESCE(n.category, '') AS nc,
-               n.severity AS nsev, n.is_open AS nopen, n.false_p AS nfp, n.risk_accepted AS nra,
-               n.is_mitigated AS nm
-        FROM old_rows o JOIN new_rows n ON n.id = o.id
-    ), moves AS (
-        SELECT id, op AS product_id, os AS scanner, oc AS category, osev AS severity,
-               oo AS is_open, ofp AS false_p, ora AS risk_accepted, om AS is_mitigated, -1 AS d
-        FROM changed
-        WHERE (op, os, oc, osev, oo, ofp, ora, om) IS DISTINCT FROM
-              (np, ns, nc, nsev, nopen, nfp, nra, nm)
-        UNION ALL
-        SELECT id, np, ns, nc, nsev, nopen, nfp, nra, nm, 1
-        FROM changed
-        WHERE (op, os, oc, osev, oo, ofp, ora, om) IS DISTINCT FROM
-              (np, ns, nc, nsev, nopen, nfp, nra, nm)
+        SELECT id, np, ns, nc, nsev, nopen, nfp, nra, nm, 1 FROM changed
+    ), finding_moved AS (
+        INSERT INTO finding_tallies AS t
+        SELECT product_id, scanner, category, severity, is_open, false_p, risk_accepted,
+               is_mitigated, SUM(d)
+        FROM moves GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 HAVING SUM(d) <> 0
+        ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+        ON CONFLICT (product_id, scanner, category, severity, is_open, false_p, risk_accepted,
+                     is_mitigated)
+        DO UPDATE SET n = t.n + EXCLUDED.n
+        RETURNING 1
     )
     INSERT INTO facet_tallies AS t
     SELECT x.kind, x.value, m.product_id, m.scanner, m.category, m.severity, m.is_open,
