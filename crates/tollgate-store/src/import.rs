@@ -286,6 +286,7 @@ impl Store {
     ) -> Result<ImportOutcome> {
         let now = req.now;
         let mut resolved = self.resolve_target(conn, req).await?;
+        self.lock_products(conn, &[resolved.product_id]).await?;
 
         let is_reimport = resolved.test.is_some();
         let test = match resolved.test.take() {

@@ -605,6 +605,50 @@ impl Store {
         }
     }
 
+    /// PostgreSQL: locks these products' rows, in ascending id, for the rest of the
+    /// transaction. Every write that changes findings takes its products' locks before any
+    /// finding's: writers of one product then queue behind each other, and writers of different
+    /// products never wait on each other's findings. Without it an import's update batches and a
+    /// bulk triage's `FOR UPDATE` took the same findings' locks in different orders and
+    /// PostgreSQL aborted one of them ("deadlock detected"; test
+    /// `concurrent_imports_and_bulk_triage_keep_the_tallies`). SQLite's writer lock is global.
+    pub(crate) async fn lock_products(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        ids: &[i64],
+    ) -> Result<()> {
+        if self.backend != Backend::Postgres || ids.is_empty() {
+            return Ok(());
+        }
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut q = sql::Sql::new("SELECT id FROM products WHERE id IN ");
+        q.list(ids).push(" ORDER BY id FOR UPDATE");
+        q.query(self.backend)?.fetch_all(&mut *conn).await?;
+        Ok(())
+    }
+
+    /// PostgreSQL: locks the products of these findings (see [`Store::lock_products`]).
+    pub(crate) async fn lock_products_of(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        finding_ids: &[i64],
+    ) -> Result<()> {
+        if self.backend != Backend::Postgres || finding_ids.is_empty() {
+            return Ok(());
+        }
+        let mut products = Vec::new();
+        for chunk in finding_ids.chunks(1000) {
+            let mut q = sql::Sql::new("SELECT DISTINCT product_id FROM findings WHERE id IN ");
+            q.list(chunk.iter().copied());
+            for row in q.query(self.backend)?.fetch_all(&mut *conn).await? {
+                products.push(sql::get_i64(&row, "product_id")?);
+            }
+        }
+        self.lock_products(conn, &products).await
+    }
+
     /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite (its writer lock is global).
     fn for_update(&self) -> &'static str {
         match self.backend {

@@ -928,6 +928,7 @@ impl Store {
             }
         };
         ids.sort_unstable();
+        self.lock_products_of(&mut tx, &ids).await?;
         let found = self
             .findings_in_order(&mut tx, &ids, Some(restrict_to_product))
             .await?;

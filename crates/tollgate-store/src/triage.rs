@@ -16,6 +16,7 @@ impl Store {
         id: i64,
         restrict_to_product: Option<i64>,
     ) -> Result<StoredFinding> {
+        self.lock_products_of(conn, &[id]).await?;
         let mut q = Sql::new(format!(
             "SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE f.id = "
         ));

@@ -993,3 +993,93 @@ async fn the_tallies_stay_equal_to_counting_the_findings_through_every_write() {
         );
     }
 }
+
+/// Writers at once (on PostgreSQL several hub replicas share one database, and one hub runs
+/// imports and triage side by side): imports into three products, a reimport and bulk triage
+/// across every product run concurrently through the pool, several rounds. Every call succeeds
+/// and the tallies, kept by their triggers, equal the findings after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_imports_and_bulk_triage_keep_the_tallies() {
+    for db in backends("concurrent").await {
+        let s = &db.store;
+        let name = db.name;
+        seed(s).await;
+        for round in 0..3i64 {
+            let now = T0 + (50 + round) * DAY;
+            let mut tasks = Vec::new();
+            for p in 0..3usize {
+                let s = s.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut r = request(&format!("svc{p}"), "ZAP Scan", now);
+                    r.mode = ImportMode::Reimport;
+                    r.close_old_findings = true;
+                    let first = 1000 * (p + 1) + round as usize * 50;
+                    s.import(r, (first..first + 300).map(|n| finding(n, "zap")).collect())
+                        .await
+                        .map(|_| ())
+                }));
+            }
+            for (action, filter) in [
+                (
+                    BulkAction::Priority(Priority::P2),
+                    FindingFilter {
+                        tag: Some("xss".into()),
+                        ..FindingFilter::default()
+                    },
+                ),
+                (
+                    BulkAction::Note,
+                    FindingFilter {
+                        cwe: Some(89),
+                        ..FindingFilter::default()
+                    },
+                ),
+            ] {
+                let s = s.clone();
+                tasks.push(tokio::spawn(async move {
+                    s.bulk_triage(
+                        &BulkTarget::Filter(Box::new(filter)),
+                        &action,
+                        "seen in review",
+                        "carol",
+                        None,
+                        now,
+                    )
+                    .await
+                    .map(|_| ())
+                }));
+            }
+            {
+                let s = s.clone();
+                tasks.push(tokio::spawn(async move {
+                    let ids = s
+                        .queue_ids(
+                            &FindingFilter {
+                                severities: vec![Severity::Low],
+                                ..FindingFilter::default()
+                            },
+                            QueueSort::SeverityDesc,
+                            now,
+                        )
+                        .await?;
+                    s.bulk_triage(
+                        &BulkTarget::Ids(ids.into_iter().take(40).collect()),
+                        &BulkAction::CloseWontFix,
+                        "not reachable",
+                        "carol",
+                        None,
+                        now,
+                    )
+                    .await
+                    .map(|_| ())
+                }));
+            }
+            for t in tasks {
+                t.await
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("{name}, round {round}: {e}"));
+            }
+            no_tally_drift(s, name, &format!("concurrent round {round}")).await;
+        }
+    }
+}
