@@ -611,7 +611,11 @@ impl Store {
     /// products never wait on each other's findings. Without it an import's update batches and a
     /// bulk triage's `FOR UPDATE` took the same findings' locks in different orders and
     /// PostgreSQL aborted one of them ("deadlock detected"; test
-    /// `concurrent_imports_and_bulk_triage_keep_the_tallies`). SQLite's writer lock is global.
+    /// `concurrent_imports_and_bulk_triage_keep_the_tallies`). `FOR NO KEY UPDATE`, not `FOR
+    /// UPDATE`: an import that created a test or engagement already holds a key-share lock on its
+    /// product (the foreign key), and two imports upgrading theirs to `FOR UPDATE` deadlocked
+    /// (`concurrent_imports_of_one_product_keep_the_daily_aggregate_exact`). SQLite's writer lock
+    /// is global.
     pub(crate) async fn lock_products(
         &self,
         conn: &mut sqlx::AnyConnection,
@@ -624,7 +628,7 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         let mut q = sql::Sql::new("SELECT id FROM products WHERE id IN ");
-        q.list(ids).push(" ORDER BY id FOR UPDATE");
+        q.list(ids).push(" ORDER BY id FOR NO KEY UPDATE");
         q.query(self.backend)?.fetch_all(&mut *conn).await?;
         Ok(())
     }
