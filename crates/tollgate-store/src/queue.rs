@@ -273,26 +273,19 @@ impl FindingFilter {
     /// are written in `form` (the same findings either way).
     fn push_where(&self, s: &mut Sql, now: Timestamp, form: FacetForm, text: &TextSearch) {
         self.push_tallied(s, "f");
-        let facets = [
-            ("tag", self.tag.clone()),
-            ("cwe", self.cwe.map(|c| c.to_string())),
-            ("vuln", self.vulnerability_id.clone()),
-        ];
-        for (kind, value) in facets {
-            if let Some(v) = value {
-                s.push(match form {
-                    FacetForm::In => {
-                        " AND f.id IN (SELECT x.finding_id FROM finding_facets x WHERE x.kind = "
-                    }
-                    FacetForm::Exists => {
-                        " AND EXISTS (SELECT 1 FROM finding_facets x WHERE x.finding_id = f.id AND x.kind = "
-                    }
-                })
-                .arg(kind)
-                .push(" AND x.value = ")
-                .arg(v)
-                .push(")");
-            }
+        for (kind, v) in self.facets() {
+            s.push(match form {
+                FacetForm::In => {
+                    " AND f.id IN (SELECT x.finding_id FROM finding_facets x WHERE x.kind = "
+                }
+                FacetForm::Exists => {
+                    " AND EXISTS (SELECT 1 FROM finding_facets x WHERE x.finding_id = f.id AND x.kind = "
+                }
+            })
+            .arg(kind)
+            .push(" AND x.value = ")
+            .arg(v)
+            .push(")");
         }
         if let Some(day) = self.first_seen_since_day {
             s.push(" AND f.first_seen >= ")
@@ -329,9 +322,10 @@ impl FindingFilter {
         if let Some(t) = self.text.as_deref().filter(|t| !t.is_empty()) {
             // SQLite: the findings whose title or location hold the rarest few trigrams of the
             // text (`Store::text_search`), from the full-text index (migration 0013), narrow the
-            // LIKE below to a few rows instead of every finding. The index folds case as the LIKE does (and more: Unicode), so it
-            // never drops a finding the LIKE would keep; the LIKE stays the exact test. Text of
-            // fewer than 3 characters has no trigram: the LIKE alone.
+            // LIKE below to a few rows instead of every finding. The index folds case as the
+            // LIKE does (and more: Unicode), so it never drops a finding the LIKE would keep; the
+            // LIKE stays the exact test. Text of fewer than 3 characters has no trigram: the
+            // LIKE alone.
             // PostgreSQL: the same from `finding_text` (both texts lower-cased, one row per
             // finding) and its trigram index.
             let p = like_pattern(t);
@@ -453,14 +447,7 @@ impl FindingFilter {
         {
             return None;
         }
-        let facets: Vec<(&str, String)> = [
-            ("tag", self.tag.clone()),
-            ("cwe", self.cwe.map(|c| c.to_string())),
-            ("vuln", self.vulnerability_id.clone()),
-        ]
-        .into_iter()
-        .filter_map(|(kind, v)| v.map(|v| (kind, v)))
-        .collect();
+        let facets = self.facets();
         let mut s = match facets.as_slice() {
             [] => Sql::new(
                 "SELECT CAST(COALESCE(SUM(t.n), 0) AS BIGINT) AS n FROM finding_tallies t WHERE 1 = 1",
@@ -490,7 +477,19 @@ impl FindingFilter {
     }
 
     fn has_facet(&self) -> bool {
-        self.tag.is_some() || self.cwe.is_some() || self.vulnerability_id.is_some()
+        !self.facets().is_empty()
+    }
+
+    /// The facet filters given, as `finding_facets` holds them: (`tag` | `cwe` | `vuln`, value).
+    fn facets(&self) -> Vec<(&'static str, String)> {
+        [
+            ("tag", self.tag.clone()),
+            ("cwe", self.cwe.map(|c| c.to_string())),
+            ("vuln", self.vulnerability_id.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(kind, v)| v.map(|v| (kind, v)))
+        .collect()
     }
 }
 
@@ -710,6 +709,14 @@ impl Store {
         Ok((rows, total))
     }
 
+    /// The remembered trigram counts. A panic while they were held leaves at worst a stale
+    /// count, which only makes a choice slower: the lock's poison is ignored.
+    fn trigram_counts(&self) -> std::sync::MutexGuard<'_, TrigramCounts> {
+        self.trigram_counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// How the filter's text narrows: on SQLite, the rarest few of its trigrams (by the counts of
     /// `finding_text_vocab`, remembered a while); on PostgreSQL, the trigram-indexed text table.
     async fn text_search(&self, filter: &FindingFilter) -> Result<TextSearch> {
@@ -724,10 +731,7 @@ impl Store {
             return Ok(TextSearch::Scan);
         }
         let missing: Vec<String> = {
-            let counts = self
-                .trigram_counts
-                .lock()
-                .map_err(|_| StoreError::Read("trigram counts poisoned".into()))?;
+            let counts = self.trigram_counts();
             grams
                 .iter()
                 .filter(|g| counts.fresh(g).is_none())
@@ -762,18 +766,12 @@ impl Store {
                 }
                 found
             };
-            let mut counts = self
-                .trigram_counts
-                .lock()
-                .map_err(|_| StoreError::Read("trigram counts poisoned".into()))?;
+            let mut counts = self.trigram_counts();
             for (g, n) in found {
                 counts.remember(g, n);
             }
         }
-        let counts = self
-            .trigram_counts
-            .lock()
-            .map_err(|_| StoreError::Read("trigram counts poisoned".into()))?;
+        let counts = self.trigram_counts();
         let mut ranked: Vec<(&String, i64)> = grams
             .iter()
             .map(|g| (g, counts.fresh(g).unwrap_or(i64::MAX)))
