@@ -491,6 +491,18 @@ impl SeededHub {
         findings
     }
 
+    /// A new token with the `read` scope, limited to `product` (by name) when given: its secret.
+    pub fn read_token(&self, name: &str, product: Option<&str>) -> String {
+        let mut args = vec!["token", "create", "--name", name, "--scope", "read"];
+        if let Some(p) = product {
+            args.extend(["--product", p]);
+        }
+        args.extend(["--database", &self.database]);
+        succeeded("token create", &tollgate(&args, ""))
+            .trim()
+            .to_string()
+    }
+
     /// A note through the Results API (`POST …/security_findings/{id}/notes`).
     pub fn note(&self, finding: i64, text: &str) {
         assert_eq!(

@@ -5,12 +5,12 @@
 //! pages.
 
 use crate::harness::{
-    each_hub, h1, leaving, open, page_is_clean, path, sign_in, text, tollgate, wait_for_path,
-    SeededHub, ADA, BANK, HOSTILE, LENA, PASSWORD, SHOP, TESS,
+    each_hub, h1, leaving, open, page_is_clean, path, sign_in, text, wait_for_path, SeededHub, ADA,
+    BANK, HOSTILE, LENA, PASSWORD, SHOP, TESS,
 };
 use crate::xss::{nothing_ran, shows};
 use anyhow::{bail, ensure, Context, Result};
-use fantoccini::{Client, Locator};
+use fantoccini::{elements::Element, Client, Locator};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -51,31 +51,6 @@ fn api_count(hub: &SeededHub, query: &str) -> i64 {
     hub.api(&format!("/api/v2/findings/?{query}&limit=1"))["count"]
         .as_i64()
         .unwrap()
-}
-
-/// A read token limited to `product` (by name).
-fn limited_token(hub: &SeededHub, name: &str, product: &str) -> String {
-    let out = tollgate(
-        &[
-            "token",
-            "create",
-            "--name",
-            name,
-            "--scope",
-            "read",
-            "--product",
-            product,
-            "--database",
-            &hub.database,
-        ],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// The number the queue's count line gives ("N findings").
@@ -157,6 +132,11 @@ async fn click_link(c: &Client, text: &str) -> Result<String> {
         .find(Locator::LinkText(text))
         .await
         .with_context(|| format!("no link {text:?}"))?;
+    follow(c, link).await
+}
+
+/// Clicks `link`, waits for the page of its `href` and checks that page: its `href`.
+async fn follow(c: &Client, link: Element) -> Result<String> {
     let href = link.attr("href").await?.unwrap_or_default();
     link.click().await?;
     wait_for_path(c, href.split('?').next().unwrap()).await?;
@@ -484,13 +464,8 @@ fn from_the_dashboard_to_a_product_its_queue_and_a_finding_by_clicking_links() {
         let first = c
             .find(Locator::Css("table.queue a[href^='/ui/findings/']"))
             .await?;
-        let (title, href) = (
-            first.text().await?,
-            first.attr("href").await?.unwrap_or_default(),
-        );
-        first.click().await?;
-        wait_for_path(&c, &href).await?;
-        page_is_clean(&c).await?;
+        let title = first.text().await?;
+        follow(&c, first).await?;
         ensure!(h1(&c).await? == title);
         Ok(())
     });
@@ -502,10 +477,7 @@ fn a_test_page_shows_its_import_history_and_draws_its_trend() {
         sign_in(&c, hub, ADA, PASSWORD).await?;
         open(&c, hub, &format!("/ui/products/{}", hub.shop)).await?;
         let test = c.find(Locator::Css("a[href^='/ui/tests/']")).await?;
-        let href = test.attr("href").await?.unwrap_or_default();
-        test.click().await?;
-        wait_for_path(&c, &href).await?;
-        page_is_clean(&c).await?;
+        let href = follow(&c, test).await?;
         ensure!(
             !c.find_all(Locator::Css("svg")).await?.is_empty(),
             "{href} draws no trend chart"
@@ -530,12 +502,11 @@ fn gate_runs_list_and_detail_show_the_seeded_run_and_its_artifact() {
             hub.gate_run
         );
         let href = format!("/ui/gate-runs/{}", hub.gate_run);
-        c.find(Locator::Css(&format!("a[href='{href}']")))
-            .await?
-            .click()
-            .await?;
-        wait_for_path(&c, &href).await?;
-        page_is_clean(&c).await?;
+        follow(
+            &c,
+            c.find(Locator::Css(&format!("a[href='{href}']"))).await?,
+        )
+        .await?;
         let t = text(&c).await?;
         ensure!(
             t.contains(&hub.artifact_sha256),
@@ -675,7 +646,7 @@ fn the_metrics_page_shows_each_metrics_chart_with_the_numbers_of_its_json_endpoi
 fn a_person_limited_to_one_product_sees_nothing_of_the_others_on_the_new_pages() {
     each_hub("product-limited-pages", |c, hub| async move {
         let name = format!("bank-only-{}", hub.backend);
-        let token = blocking(move || limited_token(hub, &name, BANK)).await;
+        let token = blocking(move || hub.read_token(&name, Some(BANK))).await;
         sign_in(&c, hub, LENA, PASSWORD).await?;
         let engagement = api(
             hub,

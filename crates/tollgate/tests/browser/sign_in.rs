@@ -2,8 +2,8 @@
 //! and what another site can not do.
 
 use crate::harness::{
-    csp_of_page, each_hub, h1, leaving, open, page_is_clean, path, sign_in, text, tollgate,
-    wait_for_path, SeededHub, ADA, PASSWORD,
+    csp_of_page, each_hub, h1, leaving, open, page_is_clean, path, sign_in, text, wait_for_path,
+    ADA, PASSWORD,
 };
 use anyhow::{ensure, Context, Result};
 use fantoccini::cookies::Cookie;
@@ -155,32 +155,10 @@ fn a_wrong_password_or_a_form_without_its_csrf_field_signs_nobody_in() {
     });
 }
 
-fn read_token(hub: &SeededHub, name: &str) -> String {
-    let out = tollgate(
-        &[
-            "token",
-            "create",
-            "--name",
-            name,
-            "--scope",
-            "read",
-            "--database",
-            &hub.database,
-        ],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 #[test]
 fn a_token_signs_in_through_its_form_and_the_browser_never_holds_the_token() {
     each_hub("token-sign-in", |c, hub| async move {
-        let token = read_token(hub, "browser-token");
+        let token = hub.read_token("browser-token", None);
         open(&c, hub, "/ui/login").await?;
         c.find(Locator::Css("input[name=token]"))
             .await?
@@ -234,7 +212,7 @@ fn attacker_site(page: String, answers: usize) -> u16 {
 #[test]
 fn a_sign_in_posted_from_another_site_is_refused_even_with_a_valid_token_and_csrf_value() {
     each_hub("cross-site-sign-in", |c, hub| async move {
-        let token = read_token(hub, "cross-site");
+        let token = hub.read_token("cross-site", None);
         // The browser holds the hub's CSRF cookie, and the attacker even knows its value.
         open(&c, hub, "/ui/login").await?;
         let csrf = csrf_field(&c).await?;
