@@ -156,6 +156,12 @@ pub struct Store {
     /// SQLite: how many findings hold each trigram the text filter asked about lately (see
     /// `queue::TrigramCounts`), to search by the rarest.
     trigram_counts: Arc<std::sync::Mutex<queue::TrigramCounts>>,
+    /// SQLite: the virtual-machine steps a page's walk of its order may take before the page is
+    /// gathered instead ([`queue::WALK_BUDGET`]; tests lower it to take the other path).
+    walk_budget: Arc<std::sync::atomic::AtomicU64>,
+    /// Counts of the queue that read their findings, by the data they were counted on
+    /// (`queue::CountCache`).
+    count_cache: Arc<std::sync::Mutex<queue::CountCache>>,
 }
 
 /// The migrations, embedded in the binary: what `sqlx::migrate!` embeds (version, description,
@@ -236,6 +242,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         14,
         "queue age indexes",
         include_str!("../migrations/sqlite/0014_queue_age_indexes.sql"),
+    ),
+    (
+        15,
+        "finding changes",
+        include_str!("../migrations/sqlite/0015_finding_changes.sql"),
     ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
@@ -492,6 +503,8 @@ impl Store {
             reader,
             vacuuming: Arc::default(),
             trigram_counts: Arc::default(),
+            walk_budget: Arc::new(std::sync::atomic::AtomicU64::new(queue::WALK_BUDGET)),
+            count_cache: Arc::default(),
         })
     }
 

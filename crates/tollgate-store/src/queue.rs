@@ -16,6 +16,10 @@ use crate::{
 use sqlx::AnyConnection;
 use tollgate_model::{Finding, Severity};
 
+/// SQLite steps a page's walk of its order may take (a few milliseconds) before the page is
+/// gathered through the filters' indexes instead (`page_form`): a walk from the wrong end of a
+/// correlated filter took 350 ms (SLA "due soon" in ascending severity on 1M findings).
+pub(crate) const WALK_BUDGET: u64 = 100_000;
 /// The most findings one bulk action may change (by ids or by filter).
 pub const BULK_CAP: i64 = 10_000;
 /// The largest page of the queue.
@@ -144,6 +148,26 @@ impl QueueSort {
     pub fn parse(s: &str) -> Option<QueueSort> {
         QueueSort::ALL.into_iter().find(|v| v.as_str() == s)
     }
+    /// The ORDER BY of a gathered page (`PageForm::Gather` after a walk ran out): on SQLite each
+    /// term behind a `+`, so that no index can give the order and SQLite reads the filters' own
+    /// indexes, then sorts the matches, instead of walking the order again.
+    fn order_by_gathered(self, backend: Backend) -> &'static str {
+        if backend == Backend::Postgres {
+            return self.order_by(backend);
+        }
+        match self {
+            QueueSort::Severity => " ORDER BY +f.severity, +f.id",
+            QueueSort::SeverityDesc => " ORDER BY +f.severity DESC, +f.id DESC",
+            QueueSort::Age => " ORDER BY +f.first_seen DESC, +f.id DESC",
+            QueueSort::AgeDesc => " ORDER BY +f.first_seen, +f.id",
+            QueueSort::Sla => {
+                " ORDER BY +CASE WHEN f.sla_due IS NULL THEN 1 ELSE 0 END, +f.sla_due, +f.severity DESC, +f.id"
+            }
+            QueueSort::Title => " ORDER BY +f.title, +f.id",
+            QueueSort::Product => self.order_by(backend),
+        }
+    }
+
     /// The ORDER BY of this sort on `backend`.
     fn order_by(self, backend: Backend) -> &'static str {
         match self {
@@ -268,17 +292,55 @@ impl TrigramCounts {
     }
 }
 
+/// Counts of filters that had to read their findings (text, an SLA state, a first-seen day, two
+/// facets), by the data they were counted on: SQLite's `finding_changes` number (migration 0015)
+/// or PostgreSQL's snapshot, read in the page's own snapshot. The same number means the same
+/// findings, so the count read back is the count the page's list agrees with. A second page, a
+/// shared view or a refresh then costs a page, not a count of 94k findings (100 ms).
+#[derive(Default)]
+pub(crate) struct CountCache(std::collections::HashMap<(String, String), i64>);
+
+impl CountCache {
+    /// The key of `count` on the data named `data`.
+    fn key(data: &str, count: &Sql) -> (String, String) {
+        (
+            data.to_string(),
+            format!("{}\u{0}{:?}", count.text, count.args),
+        )
+    }
+    fn get(&self, key: &(String, String)) -> Option<i64> {
+        self.0.get(key).copied()
+    }
+    fn remember(&mut self, key: (String, String), n: i64) {
+        // Entries of older data are never asked again: start over rather than age them.
+        if self.0.len() >= 256 {
+            self.0.clear();
+        }
+        self.0.insert(key, n);
+    }
+}
+
 impl FindingFilter {
-    /// ` AND …` for each filter, over `findings f`. `now` dates the SLA states; the facet filters
-    /// are written in `form` (the same findings either way).
-    fn push_where(&self, s: &mut Sql, now: Timestamp, form: FacetForm, text: &TextSearch) {
+    /// ` AND …` for each filter, over `findings f`. `now` dates the SLA states; the filters the
+    /// tallies do not keep are written for `form` (the same findings either way).
+    fn push_where(
+        &self,
+        s: &mut Sql,
+        now: Timestamp,
+        form: PageForm,
+        text: &TextSearch,
+        backend: Backend,
+    ) {
         self.push_tallied(s, "f");
+        // On SQLite a walk tests every filter the tallies do not keep on the findings it passes;
+        // on PostgreSQL only the facets (its planner weighs the rest itself).
+        let walk_all = form == PageForm::Walk && backend == Backend::Sqlite;
         for (kind, v) in self.facets() {
             s.push(match form {
-                FacetForm::In => {
+                PageForm::Gather => {
                     " AND f.id IN (SELECT x.finding_id FROM finding_facets x WHERE x.kind = "
                 }
-                FacetForm::Exists => {
+                PageForm::Walk => {
                     " AND EXISTS (SELECT 1 FROM finding_facets x WHERE x.finding_id = f.id AND x.kind = "
                 }
             })
@@ -287,8 +349,14 @@ impl FindingFilter {
             .arg(v)
             .push(")");
         }
+        // On a walk, `+` keeps SQLite from reading these columns' indexes instead of the order's.
+        let (first_seen, sla_due) = if walk_all {
+            ("+f.first_seen", "+f.sla_due")
+        } else {
+            ("f.first_seen", "f.sla_due")
+        };
         if let Some(day) = self.first_seen_since_day {
-            s.push(" AND f.first_seen >= ")
+            s.push(&format!(" AND {first_seen} >= "))
                 .arg(day.saturating_mul(86_400));
         }
         if let Some(state) = self.sla {
@@ -299,21 +367,21 @@ impl FindingFilter {
                 SlaState::Breached => {
                     s.push(" AND f.is_open = ")
                         .arg(true)
-                        .push(" AND f.sla_due < ")
+                        .push(&format!(" AND {sla_due} < "))
                         .arg(today);
                 }
                 SlaState::DueSoon => {
                     s.push(" AND f.is_open = ")
                         .arg(true)
-                        .push(" AND f.sla_due >= ")
+                        .push(&format!(" AND {sla_due} >= "))
                         .arg(today)
-                        .push(" AND f.sla_due <= ")
+                        .push(&format!(" AND {sla_due} <= "))
                         .arg(soon);
                 }
                 SlaState::Ok => {
                     s.push(" AND (f.is_open = ")
                         .arg(false)
-                        .push(" OR f.sla_due IS NULL OR f.sla_due > ")
+                        .push(&format!(" OR {sla_due} IS NULL OR {sla_due} > "))
                         .arg(soon)
                         .push(")");
                 }
@@ -329,6 +397,8 @@ impl FindingFilter {
             // PostgreSQL: the same from `finding_text` (both texts lower-cased, one row per
             // finding) and its trigram index.
             let p = like_pattern(t);
+            // A walk tests the LIKE on each finding it passes: no index to read first.
+            let text = if walk_all { &TextSearch::Scan } else { text };
             match text {
                 TextSearch::Trigrams(query) => {
                     s.push(
@@ -465,15 +535,31 @@ impl FindingFilter {
         Some(s)
     }
 
-    /// `FROM findings f WHERE …` of this filter.
-    fn where_clause(&self, now: Timestamp, text: &TextSearch) -> Sql {
-        self.where_clause_as(now, FacetForm::In, text)
+    /// `FROM findings f WHERE …` of this filter, read through the filters' own indexes (counts,
+    /// exports, bulk triage).
+    fn where_clause(&self, now: Timestamp, text: &TextSearch, backend: Backend) -> Sql {
+        self.where_clause_as(now, PageForm::Gather, text, backend)
     }
 
-    fn where_clause_as(&self, now: Timestamp, form: FacetForm, text: &TextSearch) -> Sql {
+    fn where_clause_as(
+        &self,
+        now: Timestamp,
+        form: PageForm,
+        text: &TextSearch,
+        backend: Backend,
+    ) -> Sql {
         let mut s = Sql::new(" FROM findings f WHERE 1 = 1");
-        self.push_where(&mut s, now, form, text);
+        self.push_where(&mut s, now, form, text, backend);
         s
+    }
+
+    /// Has a filter the tallies do not keep (a facet, a first-seen day, an SLA state, text):
+    /// how a page of it is read is chosen from its count ([`page_form`]).
+    fn has_untallied(&self) -> bool {
+        self.has_facet()
+            || self.first_seen_since_day.is_some()
+            || self.sla.is_some()
+            || self.text.as_deref().is_some_and(|t| !t.is_empty())
     }
 
     fn has_facet(&self) -> bool {
@@ -504,40 +590,39 @@ enum TextSearch {
     Scan,
 }
 
-/// How the facet filters (tag, CWE, vulnerability id) are written in SQL.
+/// How a page reads the findings its filter matches, for the filters the tallies do not keep
+/// (facets; on SQLite also a first-seen day, an SLA state and text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FacetForm {
-    /// `f.id IN (SELECT finding_id …)`: the database reads the facet's findings from
-    /// `finding_facets` (then sorts them for a page). For counts, and pages of rare facets.
-    In,
-    /// `EXISTS (… WHERE x.finding_id = f.id …)`: the database walks the page's order (an index)
-    /// and probes the facet of each finding, stopping after the page. For pages of common facets.
-    Exists,
+enum PageForm {
+    /// Each filter through its own index (`f.id IN (SELECT finding_id …)` for a facet, the
+    /// trigram index for text, the SLA or first-seen index), then the matches are sorted. For
+    /// counts, and pages of few matches.
+    Gather,
+    /// Walk the page's order (an index), test each finding (`EXISTS (…)` for a facet, the LIKE for
+    /// text, the column itself for a date), and stop after the page. For pages of many matches.
+    Walk,
 }
 
-/// The form of a page's facet filters: walk the sort order when that walk, about
+/// The form of a page: walk the sort order when that walk, about
 /// `(offset + per_page) × all / matching` findings, is shorter than reading the `matching`
-/// findings of the facet (and only for orders an index holds: `walkable`). A cwe=79 page of 50 on
-/// a 1M-finding hub where 92,800 findings match: a walk of ~540 findings instead of 92,800 read
-/// and sorted; a vulnerability id on 3 findings: read those 3.
-fn facet_form_for_page(
-    matching: i64,
-    all: i64,
-    offset: i64,
-    per_page: i64,
-    walkable: bool,
-) -> FacetForm {
+/// findings (and only for orders an index holds: `walkable`). A cwe=79 page of 50 on a
+/// 1M-finding hub where 92,800 findings match: a walk of ~540 findings instead of 92,800 read and
+/// sorted; a vulnerability id on 3 findings: read those 3. The estimate takes the matches as
+/// spread evenly over the order; when they are not (SLA "due soon" holds only critical findings,
+/// which a walk from low severity meets last), SQLite's walk has a budget and the page is gathered
+/// when it runs out (`Store::queue_page`).
+fn page_form(matching: i64, all: i64, offset: i64, per_page: i64, walkable: bool) -> PageForm {
     if !walkable || matching <= 0 {
-        return FacetForm::In;
+        return PageForm::Gather;
     }
     let walk = offset
         .saturating_add(per_page)
         .saturating_mul(all.max(matching))
         / matching;
     if walk < matching {
-        FacetForm::Exists
+        PageForm::Walk
     } else {
-        FacetForm::In
+        PageForm::Gather
     }
 }
 
@@ -643,62 +728,131 @@ impl Store {
         let per_page = per_page.clamp(1, MAX_QUEUE_PAGE);
         let offset = (page.max(1) - 1).saturating_mul(per_page);
         let text = self.text_search(filter).await?;
-        let w = filter.where_clause(now, &text);
-        let count = filter
-            .counter_count()
-            .or_else(|| filter.tally_count())
-            .unwrap_or_else(|| {
-                let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
-                count.args = w.args.clone();
-                count
-            });
-        // A facet's page: how to read it depends on how many findings match (facet_form_for_page).
-        let all_findings = filter.has_facet().then(|| {
+        let w = filter.where_clause(now, &text, self.backend);
+        let cheap_count = filter.counter_count().or_else(|| filter.tally_count());
+        // A count that reads the findings is remembered by the data it was counted on.
+        let remembered = cheap_count.is_none();
+        let count = cheap_count.unwrap_or_else(|| {
+            let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
+            count.args = w.args.clone();
+            count
+        });
+        // A page of filters the tallies do not keep: how to read it depends on how many findings
+        // match (page_form), out of how many.
+        let untallied = filter.has_untallied();
+        let all_findings = untallied.then(|| {
             Sql::new(
                 "SELECT CAST(COALESCE(SUM(open_count + closed_count), 0) AS BIGINT) AS n FROM products",
             )
         });
-        let page_ids = |total: i64, all: i64| {
-            let form =
-                facet_form_for_page(total, all, offset, per_page, sort != QueueSort::Product);
-            let w = filter.where_clause_as(now, form, &text);
+        let walkable = sort != QueueSort::Product;
+        let page_ids = |form: PageForm, gathered_order: bool| {
+            let w = filter.where_clause_as(now, form, &text, self.backend);
             let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
             ids.args = w.args;
-            ids.push(sort.order_by(self.backend))
-                .push(" LIMIT ")
-                .arg(per_page)
-                .push(" OFFSET ")
-                .arg(offset);
+            ids.push(if gathered_order {
+                sort.order_by_gathered(self.backend)
+            } else {
+                sort.order_by(self.backend)
+            })
+            .push(" LIMIT ")
+            .arg(per_page)
+            .push(" OFFSET ")
+            .arg(offset);
             ids
         };
         if let Some(reader) = &self.reader {
+            let budget = self.walk_budget.load(std::sync::atomic::Ordering::Relaxed);
             return reader.with(|conn| {
                 let tx = conn.unchecked_transaction()?;
-                let total: i64 = tx
-                    .prepare_cached(count.sqlite_text())?
-                    .query_row(count.sqlite_params()?, |r| r.get(0))?;
+                let total: i64 = if remembered {
+                    // The first read of the transaction: the snapshot every later read sees.
+                    let data: i64 = tx
+                        .prepare_cached("SELECT n FROM finding_changes WHERE id = 1")?
+                        .query_row([], |r| r.get(0))?;
+                    let key = CountCache::key(&data.to_string(), &count);
+                    let known = self.count_cache().get(&key);
+                    match known {
+                        Some(n) => n,
+                        None => {
+                            let n = tx
+                                .prepare_cached(count.sqlite_text())?
+                                .query_row(count.sqlite_params()?, |r| r.get(0))?;
+                            self.count_cache().remember(key, n);
+                            n
+                        }
+                    }
+                } else {
+                    tx.prepare_cached(count.sqlite_text())?
+                        .query_row(count.sqlite_params()?, |r| r.get(0))?
+                };
                 let all: i64 = match &all_findings {
                     Some(q) => tx
                         .prepare_cached(q.sqlite_text())?
                         .query_row([], |r| r.get(0))?,
                     None => 0,
                 };
-                let page_ids = sqlite_ids(&tx, &page_ids(total, all))?;
-                let rows = sqlite_findings(&tx, &page_ids)?;
+                let ids = if !untallied {
+                    // Filters the planner weighs well with the indexes it has.
+                    sqlite_ids(&tx, &page_ids(PageForm::Gather, false))?
+                } else {
+                    match page_form(total, all, offset, per_page, walkable) {
+                        PageForm::Walk => {
+                            match sqlite_ids_within(&tx, &page_ids(PageForm::Walk, false), budget)?
+                            {
+                                Some(ids) => ids,
+                                None => sqlite_ids(&tx, &page_ids(PageForm::Gather, true))?,
+                            }
+                        }
+                        PageForm::Gather => sqlite_ids(&tx, &page_ids(PageForm::Gather, true))?,
+                    }
+                };
+                let rows = sqlite_findings(&tx, &ids)?;
                 tx.finish()?;
                 Ok((rows, total))
             });
         }
-        let mut conn = self.pool.acquire().await?;
-        let total = get_i64(
-            &count.query(self.backend)?.fetch_one(&mut *conn).await?,
-            "n",
-        )?;
+        // One snapshot for the count and the list (and, on PostgreSQL, its name: the key of a
+        // remembered count).
+        let mut conn = self.pool.begin().await?;
+        let data = if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *conn)
+                .await?;
+            let row = sqlx::query("SELECT CAST(pg_current_snapshot() AS TEXT) AS s")
+                .fetch_one(&mut *conn)
+                .await?;
+            Some(crate::sql::get_str(&row, "s")?)
+        } else {
+            None
+        };
+        let key = data
+            .filter(|_| remembered)
+            .map(|d| CountCache::key(&d, &count));
+        let known = key.as_ref().and_then(|k| self.count_cache().get(k));
+        let total = match known {
+            Some(n) => n,
+            None => {
+                let n = get_i64(
+                    &count.query(self.backend)?.fetch_one(&mut *conn).await?,
+                    "n",
+                )?;
+                if let Some(k) = key {
+                    self.count_cache().remember(k, n);
+                }
+                n
+            }
+        };
         let all = match &all_findings {
             Some(q) => get_i64(&q.query(self.backend)?.fetch_one(&mut *conn).await?, "n")?,
             None => 0,
         };
-        let page_ids: Vec<i64> = page_ids(total, all)
+        let form = if untallied {
+            page_form(total, all, offset, per_page, walkable)
+        } else {
+            PageForm::Gather
+        };
+        let page_ids: Vec<i64> = page_ids(form, false)
             .query(self.backend)?
             .fetch_all(&mut *conn)
             .await?
@@ -706,7 +860,16 @@ impl Store {
             .map(|r| get_i64(r, "id"))
             .collect::<Result<_>>()?;
         let rows = self.findings_in_order(&mut conn, &page_ids, None).await?;
+        conn.commit().await?;
         Ok((rows, total))
+    }
+
+    /// The remembered counts (`CountCache`). A panic while they were held leaves whole entries
+    /// (each is one insert): the lock's poison is ignored.
+    fn count_cache(&self) -> std::sync::MutexGuard<'_, CountCache> {
+        self.count_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The remembered trigram counts. A panic while they were held leaves at worst a stale
@@ -794,7 +957,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<i64>> {
         let text = self.text_search(filter).await?;
-        let w = filter.where_clause(now, &text);
+        let w = filter.where_clause(now, &text, self.backend);
         let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
         ids.args = w.args;
         ids.push(sort.order_by(self.backend));
@@ -908,7 +1071,7 @@ impl Store {
                 if restrict_to_product.is_some() {
                     filter.restrict_to_product = restrict_to_product;
                 }
-                let w = filter.where_clause(now, &text);
+                let w = filter.where_clause(now, &text, self.backend);
                 let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
                 count.args = w.args.clone();
                 let n = get_i64(&count.query(self.backend)?.fetch_one(&mut *tx).await?, "n")?;
@@ -1074,6 +1237,45 @@ impl Store {
 }
 
 /// The ids a query of `SELECT f.id …` returns, on SQLite's direct read path.
+/// The ids `q` selects, unless SQLite runs out of `budget` virtual-machine steps first (`None`:
+/// the walk was long; the read transaction goes on). A budget of roughly 100,000 steps is a few
+/// milliseconds.
+fn sqlite_ids_within(
+    conn: &rusqlite::Connection,
+    q: &Sql,
+    budget: u64,
+) -> Result<Option<Vec<i64>>> {
+    const STEPS_PER_CALL: u64 = 1_000;
+    let mut calls = 0u64;
+    conn.progress_handler(
+        STEPS_PER_CALL as std::os::raw::c_int,
+        Some(move || {
+            calls += 1;
+            calls.saturating_mul(STEPS_PER_CALL) > budget
+        }),
+    );
+    let params = q.sqlite_params()?;
+    let ids = (|| -> rusqlite::Result<Vec<i64>> {
+        let mut stmt = conn.prepare_cached(q.sqlite_text())?;
+        let mut rows = stmt.query(params)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(row.get(0)?);
+        }
+        Ok(out)
+    })();
+    conn.progress_handler(0, None::<fn() -> bool>);
+    match ids {
+        Ok(ids) => Ok(Some(ids)),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn sqlite_ids(conn: &rusqlite::Connection, q: &Sql) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(q.sqlite_text())?;
     let mut rows = stmt.query(q.sqlite_params()?)?;
@@ -1125,28 +1327,19 @@ mod tests {
     #[test]
     fn a_common_facet_walks_the_order_and_a_rare_one_is_read_whole() {
         // cwe=79 on the 1M-finding bench hub: 92,800 of 1,050,000 findings, first page of 50.
-        let common = facet_form_for_page(92_800, 1_050_000, 0, 50, true);
-        assert_eq!(common, FacetForm::Exists);
+        let common = page_form(92_800, 1_050_000, 0, 50, true);
+        assert_eq!(common, PageForm::Walk);
         // The same facet, page 2,000: the walk (~1.1M findings) is longer than the 92,800.
         assert_eq!(
-            facet_form_for_page(92_800, 1_050_000, 99_950, 50, true),
-            FacetForm::In
+            page_form(92_800, 1_050_000, 99_950, 50, true),
+            PageForm::Gather
         );
         // A vulnerability id on 3 findings, and none.
-        assert_eq!(
-            facet_form_for_page(3, 1_050_000, 0, 50, true),
-            FacetForm::In
-        );
-        assert_eq!(
-            facet_form_for_page(0, 1_050_000, 0, 50, true),
-            FacetForm::In
-        );
+        assert_eq!(page_form(3, 1_050_000, 0, 50, true), PageForm::Gather);
+        assert_eq!(page_form(0, 1_050_000, 0, 50, true), PageForm::Gather);
         // No index holds the order (sort=product): never walk.
-        assert_eq!(
-            facet_form_for_page(92_800, 1_050_000, 0, 50, false),
-            FacetForm::In
-        );
+        assert_eq!(page_form(92_800, 1_050_000, 0, 50, false), PageForm::Gather);
         // Counters behind (all < matching): the walk is a page of matches.
-        assert_eq!(facet_form_for_page(900, 10, 0, 50, true), FacetForm::Exists);
+        assert_eq!(page_form(900, 10, 0, 50, true), PageForm::Walk);
     }
 }

@@ -309,3 +309,13 @@ pub async fn tally_drift(store: &crate::Store) -> crate::Result<Vec<String>> {
 pub async fn execute(store: &crate::Store, sql: &str) -> crate::Result<u64> {
     Ok(store.pool.execute(sql).await?.rows_affected())
 }
+
+/// Sets how many SQLite steps a queue page's walk of its order may take before the page is
+/// gathered instead (`Some(0)`: every walk runs out at once, so a test reads the gathered form;
+/// `None`: the store's own budget). Clones of the store share it.
+pub fn set_walk_budget(store: &crate::Store, steps: Option<u64>) {
+    store.walk_budget.store(
+        steps.unwrap_or(crate::queue::WALK_BUDGET),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}

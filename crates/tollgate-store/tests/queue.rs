@@ -471,7 +471,19 @@ async fn every_filter_matches_its_rust_twin_and_the_count_equals_the_list() {
         if db.name == "sqlite" {
             readers.push(("sqlx reads", s.without_direct_reads()));
         }
-        for (what, f) in &filters {
+        // On SQLite a page may walk its order with a budget and be gathered when the budget runs
+        // out: both ways, against the twin.
+        let budgets: &[Option<u64>] = if db.name == "sqlite" {
+            &[None, Some(0)]
+        } else {
+            &[None]
+        };
+        for (budget, (what, f)) in budgets
+            .iter()
+            .flat_map(|b| filters.iter().map(move |f| (b, f)))
+        {
+            testing::set_walk_budget(s, *budget);
+            let what = format!("{what} (walk budget {budget:?})");
             let mut expected: Vec<i64> = all
                 .iter()
                 .filter(|x| matches(f, x, &products, now))
@@ -528,10 +540,36 @@ async fn sorting_and_paging_walk_the_whole_list_once() {
             cwe: Some(79),
             ..FindingFilter::default()
         };
-        for (f, sort) in QueueSort::ALL
-            .into_iter()
-            .flat_map(|sort| [(&f, sort), (&xss, sort), (&open_cwe, sort)])
-        {
+        // Text, a first-seen day and an SLA state: on SQLite too, a page walks the order or
+        // gathers (and a walk that runs out of budget gathers).
+        let text = FindingFilter {
+            text: Some("module".into()),
+            ..f.clone()
+        };
+        let since = FindingFilter {
+            first_seen_since_day: Some(T0.div_euclid(86_400) + 20),
+            ..f.clone()
+        };
+        let sla = FindingFilter {
+            sla: Some(SlaState::Ok),
+            ..f.clone()
+        };
+        let budgets: &[Option<u64>] = if db.name == "sqlite" {
+            &[None, Some(0)]
+        } else {
+            &[None]
+        };
+        let filters = [&f, &xss, &open_cwe, &text, &since, &sla];
+        let mut cases = Vec::new();
+        for budget in budgets {
+            for sort in QueueSort::ALL {
+                for f in filters {
+                    cases.push((budget, f, sort));
+                }
+            }
+        }
+        for (budget, f, sort) in cases {
+            testing::set_walk_budget(s, *budget);
             let (full, total) = s.queue_page(f, sort, 1, 500, T0).await.unwrap();
             let mut paged = Vec::new();
             for page in 1..=8 {
@@ -1081,5 +1119,90 @@ async fn concurrent_imports_and_bulk_triage_keep_the_tallies() {
             }
             no_tally_drift(s, name, &format!("concurrent round {round}")).await;
         }
+    }
+}
+
+/// A count that reads the findings (text, an SLA state) is remembered by the data it was counted
+/// on; every kind of change moves that data: a triage, an import, a product's label. After each,
+/// the count still equals the list (read whole, never remembered).
+#[tokio::test]
+async fn a_remembered_count_follows_every_change_it_counts() {
+    for db in backends("remembered").await {
+        let s = &db.store;
+        let (shop, app) = seed(s).await;
+        let module = FindingFilter {
+            text: Some("module".into()),
+            ..FindingFilter::default()
+        };
+        let tiered = FindingFilter {
+            tier: Some("tier-1".into()),
+            sla: Some(SlaState::Ok),
+            ..module.clone()
+        };
+        let check = |what: &'static str| {
+            let (s, module, tiered) = (s.clone(), module.clone(), tiered.clone());
+            async move {
+                let mut totals = Vec::new();
+                for f in [&module, &tiered] {
+                    // Twice: the second count is the remembered one.
+                    for _ in 0..2 {
+                        let (rows, total) = s
+                            .queue_page(f, QueueSort::SeverityDesc, 1, 500, T0)
+                            .await
+                            .unwrap();
+                        assert_eq!(total, rows.len() as i64, "{what}: {f:?}");
+                    }
+                    totals.push(
+                        s.queue_ids(f, QueueSort::SeverityDesc, T0)
+                            .await
+                            .unwrap()
+                            .len(),
+                    );
+                }
+                totals
+            }
+        };
+        let before = check("seeded").await;
+        assert!(before[0] > 0 && before[1] > 0, "{}: {before:?}", db.name);
+
+        // A triage closes one of them.
+        let (open, _) = s
+            .queue_page(&module, QueueSort::SeverityDesc, 1, 1, T0)
+            .await
+            .unwrap();
+        s.bulk_triage(
+            &BulkTarget::Ids(vec![open[0].id]),
+            &BulkAction::CloseWontFix,
+            "later",
+            "alice",
+            None,
+            T0 + 42 * DAY,
+        )
+        .await
+        .unwrap();
+        let closed = check("after a triage").await;
+        assert_eq!(closed[0], before[0] - 1, "{}", db.name);
+
+        // An import adds two.
+        s.import(
+            request("shop", "ZAP Scan", T0 + 43 * DAY),
+            [7001, 7004].map(|n| finding(n, "zap")).to_vec(),
+        )
+        .await
+        .unwrap();
+        let imported = check("after an import").await;
+        assert_eq!(imported[0], closed[0] + 2, "{}", db.name);
+
+        // The shop becomes tier-1 too: the tier's count grows by the shop's matches.
+        s.label_product(shop, Some("tier-1"), None, None)
+            .await
+            .unwrap();
+        let labelled = check("after a label").await;
+        assert!(labelled[1] > imported[1], "{}: {labelled:?}", db.name);
+        s.label_product(app, Some("tier-2"), None, None)
+            .await
+            .unwrap();
+        let relabelled = check("after a second label").await;
+        assert!(relabelled[1] < labelled[1], "{}: {relabelled:?}", db.name);
     }
 }
