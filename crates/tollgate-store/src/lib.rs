@@ -156,8 +156,9 @@ pub struct Store {
     /// SQLite: how many findings hold each trigram the text filter asked about lately (see
     /// `queue::TrigramCounts`), to search by the rarest.
     trigram_counts: Arc<std::sync::Mutex<queue::TrigramCounts>>,
-    /// SQLite: the virtual-machine steps a page's walk of its order may take before the page is
-    /// gathered instead ([`queue::WALK_BUDGET`]; tests lower it to take the other path).
+    /// The most a page's walk of its order may take before the page is gathered instead: on
+    /// SQLite virtual-machine steps ([`queue::WALK_BUDGET`]), on PostgreSQL it caps the window's
+    /// findings (`queue::walk_window`). Tests lower it to take the other path.
     walk_budget: Arc<std::sync::atomic::AtomicU64>,
     /// Counts of the queue that read their findings, by the data they were counted on
     /// (`queue::CountCache`).

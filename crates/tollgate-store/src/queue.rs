@@ -332,9 +332,21 @@ impl FindingFilter {
         backend: Backend,
     ) {
         self.push_tallied(s, "f");
-        // On SQLite a walk tests every filter the tallies do not keep on the findings it passes;
-        // on PostgreSQL only the facets (its planner weighs the rest itself).
-        let walk_all = form == PageForm::Walk && backend == Backend::Sqlite;
+        self.push_untallied(s, now, form, text, backend);
+    }
+
+    /// ` AND …` for the filters the tallies do not keep (facets, a first-seen day, an SLA state,
+    /// text), over `findings f`, written for `form`: on a walk each is a test of the finding at
+    /// hand (`EXISTS` for a facet, the LIKE alone for text), never an index to read first.
+    fn push_untallied(
+        &self,
+        s: &mut Sql,
+        now: Timestamp,
+        form: PageForm,
+        text: &TextSearch,
+        backend: Backend,
+    ) {
+        let walk = form == PageForm::Walk;
         for (kind, v) in self.facets() {
             s.push(match form {
                 PageForm::Gather => {
@@ -349,8 +361,9 @@ impl FindingFilter {
             .arg(v)
             .push(")");
         }
-        // On a walk, `+` keeps SQLite from reading these columns' indexes instead of the order's.
-        let (first_seen, sla_due) = if walk_all {
+        // On a walk, `+` keeps SQLite from reading these columns' indexes instead of the order's
+        // (PostgreSQL walks a window of the order instead: `Store::queue_page`).
+        let (first_seen, sla_due) = if walk && backend == Backend::Sqlite {
             ("+f.first_seen", "+f.sla_due")
         } else {
             ("f.first_seen", "f.sla_due")
@@ -398,7 +411,7 @@ impl FindingFilter {
             // finding) and its trigram index.
             let p = like_pattern(t);
             // A walk tests the LIKE on each finding it passes: no index to read first.
-            let text = if walk_all { &TextSearch::Scan } else { text };
+            let text = if walk { &TextSearch::Scan } else { text };
             match text {
                 TextSearch::Trigrams(query) => {
                     s.push(
@@ -624,6 +637,20 @@ fn page_form(matching: i64, all: i64, offset: i64, per_page: i64, walkable: bool
     } else {
         PageForm::Gather
     }
+}
+
+/// How many findings of the order PostgreSQL's walk of a page reads before it gathers the page
+/// instead: four times the walk expected if the matches are spread evenly over the order
+/// (`page_form`), at least 1,000 and at most 20,000; None when even the expected walk is long.
+fn walk_window(matching: i64, all: i64, offset: i64, per_page: i64) -> Option<i64> {
+    if matching <= 0 {
+        return None;
+    }
+    let expected = offset
+        .saturating_add(per_page)
+        .saturating_mul(all.max(matching))
+        / matching;
+    (expected <= 5_000).then(|| expected.saturating_mul(4).clamp(1_000, 20_000))
 }
 
 /// What the UI shows as a finding's "where", and what the queue's text filter searches besides
@@ -852,13 +879,52 @@ impl Store {
         } else {
             PageForm::Gather
         };
-        let page_ids: Vec<i64> = page_ids(form, false)
-            .query(self.backend)?
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| get_i64(r, "id"))
-            .collect::<Result<_>>()?;
+        // PostgreSQL's walk reads a window of the order: the first findings that pass the
+        // tallied filters, each marked by whether it passes the rest, and pages the marked ones.
+        // A window too short for the page (matches bunched further along the order) gathers.
+        let window = match (form, self.backend) {
+            (PageForm::Walk, Backend::Postgres) => {
+                walk_window(total, all, offset, per_page).map(|w| {
+                    let most = self.walk_budget.load(std::sync::atomic::Ordering::Relaxed);
+                    w.min(i64::try_from(most).unwrap_or(i64::MAX))
+                })
+            }
+            _ => None,
+        };
+        let walked = match window {
+            Some(window) => {
+                let order = sort.order_by(self.backend);
+                let mut q = Sql::new(format!(
+                    "SELECT w.id FROM (SELECT f.id, ROW_NUMBER() OVER ({}) AS rn, (1 = 1",
+                    order.trim_start()
+                ));
+                filter.push_untallied(&mut q, now, PageForm::Walk, &text, self.backend);
+                q.push(") AS hit FROM findings f WHERE 1 = 1");
+                filter.push_tallied(&mut q, "f");
+                q.push(order)
+                    .push(" LIMIT ")
+                    .arg(window)
+                    .push(") w WHERE w.hit ORDER BY w.rn LIMIT ")
+                    .arg(per_page)
+                    .push(" OFFSET ")
+                    .arg(offset);
+                let ids = fetch_ids(self.backend, q, &mut conn).await?;
+                let wanted = per_page.min(total.saturating_sub(offset).max(0));
+                (ids.len() as i64 >= wanted).then_some(ids)
+            }
+            None => None,
+        };
+        let page_ids = match walked {
+            Some(ids) => ids,
+            None => {
+                // PostgreSQL walks only through a window.
+                let form = match self.backend {
+                    Backend::Postgres => PageForm::Gather,
+                    Backend::Sqlite => form,
+                };
+                fetch_ids(self.backend, page_ids(form, false), &mut conn).await?
+            }
+        };
         let rows = self.findings_in_order(&mut conn, &page_ids, None).await?;
         conn.commit().await?;
         Ok((rows, total))
@@ -1237,6 +1303,16 @@ impl Store {
 }
 
 /// The ids a query of `SELECT f.id …` returns, on SQLite's direct read path.
+/// The ids `q` selects, through sqlx.
+async fn fetch_ids(backend: Backend, q: Sql, conn: &mut AnyConnection) -> Result<Vec<i64>> {
+    q.query(backend)?
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| get_i64(r, "id"))
+        .collect()
+}
+
 /// The ids `q` selects, unless SQLite runs out of `budget` virtual-machine steps first (`None`:
 /// the walk was long; the read transaction goes on). A budget of roughly 100,000 steps is a few
 /// milliseconds.

@@ -310,9 +310,10 @@ pub async fn execute(store: &crate::Store, sql: &str) -> crate::Result<u64> {
     Ok(store.pool.execute(sql).await?.rows_affected())
 }
 
-/// Sets how many SQLite steps a queue page's walk of its order may take before the page is
-/// gathered instead (`Some(0)`: every walk runs out at once, so a test reads the gathered form;
-/// `None`: the store's own budget). Clones of the store share it.
+/// Sets how far a queue page's walk of its order may go before the page is gathered instead
+/// (SQLite: steps; PostgreSQL: the most findings of its window). `Some(0)`: every walk runs out
+/// at once, so a test reads the gathered form; `None`: the store's own budget. Clones of the
+/// store share it.
 pub fn set_walk_budget(store: &crate::Store, steps: Option<u64>) {
     store.walk_budget.store(
         steps.unwrap_or(crate::queue::WALK_BUDGET),

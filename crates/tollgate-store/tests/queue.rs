@@ -471,13 +471,9 @@ async fn every_filter_matches_its_rust_twin_and_the_count_equals_the_list() {
         if db.name == "sqlite" {
             readers.push(("sqlx reads", s.without_direct_reads()));
         }
-        // On SQLite a page may walk its order with a budget and be gathered when the budget runs
-        // out: both ways, against the twin.
-        let budgets: &[Option<u64>] = if db.name == "sqlite" {
-            &[None, Some(0)]
-        } else {
-            &[None]
-        };
+        // A page may walk its order with a budget and be gathered when the budget runs out:
+        // both ways, against the twin.
+        let budgets: &[Option<u64>] = &[None, Some(0)];
         for (budget, (what, f)) in budgets
             .iter()
             .flat_map(|b| filters.iter().map(move |f| (b, f)))
@@ -540,8 +536,8 @@ async fn sorting_and_paging_walk_the_whole_list_once() {
             cwe: Some(79),
             ..FindingFilter::default()
         };
-        // Text, a first-seen day and an SLA state: on SQLite too, a page walks the order or
-        // gathers (and a walk that runs out of budget gathers).
+        // Text, a first-seen day and an SLA state: a page walks the order or gathers (and a walk
+        // that runs out of budget gathers).
         let text = FindingFilter {
             text: Some("module".into()),
             ..f.clone()
@@ -554,11 +550,7 @@ async fn sorting_and_paging_walk_the_whole_list_once() {
             sla: Some(SlaState::Ok),
             ..f.clone()
         };
-        let budgets: &[Option<u64>] = if db.name == "sqlite" {
-            &[None, Some(0)]
-        } else {
-            &[None]
-        };
+        let budgets: &[Option<u64>] = &[None, Some(0)];
         let filters = [&f, &xss, &open_cwe, &text, &since, &sla];
         let mut cases = Vec::new();
         for budget in budgets {
