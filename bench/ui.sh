@@ -15,7 +15,9 @@
 # Environment: TOLLGATE_BIN (measure this binary instead of building target/release/tollgate),
 #   UI_PRODUCTS (default 10), UI_FINDINGS (per product, default 100000),
 #   UI_DB (a SQLite file: built there when missing, reused when present — a later run skips the
-#   ~minutes of imports; default: a temporary file, removed on exit; not with --postgres).
+#   ~minutes of imports; default: a temporary file, removed on exit; not with --postgres),
+#   HUB_PG_DB (with --postgres: the database's name, built when missing, reused when present,
+#   never dropped).
 # Needs curl, jq, python3. Generated reports are kept in bench-out/hub/; the server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,7 @@ DB_FILE="${UI_DB:-$WORK/hub.db}"
 BUILD=1
 if [ -z "${PG_URL:-}" ] && [ -s "$DB_FILE" ]; then BUILD=0; echo "reusing $DB_FILE" >&2; fi
 hub_database "$DB_FILE"
+if [ "$PG_REUSED" = 1 ]; then BUILD=0; fi
 hub_start
 hub_reports "$FINDINGS"
 if [ "$BUILD" = 1 ]; then hub_fill "$PRODUCTS"; fi

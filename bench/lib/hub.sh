@@ -23,18 +23,25 @@ PG_URL="${PG_URL:-}"
 PG_DB=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  if [ -n "$PG_DB" ]; then psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true; fi
+  if [ -n "$PG_DB" ] && [ -z "${HUB_PG_DB:-}" ]; then psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 # hub_database [SQLITE_FILE]: sets DB — a fresh PostgreSQL database beside $PG_URL when PG_URL is
-# set, else the SQLite file (default $WORK/hub.db).
+# set, else the SQLite file (default $WORK/hub.db). With HUB_PG_DB=NAME the PostgreSQL database
+# is NAME, kept at the end, and reused when it exists (PG_REUSED=1; bench/ui.sh skips the build).
 hub_database() {
+  PG_REUSED=0
   if [ -n "$PG_URL" ]; then
     command -v psql >/dev/null || die "psql is required for --postgres"
-    PG_DB="tollgate_${BENCH_NAME//[^a-z]/_}_$$"
-    psql "$PG_URL" -qc "CREATE DATABASE $PG_DB" >/dev/null || die "cannot create database $PG_DB"
+    PG_DB="${HUB_PG_DB:-tollgate_${BENCH_NAME//[^a-z]/_}_$$}"
+    if [ -n "${HUB_PG_DB:-}" ] && [ "$(psql "$PG_URL" -Atc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" = 1 ]; then
+      PG_REUSED=1
+      echo "reusing database $PG_DB" >&2
+    else
+      psql "$PG_URL" -qc "CREATE DATABASE $PG_DB" >/dev/null || die "cannot create database $PG_DB"
+    fi
     DB="${PG_URL%/*}/$PG_DB"
   else
     DB="sqlite://${1:-$WORK/hub.db}"

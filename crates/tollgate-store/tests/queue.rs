@@ -1156,6 +1156,25 @@ async fn a_remembered_count_follows_every_change_it_counts() {
         };
         let before = check("seeded").await;
         assert!(before[0] > 0 && before[1] > 0, "{}: {before:?}", db.name);
+        // Eight at once on data none of them counted yet: one counts, the others wait for it
+        // (PostgreSQL) or count the same (SQLite); all agree with the list.
+        s.label_product(app, Some("tier-1"), Some("ios"), None)
+            .await
+            .unwrap();
+        let mut at_once = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (s, f) = (s.clone(), module.clone());
+            at_once.spawn(async move {
+                s.queue_page(&f, QueueSort::SeverityDesc, 1, 500, T0)
+                    .await
+                    .unwrap()
+            });
+        }
+        while let Some(done) = at_once.join_next().await {
+            let (rows, total) = done.unwrap();
+            assert_eq!(total, rows.len() as i64, "{}: at once", db.name);
+            assert_eq!(total, before[0] as i64, "{}: at once", db.name);
+        }
 
         // A triage closes one of them.
         let (open, _) = s
