@@ -1,11 +1,11 @@
 """Loads each path of a hub with 8 concurrent clients (threads, one request at a time each, every
 answer read to the end) for SECONDS, and prints p50 / p99 / max per path and the worst p99
-against the 200 ms target.
+against the target (200 ms; LOAD_TARGET_MS=N for another: the pages during reimports use 500).
 
 Usage: python3 bench/lib/load.py HUB TOKEN SECONDS header|cookie LABEL PATH...
   header: the token as `Authorization: Token …` (the API); cookie: as the `tollgate_token`
   cookie (the web UI). A path whose page shows the queue's count prints it too."""
-import re, sys, threading, time, urllib.request
+import os, re, sys, threading, time, urllib.request
 
 hub, token, secs, how, label = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5]
 paths = sys.argv[6:]
@@ -37,4 +37,6 @@ for path in paths:
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
     worst = max(worst, p(0.99))
     print("%-*s %9s %8.1f %8.1f %8.1f %6d" % (width, path, count, p(0.5), p(0.99), lat[-1], len(lat)), flush=True)
-print("worst p99: %.1f ms (target 200 ms: %s)" % (worst, "met" if worst <= 200 else "NOT met"))
+# Issue 15 §4: 200 ms idle, 500 ms while reimports run (LOAD_TARGET_MS sets it).
+target = float(os.environ.get("LOAD_TARGET_MS", "200"))
+print("worst p99: %.1f ms (target %g ms: %s)" % (worst, target, "met" if worst <= target else "NOT met"))
