@@ -289,14 +289,16 @@ fn write_summary<W: Write + ?Sized>(
     // head without its closing `\n}`, streamed (its fingerprint lists can be as long).
     let mut head_out = HoldBack {
         out: &mut *out,
-        held: Vec::with_capacity(2),
+        held: Vec::with_capacity(HoldBack::<W>::BLOCK + 1024),
     };
     serde_json::to_writer_pretty(&mut head_out, &head)?;
-    if head_out.held != b"\n}" {
+    if !head_out.held.ends_with(b"\n}") {
         return Err(io::Error::other(
             "internal error: the summary's head is not an object",
         ));
     }
+    let HoldBack { held, .. } = head_out;
+    out.write_all(&held[..held.len() - 2])?;
     out.write_all(b",\n  \"findings\": [")?;
     findings(out)?;
     out.write_all(b"\n  ]\n}\n")?;
@@ -389,16 +391,22 @@ impl Serialize for FingerprintList<'_> {
     }
 }
 
-/// Passes everything on to `out` but the last two bytes written, kept in `held`.
+/// Passes everything on to `out` but the last two bytes written, kept in `held`. Small writes
+/// (the pretty printer writes each indent, quote and comma alone: a million for 167,000
+/// fingerprints) gather in `held` and go on in blocks, as through a `BufWriter`.
 struct HoldBack<'o, W: Write + ?Sized> {
     out: &'o mut W,
     held: Vec<u8>,
 }
 
+impl<W: Write + ?Sized> HoldBack<'_, W> {
+    const BLOCK: usize = 64 << 10;
+}
+
 impl<W: Write + ?Sized> Write for HoldBack<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.held.extend_from_slice(buf);
-        if self.held.len() > 2 {
+        if self.held.len() >= Self::BLOCK {
             let pass = self.held.len() - 2;
             self.out.write_all(&self.held[..pass])?;
             self.held.drain(..pass);

@@ -132,8 +132,9 @@ fn findings() -> Vec<Finding> {
         finding("trackers", "Tracker", Severity::Info, &[Tag::Tracker], None),
         finding("low", "Low", Severity::Low, &[], Some("x")),
     ];
-    // Many findings of one reason: long fingerprint lists.
-    for i in 0..300 {
+    // Many findings of one reason: long fingerprint lists (a head of ~170 KB, written in several
+    // of the summary writer's 64 KiB blocks).
+    for i in 0..2_000 {
         all.push(finding(
             &format!("many-{i}"),
             "App is debuggable",
