@@ -861,11 +861,17 @@ impl Store {
         }
         // One snapshot for the count and the list (and, on PostgreSQL, its name: the key of a
         // remembered count).
-        let mut conn = self.pool.begin().await?;
-        let data = if self.backend == Backend::Postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *conn)
-                .await?;
+        // (Each statement is a round trip to the server: the isolation level goes with BEGIN,
+        // and the snapshot's name is asked only for a count that is remembered.)
+        let mut conn = match self.backend {
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?
+            }
+            Backend::Sqlite => self.pool.begin().await?,
+        };
+        let data = if self.backend == Backend::Postgres && remembered {
             let row = sqlx::query("SELECT CAST(pg_current_snapshot() AS TEXT) AS s")
                 .fetch_one(&mut *conn)
                 .await?;
@@ -873,9 +879,7 @@ impl Store {
         } else {
             None
         };
-        let cell = data
-            .filter(|_| remembered)
-            .map(|d| self.count_cache().cell(CountCache::key(&d, &count)));
+        let cell = data.map(|d| self.count_cache().cell(CountCache::key(&d, &count)));
         let total = match cell {
             // The first to ask counts; the others of the same snapshot wait for its count (if
             // it fails, the next in line counts).

@@ -301,15 +301,18 @@ pub async fn queue(
         Err(e) => return bad_request(&e),
     };
     let now = crate::state::now();
-    let names = match product_names(&state, &v).await {
+    // The products' names (the filter form) and the page are read at once, on two connections.
+    let (names, page) = tokio::join!(
+        product_names(&state, &v),
+        state
+            .store
+            .queue_page(&view.filter, view.sort, view.page, view.per_page, now)
+    );
+    let names = match names {
         Ok(n) => n,
         Err(e) => return internal(e),
     };
-    let (rows, total) = match state
-        .store
-        .queue_page(&view.filter, view.sort, view.page, view.per_page, now)
-        .await
-    {
+    let (rows, total) = match page {
         Ok(x) => x,
         Err(e) => return internal(e),
     };
