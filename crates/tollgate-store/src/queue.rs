@@ -642,15 +642,20 @@ fn page_form(matching: i64, all: i64, offset: i64, per_page: i64, walkable: bool
     if !walkable || matching <= 0 {
         return PageForm::Gather;
     }
-    let walk = offset
-        .saturating_add(per_page)
-        .saturating_mul(all.max(matching))
-        / matching;
-    if walk < matching {
+    if expected_walk(matching, all, offset, per_page) < matching {
         PageForm::Walk
     } else {
         PageForm::Gather
     }
+}
+
+/// How many findings of the order a walk to the page's end reads if the `matching` findings
+/// (of `all`) are spread evenly over it. `matching` must be positive.
+fn expected_walk(matching: i64, all: i64, offset: i64, per_page: i64) -> i64 {
+    offset
+        .saturating_add(per_page)
+        .saturating_mul(all.max(matching))
+        / matching
 }
 
 /// How many findings of the order PostgreSQL's walk of a page reads before it gathers the page
@@ -662,10 +667,7 @@ fn walk_window(matching: i64, all: i64, offset: i64, per_page: i64) -> Option<i6
     if matching <= 0 {
         return None;
     }
-    let expected = offset
-        .saturating_add(per_page)
-        .saturating_mul(all.max(matching))
-        / matching;
+    let expected = expected_walk(matching, all, offset, per_page);
     (expected <= 10_000).then(|| expected.saturating_mul(2).clamp(1_000, 20_000))
 }
 
