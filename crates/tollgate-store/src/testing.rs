@@ -20,6 +20,12 @@ pub async fn fresh_postgres_database(base_url: &str) -> Result<String, sqlx::Err
         N.fetch_add(1, Ordering::Relaxed)
     );
     let mut conn = sqlx::AnyConnection::connect(base_url).await?;
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let mut sweep = false;
+    SWEPT.call_once(|| sweep = true);
+    if sweep {
+        drop_databases_of_ended_tests(&mut conn, base_url).await;
+    }
     conn.execute(format!("CREATE DATABASE {name}").as_str())
         .await?;
     conn.close().await?;
@@ -29,6 +35,52 @@ pub async fn fresh_postgres_database(base_url: &str) -> Result<String, sqlx::Err
     };
     let query = rest.find('?').map_or("", |q| &rest[q..]);
     Ok(format!("{prefix}/{name}{query}"))
+}
+
+/// Drops the databases earlier test processes made on this machine's server and left behind
+/// (each test's database outlives it, for a look after a failure): those named for a process
+/// that is no longer running. Only for a server on this machine (`localhost`, `127.0.0.1`,
+/// `[::1]`), where a process id says whether its tests still run; best effort, errors ignored.
+async fn drop_databases_of_ended_tests(conn: &mut sqlx::AnyConnection, base_url: &str) {
+    let local = [
+        "@localhost",
+        "@127.0.0.1",
+        "@[::1]",
+        "://localhost",
+        "://127.0.0.1",
+        "://[::1]",
+    ]
+    .iter()
+    .any(|h| base_url.contains(h));
+    if !local || !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(rows) = sqlx::query(
+        "SELECT CAST(datname AS TEXT) AS name FROM pg_database WHERE datname LIKE 'tollgate\\_t\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = crate::sql::get_str(&row, "name") else {
+            continue;
+        };
+        let Some(pid) = name
+            .strip_prefix("tollgate_t_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let ended = !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if ended && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            let _ = conn
+                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await;
+        }
+    }
 }
 
 /// What migration 0006 derives from earlier data: `open_daily` (product, day, severity, delta;
