@@ -321,6 +321,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         "queue age indexes",
         include_str!("../migrations/postgres/0014_queue_age_indexes.sql"),
     ),
+    (
+        15,
+        "finding text open",
+        include_str!("../migrations/postgres/0015_finding_text_open.sql"),
+    ),
 ]);
 
 impl Migrations {
@@ -610,6 +615,15 @@ impl Store {
             }
             running.store(false, Ordering::Release);
         });
+    }
+
+    /// The writers' turn if nobody holds it now: `Some(None)` on PostgreSQL (no turn to take),
+    /// None while a writer (an import: seconds) holds SQLite's. For writes that may be skipped.
+    fn try_write_guard(&self) -> Option<Option<tokio::sync::MutexGuard<'_, ()>>> {
+        match &self.write_lock {
+            Some(m) => m.try_lock().ok().map(Some),
+            None => Some(None),
+        }
     }
 
     async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {

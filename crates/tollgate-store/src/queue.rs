@@ -168,6 +168,33 @@ impl QueueSort {
         }
     }
 
+    /// PostgreSQL's order as (expression over `findings f`, a name for it, descending), the
+    /// same order as [`QueueSort::order_by`] writes: a walk's window selects each expression
+    /// under its name and orders by the names. None for an order no index holds (product).
+    fn walk_keys(self) -> Option<&'static [(&'static str, &'static str, bool)]> {
+        Some(match self {
+            QueueSort::Severity => &[("f.severity", "severity", false), ("f.id", "id", false)],
+            QueueSort::SeverityDesc => &[("f.severity", "severity", true), ("f.id", "id", true)],
+            QueueSort::Age => &[("f.first_seen", "first_seen", true), ("f.id", "id", true)],
+            QueueSort::AgeDesc => &[("f.first_seen", "first_seen", false), ("f.id", "id", false)],
+            QueueSort::Sla => &[
+                (
+                    "CASE WHEN f.sla_due IS NULL THEN 1 ELSE 0 END",
+                    "sla_missing",
+                    false,
+                ),
+                ("f.sla_due", "sla_due", false),
+                ("f.severity", "severity", true),
+                ("f.id", "id", false),
+            ],
+            QueueSort::Title => &[
+                ("LEFT(f.title, 256)", "title_prefix", false),
+                ("f.id", "id", false),
+            ],
+            QueueSort::Product => return None,
+        })
+    }
+
     /// The ORDER BY of this sort on `backend`.
     fn order_by(self, backend: Backend) -> &'static str {
         match self {
@@ -178,11 +205,12 @@ impl QueueSort {
             QueueSort::Sla => {
                 " ORDER BY CASE WHEN f.sla_due IS NULL THEN 1 ELSE 0 END, f.sla_due, f.severity DESC, f.id"
             }
-            // PostgreSQL can not index whole titles (a B-tree entry holds ~2.7 kB): its index
-            // holds their first 256 characters, and the rest of a tie sorts within the group.
-            QueueSort::Title if backend == Backend::Postgres => {
-                " ORDER BY LEFT(f.title, 256), f.title, f.id"
-            }
+            // PostgreSQL can not index whole titles (a B-tree entry holds ~2.7 kB): it orders
+            // by their first 256 characters, then id, as its index holds them (migration 0014).
+            // Sorting each tie by the whole title too made PostgreSQL sort every run of equal
+            // titles the page reached (3,300 findings, 16 ms, for a page of 50); titles that
+            // differ only after their 256th character are rare enough to go by id.
+            QueueSort::Title if backend == Backend::Postgres => " ORDER BY LEFT(f.title, 256), f.id",
             QueueSort::Title => " ORDER BY f.title, f.id",
             QueueSort::Product => {
                 " ORDER BY (SELECT p.name FROM products p WHERE p.id = f.product_id), f.severity DESC, f.id DESC"
@@ -510,9 +538,25 @@ impl FindingFilter {
                 .push(")");
             }
         }
-        if !self.severities.is_empty() {
-            s.push(&format!(" AND {alias}.severity IN "))
-                .list(self.severities.iter().map(|v| severity_rank(*v)));
+        let mut ranks: Vec<i64> = self.severities.iter().map(|v| severity_rank(*v)).collect();
+        ranks.sort_unstable();
+        ranks.dedup();
+        match ranks.as_slice() {
+            [] => {}
+            // Adjacent severities as a range: PostgreSQL reads a range of an index in order, where
+            // `IN (4, 3)` made it scan the index from its start to the first critical finding
+            // (platform=android&severity=critical&severity=high: 5.5 → 0.2 ms). The ranks are
+            // numbers in the text, not parameters (0 to 4, this code's own): with `$1` and `$2`
+            // PostgreSQL's plan kept for any range read the wrong index (130 ms).
+            [lo, .., hi] if hi - lo + 1 == ranks.len() as i64 => {
+                s.push(&format!(
+                    " AND {alias}.severity >= {lo} AND {alias}.severity <= {hi}"
+                ));
+            }
+            _ => {
+                let list: Vec<String> = ranks.iter().map(i64::to_string).collect();
+                s.push(&format!(" AND {alias}.severity IN ({})", list.join(", ")));
+            }
         }
         if let Some((column, value)) = self.status.condition() {
             s.push(&format!(" AND {alias}.{column} = ")).arg(value);
@@ -560,6 +604,39 @@ impl FindingFilter {
         Some(s)
     }
 
+    /// PostgreSQL: when the filter is text (without a line feed) and at most products, their
+    /// labels and an open / closed / all status group, its count from `finding_text` alone
+    /// (migration 0015: it holds each finding's product and open state): the SQL of that count,
+    /// else None. Its text is the title and the location, lower-cased, joined by a line feed, so
+    /// a text without one is in it exactly when it is in the title or in the location, as the
+    /// list tests it (`push_untallied`); the candidates' findings are not read (94,520 for
+    /// `sql-injection` on a 1M-finding hub: 447 ms → ~120 ms).
+    fn text_count(&self) -> Option<Sql> {
+        let text = self.text.as_deref().filter(|t| !t.is_empty())?;
+        let only_products = FindingFilter {
+            products: self.products.clone(),
+            tier: self.tier.clone(),
+            platform: self.platform.clone(),
+            status: self.status,
+            text: self.text.clone(),
+            restrict_to_product: self.restrict_to_product,
+            ..FindingFilter::default()
+        };
+        if text.contains('\n')
+            || *self != only_products
+            || !matches!(
+                self.status,
+                StatusFilter::Open | StatusFilter::Closed | StatusFilter::All
+            )
+        {
+            return None;
+        }
+        let mut s = Sql::new("SELECT COUNT(*) AS n FROM finding_text x WHERE x.text LIKE ");
+        s.arg(like_pattern(text)).push(" ESCAPE '\\'");
+        self.push_tallied(&mut s, "x");
+        Some(s)
+    }
+
     /// `FROM findings f WHERE …` of this filter, read through the filters' own indexes (counts,
     /// exports, bulk triage).
     fn where_clause(&self, now: Timestamp, text: &TextSearch, backend: Backend) -> Sql {
@@ -585,6 +662,22 @@ impl FindingFilter {
             || self.first_seen_since_day.is_some()
             || self.sla.is_some()
             || self.text.as_deref().is_some_and(|t| !t.is_empty())
+    }
+
+    /// The columns of `findings` the filters the tallies do not keep read (`push_untallied`),
+    /// besides `id`.
+    fn untallied_columns(&self) -> Vec<&'static str> {
+        let mut columns = Vec::new();
+        if self.first_seen_since_day.is_some() {
+            columns.push("first_seen");
+        }
+        if self.sla.is_some() {
+            columns.extend(["is_open", "sla_due"]);
+        }
+        if self.text.as_deref().is_some_and(|t| !t.is_empty()) {
+            columns.extend(["title", "location"]);
+        }
+        columns
     }
 
     fn has_facet(&self) -> bool {
@@ -626,7 +719,8 @@ enum PageForm {
     /// Walk the page's order (an index), test each finding (`EXISTS (…)` for a facet, the LIKE for
     /// text, the column itself for a date), and stop after the page. For pages of many matches.
     Walk,
-    /// PostgreSQL's walk: the same tests as a column of a window of the order (`walk_window`).
+    /// PostgreSQL's walk: the same tests over a window of the order (`walk_window`), as a
+    /// subquery named `f` (`Store::postgres_queue_page`).
     Window,
 }
 
@@ -660,7 +754,7 @@ fn expected_walk(matching: i64, all: i64, offset: i64, per_page: i64) -> i64 {
 
 /// How many findings of the order PostgreSQL's walk of a page reads before it gathers the page
 /// instead: twice the walk expected if the matches are spread evenly over the order
-/// (`page_form`), at least 1,000 and at most 20,000; None when even the expected walk is long.
+/// (`page_form`), at least 1,000 and at most 20,000, rounded up to its leading bits; None when even the expected walk is long.
 /// The window is read whole (its marked findings are then put in order), so it is kept short:
 /// 18,680 findings with a LIKE took 46 ms.
 fn walk_window(matching: i64, all: i64, offset: i64, per_page: i64) -> Option<i64> {
@@ -668,7 +762,13 @@ fn walk_window(matching: i64, all: i64, offset: i64, per_page: i64) -> Option<i6
         return None;
     }
     let expected = expected_walk(matching, all, offset, per_page);
-    (expected <= 10_000).then(|| expected.saturating_mul(2).clamp(1_000, 20_000))
+    // Rounded up to its three leading bits: the window's size is written into its statement
+    // (`PostgresPage::limit` says why), which is then one of some 35, at most 1/8 longer.
+    (expected <= 10_000).then(|| {
+        let window = expected.saturating_mul(2).clamp(1_000, 20_000);
+        let step = 1i64 << (63 - window.leading_zeros()).saturating_sub(3);
+        (window + step - 1) / step * step
+    })
 }
 
 /// What the UI shows as a finding's "where", and what the queue's text filter searches besides
@@ -759,6 +859,83 @@ pub struct BulkOutcome {
     pub missing: i64,
 }
 
+/// The transactions a PostgreSQL snapshot (`xmin:xmax:xip,…` of `pg_current_snapshot()`) sees
+/// as committed, written so that two snapshots that see the same ones give the same text: those
+/// below `xmax` and not in progress (`xip`). The transactions in progress at the top of the
+/// range are dropped with `xmax` (they are not seen either way), so that a writer that merely
+/// starts — an import takes its transaction id at its first write and holds it for seconds —
+/// does not make every remembered count be counted again; its commit does. Text that does not
+/// parse is kept as it is (a key of its own: at worst a count counted again).
+fn committed_set(snapshot: &str) -> String {
+    let parsed = (|| {
+        let mut parts = snapshot.split(':');
+        let _xmin: u64 = parts.next()?.parse().ok()?;
+        let mut xmax: u64 = parts.next()?.parse().ok()?;
+        let mut xip = parts
+            .next()?
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(|x| x.parse::<u64>().ok())
+            .collect::<Option<Vec<u64>>>()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        xip.sort_unstable();
+        while xip.last().is_some_and(|&x| x.checked_add(1) == Some(xmax)) {
+            xip.pop();
+            xmax -= 1;
+        }
+        let xip: Vec<String> = xip.iter().map(u64::to_string).collect();
+        Some(format!("{xmax}:{}", xip.join(",")))
+    })();
+    parsed.unwrap_or_else(|| snapshot.to_string())
+}
+
+/// What [`Store::postgres_queue_page`] reads: the page asked for, and the count and the WHERE
+/// clause `queue_page` wrote for it.
+struct PostgresPage<'a> {
+    filter: &'a FindingFilter,
+    sort: QueueSort,
+    offset: i64,
+    per_page: i64,
+    now: Timestamp,
+    text: &'a TextSearch,
+    /// `SELECT … AS n`: the count of the filter's findings.
+    count: Sql,
+    /// Whether that count reads findings (remembered by snapshot) or sums tallies or counters.
+    remembered: bool,
+    /// `SELECT … AS n`: the number of findings, for filters the tallies do not keep (how the
+    /// page is read depends on it); None for the others, which gather.
+    all_findings: Option<Sql>,
+    walkable: bool,
+}
+
+impl PostgresPage<'_> {
+    /// ` LIMIT n OFFSET m` of the page, as numbers in the text, not parameters: PostgreSQL then
+    /// plans the statement once per connection and keeps the plan (a generic plan), where a
+    /// `LIMIT $n` made it plan the statement again at every call (0.9 ms of the default view's
+    /// 1.45 ms in PostgreSQL). Both are integers this code computed.
+    fn limit(&self) -> String {
+        format!(" LIMIT {} OFFSET {}", self.per_page, self.offset)
+    }
+}
+
+/// PostgreSQL: `SELECT FINDING_COLUMNS, page_order` of the findings whose ids `ids` selects (a
+/// `SELECT … id … ORDER BY … LIMIT …`), in its order: the ids and their findings in one round trip.
+/// (`ARRAY(subquery)` keeps the subquery's order; `WITH ORDINALITY` numbers it.)
+fn rows_of(ids: &Sql) -> Sql {
+    let joins = FINDING_FROM
+        .strip_prefix(" FROM findings f")
+        .expect("FINDING_FROM reads findings f first");
+    let mut q = Sql::new(format!(
+        "SELECT {FINDING_COLUMNS}, page.page_order FROM unnest(ARRAY("
+    ));
+    q.embed(ids).push(&format!(
+        ")) WITH ORDINALITY AS page(page_id, page_order) JOIN findings f ON f.id = page.page_id{joins} ORDER BY page.page_order"
+    ));
+    q
+}
+
 impl Store {
     /// One page of the queue (1-based `page`, at most [`MAX_QUEUE_PAGE`] per page) and the number
     /// of findings the filter matches, both under the same WHERE and read from one snapshot.
@@ -777,11 +954,16 @@ impl Store {
         let cheap_count = filter.counter_count().or_else(|| filter.tally_count());
         // A count that reads the findings is remembered by the data it was counted on.
         let remembered = cheap_count.is_none();
-        let count = cheap_count.unwrap_or_else(|| {
-            let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
-            count.args = w.args.clone();
-            count
-        });
+        let count = cheap_count
+            .or_else(|| match self.backend {
+                Backend::Postgres => filter.text_count(),
+                Backend::Sqlite => None,
+            })
+            .unwrap_or_else(|| {
+                let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
+                count.args = w.args.clone();
+                count
+            });
         // A page of filters the tallies do not keep: how to read it depends on how many findings
         // match (page_form), out of how many.
         let untallied = filter.has_untallied();
@@ -861,45 +1043,27 @@ impl Store {
                 Ok((rows, total))
             });
         }
-        // One snapshot for the count and the list (and, on PostgreSQL, its name: the key of a
-        // remembered count).
-        // (Each statement is a round trip to the server: the isolation level goes with BEGIN,
-        // and the snapshot's name is asked only for a count that is remembered.)
-        let mut conn = match self.backend {
-            Backend::Postgres => {
-                self.pool
-                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .await?
-            }
-            Backend::Sqlite => self.pool.begin().await?,
-        };
-        let data = if self.backend == Backend::Postgres && remembered {
-            let row = sqlx::query("SELECT CAST(pg_current_snapshot() AS TEXT) AS s")
-                .fetch_one(&mut *conn)
-                .await?;
-            Some(crate::sql::get_str(&row, "s")?)
-        } else {
-            None
-        };
-        let cell = data.map(|d| self.count_cache().cell(CountCache::key(&d, &count)));
-        let total = match cell {
-            // The first to ask counts; the others of the same snapshot wait for its count (if
-            // it fails, the next in line counts).
-            Some(cell) => {
-                *cell
-                    .get_or_try_init(|| async {
-                        get_i64(
-                            &count.query(self.backend)?.fetch_one(&mut *conn).await?,
-                            "n",
-                        )
-                    })
-                    .await?
-            }
-            None => get_i64(
-                &count.query(self.backend)?.fetch_one(&mut *conn).await?,
-                "n",
-            )?,
-        };
+        if self.backend == Backend::Postgres {
+            let page = PostgresPage {
+                filter,
+                sort,
+                offset,
+                per_page,
+                now,
+                text: &text,
+                count,
+                remembered,
+                all_findings,
+                walkable,
+            };
+            return self.postgres_queue_page(page).await;
+        }
+        // SQLite without its direct reader (an in-memory database): one transaction.
+        let mut conn = self.pool.begin().await?;
+        let total = get_i64(
+            &count.query(self.backend)?.fetch_one(&mut *conn).await?,
+            "n",
+        )?;
         let all = match &all_findings {
             Some(q) => get_i64(&q.query(self.backend)?.fetch_one(&mut *conn).await?, "n")?,
             None => 0,
@@ -909,55 +1073,156 @@ impl Store {
         } else {
             PageForm::Gather
         };
-        // PostgreSQL's walk reads a window of the order: the first findings that pass the
-        // tallied filters, each marked by whether it passes the rest, and pages the marked ones.
-        // A window too short for the page (matches bunched further along the order) gathers.
-        let window = match (form, self.backend) {
-            (PageForm::Walk, Backend::Postgres) => {
-                walk_window(total, all, offset, per_page).map(|w| {
-                    let most = self.walk_budget.load(std::sync::atomic::Ordering::Relaxed);
-                    w.min(i64::try_from(most).unwrap_or(i64::MAX))
-                })
-            }
-            _ => None,
+        let ids = if offset < total {
+            fetch_ids(self.backend, page_ids(form, false), &mut conn).await?
+        } else {
+            Vec::new()
         };
-        let walked = match window {
-            Some(window) => {
-                let order = sort.order_by(self.backend);
-                let mut q = Sql::new(format!(
-                    "SELECT w.id FROM (SELECT f.id, ROW_NUMBER() OVER ({}) AS rn, (1 = 1",
-                    order.trim_start()
-                ));
-                filter.push_untallied(&mut q, now, PageForm::Window, &text, self.backend);
-                q.push(") AS hit FROM findings f WHERE 1 = 1");
-                filter.push_tallied(&mut q, "f");
-                q.push(order)
-                    .push(" LIMIT ")
-                    .arg(window)
-                    .push(") w WHERE w.hit ORDER BY w.rn LIMIT ")
-                    .arg(per_page)
-                    .push(" OFFSET ")
-                    .arg(offset);
-                let ids = fetch_ids(self.backend, q, &mut conn).await?;
-                let wanted = per_page.min(total.saturating_sub(offset).max(0));
-                (ids.len() as i64 >= wanted).then_some(ids)
-            }
-            None => None,
-        };
-        let page_ids = match walked {
-            Some(ids) => ids,
-            None => {
-                // PostgreSQL walks only through a window.
-                let form = match self.backend {
-                    Backend::Postgres => PageForm::Gather,
-                    Backend::Sqlite => form,
-                };
-                fetch_ids(self.backend, page_ids(form, false), &mut conn).await?
-            }
-        };
-        let rows = self.findings_in_order(&mut conn, &page_ids, None).await?;
+        let rows = self.findings_in_order(&mut conn, &ids, None).await?;
         conn.commit().await?;
         Ok((rows, total))
+    }
+
+    /// A page of the queue on PostgreSQL, in as few round trips as its filter allows (each one is
+    /// a wake-up of the server and of this process, on the cores the readers share):
+    /// - a count the tallies or counters give (no text, SLA state, day, or second facet) and a
+    ///   page read through the filters' indexes: **one statement**, the count and the page's
+    ///   findings together (one statement reads one snapshot: no transaction);
+    /// - otherwise a read-only repeatable-read transaction: the snapshot's name, the number of
+    ///   findings and the count when it is cheap, in one statement; the count when it has to be
+    ///   counted and is not remembered; then the page's findings, walked through a window of the
+    ///   order or gathered, in one statement with the page's ids (`rows_of`).
+    async fn postgres_queue_page(&self, p: PostgresPage<'_>) -> Result<(Vec<StoredFinding>, i64)> {
+        let backend = self.backend;
+        let gathered = || {
+            let w = p.filter.where_clause(p.now, p.text, backend);
+            let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
+            ids.args = w.args;
+            ids.push(p.sort.order_by(backend)).push(&p.limit());
+            ids
+        };
+        let Some(all_findings) = &p.all_findings else {
+            // The count and the page at once.
+            let mut q = Sql::new("SELECT c.n AS total, r.* FROM (");
+            q.embed(&p.count)
+                .push(") c LEFT JOIN LATERAL (")
+                .embed(&rows_of(&gathered()))
+                .push(") r ON true ORDER BY r.page_order");
+            let rows = q.query(backend)?.fetch_all(&self.pool).await?;
+            let total = match rows.first() {
+                Some(row) => get_i64(row, "total")?,
+                None => return Err(StoreError::Corrupt("a count gave no row".into())),
+            };
+            let mut found = Vec::with_capacity(rows.len());
+            for row in &rows {
+                if crate::sql::get_opt_i64(row, "id")?.is_some() {
+                    found.push(finding_from_row(row)?);
+                }
+            }
+            return Ok((found, total));
+        };
+        let mut conn = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?;
+        let mut first = Sql::new("SELECT (");
+        first.embed(all_findings).push(") AS all_findings");
+        if p.remembered {
+            first.push(", CAST(pg_current_snapshot() AS TEXT) AS snapshot");
+        } else {
+            first.push(", (").embed(&p.count).push(") AS n");
+        }
+        let row = first.query(backend)?.fetch_one(&mut *conn).await?;
+        let all = get_i64(&row, "all_findings")?;
+        let total = if p.remembered {
+            let snapshot = committed_set(&crate::sql::get_str(&row, "snapshot")?);
+            let cell = self
+                .count_cache()
+                .cell(CountCache::key(&snapshot, &p.count));
+            // The first to ask counts; the others of the same snapshot wait for its count (if
+            // it fails, the next in line counts).
+            *cell
+                .get_or_try_init(|| async {
+                    get_i64(&p.count.query(backend)?.fetch_one(&mut *conn).await?, "n")
+                })
+                .await?
+        } else {
+            get_i64(&row, "n")?
+        };
+        if p.offset >= total {
+            conn.commit().await?;
+            return Ok((Vec::new(), total));
+        }
+        // A walk reads a window of the order: the first findings that pass the tallied
+        // filters, in order, tested against the rest as they come until the page is full. A window
+        // too short for the page (matches bunched further along the order) gathers.
+        let window = match page_form(total, all, p.offset, p.per_page, p.walkable) {
+            PageForm::Walk => walk_window(total, all, p.offset, p.per_page).map(|w| {
+                let most = self.walk_budget.load(std::sync::atomic::Ordering::Relaxed);
+                w.min(i64::try_from(most).unwrap_or(i64::MAX))
+            }),
+            PageForm::Gather | PageForm::Window => None,
+        };
+        let wanted = p.per_page.min(total - p.offset) as usize;
+        if let Some((window, keys)) = window.zip(p.sort.walk_keys()) {
+            // The window is a subquery named `f` whose columns are those the order and the
+            // filters read, so that the filters are written as for `findings f`; the outer ORDER
+            // BY names the subquery's own columns, so PostgreSQL keeps its order and tests the
+            // filters only until the page is full (cwe=79: 244 findings probed, not the whole
+            // window of 1,152: 3.6 → 0.6 ms).
+            let mut columns: Vec<String> = vec!["f.id".into()];
+            let mut add = |expression: &str, name: &str| {
+                let column = if expression == format!("f.{name}") {
+                    expression.to_string()
+                } else {
+                    format!("{expression} AS {name}")
+                };
+                if !columns.iter().any(|c| c == &column) {
+                    columns.push(column);
+                }
+            };
+            for (expression, name, _) in keys {
+                add(expression, name);
+            }
+            for name in p.filter.untallied_columns() {
+                add(&format!("f.{name}"), name);
+            }
+            let mut q = Sql::new(format!(
+                "SELECT f.id FROM (SELECT {} FROM findings f WHERE 1 = 1",
+                columns.join(", ")
+            ));
+            p.filter.push_tallied(&mut q, "f");
+            let outer: Vec<String> = keys
+                .iter()
+                .map(|(_, name, descending)| {
+                    format!("f.{name}{}", if *descending { " DESC" } else { "" })
+                })
+                .collect();
+            q.push(p.sort.order_by(backend))
+                .push(&format!(" LIMIT {window}) f WHERE 1 = 1"));
+            p.filter
+                .push_untallied(&mut q, p.now, PageForm::Window, p.text, backend);
+            q.push(&format!(" ORDER BY {}", outer.join(", ")))
+                .push(&p.limit());
+            let rows = self.findings_of(&mut conn, &rows_of(&q)).await?;
+            if rows.len() >= wanted {
+                conn.commit().await?;
+                return Ok((rows, total));
+            }
+        }
+        let rows = self.findings_of(&mut conn, &rows_of(&gathered())).await?;
+        conn.commit().await?;
+        Ok((rows, total))
+    }
+
+    /// The findings `q` (from [`rows_of`]) reads, in its order.
+    async fn findings_of(&self, conn: &mut AnyConnection, q: &Sql) -> Result<Vec<StoredFinding>> {
+        q.query(self.backend)?
+            .fetch_all(conn)
+            .await?
+            .iter()
+            .map(finding_from_row)
+            .collect()
     }
 
     /// The remembered counts (`CountCache`). A panic while they were held leaves whole entries
@@ -1416,6 +1681,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn snapshots_that_see_the_same_commits_give_one_key() {
+        // Nothing running; then a writer takes id 105 (not seen by anyone yet): the same data.
+        assert_eq!(committed_set("105:105:"), committed_set("105:106:105"));
+        // A long writer (100) and a later one that starts: still the same.
+        assert_eq!(
+            committed_set("100:102:100"),
+            committed_set("100:104:100,102,103")
+        );
+        // 102 committed: other data.
+        assert_ne!(
+            committed_set("100:104:100,103"),
+            committed_set("100:104:100,102,103")
+        );
+        assert_ne!(
+            committed_set("100:102:100"),
+            committed_set("100:104:100,103")
+        );
+        assert_ne!(committed_set("105:105:"), committed_set("105:106:"));
+        // 100 committed, 101 not seen: other data than when 100 ran.
+        assert_ne!(committed_set("100:101:100"), committed_set("101:101:"));
+        assert_eq!(committed_set("101:102:101"), committed_set("101:101:"));
+        // Unparsable text is its own key.
+        assert_eq!(committed_set("x:y"), "x:y");
+        assert_eq!(committed_set("1:2:3:4"), "1:2:3:4");
+    }
+
+    #[test]
+    fn a_windows_keys_are_the_order_postgresql_sorts_by() {
+        for sort in QueueSort::ALL {
+            let Some(keys) = sort.walk_keys() else {
+                assert_eq!(sort, QueueSort::Product);
+                continue;
+            };
+            let written: Vec<String> = keys
+                .iter()
+                .map(|(e, _, desc)| format!("{e}{}", if *desc { " DESC" } else { "" }))
+                .collect();
+            assert_eq!(
+                format!(" ORDER BY {}", written.join(", ")),
+                sort.order_by(Backend::Postgres),
+                "{}",
+                sort.as_str()
+            );
+            assert_eq!(keys.last().map(|k| k.1), Some("id"), "ties by id");
+        }
+    }
+
+    #[test]
     fn the_text_search_cuts_trigrams_as_fts5_does_and_quotes_each() {
         assert_eq!(trigrams("ab"), Vec::<String>::new());
         assert_eq!(trigrams("abcab"), ["abc", "bca", "cab"]);
@@ -1447,5 +1760,23 @@ mod tests {
         assert_eq!(page_form(92_800, 1_050_000, 0, 50, false), PageForm::Gather);
         // Counters behind (all < matching): the walk is a page of matches.
         assert_eq!(page_form(900, 10, 0, 50, true), PageForm::Walk);
+        // PostgreSQL's window: twice the expected walk (1,130 here), rounded up to its three
+        // leading bits (1,130 = 0b100_0110_1010 → 0b100_1000_0000), within bounds.
+        assert_eq!(walk_window(92_800, 1_050_000, 0, 50), Some(1_152));
+        assert_eq!(walk_window(92_800, 1_050_000, 50, 50), Some(2_304));
+        assert_eq!(walk_window(1_000_000, 1_050_000, 0, 50), Some(1_024));
+        assert_eq!(walk_window(11_240, 1_050_000, 0, 50), Some(10_240));
+        assert_eq!(walk_window(60_000, 1_050_000, 500, 50), Some(20_480));
+        let sizes: std::collections::BTreeSet<i64> = (1..=100_000)
+            .filter_map(|m| walk_window(m, 1_050_000, 0, 50))
+            .collect();
+        assert!(sizes.len() <= 40, "{sizes:?}");
+        for m in [6_000, 20_000, 100_000, 1_000_000] {
+            let exact = (expected_walk(m, 1_050_000, 0, 50) * 2).clamp(1_000, 20_000);
+            let w = walk_window(m, 1_050_000, 0, 50).unwrap();
+            assert!(w >= exact && w <= exact + exact / 8, "{m}: {w} for {exact}");
+        }
+        assert_eq!(walk_window(92_800, 1_050_000, 99_950, 50), None);
+        assert_eq!(walk_window(0, 1_050_000, 0, 50), None);
     }
 }

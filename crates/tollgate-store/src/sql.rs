@@ -141,6 +141,26 @@ impl Sql {
         self
     }
 
+    /// Appends `other` whole: its text, its placeholders numbered on after this one's, and its
+    /// arguments (a statement built apart becomes a part of this one).
+    pub fn embed(&mut self, other: &Sql) -> &mut Self {
+        let offset = self.args.len();
+        let mut chars = other.text.chars().peekable();
+        while let Some(c) = chars.next() {
+            self.text.push(c);
+            if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                let mut n = 0usize;
+                while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                    n = n * 10 + d as usize;
+                    chars.next();
+                }
+                self.text.push_str(&(n + offset).to_string());
+            }
+        }
+        self.args.extend(other.args.iter().cloned());
+        self
+    }
+
     /// Appends `(…, …)` of placeholders bound to `items`.
     pub fn list<T: Into<Arg>>(&mut self, items: impl IntoIterator<Item = T>) -> &mut Self {
         self.text.push('(');
@@ -243,6 +263,32 @@ mod tests {
             "SELECT a FROM t WHERE x = ? AND y IN (?, ?)"
         );
         assert_eq!(q.args.len(), 3);
+    }
+
+    #[test]
+    fn an_embedded_statement_numbers_its_placeholders_on() {
+        let mut inner = Sql::new("SELECT id FROM t WHERE a = ");
+        for i in 0..11i64 {
+            inner.arg(i).push(" OR a = ");
+        }
+        inner.arg("last");
+        let mut q = Sql::new("SELECT ");
+        q.arg(100i64)
+            .push(", ARRAY(")
+            .embed(&inner)
+            .push(") WHERE b = ")
+            .arg(true);
+        assert_eq!(q.args.len(), 14);
+        assert!(q
+            .text
+            .starts_with("SELECT $1, ARRAY(SELECT id FROM t WHERE a = $2 OR a = $3"));
+        assert!(
+            q.text.ends_with("OR a = $12 OR a = $13) WHERE b = $14"),
+            "{}",
+            q.text
+        );
+        assert!(matches!(&q.args[12], Arg::Text(Some(t)) if t == "last"));
+        assert!(matches!(q.args[13], Arg::Bool(Some(true))));
     }
 
     #[test]

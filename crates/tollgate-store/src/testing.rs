@@ -354,6 +354,22 @@ pub async fn tally_drift(store: &crate::Store) -> crate::Result<Vec<String>> {
             drift.extend(rows.into_iter().map(|r| format!("{table}: {what}: {r}")));
         }
     }
+    // PostgreSQL's text table (migration 0015) holds each finding's product, open state and text.
+    if store.backend == crate::Backend::Postgres {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(f.id, x.finding_id) AS TEXT) FROM findings f \
+             FULL JOIN finding_text x ON x.finding_id = f.id \
+             WHERE f.id IS NULL OR x.finding_id IS NULL OR x.product_id <> f.product_id \
+             OR x.is_open <> f.is_open \
+             OR x.text <> LOWER(f.title || E'\\n' || COALESCE(f.location, '')) ORDER BY 1",
+        )
+        .fetch_all(&store.pool)
+        .await?;
+        drift.extend(
+            rows.into_iter()
+                .map(|r| format!("finding_text: finding {r}")),
+        );
+    }
     Ok(drift)
 }
 
@@ -371,4 +387,24 @@ pub fn set_walk_budget(store: &crate::Store, steps: Option<u64>) {
         steps.unwrap_or(crate::queue::WALK_BUDGET),
         std::sync::atomic::Ordering::Relaxed,
     );
+}
+
+/// Begins a transaction on the store's database and runs `sql` in it, left open: a writer in
+/// progress (its commit or drop is the test's).
+pub async fn begin_write(
+    store: &crate::Store,
+    sql: &str,
+) -> crate::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    let mut tx = store.pool.begin().await?;
+    (&mut *tx).execute(sql).await?;
+    Ok(tx)
+}
+
+/// Holds SQLite's writers' turn, as an import does, until the guard is dropped (None on
+/// PostgreSQL, which has none).
+pub async fn hold_writers_turn(store: &crate::Store) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    match &store.write_lock {
+        Some(m) => Some(m.clone().lock_owned().await),
+        None => None,
+    }
 }

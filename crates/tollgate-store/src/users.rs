@@ -436,8 +436,11 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        if get_i64(&r, "last_seen")? <= now - TOUCH_EVERY_SECS {
-            let _guard = self.write_guard().await;
+        // The touch is best effort: while a writer holds SQLite's writers' turn (an import, for
+        // seconds) this request does not wait for it, and a later one touches (the session is
+        // idle only after SESSION_IDLE_SECS).
+        let touch = get_i64(&r, "last_seen")? <= now - TOUCH_EVERY_SECS;
+        if let Some(_guard) = touch.then(|| self.try_write_guard()).flatten() {
             Sql::new("UPDATE sessions SET last_seen = ")
                 .arg(now)
                 .push(" WHERE id = ")

@@ -1147,6 +1147,41 @@ async fn users_keep_an_argon2id_hash_and_follow_the_password_policy() {
     }
 }
 
+/// A request of a signed-in person does not wait for an import to touch its session (SQLite's
+/// writers take turns; an import holds the turn for seconds): the touch is skipped, and made by a
+/// later request.
+#[tokio::test]
+async fn a_session_is_read_without_waiting_for_a_writer() {
+    for db in backends().await {
+        let s = &db.store;
+        let n = db.name;
+        let pw = "correct horse battery";
+        s.create_user("bob", pw, &[Scope::Read], None, 0)
+            .await
+            .unwrap();
+        let t0 = 1_000_000;
+        let (_, held) = s.sign_in("bob", pw, t0).await.unwrap().unwrap();
+        let (_, free) = s.sign_in("bob", pw, t0).await.unwrap().unwrap();
+        let writer = tollgate_store::testing::hold_writers_turn(s).await;
+        let t1 = t0 + 600;
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), s.session(&held, t1))
+            .await
+            .unwrap_or_else(|_| panic!("{n}: the session waited for the writer"));
+        assert!(read.unwrap().is_some(), "{n}");
+        let skipped = writer.is_some();
+        drop(writer);
+        assert!(s.session(&free, t1).await.unwrap().is_some(), "{n}");
+        // Idle since its last touch: `free` was touched at t1, `held` only if nobody wrote.
+        let t2 = t0 + SESSION_IDLE_SECS + 1;
+        assert!(s.session(&free, t2).await.unwrap().is_some(), "{n}");
+        assert_eq!(
+            s.session(&held, t2).await.unwrap().is_none(),
+            skipped,
+            "{n}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn sessions_end_on_sign_out_idle_absolute_expiry_and_disable() {
     for db in backends().await {
