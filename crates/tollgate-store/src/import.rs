@@ -104,6 +104,9 @@ struct Existing {
     id: i64,
     severity: Severity,
     status: FindingStatus,
+    /// Reported by its test's last import, so its `last_seen` is that import's time and not
+    /// stored (migration 0016): an import writes it only if it misses it.
+    seen_in_last_import: bool,
 }
 
 /// A change of an existing finding, for the status-change log: id, what, the status after,
@@ -208,6 +211,8 @@ fn existing_from_row(row: &sqlx::any::AnyRow) -> Result<(String, Existing)> {
             id: get_i64(row, "id")?,
             severity: severity_from_rank(get_i64(row, "severity")?),
             status,
+            // Read for findings of other tests, whose last import this one does not change.
+            seen_in_last_import: false,
         },
     ))
 }
@@ -436,7 +441,9 @@ impl Store {
                             // DefectDojo leaves it mitigated and counts it in no bucket: not
                             // reactivated, not untouched, not closed (it was already closed).
                             not_reactivated += 1;
-                            touch.push(e.id);
+                            if !e.seen_in_last_import {
+                                touch.push(e.id);
+                            }
                         } else if e.status.is_mitigated && !e.closed_by_triage() {
                             let was_open = e.status.is_open();
                             e.status.is_mitigated = false;
@@ -453,7 +460,9 @@ impl Store {
                             ));
                         } else {
                             delta.untouched.add(e.severity, &e.status);
-                            touch.push(e.id);
+                            if !e.seen_in_last_import {
+                                touch.push(e.id);
+                            }
                         }
                     }
                     None => {
@@ -500,39 +509,49 @@ impl Store {
             crate::events::merge(&mut open_deltas, d);
         }
 
+        // What this report no longer has: closed (with close_old_findings), and in any case no
+        // longer seen by the test's last import, so its `last_seen` is written down: the time of
+        // the import before this one.
         let mut mitigate = Vec::new();
-        if req.close_old_findings {
-            for e in existing.values_mut() {
-                if !matched.contains(&e.id)
-                    && e.status.active
-                    && !e.status.is_mitigated
-                    && !e.closed_by_triage()
-                {
-                    e.mitigate(&mut counts, &mut delta, &mut mitigate, &mut changes);
-                }
+        let mut missed = Vec::new();
+        for e in existing.values_mut() {
+            if matched.contains(&e.id) {
+                continue;
             }
-            if !is_reimport {
-                // Import with close_old_findings: earlier tests of this scan type in the
-                // engagement lose what this report no longer has.
-                let rows = Sql::new(format!(
-                    "SELECT {EXISTING_COLUMNS} FROM findings WHERE test_id <> "
-                ))
-                .arg(test.id)
-                .push(" AND is_open = ")
-                .arg(true)
-                .push(" AND test_id IN (SELECT id FROM tests WHERE engagement_id = ")
-                .arg(resolved.engagement_id)
-                .push(" AND scan_type = ")
-                .arg(req.scan_type.as_str())
-                .push(")")
-                .query(self.backend)?
-                .fetch_all(&mut *conn)
-                .await?;
-                for row in &rows {
-                    let (fp, mut e) = existing_from_row(row)?;
-                    if !seen.contains(&fp) {
-                        e.mitigate(&mut counts, &mut delta, &mut mitigate, &mut changes);
-                    }
+            if req.close_old_findings
+                && e.status.active
+                && !e.status.is_mitigated
+                && !e.closed_by_triage()
+            {
+                e.mitigate(&mut counts, &mut delta, &mut mitigate, &mut changes);
+            } else if e.seen_in_last_import {
+                missed.push(e.id);
+            }
+        }
+        // The first ones are this test's; the rest (below) earlier tests', whose last import
+        // this one does not change.
+        let mitigated_here = mitigate.len();
+        if req.close_old_findings && !is_reimport {
+            // Import with close_old_findings: earlier tests of this scan type in the
+            // engagement lose what this report no longer has.
+            let rows = Sql::new(format!(
+                "SELECT {EXISTING_COLUMNS} FROM findings WHERE test_id <> "
+            ))
+            .arg(test.id)
+            .push(" AND is_open = ")
+            .arg(true)
+            .push(" AND test_id IN (SELECT id FROM tests WHERE engagement_id = ")
+            .arg(resolved.engagement_id)
+            .push(" AND scan_type = ")
+            .arg(req.scan_type.as_str())
+            .push(")")
+            .query(self.backend)?
+            .fetch_all(&mut *conn)
+            .await?;
+            for row in &rows {
+                let (fp, mut e) = existing_from_row(row)?;
+                if !seen.contains(&fp) {
+                    e.mitigate(&mut counts, &mut delta, &mut mitigate, &mut changes);
                 }
             }
         }
@@ -543,15 +562,69 @@ impl Store {
             q.args = args;
             q
         };
-        self.update_findings(conn, &touch, || ids("last_seen = $1", vec![now.into()]))
+        // Reported again after this test's last import missed them (or from before migration
+        // 0016): seen by the last import from now on. Those it reported are not written at all.
+        self.update_findings(conn, &touch, || {
+            ids(
+                "last_seen = $1, seen_in_last_import = $2",
+                vec![now.into(), true.into()],
+            )
+        })
+        .await?;
+        // Missed by this import: their `last_seen` is no longer the last import's time, so it
+        // is written, as the time of the import before this one (which reported them).
+        let last_import_time = match test.last_import_id {
+            Some(id) => Sql::new("SELECT created_at FROM imports WHERE id = ")
+                .arg(id)
+                .query(self.backend)?
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| get_i64(&r, "created_at"))
+                .transpose()?,
+            None => None,
+        };
+        let written_down = |set: &str, mut args: Vec<Arg>| {
+            let n = args.len();
+            let mut q = match last_import_time {
+                Some(t) => {
+                    args.extend([t.into(), false.into()]);
+                    Sql::new(format!(
+                        "UPDATE findings SET {set}{}last_seen = CASE WHEN seen_in_last_import THEN ${} \
+                         ELSE last_seen END, seen_in_last_import = ${}",
+                        if set.is_empty() { "" } else { ", " },
+                        n + 1,
+                        n + 2
+                    ))
+                }
+                // A test without an import has no finding seen by one.
+                None => {
+                    args.push(false.into());
+                    Sql::new(format!(
+                        "UPDATE findings SET {set}{}seen_in_last_import = ${}",
+                        if set.is_empty() { "" } else { ", " },
+                        n + 1
+                    ))
+                }
+            };
+            q.args = args;
+            q
+        };
+        self.update_findings(conn, &missed, || written_down("", Vec::new()))
             .await?;
         // An expired risk acceptance reopens like a mitigated finding, its acceptance cleared.
         reactivate.extend_from_slice(&expired);
         self.update_findings(conn, &reactivate, || {
             ids(
                 "is_mitigated = $1, active = $2, is_open = $3, mitigated_at = NULL, mitigated_by = NULL, \
-                 last_seen = $4, updated_at = $5",
-                vec![false.into(), true.into(), true.into(), now.into(), now.into()],
+                 last_seen = $4, updated_at = $5, seen_in_last_import = $6",
+                vec![
+                    false.into(),
+                    true.into(),
+                    true.into(),
+                    now.into(),
+                    now.into(),
+                    true.into(),
+                ],
             )
         })
         .await?;
@@ -563,21 +636,23 @@ impl Store {
         })
         .await?;
         let mitigated_by = req.actor.clone().unwrap_or_else(|| "reimport".into());
-        self.update_findings(conn, &mitigate, || {
-            ids(
-                "is_mitigated = $1, active = $2, is_open = $3, mitigated_at = $4, mitigated_by = $5, \
-                 updated_at = $6",
-                vec![
-                    true.into(),
-                    false.into(),
-                    false.into(),
-                    now.into(),
-                    mitigated_by.as_str().into(),
-                    now.into(),
-                ],
-            )
-        })
-        .await?;
+        let mitigated = "is_mitigated = $1, active = $2, is_open = $3, mitigated_at = $4, \
+                         mitigated_by = $5, updated_at = $6";
+        let mitigated_args = || -> Vec<Arg> {
+            vec![
+                true.into(),
+                false.into(),
+                false.into(),
+                now.into(),
+                mitigated_by.as_str().into(),
+                now.into(),
+            ]
+        };
+        let (here, earlier_tests) = mitigate.split_at(mitigated_here);
+        self.update_findings(conn, here, || written_down(mitigated, mitigated_args()))
+            .await?;
+        self.update_findings(conn, earlier_tests, || ids(mitigated, mitigated_args()))
+            .await?;
 
         // The created findings' events in one statement: a new finding's status is the call's
         // (active / verified) or, suppressed by the scanner, a false positive — the words
@@ -734,7 +809,7 @@ impl Store {
         let mut q = Sql::new(
             "INSERT INTO findings (test_id, engagement_id, product_id, fingerprint, title, severity, \
              active, verified, false_p, is_open, created_import_id, first_seen, last_seen, updated_at, sla_due, \
-             category, scanner, location) VALUES ",
+             category, scanner, location, seen_in_last_import) VALUES ",
         );
         for (i, item) in chunk.iter().enumerate() {
             let f = &item.finding;
@@ -746,7 +821,7 @@ impl Store {
             } else {
                 status
             };
-            let args: [Arg; 18] = [
+            let args: [Arg; 19] = [
                 test_id.into(),
                 resolved.engagement_id.into(),
                 resolved.product_id.into(),
@@ -765,6 +840,7 @@ impl Store {
                 f.category.as_str().into(),
                 f.scanner.name.as_str().into(),
                 crate::queue::location_text(f).into(),
+                true.into(),
             ];
             q.list(args);
         }
@@ -840,7 +916,8 @@ impl Store {
              CAST((CASE WHEN active THEN 1 ELSE 0 END) + (CASE WHEN verified THEN 2 ELSE 0 END) \
              + (CASE WHEN false_p THEN 4 ELSE 0 END) + (CASE WHEN out_of_scope THEN 8 ELSE 0 END) \
              + (CASE WHEN risk_accepted THEN 16 ELSE 0 END) + (CASE WHEN is_mitigated THEN 32 ELSE 0 END) \
-             + (CASE WHEN duplicate THEN 64 ELSE 0 END) + (CASE WHEN permanently_closed THEN 128 ELSE 0 END) AS TEXT) \
+             + (CASE WHEN duplicate THEN 64 ELSE 0 END) + (CASE WHEN permanently_closed THEN 128 ELSE 0 END) \
+             + (CASE WHEN seen_in_last_import THEN 256 ELSE 0 END) AS TEXT) \
              || '|' || COALESCE(closed_as, '') || '|' || COALESCE(risk_accepted_until, ''), ',') AS packed \
              FROM findings WHERE test_id = "
         ))
@@ -881,6 +958,7 @@ impl Store {
                     id,
                     severity,
                     status,
+                    seen_in_last_import: flag(256),
                 },
             );
         }

@@ -249,6 +249,11 @@ const MIGRATE_SQLITE: Migrations = Migrations(&[
         "finding changes",
         include_str!("../migrations/sqlite/0015_finding_changes.sql"),
     ),
+    (
+        16,
+        "findings seen in last import",
+        include_str!("../migrations/sqlite/0016_findings_seen_in_last_import.sql"),
+    ),
 ]);
 const MIGRATE_POSTGRES: Migrations = Migrations(&[
     (
@@ -325,6 +330,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         15,
         "finding text open",
         include_str!("../migrations/postgres/0015_finding_text_open.sql"),
+    ),
+    (
+        16,
+        "findings seen in last import",
+        include_str!("../migrations/postgres/0016_findings_seen_in_last_import.sql"),
     ),
 ]);
 

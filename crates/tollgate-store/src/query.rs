@@ -18,14 +18,16 @@ pub const MAX_LIST_PAGE: i64 = 5000;
 pub(crate) const FINDING_COLUMNS: &str = "f.id, f.product_id, f.engagement_id, f.test_id, d.data, \
      f.active, f.verified, f.false_p, f.out_of_scope, f.risk_accepted, f.risk_accepted_until, \
      f.is_mitigated, f.mitigated_at, f.mitigated_by, f.duplicate, f.permanently_closed, f.closed_as, \
-     f.priority, f.triaged, f.created_import_id, t.last_import_id, f.first_seen, f.last_seen, \
+     f.priority, f.triaged, f.created_import_id, t.last_import_id, f.first_seen, \
+     CASE WHEN f.seen_in_last_import THEN COALESCE(li.created_at, f.last_seen) ELSE f.last_seen END AS last_seen, \
      f.updated_at, f.sla_due, ci.scan_date";
 
-/// The finding, its test, its JSON and the import that created it (its `scan_date` is the
-/// finding's date, as DefectDojo sets it).
+/// The finding, its test, its JSON, the import that created it (its `scan_date` is the
+/// finding's date, as DefectDojo sets it) and its test's last import (the finding's `last_seen`
+/// when that import reported it: migration 0016).
 pub(crate) const FINDING_FROM: &str =
     " FROM findings f JOIN tests t ON t.id = f.test_id JOIN finding_data d ON d.finding_id = f.id \
-     LEFT JOIN imports ci ON ci.id = f.created_import_id";
+     LEFT JOIN imports ci ON ci.id = f.created_import_id LEFT JOIN imports li ON li.id = t.last_import_id";
 
 pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
     let id = get_i64(row, "id")?;

@@ -180,6 +180,157 @@ async fn reimport_creates_untouches_closes_and_reactivates() {
     }
 }
 
+/// Each finding's `last_seen` by title, from the list and from the single-finding read.
+async fn last_seen_by_title(s: &Store, test_id: i64) -> std::collections::BTreeMap<String, i64> {
+    let q = ListQuery {
+        limit: 100,
+        test_id: Some(test_id),
+        ..ListQuery::default()
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for f in s.findings(&q).await.unwrap().results {
+        let one = s.finding(f.id).await.unwrap().unwrap();
+        assert_eq!(one.last_seen, f.last_seen, "{}", f.finding.title);
+        out.insert(f.finding.title.replace("Title ", ""), f.last_seen);
+    }
+    out
+}
+
+/// `last_seen` is the time of the last import that reported the finding. An import writes it
+/// only when it misses a finding its test's last import reported, or reports one that import
+/// missed (migration 0016): every way in and out of "seen by the last import" is here.
+#[tokio::test]
+async fn last_seen_is_the_time_of_the_last_import_that_reported_the_finding() {
+    for db in backends().await {
+        let s = &db.store;
+        let n = db.name;
+        let all = || {
+            vec![
+                finding("a1", Severity::High),
+                finding("b2", Severity::Low),
+                finding("c3", Severity::Critical),
+            ]
+        };
+        let first = s.import(reimport(1_000), all()).await.unwrap();
+        let t = first.test_id;
+        let expect = |pairs: &[(&str, i64)]| -> std::collections::BTreeMap<String, i64> {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        assert_eq!(
+            last_seen_by_title(s, t).await,
+            expect(&[("a1", 1_000), ("b2", 1_000), ("c3", 1_000)]),
+            "{n}"
+        );
+        // c3 missed and left open (no close_old_findings): it keeps 1000.
+        let mut keep_open = reimport(2_000);
+        keep_open.close_old_findings = false;
+        s.import(
+            keep_open,
+            vec![finding("a1", Severity::High), finding("b2", Severity::Low)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            last_seen_by_title(s, t).await,
+            expect(&[("a1", 2_000), ("b2", 2_000), ("c3", 1_000)]),
+            "{n}"
+        );
+        // b2 missed and closed: it keeps 2000; c3, missed twice, still 1000.
+        s.import(reimport(3_000), vec![finding("a1", Severity::High)])
+            .await
+            .unwrap();
+        assert_eq!(
+            last_seen_by_title(s, t).await,
+            expect(&[("a1", 3_000), ("b2", 2_000), ("c3", 1_000)]),
+            "{n}"
+        );
+        // Both back (reactivated): seen now.
+        s.import(reimport(4_000), all()).await.unwrap();
+        assert_eq!(
+            last_seen_by_title(s, t).await,
+            expect(&[("a1", 4_000), ("b2", 4_000), ("c3", 4_000)]),
+            "{n}"
+        );
+        // Untouched by an identical reimport: each one moves to its time, written or not.
+        s.import(reimport(5_000), all()).await.unwrap();
+        assert_eq!(
+            last_seen_by_title(s, t).await,
+            expect(&[("a1", 5_000), ("b2", 5_000), ("c3", 5_000)]),
+            "{n}"
+        );
+        // A row as migration 0016 found it (its time stored, not flagged): read as stored, and
+        // the next import that reports it moves it on.
+        tollgate_store::testing::execute(
+            s,
+            &format!(
+                "UPDATE findings SET last_seen = 4500, seen_in_last_import = {} WHERE fingerprint = '{:0>32}'",
+                if n == "postgres" { "FALSE" } else { "0" },
+                "a1"
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(last_seen_by_title(s, t).await["a1"], 4_500, "{n}");
+        // A triage-closed finding the scan no longer reports keeps the time it was last seen.
+        let b2 = s
+            .findings(&ListQuery {
+                limit: 100,
+                test_id: Some(t),
+                ..ListQuery::default()
+            })
+            .await
+            .unwrap()
+            .results
+            .into_iter()
+            .find(|f| f.finding.title == "Title b2")
+            .unwrap();
+        tollgate_store::testing::execute(
+            s,
+            &format!(
+                "UPDATE findings SET false_p = {0}, active = {1}, is_open = {1} WHERE id = {2}",
+                if n == "postgres" { "TRUE" } else { "1" },
+                if n == "postgres" { "FALSE" } else { "0" },
+                b2.id
+            ),
+        )
+        .await
+        .unwrap();
+        s.import(
+            reimport(6_000),
+            vec![
+                finding("a1", Severity::High),
+                finding("c3", Severity::Critical),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            last_seen_by_title(s, t).await,
+            expect(&[("a1", 6_000), ("b2", 5_000), ("c3", 6_000)]),
+            "{n}"
+        );
+        // An import into a new test that closes what the earlier test had: the earlier test's
+        // findings keep their times (their test's last import did not change).
+        let mut new_test = reimport(7_000);
+        new_test.mode = ImportMode::Import;
+        let second = s
+            .import(new_test, vec![finding("c3", Severity::Critical)])
+            .await
+            .unwrap();
+        assert_ne!(second.test_id, t, "{n}");
+        assert_eq!(
+            last_seen_by_title(s, t).await,
+            expect(&[("a1", 6_000), ("b2", 5_000), ("c3", 6_000)]),
+            "{n}"
+        );
+        assert_eq!(
+            last_seen_by_title(s, second.test_id).await,
+            expect(&[("c3", 7_000)]),
+            "{n}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn triage_closed_findings_never_reopen_and_titles_stay() {
     for db in backends().await {
