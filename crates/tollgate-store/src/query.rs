@@ -182,6 +182,22 @@ impl Store {
         .await
     }
 
+    /// Every product's id and name, in id order (only `only`'s when given: a product-limited
+    /// viewer), for pages that name products: one statement, no count, no page limit.
+    pub async fn product_names_by_id(&self, only: Option<i64>) -> Result<Vec<(i64, String)>> {
+        let mut q = Sql::new("SELECT id, name FROM products");
+        if let Some(p) = only {
+            q.push(" WHERE id = ").arg(p);
+        }
+        q.push(" ORDER BY id");
+        q.query(self.backend)?
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((get_i64(r, "id")?, get_str(r, "name")?)))
+            .collect()
+    }
+
     pub async fn engagements(&self, q: &ListQuery) -> Result<Page<Engagement>> {
         let mut w = Sql::new(" FROM engagements WHERE 1 = 1");
         if let Some(p) = q.restrict_to_product {

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use tollgate_model::{Category, Severity, Tag};
 use tollgate_store::{
-    location_text, BulkAction, BulkOutcome, BulkTarget, FindingFilter, ListQuery, Priority,
-    QueueSort, Scope, SlaState, StatusFilter, StoreError, StoredFinding, BULK_CAP, MAX_LIST_PAGE,
+    location_text, BulkAction, BulkOutcome, BulkTarget, FindingFilter, Priority, QueueSort, Scope,
+    SlaState, StatusFilter, StoreError, StoredFinding, BULK_CAP,
 };
 
 /// Rows per page unless `per_page` says otherwise.
@@ -255,16 +255,11 @@ fn view_of(uri: &Uri, v: &Viewer) -> Result<View, String> {
 
 /// The names of the products the viewer may see.
 async fn product_names(state: &AppState, v: &Viewer) -> Result<HashMap<i64, String>, StoreError> {
-    let q = ListQuery {
-        limit: MAX_LIST_PAGE,
-        restrict_to_product: v.restriction(),
-        ..ListQuery::default()
-    };
-    let products = state.store.products(&q).await?;
-    Ok(products
-        .results
+    Ok(state
+        .store
+        .product_names_by_id(v.restriction())
+        .await?
         .into_iter()
-        .map(|p| (p.id, p.name))
         .collect())
 }
 
