@@ -336,6 +336,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         "findings seen in last import",
         include_str!("../migrations/postgres/0016_findings_seen_in_last_import.sql"),
     ),
+    (
+        17,
+        "finding update triggers",
+        include_str!("../migrations/postgres/0017_finding_update_triggers.sql"),
+    ),
 ]);
 
 impl Migrations {
