@@ -373,6 +373,17 @@ pub async fn tally_drift(store: &crate::Store) -> crate::Result<Vec<String>> {
     Ok(drift)
 }
 
+/// A setting of a pooled PostgreSQL connection (`current_setting`).
+pub async fn postgres_setting(store: &crate::Store, name: &str) -> crate::Result<String> {
+    let row = crate::sql::Sql::new("SELECT current_setting(")
+        .arg(name)
+        .push(") AS value")
+        .query(store.backend)?
+        .fetch_one(&store.pool)
+        .await?;
+    crate::sql::get_str(&row, "value")
+}
+
 /// Runs one SQL statement on the store's database (a test's deliberate damage or repair).
 pub async fn execute(store: &crate::Store, sql: &str) -> crate::Result<u64> {
     Ok(store.pool.execute(sql).await?.rows_affected())

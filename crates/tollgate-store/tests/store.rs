@@ -331,6 +331,36 @@ async fn last_seen_is_the_time_of_the_last_import_that_reported_the_finding() {
     }
 }
 
+/// PostgreSQL plans the hub's reads with a random page read at 1.1 sequential ones, unless the
+/// operator set a value (server, database or role): then theirs stands.
+#[tokio::test]
+async fn postgres_random_page_cost_is_lowered_unless_the_operator_set_it() {
+    let Ok(base) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
+        eprintln!("SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = tollgate_store::testing::fresh_postgres_database(&base)
+        .await
+        .expect("create a test database");
+    let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+    let cost = tollgate_store::testing::postgres_setting(&store, "random_page_cost")
+        .await
+        .unwrap();
+    assert_eq!(cost, "1.1");
+    let db = url.rsplit('/').next().unwrap();
+    tollgate_store::testing::execute(
+        &store,
+        &format!("ALTER DATABASE \"{db}\" SET random_page_cost = 3"),
+    )
+    .await
+    .unwrap();
+    let again = Store::open(&url, StoreOptions::default()).await.unwrap();
+    let cost = tollgate_store::testing::postgres_setting(&again, "random_page_cost")
+        .await
+        .unwrap();
+    assert_eq!(cost, "3", "the database's own setting stands");
+}
+
 #[tokio::test]
 async fn triage_closed_findings_never_reopen_and_titles_stay() {
     for db in backends().await {
