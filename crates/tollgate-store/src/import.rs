@@ -573,7 +573,10 @@ impl Store {
         .await?;
         // Missed by this import: their `last_seen` is no longer the last import's time, so it
         // is written, as the time of the import before this one (which reported them).
+        let (here, earlier_tests) = mitigate.split_at(mitigated_here);
         let last_import_time = match test.last_import_id {
+            // Nothing to write down (an identical reimport): no question to ask.
+            _ if missed.is_empty() && here.is_empty() => None,
             Some(id) => Sql::new("SELECT created_at FROM imports WHERE id = ")
                 .arg(id)
                 .query(self.backend)?
@@ -648,7 +651,6 @@ impl Store {
                 now.into(),
             ]
         };
-        let (here, earlier_tests) = mitigate.split_at(mitigated_here);
         self.update_findings(conn, here, || written_down(mitigated, mitigated_args()))
             .await?;
         self.update_findings(conn, earlier_tests, || ids(mitigated, mitigated_args()))
