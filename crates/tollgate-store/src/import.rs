@@ -267,19 +267,12 @@ impl Store {
     ) -> Result<ImportOutcome> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
-        let outcome = self.import_in(&mut tx, &req, &mut batches).await?;
+        let (outcome, written) = self.import_in(&mut tx, &req, &mut batches).await?;
         tx.commit().await?;
         // Still the writer's turn: ANALYZE writes. Usually nothing to do (three lookups); when
         // the findings doubled, a full ANALYZE (3 s on a 1M-finding hub, log2(n) times).
         self.refresh_statistics().await;
-        // Every finding of the test was inserted or updated, and the closed ones too.
-        let written = outcome.statistics.after.total.total
-            + outcome
-                .statistics
-                .delta
-                .as_ref()
-                .map_or(0, |d| d.closed.total.total);
-        self.vacuum_after_import(written).await;
+        self.vacuum_after_writes(written).await;
         Ok(outcome)
     }
 
@@ -288,7 +281,7 @@ impl Store {
         conn: &mut AnyConnection,
         req: &ImportRequest,
         batches: &mut Batches,
-    ) -> Result<ImportOutcome> {
+    ) -> Result<(ImportOutcome, i64)> {
         let now = req.now;
         let mut resolved = self.resolve_target(conn, req).await?;
         self.lock_products(conn, &[resolved.product_id]).await?;
@@ -743,6 +736,10 @@ impl Store {
             .await?;
         crate::events::add_open_deltas(self.backend, conn, now, open_deltas).await?;
 
+        // The findings' rows this import wrote: created, reported again after a miss, missed,
+        // reopened (an expired acceptance among them) and closed. The untouched ones it did not.
+        let written = delta.created.total.total
+            + (touch.len() + missed.len() + reactivate.len() + mitigate.len()) as i64;
         let statistics = if is_reimport {
             ImportStatistics {
                 before: Some(before),
@@ -757,7 +754,7 @@ impl Store {
             }
         };
         let Test { id, title, .. } = test;
-        Ok(ImportOutcome {
+        let outcome = ImportOutcome {
             import_id,
             product_type_id: resolved.product_type_id,
             product_id: resolved.product_id,
@@ -770,7 +767,8 @@ impl Store {
             duplicates_in_report,
             not_reactivated,
             warnings: resolved.warnings,
-        })
+        };
+        Ok((outcome, written))
     }
 
     /// `UPDATE findings SET … WHERE id IN (…)` over `ids`, in batches; `set` makes the statement up

@@ -1615,6 +1615,8 @@ impl Store {
         // Written last in the transaction (see events::add_open_deltas).
         crate::events::add_open_deltas(self.backend, &mut tx, now, deltas).await?;
         tx.commit().await?;
+        drop(_guard);
+        self.vacuum_after_writes(outcome.changed).await;
         Ok(outcome)
     }
 }

@@ -283,16 +283,26 @@ pub async fn table_options(store: &crate::Store, table: &str) -> crate::Result<O
     Ok(options)
 }
 
-/// Whether PostgreSQL has vacuumed `table` (by hand or by autovacuum) since it was made.
-pub async fn vacuumed(store: &crate::Store, table: &str) -> crate::Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_stat_user_tables WHERE relname = $1 \
-         AND (last_vacuum IS NOT NULL OR last_autovacuum IS NOT NULL)",
+/// How many times PostgreSQL has vacuumed `table` (by hand or by autovacuum) since it was made.
+pub async fn vacuum_count(store: &crate::Store, table: &str) -> crate::Result<i64> {
+    let n: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(vacuum_count + autovacuum_count AS BIGINT) FROM pg_stat_user_tables \
+         WHERE relname = $1",
     )
     .bind(table)
-    .fetch_one(&store.pool)
+    .fetch_optional(&store.pool)
     .await?;
-    Ok(n > 0)
+    Ok(n.unwrap_or(0))
+}
+
+/// PostgreSQL: the findings' rows written since the store's last `VACUUM (ANALYZE)` of them
+/// began, and whether one is running now (`Store::vacuum_after_writes`).
+pub fn vacuum_state(store: &crate::Store) -> (i64, bool) {
+    use std::sync::atomic::Ordering;
+    (
+        store.written_since_vacuum.load(Ordering::Acquire),
+        store.vacuuming.load(Ordering::Acquire),
+    )
 }
 
 /// The rows where the tallies (migration 0012) differ from counting the findings: for
