@@ -150,7 +150,7 @@ pub struct Store {
     write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
     /// SQLite files: the direct read path of finding pages (None in memory and on PostgreSQL).
     reader: Option<Arc<sqlite_read::SqliteReader>>,
-    /// PostgreSQL: a `VACUUM (ANALYZE)` of the findings' tables is running (see
+    /// PostgreSQL: a vacuum after writes is running (see
     /// [`Store::vacuum_after_import`]); one at a time per process.
     vacuuming: Arc<std::sync::atomic::AtomicBool>,
     /// PostgreSQL: findings' rows this process wrote (imports, bulk triage) since its last
@@ -631,11 +631,13 @@ impl Store {
     ///   map is stale: 450 ms instead of 82 ms p99 on a 1M-finding hub (docs/benchmarks.md). The
     ///   rows add up over writes, as autovacuum's threshold does: a reimport that changes 2% of
     ///   the hub does not vacuum it each time, three of them do;
-    /// - otherwise `VACUUM (ANALYZE)` of the small tables every write rewrites ([`SMALL_VACUUM`]:
-    ///   the tallies, the products' counts, the tests): a write leaves hundreds of dead versions of
+    /// - otherwise `VACUUM` of the small tables every write rewrites ([`SMALL_VACUUM`]: the
+    ///   tallies, the products' counts, the tests): a write leaves hundreds of dead versions of
     ///   their few rows (updated many times in one transaction, so never pruned in place), and
     ///   after 40 reimports reading the 30 tallies of a facet read 1,379 pages instead of 14
-    ///   (~30 ms of vacuum puts that right).
+    ///   (~30 ms of vacuum puts that right). Without `ANALYZE`, which would take transaction ids:
+    ///   the queue remembers its counts by the transactions committed, and each one makes every
+    ///   remembered count be counted again.
     ///
     /// Autovacuum would do both, but comes a minute or more later, and some servers run with it
     /// off. Best effort: a failure is logged (and the rows stay counted).
@@ -658,24 +660,21 @@ impl Store {
         if self.vacuuming.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (tables, pending) = if needs_vacuum(pending, total) {
+        let (statement, pending) = if needs_vacuum(pending, total) {
             // What is written from now on counts towards the next one.
             (
-                LARGE_VACUUM,
+                format!("VACUUM (ANALYZE) {LARGE_VACUUM}"),
                 self.written_since_vacuum.swap(0, Ordering::AcqRel),
             )
         } else {
-            (SMALL_VACUUM, 0)
+            (format!("VACUUM {SMALL_VACUUM}"), 0)
         };
         let pool = self.pool.clone();
         let running = self.vacuuming.clone();
         let written_since = self.written_since_vacuum.clone();
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            match sqlx::raw_sql(&format!("VACUUM (ANALYZE) {tables}"))
-                .execute(&pool)
-                .await
-            {
+            match sqlx::raw_sql(&statement).execute(&pool).await {
                 Ok(_) if pending > 0 => tracing::info!(
                     written = pending,
                     total,
@@ -688,7 +687,7 @@ impl Store {
                 ),
                 Err(e) => {
                     written_since.fetch_add(pending, Ordering::AcqRel);
-                    tracing::warn!(error = %e, tables, "VACUUM after a write failed")
+                    tracing::warn!(error = %e, statement, "VACUUM after a write failed")
                 }
             }
             running.store(false, Ordering::Release);

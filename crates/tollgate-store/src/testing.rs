@@ -295,6 +295,18 @@ pub async fn vacuum_count(store: &crate::Store, table: &str) -> crate::Result<i6
     Ok(n.unwrap_or(0))
 }
 
+/// How many times PostgreSQL has analyzed `table` (by hand or by autovacuum) since it was made.
+pub async fn analyze_count(store: &crate::Store, table: &str) -> crate::Result<i64> {
+    let n: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(analyze_count + autoanalyze_count AS BIGINT) FROM pg_stat_user_tables \
+         WHERE relname = $1",
+    )
+    .bind(table)
+    .fetch_optional(&store.pool)
+    .await?;
+    Ok(n.unwrap_or(0))
+}
+
 /// PostgreSQL: the findings' rows written since the store's last `VACUUM (ANALYZE)` of them
 /// began, and whether one is running now (`Store::vacuum_after_writes`).
 pub fn vacuum_state(store: &crate::Store) -> (i64, bool) {
