@@ -283,28 +283,23 @@ pub async fn table_options(store: &crate::Store, table: &str) -> crate::Result<O
     Ok(options)
 }
 
-/// How many times PostgreSQL has vacuumed `table` (by hand or by autovacuum) since it was made.
-pub async fn vacuum_count(store: &crate::Store, table: &str) -> crate::Result<i64> {
-    let n: Option<i64> = sqlx::query_scalar(
-        "SELECT CAST(vacuum_count + autovacuum_count AS BIGINT) FROM pg_stat_user_tables \
+/// How many times PostgreSQL has vacuumed and analyzed `table` (by hand or by autovacuum) since
+/// it was made.
+pub async fn maintenance_counts(store: &crate::Store, table: &str) -> crate::Result<(i64, i64)> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT CAST(vacuum_count + autovacuum_count AS BIGINT), \
+         CAST(analyze_count + autoanalyze_count AS BIGINT) FROM pg_stat_user_tables \
          WHERE relname = $1",
     )
     .bind(table)
     .fetch_optional(&store.pool)
     .await?;
-    Ok(n.unwrap_or(0))
+    Ok(row.unwrap_or((0, 0)))
 }
 
-/// How many times PostgreSQL has analyzed `table` (by hand or by autovacuum) since it was made.
-pub async fn analyze_count(store: &crate::Store, table: &str) -> crate::Result<i64> {
-    let n: Option<i64> = sqlx::query_scalar(
-        "SELECT CAST(analyze_count + autoanalyze_count AS BIGINT) FROM pg_stat_user_tables \
-         WHERE relname = $1",
-    )
-    .bind(table)
-    .fetch_optional(&store.pool)
-    .await?;
-    Ok(n.unwrap_or(0))
+/// How many times PostgreSQL has vacuumed `table` since it was made.
+pub async fn vacuum_count(store: &crate::Store, table: &str) -> crate::Result<i64> {
+    Ok(maintenance_counts(store, table).await?.0)
 }
 
 /// PostgreSQL: the findings' rows written since the store's last `VACUUM (ANALYZE)` of them
