@@ -151,7 +151,7 @@ pub struct Store {
     /// SQLite files: the direct read path of finding pages (None in memory and on PostgreSQL).
     reader: Option<Arc<sqlite_read::SqliteReader>>,
     /// PostgreSQL: a vacuum after writes is running (see
-    /// [`Store::vacuum_after_import`]); one at a time per process.
+    /// [`Store::vacuum_after_writes`]); one at a time per process.
     vacuuming: Arc<std::sync::atomic::AtomicBool>,
     /// PostgreSQL: findings' rows this process wrote (imports, bulk triage) since its last
     /// `VACUUM (ANALYZE)` of them began; see [`Store::vacuum_after_writes`].
