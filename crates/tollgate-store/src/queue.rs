@@ -534,6 +534,13 @@ impl FindingFilter {
     /// severity, status, scanner, category), over `alias`: `findings` (`f`) or a tally table
     /// (`t`). One function for both, so a count from the tallies and the list select the same
     /// findings.
+    /// The rank of the one severity the filter asks for, if it asks for one.
+    fn single_severity_rank(&self) -> Option<i64> {
+        let mut ranks = self.severities.iter().map(|v| severity_rank(*v));
+        let first = ranks.next()?;
+        ranks.all(|r| r == first).then_some(first)
+    }
+
     fn push_tallied(&self, s: &mut Sql, alias: &str) {
         if let Some(p) = self.restrict_to_product {
             s.push(&format!(" AND {alias}.product_id = ")).arg(p);
@@ -1224,6 +1231,15 @@ impl Store {
                 .push(&format!(" LIMIT {window}) f WHERE 1 = 1"));
             p.filter
                 .push_untallied(&mut q, p.now, PageForm::Window, p.text, backend);
+            // One severity asked for: said again outside. PostgreSQL drops a column the WHERE
+            // fixes from the subquery's order, and without the equality here it no longer sees
+            // that order as the page's and sorts the whole window first
+            // (`since=…&severity=low`: 1,024 findings read and sorted for 50; 1.4 → 0.5 ms).
+            if let Some(rank) = p.filter.single_severity_rank() {
+                if keys.iter().any(|(_, name, _)| *name == "severity") {
+                    q.push(&format!(" AND f.severity = {rank}"));
+                }
+            }
             q.push(&format!(" ORDER BY {}", outer.join(", ")))
                 .push(&p.limit());
             let rows = self.findings_of(&mut conn, &rows_of(&q)).await?;
@@ -1703,6 +1719,27 @@ fn sqlite_findings(conn: &rusqlite::Connection, ids: &[i64]) -> Result<Vec<Store
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_severity_asked_for_is_known_as_one() {
+        let with = |severities: Vec<Severity>| FindingFilter {
+            severities,
+            ..FindingFilter::default()
+        };
+        assert_eq!(with(vec![]).single_severity_rank(), None);
+        assert_eq!(
+            with(vec![Severity::Low]).single_severity_rank(),
+            Some(severity_rank(Severity::Low))
+        );
+        assert_eq!(
+            with(vec![Severity::High, Severity::High]).single_severity_rank(),
+            Some(severity_rank(Severity::High))
+        );
+        assert_eq!(
+            with(vec![Severity::High, Severity::Low]).single_severity_rank(),
+            None
+        );
+    }
 
     #[test]
     fn snapshots_that_see_the_same_commits_give_one_key() {
