@@ -530,10 +530,6 @@ impl FindingFilter {
         Some(s)
     }
 
-    /// ` AND …` for the filters over columns the tallies keep too (products and their labels,
-    /// severity, status, scanner, category), over `alias`: `findings` (`f`) or a tally table
-    /// (`t`). One function for both, so a count from the tallies and the list select the same
-    /// findings.
     /// The rank of the one severity the filter asks for, if it asks for one.
     fn single_severity_rank(&self) -> Option<i64> {
         let mut ranks = self.severities.iter().map(|v| severity_rank(*v));
@@ -541,6 +537,10 @@ impl FindingFilter {
         ranks.all(|r| r == first).then_some(first)
     }
 
+    /// ` AND …` for the filters over columns the tallies keep too (products and their labels,
+    /// severity, status, scanner, category), over `alias`: `findings` (`f`) or a tally table
+    /// (`t`). One function for both, so a count from the tallies and the list select the same
+    /// findings.
     fn push_tallied(&self, s: &mut Sql, alias: &str) {
         if let Some(p) = self.restrict_to_product {
             s.push(&format!(" AND {alias}.product_id = ")).arg(p);
