@@ -344,6 +344,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         "finding update triggers",
         include_str!("../migrations/postgres/0017_finding_update_triggers.sql"),
     ),
+    (
+        18,
+        "product changes",
+        include_str!("../migrations/postgres/0018_product_changes.sql"),
+    ),
 ]);
 
 impl Migrations {
@@ -635,9 +640,9 @@ impl Store {
     ///   tallies, the products' counts, the tests): a write leaves hundreds of dead versions of
     ///   their few rows (updated many times in one transaction, so never pruned in place), and
     ///   after 40 reimports reading the 30 tallies of a facet read 1,379 pages instead of 14
-    ///   (~30 ms of vacuum puts that right). Without `ANALYZE`, which would take transaction ids:
-    ///   the queue remembers its counts by the transactions committed, and each one makes every
-    ///   remembered count be counted again.
+    ///   (~30 ms of vacuum puts that right). Without `ANALYZE`: the statistics of these few rows
+    ///   barely move, and it takes transaction ids (when the queue still remembered its counts by
+    ///   the transactions committed, each vacuum made every remembered count be counted again).
     ///
     /// Autovacuum would do both, but comes a minute or more later, and some servers run with it
     /// off. Best effort: a failure is logged (and the rows stay counted).

@@ -334,34 +334,92 @@ impl TrigramCounts {
 }
 
 /// Counts of filters that had to read their findings (text, an SLA state, a first-seen day, two
-/// facets), by the data they were counted on: SQLite's `finding_changes` number (migration 0015)
-/// or PostgreSQL's snapshot, read in the page's own snapshot. The same number means the same
-/// findings, so the count read back is the count the page's list agrees with. A second page, a
-/// shared view or a refresh then costs a page, not a count of 94k findings (100 ms).
+/// facets), by the data they were counted on, read in the page's own snapshot:
+/// - SQLite: one part, the whole hub, named by its `finding_changes` number (migration 0015);
+/// - PostgreSQL: one part per product, named by the product's `changes` number (migration
+///   0018), so that a write to one product makes only that product's part be counted again (a
+///   reimport into one product of ten: a tenth of the rows; `q=sql-injection` had read all 25k
+///   pages of `finding_text` holding it after every commit).
 ///
-/// Each entry is a cell that the first reader of a key fills: on PostgreSQL the others asking the
-/// same count of the same snapshot meanwhile wait for it rather than count again (after a write,
-/// eight people on one view counted eight times at once: 0.6 s at p99 during reimports).
+/// The same number means the same findings, so the count read back is the count the page's list
+/// agrees with. A second page, a shared view or a refresh then costs a page, not a count of 94k
+/// findings (100 ms). Numbers only grow: a part is kept at the newest number asked, and a reader
+/// of an older snapshot counts without remembering.
+///
+/// Each entry is a cell that the first reader fills: the others asking the same count of the
+/// same data meanwhile wait for it rather than count again (after a write, eight people on one
+/// view counted eight times at once: 0.6 s at p99 during reimports).
 #[derive(Default)]
-pub(crate) struct CountCache(std::collections::HashMap<(String, String), CountCell>);
+pub(crate) struct CountCache {
+    counts: std::collections::HashMap<String, std::collections::HashMap<i64, (i64, CountCell)>>,
+    /// Parts held across all counts.
+    parts: usize,
+}
 
 type CountCell = std::sync::Arc<tokio::sync::OnceCell<i64>>;
 
+/// At most this many parts are remembered (whole counts of every view a hub's people ask): past
+/// it, start over rather than age them.
+const COUNT_CACHE_PARTS: usize = 100_000;
+
 impl CountCache {
-    /// The key of `count` on the data named `data`.
-    fn key(data: &str, count: &Sql) -> (String, String) {
-        (
-            data.to_string(),
-            format!("{}\u{0}{:?}", count.text, count.args),
-        )
+    /// The key of `count`: its text and arguments.
+    fn key(count: &Sql) -> String {
+        format!("{}\u{0}{:?}", count.text, count.args)
     }
-    /// The cell of `key`, new and empty when none was asked for yet.
-    fn cell(&mut self, key: (String, String)) -> CountCell {
-        // Entries of older data are never asked again: start over rather than age them.
-        if self.0.len() >= 256 && !self.0.contains_key(&key) {
-            self.0.clear();
+    /// The cell of part `part` of the count `key` on the data numbered `data`, new and empty when
+    /// none was asked for yet.
+    fn cell(&mut self, key: &str, part: i64, data: i64) -> CountCell {
+        if let Some((held, cell)) = self.counts.get(key).and_then(|parts| parts.get(&part)) {
+            if *held == data {
+                return cell.clone();
+            }
+            if *held > data {
+                // An older snapshot: its count is its own.
+                return CountCell::default();
+            }
         }
-        self.0.entry(key).or_default().clone()
+        if self.parts >= COUNT_CACHE_PARTS || self.counts.len() >= 256 {
+            self.counts.clear();
+            self.parts = 0;
+        }
+        let cell = CountCell::default();
+        let parts = self.counts.entry(key.to_string()).or_default();
+        if parts.insert(part, (data, cell.clone())).is_none() {
+            self.parts += 1;
+        }
+        cell
+    }
+}
+
+/// A count of a filter's findings that has to read them (remembered, `CountCache`): ` FROM … WHERE
+/// …` of the rows it counts, whose product is the column `product`.
+struct FindingCount {
+    from: Sql,
+    product: &'static str,
+}
+
+impl FindingCount {
+    /// `SELECT COUNT(*) AS n …`: the whole count.
+    fn total(&self) -> Sql {
+        let mut s = Sql::new("SELECT COUNT(*) AS n");
+        s.embed(&self.from);
+        s
+    }
+    /// `SELECT product_id, n …`: the count per product, of these products (`None`: of all).
+    fn by_product(&self, products: Option<&[i64]>) -> Sql {
+        let mut s = Sql::new(format!(
+            "SELECT {} AS product_id, COUNT(*) AS n",
+            self.product
+        ));
+        s.embed(&self.from);
+        if let Some(products) = products {
+            // Ids this code read from `products`: numbers in the text.
+            let ids: Vec<String> = products.iter().map(i64::to_string).collect();
+            s.push(&format!(" AND {} IN ({})", self.product, ids.join(", ")));
+        }
+        s.push(" GROUP BY 1");
+        s
     }
 }
 
@@ -515,6 +573,13 @@ impl FindingFilter {
         let mut s = Sql::new(format!(
             "SELECT CAST(COALESCE(SUM({column}), 0) AS BIGINT) AS n FROM products p WHERE 1 = 1"
         ));
+        self.push_product_scope(&mut s);
+        Some(s)
+    }
+
+    /// ` AND …` for the filters on products (by id, label or the viewer's limit), over
+    /// `products p`.
+    fn push_product_scope(&self, s: &mut Sql) {
         if let Some(r) = self.restrict_to_product {
             s.push(" AND p.id = ").arg(r);
         }
@@ -527,7 +592,18 @@ impl FindingFilter {
         if let Some(t) = &self.platform {
             s.push(" AND p.platform = ").arg(t.as_str());
         }
-        Some(s)
+    }
+
+    /// PostgreSQL: `SELECT … AS versions`, the products the filter may match with the number of
+    /// changes of each (migration 0018), as `id:changes,…` in id order: the data a remembered
+    /// count of the filter was counted on (`CountCache`).
+    fn product_versions(&self) -> Sql {
+        let mut s = Sql::new(
+            "SELECT COALESCE(string_agg(CAST(p.id AS TEXT) || ':' || CAST(p.changes AS TEXT), ',' \
+             ORDER BY p.id), '') AS versions FROM products p WHERE 1 = 1",
+        );
+        self.push_product_scope(&mut s);
+        s
     }
 
     /// The rank of the one severity the filter asks for, if it asks for one.
@@ -632,12 +708,12 @@ impl FindingFilter {
 
     /// PostgreSQL: when the filter is text (without a line feed) and at most products, their
     /// labels and an open / closed / all status group, its count from `finding_text` alone
-    /// (migration 0015: it holds each finding's product and open state): the SQL of that count,
-    /// else None. Its text is the title and the location, lower-cased, joined by a line feed, so
+    /// (migration 0015: it holds each finding's product and open state): that count, else
+    /// None. Its text is the title and the location, lower-cased, joined by a line feed, so
     /// a text without one is in it exactly when it is in the title or in the location, as the
     /// list tests it (`push_untallied`); the candidates' findings are not read (94,520 for
     /// `sql-injection` on a 1M-finding hub: 447 ms → ~120 ms).
-    fn text_count(&self) -> Option<Sql> {
+    fn text_count(&self) -> Option<FindingCount> {
         let text = self.text.as_deref().filter(|t| !t.is_empty())?;
         let only_products = FindingFilter {
             products: self.products.clone(),
@@ -657,10 +733,13 @@ impl FindingFilter {
         {
             return None;
         }
-        let mut s = Sql::new("SELECT COUNT(*) AS n FROM finding_text x WHERE x.text LIKE ");
+        let mut s = Sql::new(" FROM finding_text x WHERE x.text LIKE ");
         s.arg(like_pattern(text)).push(" ESCAPE '\\'");
         self.push_tallied(&mut s, "x");
-        Some(s)
+        Some(FindingCount {
+            from: s,
+            product: "x.product_id",
+        })
     }
 
     /// `FROM findings f WHERE …` of this filter, read through the filters' own indexes (counts,
@@ -886,38 +965,6 @@ pub struct BulkOutcome {
     pub missing: i64,
 }
 
-/// The transactions a PostgreSQL snapshot (`xmin:xmax:xip,…` of `pg_current_snapshot()`) sees
-/// as committed, written so that two snapshots that see the same ones give the same text: those
-/// below `xmax` and not in progress (`xip`). The transactions in progress at the top of the
-/// range are dropped with `xmax` (they are not seen either way), so that a writer that merely
-/// starts — an import takes its transaction id at its first write and holds it for seconds —
-/// does not make every remembered count be counted again; its commit does. Text that does not
-/// parse is kept as it is (a key of its own: at worst a count counted again).
-fn committed_set(snapshot: &str) -> String {
-    let parsed = (|| {
-        let mut parts = snapshot.split(':');
-        let _xmin: u64 = parts.next()?.parse().ok()?;
-        let mut xmax: u64 = parts.next()?.parse().ok()?;
-        let mut xip = parts
-            .next()?
-            .split(',')
-            .filter(|x| !x.is_empty())
-            .map(|x| x.parse::<u64>().ok())
-            .collect::<Option<Vec<u64>>>()?;
-        if parts.next().is_some() {
-            return None;
-        }
-        xip.sort_unstable();
-        while xip.last().is_some_and(|&x| x.checked_add(1) == Some(xmax)) {
-            xip.pop();
-            xmax -= 1;
-        }
-        let xip: Vec<String> = xip.iter().map(u64::to_string).collect();
-        Some(format!("{xmax}:{}", xip.join(",")))
-    })();
-    parsed.unwrap_or_else(|| snapshot.to_string())
-}
-
 /// What [`Store::postgres_queue_page`] reads: the page asked for, and the count and the WHERE
 /// clause `queue_page` wrote for it.
 struct PostgresPage<'a> {
@@ -929,8 +976,9 @@ struct PostgresPage<'a> {
     text: &'a TextSearch,
     /// `SELECT … AS n`: the count of the filter's findings.
     count: Sql,
-    /// Whether that count reads findings (remembered by snapshot) or sums tallies or counters.
-    remembered: bool,
+    /// That count per product, when it reads findings (remembered per product); None when it
+    /// sums tallies or counters.
+    remembered: Option<FindingCount>,
     /// `SELECT … AS n`: the number of findings, for filters the tallies do not keep (how the
     /// page is read depends on it); None for the others, which gather.
     all_findings: Option<Sql>,
@@ -979,17 +1027,24 @@ impl Store {
         let w = filter.where_clause(now, &text, self.backend);
         let cheap_count = filter.counter_count().or_else(|| filter.tally_count());
         // A count that reads the findings is remembered by the data it was counted on.
-        let remembered = cheap_count.is_none();
-        let count = cheap_count
-            .or_else(|| match self.backend {
-                Backend::Postgres => filter.text_count(),
-                Backend::Sqlite => None,
-            })
-            .unwrap_or_else(|| {
-                let mut count = Sql::new(format!("SELECT COUNT(*) AS n{}", w.text));
-                count.args = w.args.clone();
-                count
-            });
+        let (count, remembered) = match cheap_count {
+            Some(count) => (count, None),
+            None => {
+                let finding_count = match self.backend {
+                    Backend::Postgres => filter.text_count(),
+                    Backend::Sqlite => None,
+                }
+                .unwrap_or_else(|| {
+                    let mut from = Sql::new("");
+                    from.embed(&w);
+                    FindingCount {
+                        from,
+                        product: "f.product_id",
+                    }
+                });
+                (finding_count.total(), Some(finding_count))
+            }
+        };
         // A page of filters the tallies do not keep: how to read it depends on how many findings
         // match (page_form), out of how many.
         let untallied = filter.has_untallied();
@@ -1018,14 +1073,13 @@ impl Store {
             let budget = self.walk_budget.load(std::sync::atomic::Ordering::Relaxed);
             return reader.with(|conn| {
                 let tx = conn.unchecked_transaction()?;
-                let total: i64 = if remembered {
+                let total: i64 = if remembered.is_some() {
                     // The first read of the transaction: the snapshot every later read sees.
                     let data: i64 = tx
                         .prepare_cached("SELECT n FROM finding_changes WHERE id = 1")?
                         .query_row([], |r| r.get(0))?;
-                    let cell = self
-                        .count_cache()
-                        .cell(CountCache::key(&data.to_string(), &count));
+                    // One part: the whole hub.
+                    let cell = self.count_cache().cell(&CountCache::key(&count), 0, data);
                     match cell.get() {
                         Some(n) => *n,
                         None => {
@@ -1155,27 +1209,23 @@ impl Store {
             .await?;
         let mut first = Sql::new("SELECT (");
         first.embed(all_findings).push(") AS all_findings");
-        if p.remembered {
-            first.push(", CAST(pg_current_snapshot() AS TEXT) AS snapshot");
+        if p.remembered.is_some() {
+            first
+                .push(", (")
+                .embed(&p.filter.product_versions())
+                .push(") AS versions");
         } else {
             first.push(", (").embed(&p.count).push(") AS n");
         }
         let row = first.query(backend)?.fetch_one(&mut *conn).await?;
         let all = get_i64(&row, "all_findings")?;
-        let total = if p.remembered {
-            let snapshot = committed_set(&crate::sql::get_str(&row, "snapshot")?);
-            let cell = self
-                .count_cache()
-                .cell(CountCache::key(&snapshot, &p.count));
-            // The first to ask counts; the others of the same snapshot wait for its count (if
-            // it fails, the next in line counts).
-            *cell
-                .get_or_try_init(|| async {
-                    get_i64(&p.count.query(backend)?.fetch_one(&mut *conn).await?, "n")
-                })
-                .await?
-        } else {
-            get_i64(&row, "n")?
+        let total = match &p.remembered {
+            Some(count) => {
+                let versions = crate::sql::get_str(&row, "versions")?;
+                self.remembered_count(&mut conn, count, &p.count, &versions)
+                    .await?
+            }
+            None => get_i64(&row, "n")?,
         };
         if p.offset >= total {
             conn.commit().await?;
@@ -1251,6 +1301,96 @@ impl Store {
         let rows = self.findings_of(&mut conn, &rows_of(&gathered())).await?;
         conn.commit().await?;
         Ok((rows, total))
+    }
+
+    /// PostgreSQL: the count `count` (`total`, its whole) in the transaction of `conn`, as the
+    /// sum of its products' parts: each remembered under the product's number of changes that
+    /// `versions` gives (`id:changes,…`, `FindingFilter::product_versions`), the others counted
+    /// in one statement grouped by product. The first reader of a stale part counts every part
+    /// stale for it; the others asking meanwhile wait for that count (if it fails, the next in
+    /// line counts).
+    async fn remembered_count(
+        &self,
+        conn: &mut AnyConnection,
+        count: &FindingCount,
+        total: &Sql,
+        versions: &str,
+    ) -> Result<i64> {
+        let mut products = Vec::new();
+        for pair in versions.split(',').filter(|p| !p.is_empty()) {
+            let parsed = pair
+                .split_once(':')
+                .and_then(|(id, n)| Some((id.parse::<i64>().ok()?, n.parse::<i64>().ok()?)));
+            match parsed {
+                Some(product) => products.push(product),
+                None => {
+                    return Err(StoreError::Corrupt(format!(
+                        "a product's number of changes reads {pair:?}"
+                    )))
+                }
+            }
+        }
+        let cells: Vec<(i64, CountCell)> = {
+            let key = CountCache::key(total);
+            let mut cache = self.count_cache();
+            products
+                .iter()
+                .map(|&(id, changes)| (id, cache.cell(&key, id, changes)))
+                .collect()
+        };
+        let stale: Vec<i64> = cells
+            .iter()
+            .filter(|(_, cell)| !cell.initialized())
+            .map(|(id, _)| *id)
+            .collect();
+        let mut counted: std::collections::HashMap<i64, i64> = Default::default();
+        if let Some((first, first_cell)) = cells.iter().find(|(_, cell)| !cell.initialized()) {
+            first_cell
+                .get_or_try_init(|| async {
+                    // Every product stale: no list of them (the filter's own scope).
+                    let only = (stale.len() < cells.len()).then_some(stale.as_slice());
+                    for row in count
+                        .by_product(only)
+                        .query(self.backend)?
+                        .fetch_all(&mut *conn)
+                        .await?
+                    {
+                        counted.insert(get_i64(&row, "product_id")?, get_i64(&row, "n")?);
+                    }
+                    for (id, cell) in &cells {
+                        if id != first && stale.contains(id) {
+                            // Another reader may be filling it, with the same count.
+                            let _ = cell.set(counted.get(id).copied().unwrap_or(0));
+                        }
+                    }
+                    Ok::<i64, StoreError>(counted.get(first).copied().unwrap_or(0))
+                })
+                .await?;
+        }
+        let mut sum = 0i64;
+        for (id, cell) in &cells {
+            sum += match counted.get(id) {
+                Some(n) => *n,
+                // Remembered, filled meanwhile by another reader, or (rarely: its count failed,
+                // or it was stale for this reader only) counted alone.
+                None => {
+                    *cell
+                        .get_or_try_init(|| async {
+                            let rows = count
+                                .by_product(Some(&[*id]))
+                                .query(self.backend)?
+                                .fetch_all(&mut *conn)
+                                .await?;
+                            match rows.first() {
+                                Some(row) => get_i64(row, "n"),
+                                None => Ok(0),
+                            }
+                        })
+                        .await?
+                }
+            };
+        }
+        Ok(sum)
     }
 
     /// The findings `q` (from [`rows_of`]) reads, in its order.
@@ -1742,30 +1882,52 @@ mod tests {
     }
 
     #[test]
-    fn snapshots_that_see_the_same_commits_give_one_key() {
-        // Nothing running; then a writer takes id 105 (not seen by anyone yet): the same data.
-        assert_eq!(committed_set("105:105:"), committed_set("105:106:105"));
-        // A long writer (100) and a later one that starts: still the same.
+    fn a_remembered_part_is_kept_at_its_newest_number() {
+        let mut cache = CountCache::default();
+        let key = CountCache::key(&Sql::new("SELECT COUNT(*) AS n FROM findings f"));
+        let cell = cache.cell(&key, 7, 3);
+        cell.set(40).unwrap();
+        // The same product at the same number: the same count.
+        assert_eq!(cache.cell(&key, 7, 3).get(), Some(&40));
+        // Another product, or another count: their own.
+        assert_eq!(cache.cell(&key, 8, 3).get(), None);
+        let other = CountCache::key(&Sql::new("SELECT COUNT(*) AS n FROM findings g"));
+        assert_eq!(cache.cell(&other, 7, 3).get(), None);
+        // An older snapshot's number: counted apart, not remembered over the newer one.
+        cache.cell(&key, 7, 2).set(39).unwrap();
+        assert_eq!(cache.cell(&key, 7, 3).get(), Some(&40));
+        // A newer number: counted again, and kept.
+        assert_eq!(cache.cell(&key, 7, 4).get(), None);
+        cache.cell(&key, 7, 4).set(41).unwrap();
+        assert_eq!(cache.cell(&key, 7, 4).get(), Some(&41));
+        assert_eq!(cache.cell(&key, 7, 3).get(), None);
+        assert_eq!(cache.parts, 3);
+    }
+
+    #[test]
+    fn a_count_per_product_names_its_products() {
+        let count = FindingCount {
+            from: {
+                let mut from = Sql::new(" FROM finding_text x WHERE x.text LIKE ");
+                from.arg("%a%");
+                from
+            },
+            product: "x.product_id",
+        };
         assert_eq!(
-            committed_set("100:102:100"),
-            committed_set("100:104:100,102,103")
+            count.total().text,
+            "SELECT COUNT(*) AS n FROM finding_text x WHERE x.text LIKE $1"
         );
-        // 102 committed: other data.
-        assert_ne!(
-            committed_set("100:104:100,103"),
-            committed_set("100:104:100,102,103")
+        assert_eq!(
+            count.by_product(Some(&[3, 10])).text,
+            "SELECT x.product_id AS product_id, COUNT(*) AS n FROM finding_text x \
+             WHERE x.text LIKE $1 AND x.product_id IN (3, 10) GROUP BY 1"
         );
-        assert_ne!(
-            committed_set("100:102:100"),
-            committed_set("100:104:100,103")
+        assert_eq!(
+            count.by_product(None).text,
+            "SELECT x.product_id AS product_id, COUNT(*) AS n FROM finding_text x \
+             WHERE x.text LIKE $1 GROUP BY 1"
         );
-        assert_ne!(committed_set("105:105:"), committed_set("105:106:"));
-        // 100 committed, 101 not seen: other data than when 100 ran.
-        assert_ne!(committed_set("100:101:100"), committed_set("101:101:"));
-        assert_eq!(committed_set("101:102:101"), committed_set("101:101:"));
-        // Unparsable text is its own key.
-        assert_eq!(committed_set("x:y"), "x:y");
-        assert_eq!(committed_set("1:2:3:4"), "1:2:3:4");
     }
 
     #[test]

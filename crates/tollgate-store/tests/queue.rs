@@ -1253,8 +1253,10 @@ async fn a_remembered_count_follows_every_change_it_counts() {
     }
 }
 
-/// PostgreSQL remembers a count by the transactions its snapshot sees as committed: a writer
-/// that has begun (and holds a transaction id) does not change them, its commit does.
+/// PostgreSQL remembers a count per product under the product's number of changes, which a
+/// writer moves in its own transaction: a writer that has begun does not change what a reader's
+/// snapshot sees of it (nor does another that commits first without touching these findings), its
+/// commit does.
 #[tokio::test]
 async fn a_count_remembered_while_a_writer_runs_is_counted_again_at_its_commit() {
     for db in backends("writer").await {
@@ -1299,5 +1301,90 @@ async fn a_count_remembered_while_a_writer_runs_is_counted_again_at_its_commit()
         let after = page().await;
         assert_eq!(after.len(), before.len() - 1);
         assert!(after.iter().all(|f| f.id != closing));
+    }
+}
+
+/// PostgreSQL counts again only the products whose findings changed: a write to one product leaves
+/// the other products' parts of a remembered count as they were. Shown by a change the products'
+/// trigger does not see (it is disabled for that one statement): the count keeps the untouched
+/// product's part from before it, while the written product's part is counted again.
+#[tokio::test]
+async fn a_write_to_one_product_counts_only_that_product_again() {
+    for db in backends("per-product").await {
+        if db.name != "postgres" {
+            continue;
+        }
+        let s = &db.store;
+        let (shop, _app) = seed(s).await;
+        let module = FindingFilter {
+            text: Some("module".into()),
+            ..FindingFilter::default()
+        };
+        let count = || async {
+            s.queue_page(&module, QueueSort::SeverityDesc, 1, 1, T0)
+                .await
+                .unwrap()
+                .1
+        };
+        let listed = || async {
+            s.queue_ids(&module, QueueSort::SeverityDesc, T0)
+                .await
+                .unwrap()
+                .len() as i64
+        };
+        let before = count().await;
+        assert_eq!(before, listed().await);
+        let (in_shop, _) = s
+            .queue_page(
+                &FindingFilter {
+                    products: vec![shop],
+                    ..module.clone()
+                },
+                QueueSort::SeverityDesc,
+                1,
+                1,
+                T0,
+            )
+            .await
+            .unwrap();
+        let unseen = in_shop[0].id;
+        testing::begin_write(
+            s,
+            &format!(
+                "ALTER TABLE findings DISABLE TRIGGER products_changed_update; \
+                 UPDATE findings SET is_open = FALSE, active = FALSE WHERE id = {unseen}; \
+                 ALTER TABLE findings ENABLE TRIGGER products_changed_update"
+            ),
+        )
+        .await
+        .unwrap()
+        .commit()
+        .await
+        .unwrap();
+        assert_eq!(listed().await, before - 1);
+        assert_eq!(count().await, before, "the shop's part is remembered");
+        // An import into the app: its part is counted again, with its two new findings; the
+        // shop's stays as it was remembered.
+        s.import(
+            request("app", "Semgrep JSON Report", T0 + 43 * DAY),
+            [7101, 7104].map(|n| finding(n, "semgrep")).to_vec(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed().await, before + 1);
+        assert_eq!(
+            count().await,
+            before + 2,
+            "the app's part counted again, the shop's remembered"
+        );
+        // A write to the shop: its part too.
+        s.import(
+            request("shop", "ZAP Scan", T0 + 44 * DAY),
+            [7201].map(|n| finding(n, "zap")).to_vec(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(count().await, listed().await);
+        assert_eq!(count().await, before + 2);
     }
 }

@@ -2230,7 +2230,7 @@ async fn the_rows_imports_write_add_up_to_a_vacuum_on_postgres() {
         2,
         "the tallies after every write"
     );
-    // Without ANALYZE: its transaction ids would make the queue count its remembered counts again.
+    // Without ANALYZE: the findings' vacuum analyzes, the tallies' only vacuums.
     assert_eq!(
         tollgate_store::testing::maintenance_counts(&db.store, "facet_tallies")
             .await
