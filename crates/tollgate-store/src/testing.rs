@@ -297,6 +297,20 @@ pub async fn maintenance_counts(store: &crate::Store, table: &str) -> crate::Res
     Ok(row.unwrap_or((0, 0)))
 }
 
+/// PostgreSQL: each product's number of changes (migration 0018), by product id; empty on
+/// SQLite.
+pub async fn product_changes(
+    store: &crate::Store,
+) -> crate::Result<std::collections::BTreeMap<i64, i64>> {
+    if store.backend != crate::Backend::Postgres {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT id, changes FROM products")
+        .fetch_all(&store.pool)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// How many times PostgreSQL has vacuumed `table` since it was made.
 pub async fn vacuum_count(store: &crate::Store, table: &str) -> crate::Result<i64> {
     Ok(maintenance_counts(store, table).await?.0)

@@ -1388,3 +1388,96 @@ async fn a_write_to_one_product_counts_only_that_product_again() {
         assert_eq!(count().await, before + 2);
     }
 }
+
+/// On PostgreSQL every write to a product's findings or their facets moves that product's number
+/// of changes, and only that product's: a triage, an import, a facet written or removed on its
+/// own, a finding moved between products (both).
+#[tokio::test]
+async fn every_write_moves_the_number_of_the_products_it_touches() {
+    for db in backends("product-changes").await {
+        if db.name != "postgres" {
+            continue;
+        }
+        let s = &db.store;
+        let (shop, app) = seed(s).await;
+        let changes = || async { testing::product_changes(s).await.unwrap() };
+        let moved = |before: &std::collections::BTreeMap<i64, i64>,
+                     after: &std::collections::BTreeMap<i64, i64>| {
+            let mut ids: Vec<i64> = after
+                .iter()
+                .filter(|(id, n)| before.get(id) != Some(n))
+                .map(|(id, _)| *id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
+        let in_app = s
+            .queue_ids(
+                &FindingFilter {
+                    products: vec![app],
+                    ..FindingFilter::default()
+                },
+                QueueSort::SeverityDesc,
+                T0,
+            )
+            .await
+            .unwrap();
+        let (one, other) = (in_app[0], in_app[1]);
+
+        let before = changes().await;
+        s.bulk_triage(
+            &BulkTarget::Ids(vec![one]),
+            &BulkAction::CloseWontFix,
+            "later",
+            "alice",
+            None,
+            T0 + 42 * DAY,
+        )
+        .await
+        .unwrap();
+        let after = changes().await;
+        assert_eq!(moved(&before, &after), vec![app], "a triage");
+
+        let before = after;
+        s.import(
+            request("shop", "ZAP Scan", T0 + 43 * DAY),
+            [7301].map(|n| finding(n, "zap")).to_vec(),
+        )
+        .await
+        .unwrap();
+        let after = changes().await;
+        assert_eq!(moved(&before, &after), vec![shop], "an import");
+
+        for (what, sql) in [
+            (
+                "a facet written",
+                format!("INSERT INTO finding_facets (kind, value, finding_id) VALUES ('tag', 'x', {other})"),
+            ),
+            (
+                "a facet removed",
+                format!("DELETE FROM finding_facets WHERE finding_id = {other} AND value = 'x'"),
+            ),
+            (
+                "a facet changed",
+                format!("UPDATE finding_facets SET value = 'y' WHERE finding_id = {other}"),
+            ),
+        ] {
+            let before = changes().await;
+            testing::execute(s, &sql).await.unwrap();
+            let after = changes().await;
+            assert_eq!(moved(&before, &after), vec![app], "{what}");
+        }
+
+        let before = changes().await;
+        testing::execute(
+            s,
+            &format!("UPDATE findings SET product_id = {shop} WHERE id = {other}"),
+        )
+        .await
+        .unwrap();
+        let after = changes().await;
+        let mut both = vec![shop, app];
+        both.sort_unstable();
+        assert_eq!(moved(&before, &after), both, "a finding moved");
+    }
+}
