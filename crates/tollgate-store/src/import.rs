@@ -661,9 +661,9 @@ impl Store {
         // with two parallel workers on a 1M-finding hub, for none when nothing was created).
         if let Some(first_created) = first_created {
             let mut created = Sql::new(
-            "INSERT INTO finding_events (finding_id, product_id, at, kind, status, is_open, severity, \
-             import_id, actor) SELECT id, product_id, ",
-        );
+                "INSERT INTO finding_events (finding_id, product_id, at, kind, status, is_open, \
+                 severity, import_id, actor) SELECT id, product_id, ",
+            );
             created
                 .arg(now)
                 .push(", ")

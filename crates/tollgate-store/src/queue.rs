@@ -1357,6 +1357,7 @@ impl Store {
                     {
                         counted.insert(get_i64(&row, "product_id")?, get_i64(&row, "n")?);
                     }
+                    let stale: std::collections::HashSet<&i64> = stale.iter().collect();
                     for (id, cell) in &cells {
                         if id != first && stale.contains(id) {
                             // Another reader may be filling it, with the same count.
