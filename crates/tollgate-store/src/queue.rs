@@ -1338,17 +1338,17 @@ impl Store {
                 .map(|&(id, changes)| (id, cache.cell(&key, id, changes)))
                 .collect()
         };
-        let stale: Vec<i64> = cells
+        let stale: Vec<&(i64, CountCell)> = cells
             .iter()
             .filter(|(_, cell)| !cell.initialized())
-            .map(|(id, _)| *id)
             .collect();
         let mut counted: std::collections::HashMap<i64, i64> = Default::default();
-        if let Some((first, first_cell)) = cells.iter().find(|(_, cell)| !cell.initialized()) {
+        if let Some(((first, first_cell), others)) = stale.split_first() {
             first_cell
                 .get_or_try_init(|| async {
                     // Every product stale: no list of them (the filter's own scope).
-                    let only = (stale.len() < cells.len()).then_some(stale.as_slice());
+                    let ids: Vec<i64> = stale.iter().map(|(id, _)| *id).collect();
+                    let only = (stale.len() < cells.len()).then_some(ids.as_slice());
                     for row in count
                         .by_product(only)
                         .query(self.backend)?
@@ -1357,12 +1357,9 @@ impl Store {
                     {
                         counted.insert(get_i64(&row, "product_id")?, get_i64(&row, "n")?);
                     }
-                    let stale: std::collections::HashSet<&i64> = stale.iter().collect();
-                    for (id, cell) in &cells {
-                        if id != first && stale.contains(id) {
-                            // Another reader may be filling it, with the same count.
-                            let _ = cell.set(counted.get(id).copied().unwrap_or(0));
-                        }
+                    for (id, cell) in others {
+                        // Another reader may be filling it, with the same count.
+                        let _ = cell.set(counted.get(id).copied().unwrap_or(0));
                     }
                     Ok::<i64, StoreError>(counted.get(first).copied().unwrap_or(0))
                 })
