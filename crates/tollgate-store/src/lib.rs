@@ -441,6 +441,118 @@ async fn refresh_sqlite_statistics(pool: &AnyPool) -> Result<bool> {
     Ok(true)
 }
 
+/// A pooled connection idle at least this long is pinged before it is handed out (a server
+/// restart, a failover or a firewall's idle timeout may have closed it; a failed ping opens a
+/// new one). One in use moments ago is not: sqlx pings each connection as it goes back to the
+/// pool already, and pinging it again as it comes out was a second round trip per statement.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
+/// The pool of connections to `url`, connected once (so that a URL or a server that refuses is
+/// an error here, not at the first request).
+async fn connect_pool(url: &str, backend: Backend, options: &StoreOptions) -> Result<AnyPool> {
+    let connect = AnyConnectOptions::from_str(url).map_err(|e| {
+        StoreError::Invalid(format!("cannot use database URL {}: {e}", redact_url(url)))
+    })?;
+    let mut pool = AnyPoolOptions::new()
+        .max_connections(options.max_connections)
+        // By default sqlx pings every connection it hands out; only one idle long enough to
+        // have been dropped is (see `IDLE_BEFORE_PING`).
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_PING {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .acquire_timeout(Duration::from_secs(if backend == Backend::Postgres {
+            10
+        } else {
+            30
+        }));
+    if backend == Backend::Postgres {
+        // The planner's cost of a random page read, unless the server, the database or the
+        // role sets one: PostgreSQL's default (4, four times a sequential read: spinning
+        // disks) made it walk the primary key of `findings` in id order and filter, rather
+        // than the queue's own index, whenever a view's matches looked spread out — and when
+        // a product's newest findings were closed (a reimport had closed them), a page of
+        // open ones skipped all of them first: `scanner=codeql&severity=medium` 31 ms p99
+        // idle and 57 ms during reimports on the bench's 1M-finding hub, 12 and 21 ms with
+        // 1.1 (docs/benchmarks.md). The hub's working set is in memory or on SSD.
+        pool = pool.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "SELECT set_config('random_page_cost', '1.1', false) FROM pg_settings \
+                     WHERE name = 'random_page_cost' AND source = 'default'",
+                )
+                .await?;
+                Ok(())
+            })
+        });
+    }
+    if backend == Backend::Sqlite {
+        pool = pool.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824; \
+                     PRAGMA temp_store = MEMORY;",
+                )
+                .await?;
+                Ok(())
+            })
+        });
+        if is_in_memory(url) {
+            // Each connection to :memory: is its own database: keep exactly one.
+            pool = pool
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None);
+        }
+    }
+    Ok(pool.connect_with(connect).await?)
+}
+
+/// PostgreSQL on this machine: `url` with `sslmode=disable`, when it names a loopback host
+/// (`localhost`, 127.0.0.0/8, `::1`) and chooses no TLS mode itself (no `sslmode` in the URL,
+/// no `PGSSLMODE` in the environment). sqlx's default, `prefer`, encrypted every statement and
+/// its rows between two processes of one machine — traffic that never leaves the kernel —
+/// for ~0.1 ms of CPU per page of the findings queue, 11% of it (docs/benchmarks.md). A
+/// Unix socket, another host or a mode the user chose: `None`, the URL as given.
+fn loopback_without_tls(backend: Backend, url: &str) -> Option<String> {
+    if backend != Backend::Postgres || std::env::var_os("PGSSLMODE").is_some() {
+        return None;
+    }
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let chooses_tls = query.split('&').any(|pair| {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        matches!(key, "sslmode" | "ssl-mode")
+    });
+    if chooses_tls {
+        return None;
+    }
+    let options = sqlx::postgres::PgConnectOptions::from_str(url).ok()?;
+    if options.get_socket().is_some() {
+        return None;
+    }
+    let host = options.get_host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return None;
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{sep}sslmode=disable"))
+}
+
 /// The tables a write rewrites a few rows of many times over (PostgreSQL): vacuumed after each.
 const SMALL_VACUUM: &str = "finding_tallies, facet_tallies, products, tests";
 
@@ -472,58 +584,19 @@ impl Store {
     pub async fn open(url: &str, options: StoreOptions) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let (url, backend) = normalize_url(url)?;
-        let connect = AnyConnectOptions::from_str(&url).map_err(|e| {
-            StoreError::Invalid(format!("cannot use database URL {}: {e}", redact_url(&url)))
-        })?;
-        let mut pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(Duration::from_secs(if backend == Backend::Postgres {
-                10
-            } else {
-                30
-            }));
-        if backend == Backend::Postgres {
-            // The planner's cost of a random page read, unless the server, the database or the
-            // role sets one: PostgreSQL's default (4, four times a sequential read: spinning
-            // disks) made it walk the primary key of `findings` in id order and filter, rather
-            // than the queue's own index, whenever a view's matches looked spread out — and when
-            // a product's newest findings were closed (a reimport had closed them), a page of
-            // open ones skipped all of them first: `scanner=codeql&severity=medium` 31 ms p99
-            // idle and 57 ms during reimports on the bench's 1M-finding hub, 12 and 21 ms with
-            // 1.1 (docs/benchmarks.md). The hub's working set is in memory or on SSD.
-            pool = pool.after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute(
-                        "SELECT set_config('random_page_cost', '1.1', false) FROM pg_settings \
-                         WHERE name = 'random_page_cost' AND source = 'default'",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            });
-        }
-        if backend == Backend::Sqlite {
-            pool = pool.after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
-                         PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824; \
-                         PRAGMA temp_store = MEMORY;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            });
-            if is_in_memory(&url) {
-                // Each connection to :memory: is its own database: keep exactly one.
-                pool = pool
-                    .max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None);
-            }
-        }
-        let pool = pool.connect_with(connect).await?;
+        let pool = match loopback_without_tls(backend, &url) {
+            Some(plain) => match connect_pool(&plain, backend, &options).await {
+                Ok(pool) => pool,
+                // The server wants TLS even here (a `hostssl` rule): connect as the URL says.
+                Err(StoreError::Database(sqlx::Error::Database(e)))
+                    if e.code().is_some_and(|c| c.starts_with("28")) =>
+                {
+                    connect_pool(&url, backend, &options).await?
+                }
+                Err(e) => return Err(e),
+            },
+            None => connect_pool(&url, backend, &options).await?,
+        };
         match backend {
             Backend::Sqlite => MIGRATE_SQLITE.run(&pool).await?,
             Backend::Postgres => MIGRATE_POSTGRES.run(&pool).await?,
@@ -912,5 +985,36 @@ mod tests {
             redact_url("postgres://me:secret@db:5432/x"),
             "postgres://me:***@db:5432/x"
         );
+    }
+
+    #[test]
+    fn postgres_on_a_loopback_address_is_reached_without_tls_unless_the_url_chooses() {
+        if std::env::var_os("PGSSLMODE").is_some() {
+            eprintln!("SKIPPED: PGSSLMODE is set, and chooses for every URL");
+            return;
+        }
+        let plain = |url: &str| loopback_without_tls(Backend::Postgres, url);
+        assert_eq!(
+            plain("postgres://u@127.0.0.1:5432/db").as_deref(),
+            Some("postgres://u@127.0.0.1:5432/db?sslmode=disable")
+        );
+        assert_eq!(
+            plain("postgresql://u:pw@localhost/db?application_name=hub").as_deref(),
+            Some("postgresql://u:pw@localhost/db?application_name=hub&sslmode=disable")
+        );
+        for url in ["postgres://u@[::1]:5432/db", "postgres://u@127.8.0.2/db"] {
+            assert!(plain(url).is_some(), "{url} is this machine");
+        }
+        for url in [
+            "postgres://u@db.internal:5432/db",
+            "postgres://u@10.0.0.7/db",
+            "postgres://u@127.0.0.1/db?sslmode=require",
+            "postgres://u@127.0.0.1/db?application_name=x&ssl-mode=verify-full",
+            "postgres://u@localhost/db?sslmode=prefer",
+            "postgres://u@localhost/db?host=/run/postgresql",
+        ] {
+            assert_eq!(plain(url), None, "{url} is used as given");
+        }
+        assert_eq!(loopback_without_tls(Backend::Sqlite, "sqlite://x.db"), None);
     }
 }

@@ -415,6 +415,15 @@ pub async fn postgres_setting(store: &crate::Store, name: &str) -> crate::Result
     crate::sql::get_str(&row, "value")
 }
 
+/// PostgreSQL: whether the store's connection is encrypted (TLS), from `pg_stat_ssl`.
+pub async fn postgres_connection_uses_tls(store: &crate::Store) -> crate::Result<bool> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&store.pool)
+        .await?;
+    Ok(row.try_get::<bool, _>("ssl")?)
+}
+
 /// Runs one SQL statement on the store's database (a test's deliberate damage or repair).
 pub async fn execute(store: &crate::Store, sql: &str) -> crate::Result<u64> {
     Ok(store.pool.execute(sql).await?.rows_affected())

@@ -362,6 +362,82 @@ async fn postgres_random_page_cost_is_lowered_unless_the_operator_set_it() {
 }
 
 #[tokio::test]
+async fn postgres_on_this_machine_is_reached_without_tls_unless_the_url_asks_for_it() {
+    let Ok(base) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
+        eprintln!("SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = tollgate_store::testing::fresh_postgres_database(&base)
+        .await
+        .expect("create a test database");
+    let loopback = ["@127.", "@localhost", "@[::1]"]
+        .iter()
+        .any(|h| url.contains(h));
+    if !loopback || url.contains("sslmode") || std::env::var_os("PGSSLMODE").is_some() {
+        eprintln!("SKIPPED: the test server's URL is not a loopback one without sslmode");
+        return;
+    }
+    let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+    assert!(
+        !tollgate_store::testing::postgres_connection_uses_tls(&store)
+            .await
+            .unwrap(),
+        "a loopback URL without sslmode connects without TLS"
+    );
+    let ssl_on = tollgate_store::testing::postgres_setting(&store, "ssl")
+        .await
+        .unwrap()
+        == "on";
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let asked = format!(
+        "{url}{sep}sslmode={}",
+        if ssl_on { "require" } else { "prefer" }
+    );
+    let store = Store::open(&asked, StoreOptions::default()).await.unwrap();
+    assert_eq!(
+        tollgate_store::testing::postgres_connection_uses_tls(&store)
+            .await
+            .unwrap(),
+        ssl_on,
+        "the URL's own sslmode is kept (the server has ssl {})",
+        if ssl_on { "on" } else { "off" }
+    );
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_server_closed_while_idle_is_replaced() {
+    let Ok(base) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
+        eprintln!("SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = tollgate_store::testing::fresh_postgres_database(&base)
+        .await
+        .expect("create a test database");
+    let options = StoreOptions {
+        max_connections: 1,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&url, options.clone()).await.unwrap();
+    store.ping().await.unwrap();
+    // A restart, a failover or a firewall's idle timeout: the server end of the pool's one
+    // connection goes away while it sits idle.
+    let other = Store::open(&url, options).await.unwrap();
+    let ended = tollgate_store::testing::execute(
+        &other,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended, 1, "the store's one idle connection was ended");
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    store
+        .ping()
+        .await
+        .expect("an idle connection is checked and replaced before use");
+}
+
+#[tokio::test]
 async fn triage_closed_findings_never_reopen_and_titles_stay() {
     for db in backends().await {
         let s = &db.store;
