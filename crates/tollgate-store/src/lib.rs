@@ -29,8 +29,8 @@ pub use events::{EventKind, FindingEvent};
 pub use import::Incoming;
 pub use metrics::{Interval, MetricWindow, NewPromotion, Promotion};
 pub use queue::{
-    location_text, BulkAction, BulkOutcome, BulkTarget, FindingFilter, QueueSort, SlaState,
-    StatusFilter, BULK_CAP,
+    location_text, BulkAction, BulkOutcome, BulkTarget, FindingFilter, QueuePage, QueueSort,
+    SlaState, StatusFilter, BULK_CAP,
 };
 pub use requests::*;
 pub use types::*;

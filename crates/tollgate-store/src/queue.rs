@@ -13,6 +13,7 @@ use crate::{
     severity_rank, Backend, ClosedAs, FindingStatus, Priority, Result, Store, StoreError,
     StoredFinding, Timestamp,
 };
+use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use tollgate_model::{Finding, Severity};
 
@@ -994,9 +995,54 @@ impl PostgresPage<'_> {
     }
 }
 
+/// A page of the queue, read from one snapshot: its findings, the number of findings the filter
+/// matches, and the products the filter's viewer may see (id and name, by id: the filter form's
+/// choices and the names of the page's products). Read together, the products cost no second
+/// statement and no second connection (on PostgreSQL each is a round trip to the server: 9% of
+/// a page's CPU, docs/benchmarks.md).
+#[derive(Debug)]
+pub struct QueuePage {
+    pub findings: Vec<StoredFinding>,
+    pub total: i64,
+    pub products: Vec<(i64, String)>,
+}
+
+impl FindingFilter {
+    /// `SELECT p.id, p.name …`: the products the filter's viewer may see, by id.
+    fn visible_products(&self) -> Sql {
+        let mut s = Sql::new("SELECT p.id AS id, p.name AS name FROM products p WHERE 1 = 1");
+        if let Some(r) = self.restrict_to_product {
+            s.push(" AND p.id = ").arg(r);
+        }
+        s.push(" ORDER BY p.id");
+        s
+    }
+
+    /// PostgreSQL: the same products as one JSON text, `[[id, name], …]`: a column of a statement
+    /// that reads the page or its count.
+    fn visible_products_json(&self) -> Sql {
+        let mut s = Sql::new(
+            "SELECT CAST(COALESCE(json_agg(json_build_array(p.id, p.name) ORDER BY p.id), '[]') \
+             AS TEXT) FROM products p WHERE 1 = 1",
+        );
+        if let Some(r) = self.restrict_to_product {
+            s.push(" AND p.id = ").arg(r);
+        }
+        s
+    }
+}
+
+/// The products of [`FindingFilter::visible_products_json`].
+fn products_from_json(text: &str) -> Result<Vec<(i64, String)>> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("the products' names read back as {e}")))
+}
+
 /// PostgreSQL: `SELECT FINDING_COLUMNS, page_order` of the findings whose ids `ids` selects (a
-/// `SELECT … id … ORDER BY … LIMIT …`), in its order: the ids and their findings in one round trip.
-/// (`ARRAY(subquery)` keeps the subquery's order; `WITH ORDINALITY` numbers it.)
+/// `SELECT … id … ORDER BY … LIMIT …`): the ids and their findings in one round trip.
+/// (`ARRAY(subquery)` keeps the subquery's order; `WITH ORDINALITY` numbers it.) The rows come
+/// in no particular order: [`in_page_order`] puts them in the page's. Sorting them in
+/// PostgreSQL copied every row, JSON and all, into a sort (12% of the statement).
 fn rows_of(ids: &Sql) -> Sql {
     let joins = FINDING_FROM
         .strip_prefix(" FROM findings f")
@@ -1005,14 +1051,28 @@ fn rows_of(ids: &Sql) -> Sql {
         "SELECT {FINDING_COLUMNS}, page.page_order FROM unnest(ARRAY("
     ));
     q.embed(ids).push(&format!(
-        ")) WITH ORDINALITY AS page(page_id, page_order) JOIN findings f ON f.id = page.page_id{joins} ORDER BY page.page_order"
+        ")) WITH ORDINALITY AS page(page_id, page_order) JOIN findings f ON f.id = page.page_id{joins}"
     ));
     q
 }
 
+/// The findings of rows from [`rows_of`] in the page's order (`page_order`); rows without a
+/// finding (the count's row when the page is empty) are skipped.
+fn in_page_order(rows: &[AnyRow]) -> Result<Vec<StoredFinding>> {
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(order) = crate::sql::get_opt_i64(row, "page_order")? {
+            found.push((order, finding_from_row(row)?));
+        }
+    }
+    found.sort_unstable_by_key(|(order, _)| *order);
+    Ok(found.into_iter().map(|(_, f)| f).collect())
+}
+
 impl Store {
-    /// One page of the queue (1-based `page`, at most [`MAX_QUEUE_PAGE`] per page) and the number
-    /// of findings the filter matches, both under the same WHERE and read from one snapshot.
+    /// One page of the queue (1-based `page`, at most [`MAX_QUEUE_PAGE`] per page), the number
+    /// of findings the filter matches and the products its viewer may see, read from one
+    /// snapshot (the page and the count under the same WHERE).
     pub async fn queue_page(
         &self,
         filter: &FindingFilter,
@@ -1020,7 +1080,7 @@ impl Store {
         page: i64,
         per_page: i64,
         now: Timestamp,
-    ) -> Result<(Vec<StoredFinding>, i64)> {
+    ) -> Result<QueuePage> {
         let per_page = per_page.clamp(1, MAX_QUEUE_PAGE);
         let offset = (page.max(1) - 1).saturating_mul(per_page);
         let text = self.text_search(filter).await?;
@@ -1121,9 +1181,14 @@ impl Store {
                         }
                     }
                 };
-                let rows = sqlite_findings(&tx, &ids)?;
+                let findings = sqlite_findings(&tx, &ids)?;
+                let products = sqlite_products(&tx, &filter.visible_products())?;
                 tx.finish()?;
-                Ok((rows, total))
+                Ok(QueuePage {
+                    findings,
+                    total,
+                    products,
+                })
             });
         }
         if self.backend == Backend::Postgres {
@@ -1160,9 +1225,21 @@ impl Store {
         } else {
             Vec::new()
         };
-        let rows = self.findings_in_order(&mut conn, &ids, None).await?;
+        let findings = self.findings_in_order(&mut conn, &ids, None).await?;
+        let products = filter
+            .visible_products()
+            .query(self.backend)?
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| Ok((get_i64(r, "id")?, crate::sql::get_str(r, "name")?)))
+            .collect::<Result<_>>()?;
         conn.commit().await?;
-        Ok((rows, total))
+        Ok(QueuePage {
+            findings,
+            total,
+            products,
+        })
     }
 
     /// A page of the queue on PostgreSQL, in as few round trips as its filter allows (each one is
@@ -1174,7 +1251,7 @@ impl Store {
     ///   findings and the count when it is cheap, in one statement; the count when it has to be
     ///   counted and is not remembered; then the page's findings, walked through a window of the
     ///   order or gathered, in one statement with the page's ids (`rows_of`).
-    async fn postgres_queue_page(&self, p: PostgresPage<'_>) -> Result<(Vec<StoredFinding>, i64)> {
+    async fn postgres_queue_page(&self, p: PostgresPage<'_>) -> Result<QueuePage> {
         let backend = self.backend;
         let gathered = || {
             let w = p.filter.where_clause(p.now, p.text, backend);
@@ -1184,31 +1261,47 @@ impl Store {
             ids
         };
         let Some(all_findings) = &p.all_findings else {
-            // The count and the page at once.
-            let mut q = Sql::new("SELECT c.n AS total, r.* FROM (");
-            q.embed(&p.count)
+            // The count, the products and the page at once (the products on one row only: the
+            // page's first, or the count's alone when the page is empty).
+            let mut q = Sql::new(
+                "SELECT c.n AS total, CASE WHEN r.page_order IS NULL OR r.page_order = 1 THEN (",
+            );
+            q.embed(&p.filter.visible_products_json())
+                .push(") END AS products, r.* FROM (")
+                .embed(&p.count)
                 .push(") c LEFT JOIN LATERAL (")
                 .embed(&rows_of(&gathered()))
-                .push(") r ON true ORDER BY r.page_order");
+                .push(") r ON true");
             let rows = q.query(backend)?.fetch_all(&self.pool).await?;
             let total = match rows.first() {
                 Some(row) => get_i64(row, "total")?,
                 None => return Err(StoreError::Corrupt("a count gave no row".into())),
             };
-            let mut found = Vec::with_capacity(rows.len());
+            let mut products = None;
             for row in &rows {
-                if crate::sql::get_opt_i64(row, "id")?.is_some() {
-                    found.push(finding_from_row(row)?);
+                if let Some(text) = crate::sql::get_opt_str(row, "products")? {
+                    products = Some(products_from_json(&text)?);
                 }
             }
-            return Ok((found, total));
+            let products = products.ok_or_else(|| {
+                StoreError::Corrupt("a queue page came without its products".into())
+            })?;
+            return Ok(QueuePage {
+                findings: in_page_order(&rows)?,
+                total,
+                products,
+            });
         };
         let mut conn = self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await?;
         let mut first = Sql::new("SELECT (");
-        first.embed(all_findings).push(") AS all_findings");
+        first
+            .embed(all_findings)
+            .push(") AS all_findings, (")
+            .embed(&p.filter.visible_products_json())
+            .push(") AS products");
         if p.remembered.is_some() {
             first
                 .push(", (")
@@ -1219,6 +1312,7 @@ impl Store {
         }
         let row = first.query(backend)?.fetch_one(&mut *conn).await?;
         let all = get_i64(&row, "all_findings")?;
+        let products = products_from_json(&crate::sql::get_str(&row, "products")?)?;
         let total = match &p.remembered {
             Some(count) => {
                 let versions = crate::sql::get_str(&row, "versions")?;
@@ -1229,7 +1323,11 @@ impl Store {
         };
         if p.offset >= total {
             conn.commit().await?;
-            return Ok((Vec::new(), total));
+            return Ok(QueuePage {
+                findings: Vec::new(),
+                total,
+                products,
+            });
         }
         // A walk reads a window of the order: the first findings that pass the tallied
         // filters, in order, tested against the rest as they come until the page is full. A window
@@ -1292,15 +1390,23 @@ impl Store {
             }
             q.push(&format!(" ORDER BY {}", outer.join(", ")))
                 .push(&p.limit());
-            let rows = self.findings_of(&mut conn, &rows_of(&q)).await?;
-            if rows.len() >= wanted {
+            let findings = self.findings_of(&mut conn, &rows_of(&q)).await?;
+            if findings.len() >= wanted {
                 conn.commit().await?;
-                return Ok((rows, total));
+                return Ok(QueuePage {
+                    findings,
+                    total,
+                    products,
+                });
             }
         }
-        let rows = self.findings_of(&mut conn, &rows_of(&gathered())).await?;
+        let findings = self.findings_of(&mut conn, &rows_of(&gathered())).await?;
         conn.commit().await?;
-        Ok((rows, total))
+        Ok(QueuePage {
+            findings,
+            total,
+            products,
+        })
     }
 
     /// PostgreSQL: the count `count` (`total`, its whole) in the transaction of `conn`, as the
@@ -1391,14 +1497,9 @@ impl Store {
         Ok(sum)
     }
 
-    /// The findings `q` (from [`rows_of`]) reads, in its order.
+    /// The findings `q` (from [`rows_of`]) reads, in the page's order.
     async fn findings_of(&self, conn: &mut AnyConnection, q: &Sql) -> Result<Vec<StoredFinding>> {
-        q.query(self.backend)?
-            .fetch_all(conn)
-            .await?
-            .iter()
-            .map(finding_from_row)
-            .collect()
+        in_page_order(&q.query(self.backend)?.fetch_all(conn).await?)
     }
 
     /// The remembered counts (`CountCache`). A panic while they were held leaves whole entries
@@ -1831,6 +1932,17 @@ fn sqlite_ids(conn: &rusqlite::Connection, q: &Sql) -> Result<Vec<i64>> {
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(row.get(0)?);
+    }
+    Ok(out)
+}
+
+/// The products `q` ([`FindingFilter::visible_products`]) selects, on SQLite's direct read path.
+fn sqlite_products(conn: &rusqlite::Connection, q: &Sql) -> Result<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare_cached(q.sqlite_text())?;
+    let mut rows = stmt.query(q.sqlite_params()?)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push((row.get(0)?, row.get(1)?));
     }
     Ok(out)
 }

@@ -174,7 +174,11 @@ async fn everything(s: &Store, restrict: Option<i64>) -> Vec<StoredFinding> {
         restrict_to_product: restrict,
         ..FindingFilter::default()
     };
-    let (rows, total) = s
+    let QueuePage {
+        findings: rows,
+        total,
+        ..
+    } = s
         .queue_page(&filter, QueueSort::Severity, 1, 500, T0)
         .await
         .unwrap();
@@ -529,7 +533,11 @@ async fn every_filter_matches_its_rust_twin_and_the_count_equals_the_list() {
                 .collect();
             expected.sort_unstable();
             for (path, reader) in &readers {
-                let (rows, total) = reader
+                let QueuePage {
+                    findings: rows,
+                    total,
+                    ..
+                } = reader
                     .queue_page(f, QueueSort::SeverityDesc, 1, 500, now)
                     .await
                     .unwrap();
@@ -606,10 +614,18 @@ async fn sorting_and_paging_walk_the_whole_list_once() {
         }
         for (budget, f, sort) in cases {
             testing::set_walk_budget(s, *budget);
-            let (full, total) = s.queue_page(f, sort, 1, 500, T0).await.unwrap();
+            let QueuePage {
+                findings: full,
+                total,
+                ..
+            } = s.queue_page(f, sort, 1, 500, T0).await.unwrap();
             let mut paged = Vec::new();
             for page in 1..=8 {
-                let (rows, t) = s.queue_page(f, sort, page, 7, T0).await.unwrap();
+                let QueuePage {
+                    findings: rows,
+                    total: t,
+                    ..
+                } = s.queue_page(f, sort, page, 7, T0).await.unwrap();
                 assert_eq!(t, total);
                 paged.extend(rows.into_iter().map(|x| x.id));
             }
@@ -624,23 +640,28 @@ async fn sorting_and_paging_walk_the_whole_list_once() {
             let chunk = s.queue_findings(&full, None).await.unwrap();
             assert_eq!(chunk.iter().map(|x| x.id).collect::<Vec<_>>(), full);
         }
-        let (rows, _) = s
+        let QueuePage { findings: rows, .. } = s
             .queue_page(&f, QueueSort::SeverityDesc, 1, 500, T0)
             .await
             .unwrap();
         assert!(rows
             .windows(2)
             .all(|w| w[0].finding.severity >= w[1].finding.severity));
-        let (rows, _) = s
+        let QueuePage { findings: rows, .. } = s
             .queue_page(&f, QueueSort::AgeDesc, 1, 500, T0)
             .await
             .unwrap();
         assert!(rows.windows(2).all(|w| w[0].first_seen <= w[1].first_seen));
         assert_eq!(rows[0].finding.scanner.name, "zap");
-        let (rows, _) = s.queue_page(&f, QueueSort::Age, 1, 500, T0).await.unwrap();
+        let QueuePage { findings: rows, .. } =
+            s.queue_page(&f, QueueSort::Age, 1, 500, T0).await.unwrap();
         assert_eq!(rows[0].finding.scanner.name, "semgrep");
         // Past the end: an empty page, the same total.
-        let (rows, total) = s.queue_page(&f, QueueSort::Sla, 99, 50, T0).await.unwrap();
+        let QueuePage {
+            findings: rows,
+            total,
+            ..
+        } = s.queue_page(&f, QueueSort::Sla, 99, 50, T0).await.unwrap();
         assert!(rows.is_empty());
         assert_eq!(total, 50);
     }
@@ -655,7 +676,11 @@ async fn bulk_triage_logs_each_change_skips_closed_and_respects_the_product_limi
             products: vec![shop],
             ..FindingFilter::default()
         };
-        let (before, n_before) = s
+        let QueuePage {
+            findings: before,
+            total: n_before,
+            ..
+        } = s
             .queue_page(&open_shop, QueueSort::SeverityDesc, 1, 500, T0)
             .await
             .unwrap();
@@ -697,7 +722,7 @@ async fn bulk_triage_logs_each_change_skips_closed_and_respects_the_product_limi
             "{}",
             db.name
         );
-        let (_, n_after) = s
+        let QueuePage { total: n_after, .. } = s
             .queue_page(&open_shop, QueueSort::SeverityDesc, 1, 500, T0)
             .await
             .unwrap();
@@ -759,7 +784,11 @@ async fn bulk_triage_logs_each_change_skips_closed_and_respects_the_product_limi
             severities: vec![Severity::Critical],
             ..FindingFilter::default()
         };
-        let (rows, n) = s
+        let QueuePage {
+            findings: rows,
+            total: n,
+            ..
+        } = s
             .queue_page(&crit, QueueSort::SeverityDesc, 1, 500, T0)
             .await
             .unwrap();
@@ -836,7 +865,7 @@ async fn bulk_triage_logs_each_change_skips_closed_and_respects_the_product_limi
                 Err(StoreError::Invalid(_))
             ));
         }
-        let (_, still) = s
+        let QueuePage { total: still, .. } = s
             .queue_page(&FindingFilter::default(), QueueSort::SeverityDesc, 1, 1, T0)
             .await
             .unwrap();
@@ -955,7 +984,7 @@ async fn the_tallies_stay_equal_to_counting_the_findings_through_every_write() {
             status: StatusFilter::Mitigated,
             ..FindingFilter::default()
         };
-        let (_, n) = s
+        let QueuePage { total: n, .. } = s
             .queue_page(&mitigated, QueueSort::SeverityDesc, 1, 50, T0)
             .await
             .unwrap();
@@ -1049,7 +1078,7 @@ async fn the_tallies_stay_equal_to_counting_the_findings_through_every_write() {
             },
         ];
         for f in &filters {
-            let (_, total) = s
+            let QueuePage { total, .. } = s
                 .queue_page(f, QueueSort::SeverityDesc, 1, 50, T0)
                 .await
                 .unwrap();
@@ -1182,7 +1211,11 @@ async fn a_remembered_count_follows_every_change_it_counts() {
                 for f in [&module, &tiered] {
                     // Twice: the second count is the remembered one.
                     for _ in 0..2 {
-                        let (rows, total) = s
+                        let QueuePage {
+                            findings: rows,
+                            total,
+                            ..
+                        } = s
                             .queue_page(f, QueueSort::SeverityDesc, 1, 500, T0)
                             .await
                             .unwrap();
@@ -1215,13 +1248,17 @@ async fn a_remembered_count_follows_every_change_it_counts() {
             });
         }
         while let Some(done) = at_once.join_next().await {
-            let (rows, total) = done.unwrap();
+            let QueuePage {
+                findings: rows,
+                total,
+                ..
+            } = done.unwrap();
             assert_eq!(total, rows.len() as i64, "{}: at once", db.name);
             assert_eq!(total, before[0] as i64, "{}: at once", db.name);
         }
 
         // A triage closes one of them.
-        let (open, _) = s
+        let QueuePage { findings: open, .. } = s
             .queue_page(&module, QueueSort::SeverityDesc, 1, 1, T0)
             .await
             .unwrap();
@@ -1276,7 +1313,11 @@ async fn a_count_remembered_while_a_writer_runs_is_counted_again_at_its_commit()
             ..FindingFilter::default()
         };
         let page = || async {
-            let (rows, total) = s
+            let QueuePage {
+                findings: rows,
+                total,
+                ..
+            } = s
                 .queue_page(&module, QueueSort::SeverityDesc, 1, 500, T0)
                 .await
                 .unwrap();
@@ -1327,7 +1368,7 @@ async fn a_write_to_one_product_counts_only_that_product_again() {
             s.queue_page(&module, QueueSort::SeverityDesc, 1, 1, T0)
                 .await
                 .unwrap()
-                .1
+                .total
         };
         let listed = || async {
             s.queue_ids(&module, QueueSort::SeverityDesc, T0)
@@ -1337,7 +1378,9 @@ async fn a_write_to_one_product_counts_only_that_product_again() {
         };
         let before = count().await;
         assert_eq!(before, listed().await);
-        let (in_shop, _) = s
+        let QueuePage {
+            findings: in_shop, ..
+        } = s
             .queue_page(
                 &FindingFilter {
                     products: vec![shop],
@@ -1479,5 +1522,59 @@ async fn every_write_moves_the_number_of_the_products_it_touches() {
         let mut both = vec![shop, app];
         both.sort_unstable();
         assert_eq!(moved(&before, &after), both, "a finding moved");
+    }
+}
+
+#[tokio::test]
+async fn a_page_names_the_products_its_viewer_may_see_on_every_read_path() {
+    for db in backends("page-products").await {
+        let s = &db.store;
+        let (shop, _app) = seed(s).await;
+        // A name JSON or SQL would have to escape.
+        let odd = r#"Ünï "quoted", with:colons\ and ] [brackets]"#;
+        s.import(
+            request(odd, "ZAP Scan", T0),
+            (200..203).map(|n| finding(n, "zap")).collect(),
+        )
+        .await
+        .unwrap();
+        for restriction in [None, Some(shop)] {
+            let expected = s.product_names_by_id(restriction).await.unwrap();
+            assert_eq!(expected.len(), if restriction.is_some() { 1 } else { 3 });
+            assert!(restriction.is_some() || expected.iter().any(|(_, name)| name == odd));
+            // Counts from the tallies (PostgreSQL: one statement) and counts that read findings
+            // (a transaction), each on a page with findings and on one past the end.
+            let filters = [
+                FindingFilter::default(),
+                FindingFilter {
+                    text: Some("module".into()),
+                    ..FindingFilter::default()
+                },
+                FindingFilter {
+                    sla: Some(SlaState::Ok),
+                    ..FindingFilter::default()
+                },
+            ];
+            for mut filter in filters {
+                filter.restrict_to_product = restriction;
+                for page in [1, 99] {
+                    let got = s
+                        .queue_page(&filter, QueueSort::SeverityDesc, page, 5, T0)
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        got.findings.is_empty(),
+                        page == 99,
+                        "{}: {filter:?} page {page}",
+                        db.name
+                    );
+                    assert_eq!(
+                        got.products, expected,
+                        "{}: {filter:?} page {page}",
+                        db.name
+                    );
+                }
+            }
+        }
     }
 }

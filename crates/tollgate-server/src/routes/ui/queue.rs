@@ -296,21 +296,17 @@ pub async fn queue(
         Err(e) => return bad_request(&e),
     };
     let now = crate::state::now();
-    // The products' names (the filter form) and the page are read at once, on two connections.
-    let (names, page) = tokio::join!(
-        product_names(&state, &v),
-        state
-            .store
-            .queue_page(&view.filter, view.sort, view.page, view.per_page, now)
-    );
-    let names = match names {
-        Ok(n) => n,
+    // The page, its count and the products' names (the filter form) in one read.
+    let page = match state
+        .store
+        .queue_page(&view.filter, view.sort, view.page, view.per_page, now)
+        .await
+    {
+        Ok(page) => page,
         Err(e) => return internal(e),
     };
-    let (rows, total) = match page {
-        Ok(x) => x,
-        Err(e) => return internal(e),
-    };
+    let names: HashMap<i64, String> = page.products.into_iter().collect();
+    let (rows, total) = (page.findings, page.total);
     let pairs = parse_pairs(uri.query().unwrap_or("")).unwrap_or_default();
     let mut body = String::new();
     if let Some((_, done)) = pairs.iter().find(|(k, _)| k == "done") {
