@@ -1578,3 +1578,72 @@ async fn a_page_names_the_products_its_viewer_may_see_on_every_read_path() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_view_read_again_shows_its_own_count_and_page_after_its_matches_move() {
+    for db in backends("page-hints").await {
+        let s = &db.store;
+        seed(s).await;
+        let views = [
+            FindingFilter {
+                cwe: Some(79),
+                ..FindingFilter::default()
+            },
+            FindingFilter {
+                tag: Some("xss".into()),
+                ..FindingFilter::default()
+            },
+        ];
+        // Each view is read three times per page (what a store keeps between reads must not
+        // change a page), with a walk that reaches far, one that stops after five findings (it
+        // comes up short and the page is gathered) and none. Half the findings are tagged xss:
+        // its first pages walk; cwe 79 is sparser, and gathered.
+        let check = |label: &'static str| {
+            let views = views.clone();
+            async move {
+                for view in &views {
+                    let all = s
+                        .queue_ids(view, QueueSort::SeverityDesc, T0)
+                        .await
+                        .unwrap();
+                    assert!(all.len() > 6, "{}: {view:?} matches enough", db.name);
+                    for budget in [None, Some(5), Some(0)] {
+                        testing::set_walk_budget(s, budget);
+                        for page in 1..=4 {
+                            for _ in 0..3 {
+                                let got = s
+                                    .queue_page(view, QueueSort::SeverityDesc, page, 3, T0)
+                                    .await
+                                    .unwrap();
+                                let ids: Vec<i64> = got.findings.iter().map(|f| f.id).collect();
+                                let from = ((page - 1) * 3) as usize;
+                                let expected: Vec<i64> =
+                                    all.iter().copied().skip(from).take(3).collect();
+                                assert_eq!(
+                                    ids, expected,
+                                    "{} {label}: {view:?} page {page}, walk budget {budget:?}",
+                                    db.name
+                                );
+                                assert_eq!(got.total, all.len() as i64, "{} {label}", db.name);
+                            }
+                        }
+                    }
+                    testing::set_walk_budget(s, None);
+                }
+            }
+        };
+        check("seeded").await;
+        // New findings come first in the order and hold none of the matches: the matches are
+        // now sparser near the top than they were.
+        let mut flood: Vec<Finding> = (300..420).map(|n| finding(n, "zap")).collect();
+        for f in &mut flood {
+            f.severity = Severity::Critical;
+            f.cwe.clear();
+            f.tags.clear();
+        }
+        s.import(request("flood", "ZAP Scan", T0), flood)
+            .await
+            .unwrap();
+        check("after an import").await;
+    }
+}
