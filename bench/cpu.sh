@@ -8,26 +8,16 @@
 #   e.g. bench/cpu.sh sqlite:///tmp/ui.db '/ui/findings?severity=critical'
 #        bench/cpu.sh postgres://postgres@127.0.0.1:5432/uihub '/ui/findings?cwe=79' 10
 # An existing hub (bench/ui.sh builds one: UI_DB, HUB_PG_DB). TOLLGATE_BIN: the binary to measure
-# (default target/release/tollgate, built when missing). Needs python3; Linux (/proc).
+# (default: target/release/tollgate, built). Needs curl, jq, python3; Linux (/proc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB="${1:?usage: bench/cpu.sh DATABASE_URL PATH [SECONDS]}"
 URL_PATH="${2:?usage: bench/cpu.sh DATABASE_URL PATH [SECONDS]}"
 SECS="${3:-8}"
-BIN="${TOLLGATE_BIN:-target/release/tollgate}"
-[ -x "$BIN" ] || cargo build --release -q -p tollgate
-WORK="$(mktemp -d)"
-TOKEN="$("$BIN" token create --name "cpu.sh-$$-$RANDOM" --scope admin --database "$DB" 2>/dev/null | head -n 1)"
-"$BIN" serve --listen 127.0.0.1:0 --database "$DB" >"$WORK/server.out" 2>"$WORK/server.log" &
-SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
-HUB=""
-for _ in $(seq 1 600); do
-  HUB="$(sed -n 's/^tollgate hub listening on \(http:[^ ]*\).*/\1/p' "$WORK/server.out")"
-  [ -n "$HUB" ] && break
-  sleep 0.1
-done
-[ -n "$HUB" ] || { echo "tollgate serve did not start: $(tail -5 "$WORK/server.log")" >&2; exit 1; }
+BENCH_NAME=cpu.sh
+# shellcheck source=bench/lib/hub.sh
+. bench/lib/hub.sh
+hub_start
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 database_ticks() {
   local t=0 p
@@ -35,9 +25,9 @@ database_ticks() {
   echo "$t"
 }
 python3 bench/lib/load.py "$HUB" "$TOKEN" 2 cookie warm-up "$URL_PATH" >/dev/null
-s0=$(ticks "$SERVER"); d0=$(database_ticks)
+s0=$(ticks "$SERVER_PID"); d0=$(database_ticks)
 python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECS" cookie measured "$URL_PATH" >"$WORK/load.out"
-s1=$(ticks "$SERVER"); d1=$(database_ticks)
+s1=$(ticks "$SERVER_PID"); d1=$(database_ticks)
 n=$(awk -v p="$URL_PATH" '$1 == p && NF > 1 {print $NF}' "$WORK/load.out")
 grep -v "^worst" "$WORK/load.out" | tail -n 1
 hz=$(getconf CLK_TCK)

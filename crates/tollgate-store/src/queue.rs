@@ -998,8 +998,7 @@ impl PostgresPage<'_> {
 /// A page of the queue, read from one snapshot: its findings, the number of findings the filter
 /// matches, and the products the filter's viewer may see (id and name, by id: the filter form's
 /// choices and the names of the page's products). Read together, the products cost no second
-/// statement and no second connection (on PostgreSQL each is a round trip to the server: 9% of
-/// a page's CPU, docs/benchmarks.md).
+/// statement and no second connection (on PostgreSQL, a round trip to the server each).
 #[derive(Debug)]
 pub struct QueuePage {
     pub findings: Vec<StoredFinding>,

@@ -47,8 +47,9 @@ fn rand_suffix() -> String {
     format!("{nanos}{}", N.fetch_add(1, Ordering::Relaxed))
 }
 
-/// A fresh database on the test PostgreSQL server, or None (said loudly) when not configured.
-async fn postgres() -> Option<Db> {
+/// The URL of a fresh database on the test PostgreSQL server, or None (said loudly) when not
+/// configured.
+async fn fresh_postgres_url() -> Option<String> {
     let Ok(base) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
         eprintln!("SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set");
         return None;
@@ -56,6 +57,12 @@ async fn postgres() -> Option<Db> {
     let url = tollgate_store::testing::fresh_postgres_database(&base)
         .await
         .expect("create a test database");
+    Some(url)
+}
+
+/// A fresh database on the test PostgreSQL server, or None (said loudly) when not configured.
+async fn postgres() -> Option<Db> {
+    let url = fresh_postgres_url().await?;
     Some(Db {
         store: Store::open(&url, StoreOptions::default()).await.unwrap(),
         _dir: None,
@@ -335,13 +342,9 @@ async fn last_seen_is_the_time_of_the_last_import_that_reported_the_finding() {
 /// operator set a value (server, database or role): then theirs stands.
 #[tokio::test]
 async fn postgres_random_page_cost_is_lowered_unless_the_operator_set_it() {
-    let Ok(base) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
-        eprintln!("SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set");
+    let Some(url) = fresh_postgres_url().await else {
         return;
     };
-    let url = tollgate_store::testing::fresh_postgres_database(&base)
-        .await
-        .expect("create a test database");
     let store = Store::open(&url, StoreOptions::default()).await.unwrap();
     let cost = tollgate_store::testing::postgres_setting(&store, "random_page_cost")
         .await
@@ -363,13 +366,9 @@ async fn postgres_random_page_cost_is_lowered_unless_the_operator_set_it() {
 
 #[tokio::test]
 async fn postgres_on_this_machine_is_reached_without_tls_unless_the_url_asks_for_it() {
-    let Ok(base) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
-        eprintln!("SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set");
+    let Some(url) = fresh_postgres_url().await else {
         return;
     };
-    let url = tollgate_store::testing::fresh_postgres_database(&base)
-        .await
-        .expect("create a test database");
     let loopback = ["@127.", "@localhost", "@[::1]"]
         .iter()
         .any(|h| url.contains(h));
@@ -406,13 +405,9 @@ async fn postgres_on_this_machine_is_reached_without_tls_unless_the_url_asks_for
 
 #[tokio::test]
 async fn a_pooled_connection_the_server_closed_while_idle_is_replaced() {
-    let Ok(base) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
-        eprintln!("SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set");
+    let Some(url) = fresh_postgres_url().await else {
         return;
     };
-    let url = tollgate_store::testing::fresh_postgres_database(&base)
-        .await
-        .expect("create a test database");
     let options = StoreOptions {
         max_connections: 1,
         ..StoreOptions::default()
