@@ -35,7 +35,8 @@ pub struct ServeConfig {
     /// `/metrics` without a token (else a token with the `metrics` scope).
     pub public_metrics: bool,
     pub body_limit: usize,
-    pub max_connections: u32,
+    /// Database connections in the pool; None: the store's default for the database.
+    pub max_connections: Option<u32>,
     /// Header, idle and request timeouts; the cap on open connections.
     pub limits: ConnectionLimits,
     /// Days to fix per severity, for findings' SLA due dates.
@@ -55,7 +56,7 @@ impl ServeConfig {
             public_url: None,
             public_metrics: false,
             body_limit: 512 * 1024 * 1024,
-            max_connections: 16,
+            max_connections: None,
             limits: ConnectionLimits::default(),
             sla: tollgate_store::SlaDays::default(),
             default_product_type: Some(DEFAULT_PRODUCT_TYPE.to_string()),

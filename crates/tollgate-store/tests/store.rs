@@ -415,7 +415,7 @@ async fn a_pooled_connection_the_server_closed_while_idle_is_replaced() {
         return;
     };
     let options = StoreOptions {
-        max_connections: 1,
+        max_connections: Some(1),
         ..StoreOptions::default()
     };
     let store = Store::open(&url, options.clone()).await.unwrap();
@@ -818,7 +818,7 @@ async fn finding_pages_agree_on_every_read_path() {
 /// A pool of four connections (the shape of a small `serve`), on both backends.
 async fn pooled_backends() -> Vec<Db> {
     let options = || StoreOptions {
-        max_connections: 4,
+        max_connections: Some(4),
         ..StoreOptions::default()
     };
     let mut v = vec![sqlite_with(options()).await];

@@ -27,9 +27,10 @@ pub struct ServeArgs {
     /// Largest request body (report upload) accepted.
     #[arg(long, value_parser = crate::input::parse_size, default_value = "512M")]
     body_limit: u64,
-    /// Database connections in the pool.
-    #[arg(long, default_value_t = 16)]
-    max_connections: u32,
+    /// Database connections in the pool. Default: 16 on SQLite; on PostgreSQL 4 per core of
+    /// this machine, from 4 to 16 (each connection is a PostgreSQL process).
+    #[arg(long)]
+    max_connections: Option<u32>,
     /// Days to fix a finding per severity (its SLA due date): e.g. `critical=7,high=30,medium=90,low=120`
     /// (the default); `info=…` adds one for Info; `none` for a severity turns its SLA off.
     #[arg(long, value_parser = sla_arg)]
@@ -71,7 +72,7 @@ pub fn serve(args: ServeArgs) -> u8 {
     config.public_url = args.public_url;
     config.public_metrics = args.public_metrics;
     config.body_limit = usize::try_from(args.body_limit).unwrap_or(usize::MAX);
-    config.max_connections = args.max_connections.max(1);
+    config.max_connections = args.max_connections.map(|n| n.max(1));
     config.limits = tollgate_server::ConnectionLimits {
         header_timeout: args.header_timeout,
         idle_timeout: args.idle_timeout,
