@@ -1647,3 +1647,89 @@ async fn a_view_read_again_shows_its_own_count_and_page_after_its_matches_move()
         check("after an import").await;
     }
 }
+
+#[tokio::test]
+async fn a_page_read_in_a_transaction_leaves_its_connection_outside_it() {
+    // PostgreSQL ends a page's read-only transaction by dropping it: the pool sends the
+    // ROLLBACK when the connection comes back. With one connection in the pool, every statement
+    // after a page runs on the page's connection, so a transaction left open would show here
+    // (a repeatable-read, read-only setting; a write refused; counts from the old snapshot).
+    let Some(url) = (match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
+        Ok(base) => Some(testing::fresh_postgres_database(&base).await.unwrap()),
+        Err(_) => {
+            eprintln!(
+                "page-transaction: SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set"
+            );
+            None
+        }
+    }) else {
+        return;
+    };
+    let options = StoreOptions {
+        max_connections: Some(1),
+        ..StoreOptions::default()
+    };
+    let s = &Store::open(&url, options).await.unwrap();
+    seed(s).await;
+    // Views that read in a transaction (a facet's walk, a text or SLA count), on a page with
+    // findings and one past the end, walked and gathered.
+    let views = [
+        FindingFilter {
+            tag: Some("xss".into()),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            cwe: Some(79),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            text: Some("module".into()),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            sla: Some(SlaState::Ok),
+            ..FindingFilter::default()
+        },
+    ];
+    let mut n = 500;
+    for view in &views {
+        for budget in [None, Some(0)] {
+            testing::set_walk_budget(s, budget);
+            for page in [1, 99] {
+                let before = s
+                    .queue_page(view, QueueSort::SeverityDesc, page, 3, T0)
+                    .await
+                    .unwrap();
+                for (setting, outside) in [
+                    ("transaction_isolation", "read committed"),
+                    ("transaction_read_only", "off"),
+                ] {
+                    assert_eq!(
+                        testing::postgres_setting(s, setting).await.unwrap(),
+                        outside,
+                        "{view:?} page {page}, budget {budget:?}: the next statement is outside the page's transaction"
+                    );
+                }
+                // A write on the same connection, and the next page sees it.
+                let mut f = finding(n, "zap");
+                f.tags = vec![Tag::Xss];
+                f.cwe = vec![79];
+                f.severity = Severity::High;
+                n += 1;
+                let mut req = request("shop", "ZAP Scan", T0 + DAY);
+                req.target.test_title = Some(format!("extra {n}"));
+                s.import(req, vec![f]).await.unwrap();
+                let after = s
+                    .queue_page(view, QueueSort::SeverityDesc, page, 3, T0)
+                    .await
+                    .unwrap();
+                assert!(
+                    after.total > before.total,
+                    "{view:?} page {page}, budget {budget:?}: the page after a write counts it ({} then {})",
+                    before.total,
+                    after.total
+                );
+            }
+        }
+    }
+}
