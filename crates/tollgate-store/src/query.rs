@@ -135,6 +135,19 @@ async fn page<T>(
         .replacen(FINDING_FROM, " FROM findings f", 1);
     let mut count = Sql::new(format!("SELECT COUNT(*) AS n{count_from}"));
     count.args = from_where.args.clone();
+    counted_page(store, select, from_where, order, q, decode, count).await
+}
+
+/// [`page`] with the count's statement (`SELECT … AS n`) given.
+async fn counted_page<T>(
+    store: &Store,
+    select: &str,
+    from_where: Sql,
+    order: &str,
+    q: &ListQuery,
+    decode: fn(&AnyRow) -> Result<T>,
+    count: Sql,
+) -> Result<Page<T>> {
     let total = get_i64(
         &count.query(store.backend)?.fetch_one(&store.pool).await?,
         "n",
@@ -265,6 +278,35 @@ impl Store {
         }
         if let Some(name) = &q.name {
             w.push(" AND f.title = ").arg(name.as_str());
+        }
+        // The filters the tallies keep (product, severity; migration 0012): the count is a sum of
+        // their rows. COUNT(*) read every finding the filters left for every page: 30 ms on
+        // SQLite and 70 ms on PostgreSQL for a million findings, 15-20 pages a second at 64
+        // connections on PostgreSQL.
+        if q.engagement_id.is_none()
+            && q.test_id.is_none()
+            && q.active.is_none()
+            && q.name.is_none()
+        {
+            let mut count = Sql::new(
+                "SELECT CAST(COALESCE(SUM(t.n), 0) AS BIGINT) AS n FROM finding_tallies t WHERE 1 = 1",
+            );
+            for p in [q.restrict_to_product, q.product_id].into_iter().flatten() {
+                count.push(" AND t.product_id = ").arg(p);
+            }
+            if let Some(s) = q.severity {
+                count.push(" AND t.severity = ").arg(severity_rank(s));
+            }
+            return counted_page(
+                self,
+                FINDING_COLUMNS,
+                w,
+                " ORDER BY f.id",
+                q,
+                finding_from_row,
+                count,
+            )
+            .await;
         }
         page(
             self,

@@ -1733,3 +1733,64 @@ async fn a_page_read_in_a_transaction_leaves_its_connection_outside_it() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_findings_list_counts_what_it_lists_from_the_tallies_or_the_findings() {
+    for db in backends("list-count").await {
+        let s = &db.store;
+        let (shop, app) = seed(s).await;
+        let every = s
+            .findings(&ListQuery {
+                limit: MAX_LIST_PAGE,
+                ..ListQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(every.count, 50, "{}", db.name);
+        assert_eq!(every.results.len(), 50, "{}", db.name);
+        // Counts the tallies give (product, severity, a product-limited token) and counts that
+        // read the findings (active), alone and together.
+        let mut queries = Vec::new();
+        for product in [None, Some(shop), Some(app)] {
+            for severity in [None, Some(Severity::Critical), Some(Severity::Low)] {
+                for restrict in [None, Some(app)] {
+                    for active in [None, Some(false)] {
+                        queries.push(ListQuery {
+                            limit: MAX_LIST_PAGE,
+                            product_id: product,
+                            severity,
+                            restrict_to_product: restrict,
+                            active,
+                            ..ListQuery::default()
+                        });
+                    }
+                }
+            }
+        }
+        for q in &queries {
+            let got = s.findings(q).await.unwrap();
+            let expected = every
+                .results
+                .iter()
+                .filter(|f| q.product_id.is_none_or(|p| f.product_id == p))
+                .filter(|f| q.restrict_to_product.is_none_or(|p| f.product_id == p))
+                .filter(|f| q.severity.is_none_or(|s| f.finding.severity == s))
+                .filter(|f| q.active.is_none_or(|a| f.status.active == a))
+                .count();
+            assert_eq!(got.results.len(), expected, "{}: {q:?}", db.name);
+            assert_eq!(got.count, expected as i64, "{}: {q:?}", db.name);
+        }
+        // A page of the list says the count of the whole list.
+        let first = s
+            .findings(&ListQuery {
+                limit: 7,
+                offset: 7,
+                product_id: Some(shop),
+                ..ListQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(first.results.len(), 7, "{}", db.name);
+        assert_eq!(first.count, 30, "{}", db.name);
+    }
+}
