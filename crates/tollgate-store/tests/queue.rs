@@ -31,18 +31,26 @@ async fn backends(test: &str) -> Vec<Db> {
         dir: Some(dir),
         name: "sqlite",
     }];
-    match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
-        Ok(base) => {
-            let url = testing::fresh_postgres_database(&base).await.unwrap();
-            v.push(Db {
-                store: Store::open(&url, StoreOptions::default()).await.unwrap(),
-                dir: None,
-                name: "postgres",
-            });
-        }
-        Err(_) => eprintln!("{test}: SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set"),
+    if let Some(url) = postgres_url(test).await {
+        v.push(Db {
+            store: Store::open(&url, StoreOptions::default()).await.unwrap(),
+            dir: None,
+            name: "postgres",
+        });
     }
     v
+}
+
+/// A fresh database on the test PostgreSQL server, or None (said as skipped) without
+/// `TOLLGATE_TEST_POSTGRES_URL`.
+async fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
+        Ok(base) => Some(testing::fresh_postgres_database(&base).await.unwrap()),
+        Err(_) => {
+            eprintln!("{test}: SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
 }
 
 /// The PostgreSQL backend alone, for tests of what only it does (None, said as skipped, without
@@ -1654,15 +1662,7 @@ async fn a_page_read_in_a_transaction_leaves_its_connection_outside_it() {
     // ROLLBACK when the connection comes back. With one connection in the pool, every statement
     // after a page runs on the page's connection, so a transaction left open would show here
     // (a repeatable-read, read-only setting; a write refused; counts from the old snapshot).
-    let Some(url) = (match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
-        Ok(base) => Some(testing::fresh_postgres_database(&base).await.unwrap()),
-        Err(_) => {
-            eprintln!(
-                "page-transaction: SKIPPED on PostgreSQL: TOLLGATE_TEST_POSTGRES_URL is not set"
-            );
-            None
-        }
-    }) else {
+    let Some(url) = postgres_url("page-transaction").await else {
         return;
     };
     let options = StoreOptions {
