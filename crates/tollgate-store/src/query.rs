@@ -6,8 +6,8 @@ use crate::context::{
 use crate::sql::{get_bool, get_i64, get_opt_i64, get_opt_str, get_str, Sql};
 use crate::{
     severity_rank, Backend, BaselineEntry, ClosedAs, Engagement, FindingStatus, ImportRecord,
-    ListQuery, Note, NoteKind, Page, Priority, Product, Result, ResultsQuery, StatusGroup, Store,
-    StoreError, StoredFinding, Test, TestDetails,
+    ListQuery, Note, NoteKind, Page, Priority, Product, QueueRow, Result, ResultsQuery,
+    StatusGroup, Store, StoreError, StoredFinding, Test, TestDetails,
 };
 use sqlx::any::AnyRow;
 use tollgate_model::Finding;
@@ -62,6 +62,78 @@ pub(crate) fn finding_from_row(row: &AnyRow) -> Result<StoredFinding> {
         scan_date: get_opt_str(row, "scan_date")?,
     };
     Ok(live.into_stored(finding))
+}
+
+/// The columns of a [`QueueRow`], from `findings f` alone, in the order
+/// [`queue_row_from_sqlite_row`] reads them.
+pub(crate) const QUEUE_COLUMNS: &str =
+    "f.id, f.product_id, f.title, f.severity, f.scanner, f.location, \
+     f.first_seen, f.sla_due, f.active, f.verified, f.false_p, f.out_of_scope, f.risk_accepted, \
+     f.risk_accepted_until, f.is_mitigated, f.mitigated_at, f.mitigated_by, f.duplicate, \
+     f.permanently_closed, f.closed_as, f.priority";
+
+/// A row of [`QUEUE_COLUMNS`] read through sqlx.
+pub(crate) fn queue_row_from_row(row: &AnyRow) -> Result<QueueRow> {
+    Ok(QueueRow {
+        id: get_i64(row, "id")?,
+        product_id: get_i64(row, "product_id")?,
+        title: get_str(row, "title")?,
+        severity: crate::severity_from_rank(get_i64(row, "severity")?),
+        // NULL only before migration 0007's backfill wrote them.
+        scanner: get_opt_str(row, "scanner")?.unwrap_or_default(),
+        location: get_opt_str(row, "location")?.unwrap_or_default(),
+        first_seen: get_i64(row, "first_seen")?,
+        sla_due: get_opt_str(row, "sla_due")?,
+        status: FindingStatus {
+            active: get_bool(row, "active")?,
+            verified: get_bool(row, "verified")?,
+            false_p: get_bool(row, "false_p")?,
+            out_of_scope: get_bool(row, "out_of_scope")?,
+            risk_accepted: get_bool(row, "risk_accepted")?,
+            risk_accepted_until: get_opt_str(row, "risk_accepted_until")?,
+            is_mitigated: get_bool(row, "is_mitigated")?,
+            mitigated_at: get_opt_i64(row, "mitigated_at")?,
+            mitigated_by: get_opt_str(row, "mitigated_by")?,
+            duplicate: get_bool(row, "duplicate")?,
+            permanently_closed: get_bool(row, "permanently_closed")?,
+            closed_as: get_opt_str(row, "closed_as")?
+                .as_deref()
+                .and_then(ClosedAs::from_str_opt),
+            priority: get_opt_str(row, "priority")?
+                .as_deref()
+                .and_then(Priority::from_str_opt),
+        },
+    })
+}
+
+/// A row of [`QUEUE_COLUMNS`] read by SQLite's direct path.
+pub(crate) fn queue_row_from_sqlite_row(row: &rusqlite::Row<'_>) -> Result<QueueRow> {
+    let text = |i: usize| -> Result<Option<String>> { Ok(row.get(i)?) };
+    Ok(QueueRow {
+        id: row.get(0)?,
+        product_id: row.get(1)?,
+        title: row.get(2)?,
+        severity: crate::severity_from_rank(row.get(3)?),
+        scanner: text(4)?.unwrap_or_default(),
+        location: text(5)?.unwrap_or_default(),
+        first_seen: row.get(6)?,
+        sla_due: text(7)?,
+        status: FindingStatus {
+            active: row.get(8)?,
+            verified: row.get(9)?,
+            false_p: row.get(10)?,
+            out_of_scope: row.get(11)?,
+            risk_accepted: row.get(12)?,
+            risk_accepted_until: text(13)?,
+            is_mitigated: row.get(14)?,
+            mitigated_at: row.get(15)?,
+            mitigated_by: text(16)?,
+            duplicate: row.get(17)?,
+            permanently_closed: row.get(18)?,
+            closed_as: text(19)?.as_deref().and_then(ClosedAs::from_str_opt),
+            priority: text(20)?.as_deref().and_then(Priority::from_str_opt),
+        },
+    })
 }
 
 /// A row of `FINDING_COLUMNS` read by SQLite's direct path, the finding JSON parsed from

@@ -7,10 +7,13 @@
 //! a finding's JSON (migration 0007).
 
 use crate::events::{EventKind, NewEvent};
-use crate::query::{finding_from_row, finding_from_sqlite_row, FINDING_COLUMNS, FINDING_FROM};
+use crate::query::{
+    finding_from_row, finding_from_sqlite_row, queue_row_from_row, queue_row_from_sqlite_row,
+    FINDING_COLUMNS, FINDING_FROM, QUEUE_COLUMNS,
+};
 use crate::sql::{get_i64, Arg, Sql};
 use crate::{
-    severity_rank, Backend, ClosedAs, FindingStatus, Priority, Result, Store, StoreError,
+    severity_rank, Backend, ClosedAs, FindingStatus, Priority, QueueRow, Result, Store, StoreError,
     StoredFinding, Timestamp,
 };
 use sqlx::any::AnyRow;
@@ -1001,7 +1004,7 @@ impl PostgresPage<'_> {
 /// statement and no second connection (on PostgreSQL, a round trip to the server each).
 #[derive(Debug)]
 pub struct QueuePage {
-    pub findings: Vec<StoredFinding>,
+    pub findings: Vec<QueueRow>,
     pub total: i64,
     pub products: Vec<(i64, String)>,
 }
@@ -1037,31 +1040,28 @@ fn products_from_json(text: &str) -> Result<Vec<(i64, String)>> {
         .map_err(|e| StoreError::Corrupt(format!("the products' names read back as {e}")))
 }
 
-/// PostgreSQL: `SELECT FINDING_COLUMNS, page_order` of the findings whose ids `ids` selects (a
-/// `SELECT … id … ORDER BY … LIMIT …`): the ids and their findings in one round trip.
+/// PostgreSQL: `SELECT QUEUE_COLUMNS, page_order` of the findings whose ids `ids` selects (a
+/// `SELECT … id … ORDER BY … LIMIT …`): the ids and their rows in one round trip.
 /// (`ARRAY(subquery)` keeps the subquery's order; `WITH ORDINALITY` numbers it.) The rows come
 /// in no particular order: [`in_page_order`] puts them in the page's. Sorting them in
-/// PostgreSQL copied every row, JSON and all, into a sort (12% of the statement).
+/// PostgreSQL copied every row into a sort (12% of the statement).
 fn rows_of(ids: &Sql) -> Sql {
-    let joins = FINDING_FROM
-        .strip_prefix(" FROM findings f")
-        .expect("FINDING_FROM reads findings f first");
     let mut q = Sql::new(format!(
-        "SELECT {FINDING_COLUMNS}, page.page_order FROM unnest(ARRAY("
+        "SELECT {QUEUE_COLUMNS}, page.page_order FROM unnest(ARRAY("
     ));
-    q.embed(ids).push(&format!(
-        ")) WITH ORDINALITY AS page(page_id, page_order) JOIN findings f ON f.id = page.page_id{joins}"
-    ));
+    q.embed(ids).push(
+        ")) WITH ORDINALITY AS page(page_id, page_order) JOIN findings f ON f.id = page.page_id",
+    );
     q
 }
 
-/// The findings of rows from [`rows_of`] in the page's order (`page_order`); rows without a
+/// The queue rows of rows from [`rows_of`] in the page's order (`page_order`); rows without a
 /// finding (the count's row when the page is empty) are skipped.
-fn in_page_order(rows: &[AnyRow]) -> Result<Vec<StoredFinding>> {
+fn in_page_order(rows: &[AnyRow]) -> Result<Vec<QueueRow>> {
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
         if let Some(order) = crate::sql::get_opt_i64(row, "page_order")? {
-            found.push((order, finding_from_row(row)?));
+            found.push((order, queue_row_from_row(row)?));
         }
     }
     found.sort_unstable_by_key(|(order, _)| *order);
@@ -1180,7 +1180,7 @@ impl Store {
                         }
                     }
                 };
-                let findings = sqlite_findings(&tx, &ids)?;
+                let findings = sqlite_queue_rows(&tx, &ids)?;
                 let products = sqlite_products(&tx, &filter.visible_products())?;
                 tx.finish()?;
                 Ok(QueuePage {
@@ -1224,7 +1224,7 @@ impl Store {
         } else {
             Vec::new()
         };
-        let findings = self.findings_in_order(&mut conn, &ids, None).await?;
+        let findings = self.queue_rows_in_order(&mut conn, &ids).await?;
         let products = filter
             .visible_products()
             .query(self.backend)?
@@ -1496,8 +1496,8 @@ impl Store {
         Ok(sum)
     }
 
-    /// The findings `q` (from [`rows_of`]) reads, in the page's order.
-    async fn findings_of(&self, conn: &mut AnyConnection, q: &Sql) -> Result<Vec<StoredFinding>> {
+    /// The queue rows `q` (from [`rows_of`]) reads, in the page's order.
+    async fn findings_of(&self, conn: &mut AnyConnection, q: &Sql) -> Result<Vec<QueueRow>> {
         in_page_order(&q.query(self.backend)?.fetch_all(conn).await?)
     }
 
@@ -1625,6 +1625,26 @@ impl Store {
             .into_iter()
             .filter(|f| restrict_to_product.is_none_or(|p| p == f.product_id))
             .collect())
+    }
+
+    /// The queue rows of `ids` in that order, through sqlx (SQLite without its direct reader).
+    async fn queue_rows_in_order(
+        &self,
+        conn: &mut AnyConnection,
+        ids: &[i64],
+    ) -> Result<Vec<QueueRow>> {
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut q = Sql::new(format!(
+                "SELECT {QUEUE_COLUMNS} FROM findings f WHERE f.id IN "
+            ));
+            q.list(chunk.iter().copied());
+            for row in q.query(self.backend)?.fetch_all(&mut *conn).await? {
+                let r = queue_row_from_row(&row)?;
+                found.insert(r.id, r);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     /// The findings of `ids` in that order, through sqlx (`FOR UPDATE` when `lock`).
@@ -1948,18 +1968,35 @@ fn sqlite_products(conn: &rusqlite::Connection, q: &Sql) -> Result<Vec<(i64, Str
 
 /// The findings of `ids`, in that order, on SQLite's direct read path.
 fn sqlite_findings(conn: &rusqlite::Connection, ids: &[i64]) -> Result<Vec<StoredFinding>> {
+    let select = format!("SELECT {FINDING_COLUMNS}{FINDING_FROM}");
+    sqlite_by_ids(conn, ids, &select, finding_from_sqlite_row, |f| f.id)
+}
+
+/// The queue rows of `ids`, in that order, on SQLite's direct read path.
+fn sqlite_queue_rows(conn: &rusqlite::Connection, ids: &[i64]) -> Result<Vec<QueueRow>> {
+    let select = format!("SELECT {QUEUE_COLUMNS} FROM findings f");
+    sqlite_by_ids(conn, ids, &select, queue_row_from_sqlite_row, |r| r.id)
+}
+
+/// What `select` (`SELECT … FROM findings f …`) reads of the findings `ids`, decoded, in the
+/// order of `ids` (unknown ids left out), on SQLite's direct read path.
+fn sqlite_by_ids<T>(
+    conn: &rusqlite::Connection,
+    ids: &[i64],
+    select: &str,
+    decode: fn(&rusqlite::Row<'_>) -> Result<T>,
+    id_of: fn(&T) -> i64,
+) -> Result<Vec<T>> {
     let mut found = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let mut q = Sql::new(format!(
-            "SELECT {FINDING_COLUMNS}{FINDING_FROM} WHERE f.id IN "
-        ));
+        let mut q = Sql::new(format!("{select} WHERE f.id IN "));
         q.list(chunk.iter().copied());
         // Not cached: the IN list's length varies.
         let mut stmt = conn.prepare(q.sqlite_text())?;
         let mut rows = stmt.query(q.sqlite_params()?)?;
         while let Some(row) = rows.next()? {
-            let f = finding_from_sqlite_row(row)?;
-            found.insert(f.id, f);
+            let item = decode(row)?;
+            found.insert(id_of(&item), item);
         }
     }
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())

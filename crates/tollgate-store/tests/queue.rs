@@ -191,7 +191,10 @@ async fn everything(s: &Store, restrict: Option<i64>) -> Vec<StoredFinding> {
         .await
         .unwrap();
     assert_eq!(rows.len() as i64, total);
-    rows
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let found = s.queue_findings(&ids, None).await.unwrap();
+    assert_eq!(found.iter().map(|f| f.id).collect::<Vec<_>>(), ids);
+    found
 }
 
 /// The filter, written in Rust over a stored finding (what the SQL must agree with).
@@ -652,18 +655,16 @@ async fn sorting_and_paging_walk_the_whole_list_once() {
             .queue_page(&f, QueueSort::SeverityDesc, 1, 500, T0)
             .await
             .unwrap();
-        assert!(rows
-            .windows(2)
-            .all(|w| w[0].finding.severity >= w[1].finding.severity));
+        assert!(rows.windows(2).all(|w| w[0].severity >= w[1].severity));
         let QueuePage { findings: rows, .. } = s
             .queue_page(&f, QueueSort::AgeDesc, 1, 500, T0)
             .await
             .unwrap();
         assert!(rows.windows(2).all(|w| w[0].first_seen <= w[1].first_seen));
-        assert_eq!(rows[0].finding.scanner.name, "zap");
+        assert_eq!(rows[0].scanner, "zap");
         let QueuePage { findings: rows, .. } =
             s.queue_page(&f, QueueSort::Age, 1, 500, T0).await.unwrap();
-        assert_eq!(rows[0].finding.scanner.name, "semgrep");
+        assert_eq!(rows[0].scanner, "semgrep");
         // Past the end: an empty page, the same total.
         let QueuePage {
             findings: rows,
@@ -1792,5 +1793,132 @@ async fn the_findings_list_counts_what_it_lists_from_the_tallies_or_the_findings
             .unwrap();
         assert_eq!(first.results.len(), 7, "{}", db.name);
         assert_eq!(first.count, 30, "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn a_queue_row_says_what_its_finding_says_on_every_read_path() {
+    let mut dbs = backends("queue-rows").await;
+    // SQLite without its direct reader: the page through sqlx.
+    dbs.push(Db {
+        store: Store::open("sqlite::memory:", StoreOptions::default())
+            .await
+            .unwrap(),
+        dir: None,
+        name: "sqlite in memory",
+    });
+    for db in dbs {
+        let s = &db.store;
+        seed(s).await;
+        // Places worded otherwise (a URL, a component, nowhere at all) and a title with markup.
+        let mut odd: Vec<Finding> = (200..204).map(|n| finding(n, "zap")).collect();
+        for f in &mut odd {
+            f.location = Default::default();
+        }
+        odd[0].location.url = Some("https://shop.example/login?next=%2F".into());
+        odd[1].location.component = Some("com.example.app.ExportedActivity".into());
+        odd[3].title = "<b>XSS</b> in \"search\" & 'sort'".into();
+        s.import(request("odd", "ZAP Scan", T0 + 2 * DAY), odd)
+            .await
+            .unwrap();
+        let open = s
+            .queue_ids(&FindingFilter::default(), QueueSort::SeverityDesc, T0)
+            .await
+            .unwrap();
+        s.set_priority(open[0], Priority::P1, "bob", None, T0 + 44 * DAY)
+            .await
+            .unwrap();
+        let filters = [
+            // Counted from the tallies (PostgreSQL: one statement).
+            FindingFilter::default(),
+            FindingFilter {
+                status: StatusFilter::All,
+                ..FindingFilter::default()
+            },
+            // A facet (walked, or gathered when the walk's budget is nil), a text and an SLA
+            // state (read in a transaction).
+            FindingFilter {
+                tag: Some("xss".into()),
+                status: StatusFilter::All,
+                ..FindingFilter::default()
+            },
+            FindingFilter {
+                text: Some("module".into()),
+                ..FindingFilter::default()
+            },
+            FindingFilter {
+                sla: Some(SlaState::Ok),
+                ..FindingFilter::default()
+            },
+        ];
+        let mut seen = std::collections::HashSet::new();
+        let (mut prioritized, mut marked_up) = (false, false);
+        for filter in &filters {
+            for budget in [None, Some(0)] {
+                testing::set_walk_budget(s, budget);
+                for sort in [QueueSort::SeverityDesc, QueueSort::Title] {
+                    let all = s.queue_ids(filter, sort, T0).await.unwrap();
+                    assert!(!all.is_empty(), "{}: {filter:?}", db.name);
+                    let expected: Vec<QueueRow> = s
+                        .queue_findings(&all, None)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|f| QueueRow {
+                            id: f.id,
+                            product_id: f.product_id,
+                            title: f.finding.title.clone(),
+                            severity: f.finding.severity,
+                            scanner: f.finding.scanner.name.clone(),
+                            location: location_text(&f.finding),
+                            status: f.status.clone(),
+                            first_seen: f.first_seen,
+                            sla_due: f.sla_due.clone(),
+                        })
+                        .collect();
+                    let mut got = Vec::new();
+                    for page in 1..=(all.len() as i64 + 6) / 7 {
+                        got.extend(
+                            s.queue_page(filter, sort, page, 7, T0)
+                                .await
+                                .unwrap()
+                                .findings,
+                        );
+                    }
+                    assert_eq!(
+                        got, expected,
+                        "{}: {filter:?} {sort:?}, walk budget {budget:?}",
+                        db.name
+                    );
+                    prioritized |= got.iter().any(|r| r.status.priority == Some(Priority::P1));
+                    marked_up |= got.iter().any(|r| r.title.starts_with("<b>XSS</b>"));
+                    seen.extend(got.into_iter().map(|r| (r.location, r.status.word())));
+                }
+            }
+        }
+        testing::set_walk_budget(s, None);
+        // The rows compared held every kind of place, status and title seeded.
+        let places = [
+            "https://shop.example/login?next=%2F",
+            "com.example.app.ExportedActivity",
+            "",
+        ];
+        for place in places {
+            assert!(
+                seen.iter().any(|(p, _)| p == place),
+                "{}: {place:?}",
+                db.name
+            );
+        }
+        assert!(seen
+            .iter()
+            .any(|(p, _)| p.starts_with("lib") && p.ends_with(" 2.0")));
+        assert!(seen
+            .iter()
+            .any(|(p, _)| p.starts_with("src/Module") && p.contains(".java:")));
+        for word in ["open", "false_positive", "closed_risk_accepted"] {
+            assert!(seen.iter().any(|(_, w)| *w == word), "{}: {word}", db.name);
+        }
+        assert!(prioritized && marked_up, "{}", db.name);
     }
 }

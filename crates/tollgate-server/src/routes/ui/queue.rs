@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use tollgate_model::{Category, Severity, Tag};
 use tollgate_store::{
-    location_text, BulkAction, BulkOutcome, BulkTarget, FindingFilter, Priority, QueueSort, Scope,
-    SlaState, StatusFilter, StoreError, StoredFinding, BULK_CAP,
+    location_text, BulkAction, BulkOutcome, BulkTarget, FindingFilter, Priority, QueueRow,
+    QueueSort, Scope, SlaState, StatusFilter, StoreError, StoredFinding, BULK_CAP,
 };
 
 /// Rows per page unless `per_page` says otherwise.
@@ -275,7 +275,7 @@ fn sev_word(s: Severity) -> &'static str {
 }
 
 /// Whole days since the finding was first seen.
-fn age_days(f: &StoredFinding, now: i64) -> i64 {
+fn age_days(f: &QueueRow, now: i64) -> i64 {
     (now - f.first_seen).max(0) / 86_400
 }
 
@@ -503,7 +503,7 @@ fn sort_link(view: &View, label: &str, asc: QueueSort, desc: Option<QueueSort>) 
 fn table(
     body: &mut String,
     view: &View,
-    rows: &[StoredFinding],
+    rows: &[QueueRow],
     names: &HashMap<i64, String>,
     checkboxes: bool,
     now: i64,
@@ -522,7 +522,7 @@ fn table(
         sort_link(view, "SLA due", QueueSort::Sla, None),
     );
     for f in rows {
-        let sev = sev_word(f.finding.severity);
+        let sev = sev_word(f.severity);
         body.push_str("<tr>");
         if checkboxes {
             let _ = write!(
@@ -536,10 +536,10 @@ fn table(
             "<td class=\"{sev}\">{sev}</td><td><a href=\"/ui/findings/{}\">{}</a></td><td>{}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{} d</td><td>{}</td></tr>",
             f.id,
-            esc(&f.finding.title),
+            esc(&f.title),
             esc(names.get(&f.product_id).map_or("", String::as_str)),
-            esc(&location_text(&f.finding)),
-            esc(&f.finding.scanner.name),
+            esc(&f.location),
+            esc(&f.scanner),
             f.status.word(),
             age_days(f, now),
             esc(f.sla_due.as_deref().unwrap_or("")),
