@@ -989,6 +989,15 @@ struct PostgresPage<'a> {
 }
 
 impl PostgresPage<'_> {
+    /// `SELECT f.id …`: the page's ids, read through the filters' indexes in the page's order.
+    fn gathered(&self, backend: Backend) -> Sql {
+        let w = self.filter.where_clause(self.now, self.text, backend);
+        let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
+        ids.args = w.args;
+        ids.push(self.sort.order_by(backend)).push(&self.limit());
+        ids
+    }
+
     /// ` LIMIT n OFFSET m` of the page, as numbers in the text, not parameters: PostgreSQL then
     /// plans the statement once per connection and keeps the plan (a generic plan), where a
     /// `LIMIT $n` made it plan the statement again at every call (0.9 ms of the default view's
@@ -1246,20 +1255,18 @@ impl Store {
     /// - a count the tallies or counters give (no text, SLA state, day, or second facet) and a
     ///   page read through the filters' indexes: **one statement**, the count and the page's
     ///   findings together (one statement reads one snapshot: no transaction);
-    /// - otherwise a read-only repeatable-read transaction: the snapshot's name, the number of
-    ///   findings and the count when it is cheap, in one statement; the count when it has to be
-    ///   counted and is not remembered; then the page's findings, walked through a window of the
-    ///   order or gathered, in one statement with the page's ids (`rows_of`).
+    /// - a count the tallies give with a filter they do not keep (one facet): the number of
+    ///   findings, the count and the products' numbers of changes in one statement, then the
+    ///   page's rows, walked through a window of the order or gathered, with those numbers again:
+    ///   **two statements** and no transaction while the numbers agree (no write to the page's
+    ///   products landed between them); when they differ, the page is read again as below;
+    /// - otherwise a read-only repeatable-read transaction: the number of findings and the
+    ///   products' numbers of changes in one statement; the count when it has to be counted and
+    ///   is not remembered; then the page's rows, walked or gathered, in one statement with the
+    ///   page's ids (`rows_of`).
     async fn postgres_queue_page(&self, p: PostgresPage<'_>) -> Result<QueuePage> {
         let backend = self.backend;
-        let gathered = || {
-            let w = p.filter.where_clause(p.now, p.text, backend);
-            let mut ids = Sql::new(format!("SELECT f.id{}", w.text));
-            ids.args = w.args;
-            ids.push(p.sort.order_by(backend)).push(&p.limit());
-            ids
-        };
-        let Some(all_findings) = &p.all_findings else {
+        if p.all_findings.is_none() {
             // The count, the products and the page at once (the products on one row only: the
             // page's first, or the count's alone when the page is empty).
             let mut q = Sql::new(
@@ -1269,7 +1276,7 @@ impl Store {
                 .push(") END AS products, r.* FROM (")
                 .embed(&p.count)
                 .push(") c LEFT JOIN LATERAL (")
-                .embed(&rows_of(&gathered()))
+                .embed(&rows_of(&p.gathered(backend)))
                 .push(") r ON true");
             let rows = q.query(backend)?.fetch_all(&self.pool).await?;
             let total = match rows.first() {
@@ -1290,44 +1297,83 @@ impl Store {
                 total,
                 products,
             });
-        };
+        }
+        // A count the tallies give (a facet): the page's statements need no snapshot of their
+        // own when each reads the products' numbers of changes (migration 0018) and they agree —
+        // no write to the page's products committed between them — which saves the `BEGIN` and its
+        // round trip. When they differ, the page is read again in one snapshot.
+        if p.remembered.is_none() {
+            let mut conn = self.pool.acquire().await?;
+            if let Some(page) = self.postgres_page_reads(&mut conn, &p, true).await? {
+                return Ok(page);
+            }
+        }
         let mut conn = self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await?;
+        let page = self.postgres_page_reads(&mut conn, &p, false).await?;
+        end_read(conn);
+        page.ok_or_else(|| StoreError::Corrupt("a page read in one snapshot moved".into()))
+    }
+
+    /// The statements of a PostgreSQL page that reads the number of findings first (its
+    /// filters are not all the tallies'), on `conn`: in one snapshot (a read-only repeatable-read
+    /// transaction), or, when `checked`, each in its own snapshot, each reading the products'
+    /// numbers of changes too: None when those moved between them (the page may mix two states).
+    async fn postgres_page_reads(
+        &self,
+        conn: &mut AnyConnection,
+        p: &PostgresPage<'_>,
+        checked: bool,
+    ) -> Result<Option<QueuePage>> {
+        let backend = self.backend;
+        let all_findings = p
+            .all_findings
+            .as_ref()
+            .expect("a page read in steps has the number of findings");
         let mut first = Sql::new("SELECT (");
         first
             .embed(all_findings)
             .push(") AS all_findings, (")
             .embed(&p.filter.visible_products_json())
             .push(") AS products");
-        if p.remembered.is_some() {
+        if p.remembered.is_some() || checked {
             first
                 .push(", (")
                 .embed(&p.filter.product_versions())
                 .push(") AS versions");
-        } else {
+        }
+        if p.remembered.is_none() {
             first.push(", (").embed(&p.count).push(") AS n");
         }
         let row = first.query(backend)?.fetch_one(&mut *conn).await?;
         let all = get_i64(&row, "all_findings")?;
         let products = products_from_json(&crate::sql::get_str(&row, "products")?)?;
-        let total = match &p.remembered {
-            Some(count) => {
-                let versions = crate::sql::get_str(&row, "versions")?;
-                self.remembered_count(&mut conn, count, &p.count, &versions)
+        let versions = match p.remembered.is_some() || checked {
+            true => Some(crate::sql::get_str(&row, "versions")?),
+            false => None,
+        };
+        let total = match (&p.remembered, &versions) {
+            (Some(count), Some(versions)) => {
+                self.remembered_count(conn, count, &p.count, versions)
                     .await?
             }
-            None => get_i64(&row, "n")?,
+            _ => get_i64(&row, "n")?,
         };
         if p.offset >= total {
-            end_read(conn);
-            return Ok(QueuePage {
+            return Ok(Some(QueuePage {
                 findings: Vec::new(),
                 total,
                 products,
-            });
+            }));
         }
+        // Each later statement reads the numbers of changes again when checked.
+        let read_versions = p.filter.product_versions();
+        let check = versions
+            .as_deref()
+            .filter(|_| checked)
+            .map(|v| (&read_versions, v));
         // A walk reads a window of the order: the first findings that pass the tallied
         // filters, in order, tested against the rest as they come until the page is full. A window
         // too short for the page (matches bunched further along the order) gathers.
@@ -1389,23 +1435,25 @@ impl Store {
             }
             q.push(&format!(" ORDER BY {}", outer.join(", ")))
                 .push(&p.limit());
-            let findings = self.findings_of(&mut conn, &rows_of(&q)).await?;
+            let Some(findings) = self.findings_of(conn, &rows_of(&q), check).await? else {
+                return Ok(None);
+            };
             if findings.len() >= wanted {
-                end_read(conn);
-                return Ok(QueuePage {
+                return Ok(Some(QueuePage {
                     findings,
                     total,
                     products,
-                });
+                }));
             }
         }
-        let findings = self.findings_of(&mut conn, &rows_of(&gathered())).await?;
-        end_read(conn);
-        Ok(QueuePage {
+        let findings = self
+            .findings_of(conn, &rows_of(&p.gathered(backend)), check)
+            .await?;
+        Ok(findings.map(|findings| QueuePage {
             findings,
             total,
             products,
-        })
+        }))
     }
 
     /// PostgreSQL: the count `count` (`total`, its whole) in the transaction of `conn`, as the
@@ -1496,9 +1544,33 @@ impl Store {
         Ok(sum)
     }
 
-    /// The queue rows `q` (from [`rows_of`]) reads, in the page's order.
-    async fn findings_of(&self, conn: &mut AnyConnection, q: &Sql) -> Result<Vec<QueueRow>> {
-        in_page_order(&q.query(self.backend)?.fetch_all(conn).await?)
+    /// The queue rows `q` (from [`rows_of`]) reads, in the page's order. With a check (the
+    /// statement reading the products' numbers of changes, and what an earlier statement of the
+    /// page read), the same statement reads them again and gives None if they moved.
+    async fn findings_of(
+        &self,
+        conn: &mut AnyConnection,
+        q: &Sql,
+        check: Option<(&Sql, &str)>,
+    ) -> Result<Option<Vec<QueueRow>>> {
+        let Some((read_versions, versions)) = check else {
+            return in_page_order(&q.query(self.backend)?.fetch_all(conn).await?).map(Some);
+        };
+        // The numbers on every row (the page's first row alone would need its order here), or on
+        // the one row of an empty page.
+        let mut checked = Sql::new("SELECT v.versions AS versions_now, r.* FROM (");
+        checked
+            .embed(read_versions)
+            .push(") v LEFT JOIN LATERAL (")
+            .embed(q)
+            .push(") r ON true");
+        let rows = checked.query(self.backend)?.fetch_all(conn).await?;
+        for row in &rows {
+            if crate::sql::get_str(row, "versions_now")? != versions {
+                return Ok(None);
+            }
+        }
+        in_page_order(&rows).map(Some)
     }
 
     /// The remembered counts (`CountCache`). A panic while they were held leaves whole entries

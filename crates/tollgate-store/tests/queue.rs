@@ -1922,3 +1922,57 @@ async fn a_queue_row_says_what_its_finding_says_on_every_read_path() {
         assert!(prioritized && marked_up, "{}", db.name);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_facet_page_read_in_two_statements_never_mixes_two_states() {
+    // PostgreSQL reads a facet's page in two statements without a transaction, checking that no
+    // write to its products landed between them; SQLite reads every page in one snapshot.
+    let Some(db) = postgres_only("facet-two-statements").await else {
+        return;
+    };
+    let s = db.store.clone();
+    seed(&s).await;
+    let view = FindingFilter {
+        cwe: Some(79),
+        ..FindingFilter::default()
+    };
+    let base = s
+        .queue_page(&view, QueueSort::SeverityDesc, 1, 3, T0)
+        .await
+        .unwrap()
+        .total;
+    // Each import adds one critical CWE-79 finding, "Flood k", first in the view's order: a
+    // page's count says how many had landed, its first row which was last.
+    const IMPORTS: usize = 80;
+    let writer = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for k in 1..=IMPORTS {
+                let mut f = finding(1000 + k, "zap");
+                f.severity = Severity::Critical;
+                f.cwe = vec![79];
+                f.title = format!("Flood {k}");
+                s.import(request("shop", "ZAP Scan", T0 + DAY), vec![f])
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() {
+        let page = s
+            .queue_page(&view, QueueSort::SeverityDesc, 1, 3, T0)
+            .await
+            .unwrap();
+        let landed = page.total - base;
+        let first = &page.findings[0].title;
+        if landed == 0 {
+            assert!(!first.starts_with("Flood"), "read {reads}: {first}");
+        } else {
+            assert_eq!(first, &format!("Flood {landed}"), "read {reads}");
+        }
+        reads += 1;
+    }
+    writer.await.unwrap();
+    assert!(reads > 100, "only {reads} reads ran beside the imports");
+}
