@@ -1350,9 +1350,10 @@ impl Store {
         let row = first.query(backend)?.fetch_one(&mut *conn).await?;
         let all = get_i64(&row, "all_findings")?;
         let products = products_from_json(&crate::sql::get_str(&row, "products")?)?;
-        let versions = match p.remembered.is_some() || checked {
-            true => Some(crate::sql::get_str(&row, "versions")?),
-            false => None,
+        let versions = if p.remembered.is_some() || checked {
+            Some(crate::sql::get_str(&row, "versions")?)
+        } else {
+            None
         };
         let total = match (&p.remembered, &versions) {
             (Some(count), Some(versions)) => {
