@@ -1672,7 +1672,8 @@ async fn a_page_read_in_a_transaction_leaves_its_connection_outside_it() {
     };
     let s = &Store::open(&url, options).await.unwrap();
     seed(s).await;
-    // Views that read in a transaction (a facet's walk, a text or SLA count), on a page with
+    // Views read in more than one statement: a facet's page (two statements, or a transaction
+    // when a write lands between them) and a text or SLA count (a transaction), on a page with
     // findings and one past the end, walked and gathered.
     let views = [
         FindingFilter {
