@@ -899,15 +899,34 @@ impl Store {
             let id = *ids.get(item.finding.fingerprint.as_str()).ok_or_else(|| {
                 StoreError::Corrupt(format!("no id returned for {}", item.finding.fingerprint))
             })?;
-            crate::queue::facets_of(&item.finding, |kind, value| facets.push((kind, value, id)));
+            let severity = severity_rank(item.finding.severity);
+            crate::queue::facets_of(&item.finding, |kind, value| {
+                facets.push((kind, value, id, severity))
+            });
         }
+        // PostgreSQL's facets carry their finding's severity (migration 0019: a facet's page
+        // walks them in the queue's order); SQLite's walk the findings' order and probe them.
+        let with_severity = self.backend == Backend::Postgres;
         for batch in facets.chunks(INSERT_BATCH) {
-            let mut q = Sql::new("INSERT INTO finding_facets (kind, value, finding_id) VALUES ");
-            for (i, (kind, value, id)) in batch.iter().enumerate() {
+            let mut q = Sql::new(if with_severity {
+                "INSERT INTO finding_facets (kind, value, finding_id, severity) VALUES "
+            } else {
+                "INSERT INTO finding_facets (kind, value, finding_id) VALUES "
+            });
+            for (i, (kind, value, id, severity)) in batch.iter().enumerate() {
                 if i > 0 {
                     q.push(", ");
                 }
-                q.list::<Arg>([(*kind).into(), value.as_str().into(), (*id).into()]);
+                if with_severity {
+                    q.list::<Arg>([
+                        (*kind).into(),
+                        value.as_str().into(),
+                        (*id).into(),
+                        (*severity).into(),
+                    ]);
+                } else {
+                    q.list::<Arg>([(*kind).into(), value.as_str().into(), (*id).into()]);
+                }
             }
             q.query(self.backend)?.execute(&mut *conn).await?;
         }

@@ -341,6 +341,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         "product changes",
         include_str!("../migrations/postgres/0018_product_changes.sql"),
     ),
+    (
+        19,
+        "facet severity",
+        include_str!("../migrations/postgres/0019_facet_severity.sql"),
+    ),
 ]);
 
 impl Migrations {

@@ -241,30 +241,61 @@ pub async fn rerun_metric_backfill(store: &crate::Store) -> crate::Result<()> {
 }
 
 /// Empties what migration 0007 derived (the queue's scanner and location columns, the finding
-/// facets) and runs its backfill statements again on the data as it is now, so a test can hold
-/// them to what imports write.
+/// facets) and runs its backfill statements again on the data as it is now, and on PostgreSQL
+/// those of migration 0019 (the facets' severity) after them, so a test can hold them to what
+/// imports write.
 pub async fn rerun_queue_backfill(store: &crate::Store) -> crate::Result<()> {
-    let migration = match store.backend {
-        crate::Backend::Sqlite => include_str!("../migrations/sqlite/0007_findings_queue.sql"),
-        crate::Backend::Postgres => include_str!("../migrations/postgres/0007_findings_queue.sql"),
+    let migrations: &[&str] = match store.backend {
+        crate::Backend::Sqlite => &[include_str!("../migrations/sqlite/0007_findings_queue.sql")],
+        crate::Backend::Postgres => &[
+            include_str!("../migrations/postgres/0007_findings_queue.sql"),
+            include_str!("../migrations/postgres/0019_facet_severity.sql"),
+        ],
     };
     let mut tx = store.pool.begin().await?;
     tx.execute("UPDATE findings SET scanner = NULL, location = NULL")
         .await?;
     tx.execute("DELETE FROM finding_facets").await?;
-    for statement in migration.split(';') {
-        let sql: String = statement
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("--"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let sql = sql.trim();
-        if sql.starts_with("UPDATE") || sql.starts_with("INSERT") {
-            tx.execute(sql).await?;
+    if store.backend == crate::Backend::Postgres {
+        // 0007 writes facets without their severity; 0019 fills it in, as on a hub migrated
+        // from before it.
+        tx.execute("ALTER TABLE finding_facets ALTER COLUMN severity DROP NOT NULL")
+            .await?;
+    }
+    for migration in migrations {
+        for statement in migration.split(';') {
+            let sql: String = statement
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let sql = sql.trim();
+            if sql.starts_with("UPDATE") || sql.starts_with("INSERT") {
+                tx.execute(sql).await?;
+            }
         }
+    }
+    if store.backend == crate::Backend::Postgres {
+        tx.execute("ALTER TABLE finding_facets ALTER COLUMN severity SET NOT NULL")
+            .await?;
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Every facet row as `kind:value:finding_id[:severity]` (the severity where the facets carry
+/// it: PostgreSQL), sorted: what a test compares before and after a backfill.
+pub async fn facet_rows(store: &crate::Store) -> crate::Result<Vec<String>> {
+    let severity = match store.backend {
+        crate::Backend::Postgres => " || ':' || CAST(severity AS TEXT)",
+        crate::Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT kind || ':' || value || ':' || CAST(finding_id AS TEXT){severity} AS r \
+         FROM finding_facets ORDER BY 1"
+    );
+    let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(&store.pool).await?;
+    Ok(rows)
 }
 
 /// A PostgreSQL table's storage options (`pg_class.reloptions`, e.g.

@@ -523,6 +523,28 @@ async fn every_filter_matches_its_rust_twin_and_the_count_equals_the_list() {
                     ..base.clone()
                 },
             ),
+            // PostgreSQL walks a facet's own rows in severity order (migration 0019): one
+            // severity (said on the facet rows and not on the findings), a product limit, a
+            // second facet and text tested on each finding the walk meets.
+            (
+                "a facet in one severity, in one product",
+                FindingFilter {
+                    cwe: Some(79),
+                    severities: vec![Severity::High],
+                    restrict_to_product: Some(app),
+                    ..base.clone()
+                },
+            ),
+            (
+                "two facets and text, any status",
+                FindingFilter {
+                    tag: Some("xss".into()),
+                    cwe: Some(79),
+                    text: Some("issue".into()),
+                    status: StatusFilter::All,
+                    ..base.clone()
+                },
+            ),
         ];
         let mut readers = vec![("direct reads", s.clone())];
         if db.name == "sqlite" {
@@ -613,7 +635,9 @@ async fn sorting_and_paging_walk_the_whole_list_once() {
             sla: Some(SlaState::Ok),
             ..f.clone()
         };
-        let budgets: &[Option<u64>] = &[None, Some(0)];
+        // A budget of 12 cuts a walk part way through the list: a page of 7 found within it,
+        // the next one gathered.
+        let budgets: &[Option<u64>] = &[None, Some(0), Some(12)];
         let filters = [&f, &xss, &open_cwe, &text, &since, &sla];
         let mut cases = Vec::new();
         for budget in budgets {
@@ -929,7 +953,14 @@ async fn the_migration_backfill_writes_what_imports_write() {
             assert!(!ids.is_empty(), "{} {f:?}", db.name);
             before.push(ids);
         }
+        let facets = testing::facet_rows(s).await.unwrap();
+        assert!(
+            facets.iter().any(|r| r.starts_with("cwe:79:")),
+            "{}: {facets:?}",
+            db.name
+        );
         testing::rerun_queue_backfill(s).await.unwrap();
+        assert_eq!(testing::facet_rows(s).await.unwrap(), facets, "{}", db.name);
         for (f, was) in filters.iter().zip(&before) {
             let ids = s.queue_ids(f, QueueSort::SeverityDesc, T0).await.unwrap();
             assert_eq!(&ids, was, "{} {f:?}", db.name);
@@ -1503,7 +1534,7 @@ async fn every_write_moves_the_number_of_the_products_it_touches() {
         for (what, sql) in [
             (
                 "a facet written",
-                format!("INSERT INTO finding_facets (kind, value, finding_id) VALUES ('tag', 'x', {other})"),
+                format!("INSERT INTO finding_facets (kind, value, finding_id, severity) VALUES ('tag', 'x', {other}, 2)"),
             ),
             (
                 "a facet removed",
