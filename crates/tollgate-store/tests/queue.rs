@@ -1842,14 +1842,17 @@ async fn a_queue_row_says_what_its_finding_says_on_every_read_path() {
     for db in dbs {
         let s = &db.store;
         seed(s).await;
-        // Places worded otherwise (a URL, a component, nowhere at all) and a title with markup.
-        let mut odd: Vec<Finding> = (200..204).map(|n| finding(n, "zap")).collect();
+        // Places worded otherwise (a URL, a component, nowhere at all), a title with markup and
+        // a title and a path with what a driver or an escape could mangle.
+        let mut odd: Vec<Finding> = (200..205).map(|n| finding(n, "zap")).collect();
         for f in &mut odd {
             f.location = Default::default();
         }
         odd[0].location.url = Some("https://shop.example/login?next=%2F".into());
         odd[1].location.component = Some("com.example.app.ExportedActivity".into());
         odd[3].title = "<b>XSS</b> in \"search\" & 'sort'".into();
+        odd[4].title = "C:\\temp\\x.txt\t\"quoted\"\u{1}\u{7f} caf\u{e9} \u{1f512} \u{2028}".into();
+        odd[4].location.file = Some("src/\"weird\\path\"/\u{e9}.rs".into());
         s.import(request("odd", "ZAP Scan", T0 + 2 * DAY), odd)
             .await
             .unwrap();
