@@ -1011,9 +1011,10 @@ impl PostgresPage<'_> {
 
     /// The facet whose own rows a page walks (migration 0019: they carry their finding's
     /// severity, in an index in the queue's severity order): the filter's first facet, when the
-    /// page is in severity order. A `cwe=79` page of 50 then reads ~53 of the facet's rows and
-    /// looks at their findings, where a walk of the findings' order passed 244 findings and
-    /// probed the facets for each.
+    /// page is in severity order. A `cwe=79` page of 50 on the bench hub then reads 287 adjacent
+    /// entries of the facet (its newest critical findings are mostly closed ones) and probes
+    /// each one's open state, where a walk of the findings' order passed 244 findings and
+    /// probed the facets' index for each (0.60 → 0.38 ms for the page's ids).
     fn facet_walk(&self) -> Option<(&'static str, String)> {
         if !matches!(self.sort, QueueSort::Severity | QueueSort::SeverityDesc) {
             return None;
