@@ -1036,22 +1036,14 @@ impl PostgresPage<'_> {
 
     /// `SELECT f.id …`: the page's ids from the first `window` rows of the facet in the page's
     /// order (its severities asked for), each joined to its finding and tested against the rest
-    /// of the filter until the page is full.
+    /// of the filter until the page is full; when there is no rest to test, the facet's rows
+    /// themselves.
     fn facet_window(&self, kind: &'static str, value: &str, window: i64, backend: Backend) -> Sql {
         let dir = if self.sort == QueueSort::SeverityDesc {
             " DESC"
         } else {
             ""
         };
-        let mut q = Sql::new(
-            "SELECT f.id FROM (SELECT x.finding_id, x.severity FROM finding_facets x WHERE x.kind = ",
-        );
-        q.arg(kind).push(" AND x.value = ").arg(value);
-        self.filter.push_severities(&mut q, "x");
-        q.push(&format!(
-            " ORDER BY x.severity{dir}, x.finding_id{dir} LIMIT {window}) x \
-             JOIN findings f ON f.id = x.finding_id WHERE 1 = 1"
-        ));
         // The rest of the filter: the walked facet and the severities are the window's own (a
         // facet row's severity is its finding's), so a filter of products and status alone can
         // read the findings' open-state index instead of their rows.
@@ -1062,6 +1054,32 @@ impl PostgresPage<'_> {
             _ => rest.vulnerability_id = None,
         }
         rest.severities.clear();
+        let mut q = Sql::new("SELECT x.finding_id AS id FROM finding_facets x WHERE x.kind = ");
+        q.arg(kind).push(" AND x.value = ").arg(value);
+        self.filter.push_severities(&mut q, "x");
+        if rest
+            == (FindingFilter {
+                status: StatusFilter::All,
+                ..FindingFilter::default()
+            })
+        {
+            // Nothing else to test (`tag=xss&status=all`): the facet's rows in order are the
+            // page, each naming a finding (their foreign key), no finding read to find them.
+            q.push(&format!(
+                " ORDER BY x.severity{dir}, x.finding_id{dir}{}",
+                self.limit()
+            ));
+            return q;
+        }
+        let mut q = Sql::new(
+            "SELECT f.id FROM (SELECT x.finding_id, x.severity FROM finding_facets x WHERE x.kind = ",
+        );
+        q.arg(kind).push(" AND x.value = ").arg(value);
+        self.filter.push_severities(&mut q, "x");
+        q.push(&format!(
+            " ORDER BY x.severity{dir}, x.finding_id{dir} LIMIT {window}) x \
+             JOIN findings f ON f.id = x.finding_id WHERE 1 = 1"
+        ));
         rest.push_tallied(&mut q, "f");
         rest.push_untallied(&mut q, self.now, PageForm::Window, self.text, backend);
         // One severity asked for: said again outside, or PostgreSQL, which drops a column the
