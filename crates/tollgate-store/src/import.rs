@@ -917,16 +917,11 @@ impl Store {
                 if i > 0 {
                     q.push(", ");
                 }
-                if with_severity {
-                    q.list::<Arg>([
-                        (*kind).into(),
-                        value.as_str().into(),
-                        (*id).into(),
-                        (*severity).into(),
-                    ]);
-                } else {
-                    q.list::<Arg>([(*kind).into(), value.as_str().into(), (*id).into()]);
-                }
+                q.list::<Arg>(
+                    [(*kind).into(), value.as_str().into(), (*id).into()]
+                        .into_iter()
+                        .chain(with_severity.then(|| (*severity).into())),
+                );
             }
             q.query(self.backend)?.execute(&mut *conn).await?;
         }
