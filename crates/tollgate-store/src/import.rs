@@ -268,7 +268,11 @@ impl Store {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin().await?;
         let (outcome, written) = self.import_in(&mut tx, &req, &mut batches).await?;
+        let recounted = self
+            .recount_for_commit(&mut tx, &[outcome.product_id])
+            .await;
         tx.commit().await?;
+        self.remember_recounted(recounted);
         // Still the writer's turn: ANALYZE writes. Usually nothing to do (three lookups); when
         // the findings doubled, a full ANALYZE (3 s on a 1M-finding hub, log2(n) times).
         self.refresh_statistics().await;

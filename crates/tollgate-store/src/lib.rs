@@ -835,14 +835,15 @@ impl Store {
         Ok(())
     }
 
-    /// PostgreSQL: locks the products of these findings (see [`Store::lock_products`]).
+    /// PostgreSQL: locks the products of these findings (see [`Store::lock_products`]), and
+    /// gives them (none on SQLite).
     pub(crate) async fn lock_products_of(
         &self,
         conn: &mut sqlx::AnyConnection,
         finding_ids: &[i64],
-    ) -> Result<()> {
+    ) -> Result<Vec<i64>> {
         if self.backend != Backend::Postgres || finding_ids.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut products = Vec::new();
         for chunk in finding_ids.chunks(1000) {
@@ -852,7 +853,10 @@ impl Store {
                 products.push(sql::get_i64(&row, "product_id")?);
             }
         }
-        self.lock_products(conn, &products).await
+        products.sort_unstable();
+        products.dedup();
+        self.lock_products(conn, &products).await?;
+        Ok(products)
     }
 
     /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite (its writer lock is global).

@@ -355,9 +355,18 @@ impl TrigramCounts {
 /// view counted eight times at once: 0.6 s at p99 during reimports).
 #[derive(Default)]
 pub(crate) struct CountCache {
-    counts: std::collections::HashMap<String, std::collections::HashMap<i64, (i64, CountCell)>>,
+    counts: std::collections::HashMap<String, RememberedCount>,
     /// Parts held across all counts.
     parts: usize,
+}
+
+/// One remembered count: its parts, by product, each at the number of the data it was counted
+/// on; and, on PostgreSQL, how a part is counted and when a reader last asked for it, for the
+/// writers that count its parts again before they commit ([`Store::recount_for_commit`]).
+struct RememberedCount {
+    parts: std::collections::HashMap<i64, (i64, CountCell)>,
+    recount: Option<std::sync::Arc<FindingCount>>,
+    asked: std::time::Instant,
 }
 
 type CountCell = std::sync::Arc<tokio::sync::OnceCell<i64>>;
@@ -366,21 +375,41 @@ type CountCell = std::sync::Arc<tokio::sync::OnceCell<i64>>;
 /// it, start over rather than age them.
 const COUNT_CACHE_PARTS: usize = 100_000;
 
+/// A writer counts again, before it commits, the parts of its products of the counts readers
+/// asked for within this long ([`Store::recount_for_commit`]): the views people are reading.
+const RECOUNT_ASKED_WITHIN: std::time::Duration = std::time::Duration::from_secs(300);
+/// At most this many counts, the most lately asked first…
+const RECOUNT_COUNTS: usize = 8;
+/// …and none begun once the writer's counts have taken this long (a text count of one 100k-finding
+/// product: 25–70 ms on the bench hub); the others are left to their readers.
+const RECOUNT_BUDGET: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl CountCache {
     /// The key of `count`: its text and arguments.
     fn key(count: &Sql) -> String {
         format!("{}\u{0}{:?}", count.text, count.args)
     }
     /// The cell of part `part` of the count `key` on the data numbered `data`, new and empty when
-    /// none was asked for yet.
+    /// none was asked for yet. A reader asks.
     fn cell(&mut self, key: &str, part: i64, data: i64) -> CountCell {
-        if let Some((held, cell)) = self.counts.get(key).and_then(|parts| parts.get(&part)) {
-            if *held == data {
-                return cell.clone();
+        self.cell_for(key, part, data, true)
+    }
+
+    /// [`CountCache::cell`], as a reader when `asked` (the count is then read lately), else as a
+    /// writer filling it.
+    fn cell_for(&mut self, key: &str, part: i64, data: i64, asked: bool) -> CountCell {
+        if let Some(count) = self.counts.get_mut(key) {
+            if asked {
+                count.asked = std::time::Instant::now();
             }
-            if *held > data {
-                // An older snapshot: its count is its own.
-                return CountCell::default();
+            if let Some((held, cell)) = count.parts.get(&part) {
+                if *held == data {
+                    return cell.clone();
+                }
+                if *held > data {
+                    // An older snapshot: its count is its own.
+                    return CountCell::default();
+                }
             }
         }
         if self.parts >= COUNT_CACHE_PARTS || self.counts.len() >= 256 {
@@ -388,16 +417,72 @@ impl CountCache {
             self.parts = 0;
         }
         let cell = CountCell::default();
-        let parts = self.counts.entry(key.to_string()).or_default();
-        if parts.insert(part, (data, cell.clone())).is_none() {
+        let count = self
+            .counts
+            .entry(key.to_string())
+            .or_insert_with(|| RememberedCount {
+                parts: Default::default(),
+                recount: None,
+                asked: std::time::Instant::now(),
+            });
+        if count.parts.insert(part, (data, cell.clone())).is_none() {
             self.parts += 1;
         }
         cell
     }
+
+    /// Keeps how a part of the count `key` is counted (PostgreSQL), once.
+    fn keep_recount(&mut self, key: &str, count: &FindingCount) {
+        if let Some(remembered) = self.counts.get_mut(key) {
+            if remembered.recount.is_none() {
+                remembered.recount = Some(std::sync::Arc::new(count.clone()));
+            }
+        }
+    }
+
+    /// The counts with a part of `product` that readers asked for since `since`, the most lately
+    /// asked first, at most `max`.
+    fn asked_since(&self, product: i64, since: std::time::Instant, max: usize) -> Vec<AskedCount> {
+        let mut asked: Vec<(&String, &RememberedCount)> = self
+            .counts
+            .iter()
+            .filter(|(_, c)| {
+                c.asked >= since && c.recount.is_some() && c.parts.contains_key(&product)
+            })
+            .collect();
+        asked.sort_by_key(|(_, c)| std::cmp::Reverse(c.asked));
+        asked
+            .into_iter()
+            .take(max)
+            .filter_map(|(key, c)| Some((key.clone(), c.recount.clone()?)))
+            .collect()
+    }
 }
+
+/// `testing::remember_failing_count`: a count of `product` read just now that can only fail.
+pub(crate) fn remember_failing_count(store: &Store, product: i64) {
+    let count = FindingCount {
+        from: Sql::new(" FROM no_such_table x WHERE 1 = 1"),
+        product: "x.product_id",
+    };
+    let key = CountCache::key(&count.total());
+    let mut cache = store.count_cache();
+    let _ = cache.cell(&key, product, 0);
+    cache.keep_recount(&key, &count);
+}
+
+/// A remembered count a reader asked for lately: its key and how a part of it is counted.
+type AskedCount = (String, std::sync::Arc<FindingCount>);
+
+/// Parts of remembered counts a writer counted in its transaction, as `(key, product, number of
+/// the product's changes, count)`: remembered once it commits ([`Store::remember_recounted`]).
+#[derive(Default)]
+#[must_use = "remembered only after the writer's commit"]
+pub(crate) struct Recounted(Vec<(String, i64, i64, i64)>);
 
 /// A count of a filter's findings that has to read them (remembered, `CountCache`): ` FROM … WHERE
 /// …` of the rows it counts, whose product is the column `product`.
+#[derive(Clone)]
 struct FindingCount {
     from: Sql,
     product: &'static str,
@@ -1622,10 +1707,12 @@ impl Store {
         let cells: Vec<(i64, CountCell)> = {
             let key = CountCache::key(total);
             let mut cache = self.count_cache();
-            products
+            let cells = products
                 .iter()
                 .map(|&(id, changes)| (id, cache.cell(&key, id, changes)))
-                .collect()
+                .collect();
+            cache.keep_recount(&key, count);
+            cells
         };
         let stale: Vec<&(i64, CountCell)> = cells
             .iter()
@@ -1707,6 +1794,96 @@ impl Store {
             }
         }
         in_page_order(&rows).map(Some)
+    }
+
+    /// PostgreSQL, in a writer's transaction just before it commits: the parts of `products` of
+    /// the counts readers asked for lately ([`RECOUNT_ASKED_WITHIN`], at most [`RECOUNT_COUNTS`],
+    /// for at most [`RECOUNT_BUDGET`]), counted again on the data the commit will show. The
+    /// writer holds those products' rows ([`Store::lock_products`]): nobody else moves their
+    /// numbers of changes before it commits, so a part counted here is the part every later
+    /// snapshot reads. Remembered once the commit succeeds ([`Store::remember_recounted`]), the
+    /// readers after a reimport find its counts ready, where the first reader of each view
+    /// counted (`q=module7/pkg`: 110k rows of the reimported product's `finding_text`, 25–72 ms).
+    /// A count that fails is left to the readers, never the write's error: the counts run in a
+    /// savepoint, which keeps the writer's transaction whole.
+    pub(crate) async fn recount_for_commit(
+        &self,
+        conn: &mut AnyConnection,
+        products: &[i64],
+    ) -> Recounted {
+        if self.backend != Backend::Postgres {
+            return Recounted::default();
+        }
+        let since = std::time::Instant::now()
+            .checked_sub(RECOUNT_ASKED_WITHIN)
+            .unwrap_or_else(std::time::Instant::now);
+        let asked: Vec<(i64, Vec<AskedCount>)> = {
+            let cache = self.count_cache();
+            products
+                .iter()
+                .map(|&p| (p, cache.asked_since(p, since, RECOUNT_COUNTS)))
+                .filter(|(_, counts)| !counts.is_empty())
+                .collect()
+        };
+        if asked.is_empty() {
+            return Recounted::default();
+        }
+        match self.recount_in(conn, &asked).await {
+            Ok(recounted) => recounted,
+            Err(e) => {
+                tracing::warn!(error = %e, "counting the queue's remembered counts before a commit failed: left to their readers");
+                Recounted::default()
+            }
+        }
+    }
+
+    async fn recount_in(
+        &self,
+        conn: &mut AnyConnection,
+        asked: &[(i64, Vec<AskedCount>)],
+    ) -> Result<Recounted> {
+        let started = std::time::Instant::now();
+        // Dropped on an error: rolled back to the savepoint before the writer's next statement.
+        let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
+        let mut q = Sql::new("SELECT id, changes FROM products WHERE id IN ");
+        q.list(asked.iter().map(|(p, _)| *p));
+        let mut numbers = std::collections::HashMap::new();
+        for row in q.query(self.backend)?.fetch_all(&mut *savepoint).await? {
+            numbers.insert(get_i64(&row, "id")?, get_i64(&row, "changes")?);
+        }
+        let mut recounted = Vec::new();
+        'products: for (product, counts) in asked {
+            let Some(&changes) = numbers.get(product) else {
+                continue;
+            };
+            for (key, count) in counts {
+                if started.elapsed() >= RECOUNT_BUDGET {
+                    break 'products;
+                }
+                let rows = count
+                    .by_product(Some(&[*product]))
+                    .query(self.backend)?
+                    .fetch_all(&mut *savepoint)
+                    .await?;
+                let n = match rows.first() {
+                    Some(row) => get_i64(row, "n")?,
+                    None => 0,
+                };
+                recounted.push((key.clone(), *product, changes, n));
+            }
+        }
+        savepoint.commit().await?;
+        Ok(Recounted(recounted))
+    }
+
+    /// Remembers the parts a writer counted before its commit ([`Store::recount_for_commit`]),
+    /// once the commit succeeded.
+    pub(crate) fn remember_recounted(&self, recounted: Recounted) {
+        let mut cache = self.count_cache();
+        for (key, product, changes, n) in recounted.0 {
+            // A reader of the new data may have counted it meanwhile: the same count.
+            let _ = cache.cell_for(&key, product, changes, false).set(n);
+        }
     }
 
     /// The remembered counts (`CountCache`). A panic while they were held leaves whole entries
@@ -1954,7 +2131,7 @@ impl Store {
             }
         };
         ids.sort_unstable();
-        self.lock_products_of(&mut tx, &ids).await?;
+        let products = self.lock_products_of(&mut tx, &ids).await?;
         let found = self
             .findings_in_order(&mut tx, &ids, Some(restrict_to_product))
             .await?;
@@ -2096,7 +2273,9 @@ impl Store {
         let deltas = crate::events::append(self.backend, &mut tx, now, &events).await?;
         // Written last in the transaction (see events::add_open_deltas).
         crate::events::add_open_deltas(self.backend, &mut tx, now, deltas).await?;
+        let recounted = self.recount_for_commit(&mut tx, &products).await;
         tx.commit().await?;
+        self.remember_recounted(recounted);
         drop(_guard);
         self.vacuum_after_writes(outcome.changed).await;
         Ok(outcome)

@@ -93,7 +93,7 @@ pub(crate) fn refuse_nul(text: &str) -> Result<()> {
 }
 
 /// SQL text plus its arguments, placeholders numbered as they are pushed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Sql {
     pub text: String,
     pub args: Vec<Arg>,

@@ -490,3 +490,10 @@ pub async fn hold_writers_turn(store: &crate::Store) -> Option<tokio::sync::Owne
         None => None,
     }
 }
+
+/// A count of `product` that a reader has just asked for and that can only fail to be counted
+/// (it reads a table that does not exist): the next writer of that product tries it before its
+/// commit (PostgreSQL), and must still commit.
+pub fn remember_failing_count(store: &crate::Store, product: i64) {
+    crate::queue::remember_failing_count(store, product);
+}

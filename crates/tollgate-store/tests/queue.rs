@@ -1475,6 +1475,95 @@ async fn a_write_to_one_product_counts_only_that_product_again() {
     }
 }
 
+/// On PostgreSQL a writer counts its products' parts of the counts read lately again before it
+/// commits, so that the first reader after an import finds the count ready. Shown by a change the
+/// products' trigger does not see, made after the import committed: the count read next is the
+/// one the import counted in its transaction. A count that fails there leaves the write whole,
+/// and its readers count.
+#[tokio::test]
+async fn a_writer_counts_again_the_counts_read_lately_before_it_commits() {
+    if let Some(db) = postgres_only("recount").await {
+        let s = &db.store;
+        let (_shop, app) = seed(s).await;
+        let module = FindingFilter {
+            text: Some("module".into()),
+            ..FindingFilter::default()
+        };
+        let count = || async {
+            s.queue_page(&module, QueueSort::SeverityDesc, 1, 1, T0)
+                .await
+                .unwrap()
+                .total
+        };
+        let listed = || async {
+            s.queue_ids(&module, QueueSort::SeverityDesc, T0)
+                .await
+                .unwrap()
+                .len() as i64
+        };
+        let before = count().await;
+        assert_eq!(before, listed().await);
+        let numbers = testing::product_changes(s).await.unwrap();
+
+        // The import adds two matches to the app, and counts the app's part as it commits.
+        s.import(
+            request("app", "Semgrep JSON Report", T0 + 43 * DAY),
+            [7101, 7104].map(|n| finding(n, "semgrep")).to_vec(),
+        )
+        .await
+        .unwrap();
+        let moved = testing::product_changes(s).await.unwrap();
+        assert_ne!(moved, numbers, "the import moved the app's number");
+        let QueuePage {
+            findings: in_app, ..
+        } = s
+            .queue_page(
+                &FindingFilter {
+                    products: vec![app],
+                    ..module.clone()
+                },
+                QueueSort::SeverityDesc,
+                1,
+                1,
+                T0,
+            )
+            .await
+            .unwrap();
+        testing::begin_write(
+            s,
+            &format!(
+                "ALTER TABLE findings DISABLE TRIGGER products_changed_update; \
+                 UPDATE findings SET is_open = FALSE, active = FALSE WHERE id = {}; \
+                 ALTER TABLE findings ENABLE TRIGGER products_changed_update",
+                in_app[0].id
+            ),
+        )
+        .await
+        .unwrap()
+        .commit()
+        .await
+        .unwrap();
+        assert_eq!(testing::product_changes(s).await.unwrap(), moved);
+        assert_eq!(listed().await, before + 1);
+        assert_eq!(
+            count().await,
+            before + 2,
+            "the app's part as the import counted it, before the unseen change"
+        );
+
+        // A count read lately that fails: the import still commits, and the readers count.
+        testing::remember_failing_count(s, app);
+        s.import(
+            request("app", "Semgrep JSON Report", T0 + 44 * DAY),
+            [7201, 7204].map(|n| finding(n, "semgrep")).to_vec(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed().await, before + 3);
+        assert_eq!(count().await, listed().await);
+    }
+}
+
 /// On PostgreSQL every write to a product's findings or their facets moves that product's number
 /// of changes, and only that product's: a triage, an import, a facet written or removed on its
 /// own, a finding moved between products (both).
