@@ -155,6 +155,10 @@ pub struct Store {
     /// SQLite virtual-machine steps ([`queue::WALK_BUDGET`]), on PostgreSQL it caps the window's
     /// findings (`queue::walk_window`). Tests lower it to take the other path.
     walk_budget: Arc<std::sync::atomic::AtomicU64>,
+    /// PostgreSQL: a text page walks its text's own rows when a walk of the findings' order is
+    /// expected to pass at least this many findings ([`queue::TEXT_WALK_FROM`]). Tests set it to 0
+    /// to read the text walk on small hubs.
+    text_walk_from: Arc<std::sync::atomic::AtomicI64>,
     /// Counts of the queue that read their findings, by the data they were counted on
     /// (`queue::CountCache`).
     count_cache: Arc<std::sync::Mutex<queue::CountCache>>,
@@ -345,6 +349,11 @@ const MIGRATE_POSTGRES: Migrations = Migrations(&[
         19,
         "facet severity",
         include_str!("../migrations/postgres/0019_facet_severity.sql"),
+    ),
+    (
+        20,
+        "finding text in order",
+        include_str!("../migrations/postgres/0020_finding_text_in_order.sql"),
     ),
 ]);
 
@@ -653,6 +662,7 @@ impl Store {
             written_since_vacuum: Arc::default(),
             trigram_counts: Arc::default(),
             walk_budget: Arc::new(std::sync::atomic::AtomicU64::new(queue::WALK_BUDGET)),
+            text_walk_from: Arc::new(std::sync::atomic::AtomicI64::new(queue::TEXT_WALK_FROM)),
             count_cache: Arc::default(),
         })
     }

@@ -957,6 +957,15 @@ fn expected_walk(matching: i64, all: i64, offset: i64, per_page: i64) -> i64 {
         / matching
 }
 
+/// The most findings a PostgreSQL walk's window holds (`walk_window`).
+const MAX_WALK_WINDOW: i64 = 20_000;
+/// A text walks its own rows (`PostgresPage::text_window`) when a walk of the findings' order is
+/// expected to pass at least this many findings, a heap page of `findings` each.
+pub(crate) const TEXT_WALK_FROM: i64 = 2_000;
+/// A text walk's window is this many times the findings' (`PostgresPage::text_window`): its rows
+/// are index entries, ~100 bytes each, where a finding passed is a heap page of `findings`.
+const TEXT_WINDOW_FACTOR: i64 = 4;
+
 /// How many findings of the order PostgreSQL's walk of a page reads before it gathers the page
 /// instead: twice the walk expected if the matches are spread evenly over the order
 /// (`page_form`), at least 1,000 and at most 20,000, rounded up to its leading bits; None when
@@ -971,7 +980,7 @@ fn walk_window(matching: i64, all: i64, offset: i64, per_page: i64) -> Option<i6
     // Rounded up to its three leading bits: the window's size is written into its statement
     // (`PostgresPage::limit` says why), which is then one of some 35, at most 1/8 longer.
     (expected <= 10_000).then(|| {
-        let window = expected.saturating_mul(2).clamp(1_000, 20_000);
+        let window = expected.saturating_mul(2).clamp(1_000, MAX_WALK_WINDOW);
         let step = 1i64 << (63 - window.leading_zeros()).saturating_sub(3);
         (window + step - 1) / step * step
     })
@@ -1175,6 +1184,83 @@ impl PostgresPage<'_> {
         }
         q.push(&format!(
             " ORDER BY x.severity{dir}, x.finding_id{dir}{}",
+            self.limit()
+        ));
+        q
+    }
+
+    /// The text whose table a page walks (migration 0020: `finding_text` in the queue's severity
+    /// order, the texts in the index), when the page is in severity order and the filter is that
+    /// text, severities and an open or any status, nothing else. Then a page of `q=module7/pkg`
+    /// (1 in 90 open findings) reads ~100 index pages of texts instead of a heap page of
+    /// `findings` for each of the 4,231 findings a walk of their order passed. With products or
+    /// other filters the walk of the findings' order stays: its indexes hold those, this one would
+    /// pass every other product's findings.
+    fn text_walk(&self) -> Option<&str> {
+        if !matches!(self.sort, QueueSort::Severity | QueueSort::SeverityDesc)
+            || self.facet_walk().is_some()
+            || !matches!(self.filter.status, StatusFilter::Open | StatusFilter::All)
+        {
+            return None;
+        }
+        let text = self.filter.text.as_deref().filter(|t| !t.is_empty())?;
+        let rest = FindingFilter {
+            text: None,
+            severities: Vec::new(),
+            status: self.filter.status,
+            ..self.filter.clone()
+        };
+        // A line feed joins the title and the location in the table's text (`text_count`).
+        (!text.contains('\n')
+            && rest
+                == FindingFilter {
+                    status: self.filter.status,
+                    ..FindingFilter::default()
+                })
+        .then_some(text)
+    }
+
+    /// `SELECT … AS id`: the page's ids from the first `window` rows of `finding_text` in the
+    /// page's order (its severities asked for) whose text holds `text`, each open one when the
+    /// page asks for open findings. The rows come from two indexes merged in order: the texts
+    /// of at most 2,000 bytes held in the index itself, the longer ones read from the table.
+    fn text_window(&self, text: &str, window: i64) -> Sql {
+        let dir = if self.sort == QueueSort::SeverityDesc {
+            " DESC"
+        } else {
+            ""
+        };
+        let mut q = Sql::new(
+            "SELECT u.finding_id AS id FROM (SELECT x.finding_id, x.severity, x.text FROM (",
+        );
+        for (i, length) in ["<= 2000", "> 2000"].iter().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push(&format!(
+                "(SELECT t.finding_id, t.severity, t.text FROM finding_text t \
+                 WHERE octet_length(t.text) {length}"
+            ));
+            self.filter.push_severities(&mut q, "t");
+            q.push(&format!(
+                " ORDER BY t.severity{dir}, t.finding_id{dir} LIMIT {window})"
+            ));
+        }
+        q.push(&format!(
+            ") x ORDER BY x.severity{dir}, x.finding_id{dir} LIMIT {window}) u"
+        ));
+        if self.filter.status == StatusFilter::Open {
+            q.push(" JOIN findings f ON f.id = u.finding_id AND f.is_open = TRUE");
+        }
+        q.push(" WHERE u.text LIKE ")
+            .arg(like_pattern(text))
+            .push(" ESCAPE '\\'");
+        // One severity asked for: said again outside (as for the facet's window).
+        if let Some(rank) = self.filter.single_severity_rank() {
+            q.push(&format!(" AND u.severity = {rank}"));
+        }
+        q.push(&format!(
+            " ORDER BY u.severity{dir}, u.finding_id{dir}{}",
             self.limit()
         ));
         q
@@ -1644,18 +1730,43 @@ impl Store {
         };
         // A facet's page in severity order walks the facet's own rows instead, for as long as a
         // walk of the findings' order would be allowed over its `rows`.
-        let walked = if let Some(((kind, value), rows)) = facet_walk.zip(facet_rows) {
-            walk_window(total, rows, p.offset, p.per_page)
-                .map(budget)
-                .map(|window| p.facet_window(kind, &value, window, backend))
+        let mut walks = Vec::new();
+        if let Some(((kind, value), rows)) = facet_walk.zip(facet_rows) {
+            walks.extend(
+                walk_window(total, rows, p.offset, p.per_page)
+                    .map(budget)
+                    .map(|window| p.facet_window(kind, &value, window, backend)),
+            );
         } else {
-            window
-                .map(budget)
-                .zip(p.sort.walk_keys())
-                .map(|(window, keys)| p.findings_window(window, keys, backend))
-        };
+            // A rare text (`q=module7/pkg`: the findings' walk would pass thousands) walks its
+            // text's rows in the queue's order, every finding's, closed ones too: a window a few
+            // times the findings' (its entries are a tenth of their pages), and, when the matches
+            // it holds are too few (closed findings bunched at the top of the order: a
+            // reimport's), the findings' own walk after it. A common one (`q=sql-injection`,
+            // ~560 findings passed) keeps the findings' walk, which passes open findings only:
+            // the text walk passed the ~2,000 closed findings a reimport leaves at the top as
+            // well, and tested each match's open state (p50 5-6 → 7.9 ms mixed).
+            let rare = expected_walk(total, all, p.offset, p.per_page)
+                >= self
+                    .text_walk_from
+                    .load(std::sync::atomic::Ordering::Relaxed);
+            if let Some(text) = p.text_walk().filter(|_| rare) {
+                walks.extend(
+                    walk_window(total, all, p.offset, p.per_page)
+                        .map(|w| w.saturating_mul(TEXT_WINDOW_FACTOR).min(MAX_WALK_WINDOW))
+                        .map(budget)
+                        .map(|window| p.text_window(text, window)),
+                );
+            }
+            walks.extend(
+                window
+                    .map(budget)
+                    .zip(p.sort.walk_keys())
+                    .map(|(window, keys)| p.findings_window(window, keys, backend)),
+            );
+        }
         // A window too short for the page (the matches bunched further along) gathers.
-        if let Some(q) = walked {
+        for q in walks {
             let Some(findings) = self.findings_of(conn, &rows_of(&q), check).await? else {
                 return Ok(None);
             };

@@ -422,7 +422,7 @@ pub async fn tally_drift(store: &crate::Store) -> crate::Result<Vec<String>> {
             "SELECT CAST(COALESCE(f.id, x.finding_id) AS TEXT) FROM findings f \
              FULL JOIN finding_text x ON x.finding_id = f.id \
              WHERE f.id IS NULL OR x.finding_id IS NULL OR x.product_id <> f.product_id \
-             OR x.is_open <> f.is_open \
+             OR x.is_open <> f.is_open OR x.severity <> f.severity \
              OR x.text <> LOWER(f.title || E'\\n' || COALESCE(f.location, '')) ORDER BY 1",
         )
         .fetch_all(&store.pool)
@@ -467,6 +467,17 @@ pub async fn execute(store: &crate::Store, sql: &str) -> crate::Result<u64> {
 pub fn set_walk_budget(store: &crate::Store, steps: Option<u64>) {
     store.walk_budget.store(
         steps.unwrap_or(crate::queue::WALK_BUDGET),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// PostgreSQL: how many findings a walk of the findings' order must be expected to pass before a
+/// text page walks its text's own rows instead (migration 0020). `Some(0)`: every text page that
+/// may walks them, so a test reads that form on a small hub; `None`: the store's own threshold.
+/// Clones of the store share it.
+pub fn set_text_walk_from(store: &crate::Store, findings: Option<i64>) {
+    store.text_walk_from.store(
+        findings.unwrap_or(crate::queue::TEXT_WALK_FROM),
         std::sync::atomic::Ordering::Relaxed,
     );
 }

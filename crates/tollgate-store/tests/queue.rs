@@ -508,6 +508,23 @@ async fn every_filter_matches_its_rust_twin_and_the_count_equals_the_list() {
                 },
             ),
             (
+                "text in one severity",
+                FindingFilter {
+                    text: Some("issue".into()),
+                    severities: vec![Severity::High],
+                    ..base.clone()
+                },
+            ),
+            (
+                "text in two severities, any status",
+                FindingFilter {
+                    text: Some("module".into()),
+                    severities: vec![Severity::Critical, Severity::Low],
+                    status: StatusFilter::All,
+                    ..base.clone()
+                },
+            ),
+            (
                 "text matching nothing",
                 FindingFilter {
                     text: Some("n%o".into()),
@@ -551,14 +568,18 @@ async fn every_filter_matches_its_rust_twin_and_the_count_equals_the_list() {
             readers.push(("sqlx reads", s.without_direct_reads()));
         }
         // A page may walk its order with a budget and be gathered when the budget runs out:
-        // both ways, against the twin.
-        let budgets: &[Option<u64>] = &[None, Some(0)];
-        for (budget, (what, f)) in budgets
+        // both ways, against the twin; and on PostgreSQL a text page walks the text's own rows
+        // (here on every text page, however few findings a walk of their order would pass).
+        let forms: &[(Option<u64>, Option<i64>)] =
+            &[(None, None), (Some(0), None), (None, Some(0))];
+        for ((budget, text_walk_from), (what, f)) in forms
             .iter()
             .flat_map(|b| filters.iter().map(move |f| (b, f)))
         {
             testing::set_walk_budget(s, *budget);
-            let what = format!("{what} (walk budget {budget:?})");
+            testing::set_text_walk_from(s, *text_walk_from);
+            let what =
+                format!("{what} (walk budget {budget:?}, text walk from {text_walk_from:?})");
             let mut expected: Vec<i64> = all
                 .iter()
                 .filter(|x| matches(f, x, &products, now))
@@ -627,6 +648,12 @@ async fn sorting_and_paging_walk_the_whole_list_once() {
             text: Some("module".into()),
             ..f.clone()
         };
+        // Open findings only: on PostgreSQL a text page in severity order walks the text table
+        // and tests each match's open state (migration 0020).
+        let open_text = FindingFilter {
+            text: Some("module".into()),
+            ..FindingFilter::default()
+        };
         let since = FindingFilter {
             first_seen_since_day: Some(T0.div_euclid(86_400) + 20),
             ..f.clone()
@@ -637,18 +664,23 @@ async fn sorting_and_paging_walk_the_whole_list_once() {
         };
         // A budget of 12 cuts a walk part way through the list: a page of 7 found within it,
         // the next one gathered.
+        // A text page on PostgreSQL walks its text's own rows when a walk of the findings would
+        // be long (never on this small hub) or, with the threshold at 0, always.
         let budgets: &[Option<u64>] = &[None, Some(0), Some(12)];
-        let filters = [&f, &xss, &open_cwe, &text, &since, &sla];
+        let filters = [&f, &xss, &open_cwe, &text, &open_text, &since, &sla];
         let mut cases = Vec::new();
         for budget in budgets {
-            for sort in QueueSort::ALL {
-                for f in filters {
-                    cases.push((budget, f, sort));
+            for text_walk_from in [None, Some(0)] {
+                for sort in QueueSort::ALL {
+                    for f in filters {
+                        cases.push((budget, text_walk_from, f, sort));
+                    }
                 }
             }
         }
-        for (budget, f, sort) in cases {
+        for (budget, text_walk_from, f, sort) in cases {
             testing::set_walk_budget(s, *budget);
+            testing::set_text_walk_from(s, text_walk_from);
             let QueuePage {
                 findings: full,
                 total,
@@ -1472,6 +1504,74 @@ async fn a_write_to_one_product_counts_only_that_product_again() {
         .unwrap();
         assert_eq!(count().await, listed().await);
         assert_eq!(count().await, before + 2);
+    }
+}
+
+/// Scanner text has no bound, and PostgreSQL's text walk reads texts from an index whose entries
+/// hold at most ~2.7 kB (migration 0020): a finding whose title and location are longer is stored,
+/// counted and listed in its place on every page, whichever way the page is read.
+#[tokio::test]
+async fn a_text_longer_than_an_index_entry_is_found_in_its_place() {
+    for db in backends("long-text").await {
+        let s = &db.store;
+        seed(s).await;
+        let mut long = finding(7301, "semgrep");
+        long.title = format!("needle in a long title {}", "x".repeat(3000));
+        long.location.file = Some(format!("src/{}/needle.java", "deep/".repeat(700)));
+        let mut findings = vec![long];
+        findings.extend((7302..7330).map(|n| {
+            let mut f = finding(n, "semgrep");
+            f.title = format!("needle {n}");
+            f
+        }));
+        s.import(
+            request("app", "Semgrep JSON Report", T0 + 43 * DAY),
+            findings,
+        )
+        .await
+        .unwrap();
+        if db.name == "postgres" {
+            let long_rows = testing::execute(
+                s,
+                "SELECT 1 FROM finding_text WHERE octet_length(text) > 2000",
+            )
+            .await
+            .unwrap();
+            assert_eq!(long_rows, 1, "the long text is the long index's");
+        }
+        for status in [StatusFilter::Open, StatusFilter::All] {
+            let needle = FindingFilter {
+                text: Some("NEEDLE".into()),
+                status,
+                ..FindingFilter::default()
+            };
+            for (budget, text_walk_from) in [(None, Some(0)), (Some(12), Some(0)), (Some(0), None)]
+            {
+                testing::set_walk_budget(s, budget);
+                testing::set_text_walk_from(s, text_walk_from);
+                for sort in [QueueSort::SeverityDesc, QueueSort::Severity] {
+                    let listed = s.queue_ids(&needle, sort, T0).await.unwrap();
+                    assert_eq!(listed.len(), 29, "{} {status:?}", db.name);
+                    let mut paged = Vec::new();
+                    for page in 1..=5 {
+                        let QueuePage {
+                            findings, total, ..
+                        } = s.queue_page(&needle, sort, page, 7, T0).await.unwrap();
+                        assert_eq!(total, 29, "{} {status:?} {budget:?}", db.name);
+                        paged.extend(findings.into_iter().map(|f| f.id));
+                    }
+                    assert_eq!(
+                        paged,
+                        listed,
+                        "{} {status:?} {budget:?} {}",
+                        db.name,
+                        sort.as_str()
+                    );
+                }
+            }
+        }
+        testing::set_walk_budget(s, None);
+        testing::set_text_walk_from(s, None);
     }
 }
 
