@@ -1423,6 +1423,61 @@ async fn a_count_remembered_while_a_writer_runs_is_counted_again_at_its_commit()
     }
 }
 
+/// The open findings holding "module": their count as a page shows it.
+async fn module_count(s: &Store) -> i64 {
+    s.queue_page(&module_filter(), QueueSort::SeverityDesc, 1, 1, T0)
+        .await
+        .unwrap()
+        .total
+}
+
+/// The open findings holding "module": how many the full list has.
+async fn module_listed(s: &Store) -> i64 {
+    s.queue_ids(&module_filter(), QueueSort::SeverityDesc, T0)
+        .await
+        .unwrap()
+        .len() as i64
+}
+
+fn module_filter() -> FindingFilter {
+    FindingFilter {
+        text: Some("module".into()),
+        ..FindingFilter::default()
+    }
+}
+
+/// Closes the first open "module" finding of `product` with the products' trigger disabled for
+/// that one statement: a change whose product's number of changes does not move, committed.
+async fn close_behind_the_products_trigger(s: &Store, product: i64) {
+    let QueuePage { findings, .. } = s
+        .queue_page(
+            &FindingFilter {
+                products: vec![product],
+                ..module_filter()
+            },
+            QueueSort::SeverityDesc,
+            1,
+            1,
+            T0,
+        )
+        .await
+        .unwrap();
+    testing::begin_write(
+        s,
+        &format!(
+            "ALTER TABLE findings DISABLE TRIGGER products_changed_update; \
+             UPDATE findings SET is_open = FALSE, active = FALSE WHERE id = {}; \
+             ALTER TABLE findings ENABLE TRIGGER products_changed_update",
+            findings[0].id
+        ),
+    )
+    .await
+    .unwrap()
+    .commit()
+    .await
+    .unwrap();
+}
+
 /// PostgreSQL counts again only the products whose findings changed: a write to one product leaves
 /// the other products' parts of a remembered count as they were. Shown by a change the products'
 /// trigger does not see (it is disabled for that one statement): the count keeps the untouched
@@ -1432,53 +1487,11 @@ async fn a_write_to_one_product_counts_only_that_product_again() {
     if let Some(db) = postgres_only("per-product").await {
         let s = &db.store;
         let (shop, _app) = seed(s).await;
-        let module = FindingFilter {
-            text: Some("module".into()),
-            ..FindingFilter::default()
-        };
-        let count = || async {
-            s.queue_page(&module, QueueSort::SeverityDesc, 1, 1, T0)
-                .await
-                .unwrap()
-                .total
-        };
-        let listed = || async {
-            s.queue_ids(&module, QueueSort::SeverityDesc, T0)
-                .await
-                .unwrap()
-                .len() as i64
-        };
+        let count = || module_count(s);
+        let listed = || module_listed(s);
         let before = count().await;
         assert_eq!(before, listed().await);
-        let QueuePage {
-            findings: in_shop, ..
-        } = s
-            .queue_page(
-                &FindingFilter {
-                    products: vec![shop],
-                    ..module.clone()
-                },
-                QueueSort::SeverityDesc,
-                1,
-                1,
-                T0,
-            )
-            .await
-            .unwrap();
-        let unseen = in_shop[0].id;
-        testing::begin_write(
-            s,
-            &format!(
-                "ALTER TABLE findings DISABLE TRIGGER products_changed_update; \
-                 UPDATE findings SET is_open = FALSE, active = FALSE WHERE id = {unseen}; \
-                 ALTER TABLE findings ENABLE TRIGGER products_changed_update"
-            ),
-        )
-        .await
-        .unwrap()
-        .commit()
-        .await
-        .unwrap();
+        close_behind_the_products_trigger(s, shop).await;
         assert_eq!(listed().await, before - 1);
         assert_eq!(count().await, before, "the shop's part is remembered");
         // An import into the app: its part is counted again, with its two new findings; the
@@ -1585,22 +1598,8 @@ async fn a_writer_counts_again_the_counts_read_lately_before_it_commits() {
     if let Some(db) = postgres_only("recount").await {
         let s = &db.store;
         let (_shop, app) = seed(s).await;
-        let module = FindingFilter {
-            text: Some("module".into()),
-            ..FindingFilter::default()
-        };
-        let count = || async {
-            s.queue_page(&module, QueueSort::SeverityDesc, 1, 1, T0)
-                .await
-                .unwrap()
-                .total
-        };
-        let listed = || async {
-            s.queue_ids(&module, QueueSort::SeverityDesc, T0)
-                .await
-                .unwrap()
-                .len() as i64
-        };
+        let count = || module_count(s);
+        let listed = || module_listed(s);
         let before = count().await;
         assert_eq!(before, listed().await);
         let numbers = testing::product_changes(s).await.unwrap();
@@ -1614,35 +1613,7 @@ async fn a_writer_counts_again_the_counts_read_lately_before_it_commits() {
         .unwrap();
         let moved = testing::product_changes(s).await.unwrap();
         assert_ne!(moved, numbers, "the import moved the app's number");
-        let QueuePage {
-            findings: in_app, ..
-        } = s
-            .queue_page(
-                &FindingFilter {
-                    products: vec![app],
-                    ..module.clone()
-                },
-                QueueSort::SeverityDesc,
-                1,
-                1,
-                T0,
-            )
-            .await
-            .unwrap();
-        testing::begin_write(
-            s,
-            &format!(
-                "ALTER TABLE findings DISABLE TRIGGER products_changed_update; \
-                 UPDATE findings SET is_open = FALSE, active = FALSE WHERE id = {}; \
-                 ALTER TABLE findings ENABLE TRIGGER products_changed_update",
-                in_app[0].id
-            ),
-        )
-        .await
-        .unwrap()
-        .commit()
-        .await
-        .unwrap();
+        close_behind_the_products_trigger(s, app).await;
         assert_eq!(testing::product_changes(s).await.unwrap(), moved);
         assert_eq!(listed().await, before + 1);
         assert_eq!(
