@@ -17,7 +17,8 @@
 #   UI_DB (a SQLite file: built there when missing, reused when present — a later run skips the
 #   ~minutes of imports; default: a temporary file, removed on exit; not with --postgres),
 #   HUB_PG_DB (with --postgres: the database's name, built when missing, reused when present,
-#   never dropped).
+#   never dropped), UI_PHASES (which of "idle during mixed" to measure, default all three: e.g.
+#   UI_PHASES=mixed for the mixed phase alone, to compare two binaries in turn on one hub).
 # Needs curl, jq, python3. Generated reports are kept in bench-out/hub/; the server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,16 +48,23 @@ views=(/ui/findings "/ui/findings?severity=critical" "/ui/findings?product=$PROD
   "/ui/findings?sla=due_soon" "/ui/findings?since=2026-01-01&severity=low" "/ui/findings?status=mitigated" \
   "/ui/findings?status=all&sort=title" "/ui/findings?product=$PRODUCT&page=40" "/ui/findings?q=after+refactoring" \
   "/ui/findings?q=sql-injection" "/ui/findings?q=module7%2Fpkg")
-python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie "the findings queue, idle" "${views[@]}"
+PHASES=" ${UI_PHASES:-idle during mixed} "
+if [[ $PHASES == *" idle "* ]]; then
+  python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie "the findings queue, idle" "${views[@]}"
+fi
 # The same while 100k-finding reimports run back to back (the changed and the base report in turn)
 # into the last product.
-hub_reimports_start "app$PRODUCTS" 40
-LOAD_TARGET_MS=500 python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie \
-  "the findings queue, during 100k-finding reimports" "${views[@]}"
+if [[ $PHASES == *" during "* || $PHASES == *" mixed "* ]]; then hub_reimports_start "app$PRODUCTS" 40; fi
+if [[ $PHASES == *" during "* ]]; then
+  LOAD_TARGET_MS=500 python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie \
+    "the findings queue, during 100k-finding reimports" "${views[@]}"
+fi
 # And the views mixed (each client asks a random one each time) over one window as long as all
 # of theirs: each view then meets every phase of the reimports' cycle, where one window per view
 # puts each in the same phase run after run (bench/lib/load.py, LOAD_MIX).
-LOAD_MIX=1 LOAD_TARGET_MS=500 python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie \
-  "the findings queue, during 100k-finding reimports, views mixed" "${views[@]}"
-hub_reimports_stop
+if [[ $PHASES == *" mixed "* ]]; then
+  LOAD_MIX=1 LOAD_TARGET_MS=500 python3 bench/lib/load.py "$HUB" "$TOKEN" "$SECONDS_EACH" cookie \
+    "the findings queue, during 100k-finding reimports, views mixed" "${views[@]}"
+fi
+if [ -n "${REIMPORTS:-}" ]; then hub_reimports_stop; fi
 hub_size
