@@ -14,6 +14,7 @@ pub mod pages;
 mod query;
 pub mod queue;
 pub use query::MAX_LIST_PAGE;
+mod postgres_read;
 pub mod requests;
 mod secrets;
 mod sql;
@@ -142,6 +143,8 @@ pub struct Store {
     write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
     /// SQLite files: the direct read path of finding pages (None in memory and on PostgreSQL).
     reader: Option<Arc<sqlite_read::SqliteReader>>,
+    /// PostgreSQL: the typed connections the queue's pages are read on (`postgres_read`).
+    pg_reads: Option<Arc<postgres_read::PgReader>>,
     /// PostgreSQL: a vacuum after writes is running (see
     /// [`Store::vacuum_after_writes`]); one at a time per process.
     vacuuming: Arc<std::sync::atomic::AtomicBool>,
@@ -470,6 +473,11 @@ pub fn default_max_connections(backend: Backend) -> u32 {
     }
 }
 
+/// PostgreSQL: the planner's cost of a random page read, set on each connection (see
+/// `connect_pool`).
+const POSTGRES_RANDOM_PAGE_COST: &str = "SELECT set_config('random_page_cost', '1.1', false) \
+     FROM pg_settings WHERE name = 'random_page_cost' AND source = 'default'";
+
 /// The pool of connections to `url`, connected once (so that a URL or a server that refuses is
 /// an error here, not at the first request).
 async fn connect_pool(url: &str, backend: Backend, options: &StoreOptions) -> Result<AnyPool> {
@@ -510,11 +518,7 @@ async fn connect_pool(url: &str, backend: Backend, options: &StoreOptions) -> Re
         // 1.1 (docs/benchmarks.md). The hub's working set is in memory or on SSD.
         pool = pool.after_connect(|conn, _| {
             Box::pin(async move {
-                conn.execute(
-                    "SELECT set_config('random_page_cost', '1.1', false) FROM pg_settings \
-                     WHERE name = 'random_page_cost' AND source = 'default'",
-                )
-                .await?;
+                conn.execute(POSTGRES_RANDOM_PAGE_COST).await?;
                 Ok(())
             })
         });
@@ -612,18 +616,18 @@ impl Store {
     pub async fn open(url: &str, options: StoreOptions) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let (url, backend) = normalize_url(url)?;
-        let pool = match loopback_without_tls(backend, &url) {
+        let (pool, connected) = match loopback_without_tls(backend, &url) {
             Some(plain) => match connect_pool(&plain, backend, &options).await {
-                Ok(pool) => pool,
+                Ok(pool) => (pool, plain),
                 // The server wants TLS even here (a `hostssl` rule): connect as the URL says.
                 Err(StoreError::Database(sqlx::Error::Database(e)))
                     if e.code().is_some_and(|c| c.starts_with("28")) =>
                 {
-                    connect_pool(&url, backend, &options).await?
+                    (connect_pool(&url, backend, &options).await?, url.clone())
                 }
                 Err(e) => return Err(e),
             },
-            None => connect_pool(&url, backend, &options).await?,
+            None => (connect_pool(&url, backend, &options).await?, url.clone()),
         };
         match backend {
             Backend::Sqlite => MIGRATE_SQLITE.run(&pool).await?,
@@ -652,12 +656,22 @@ impl Store {
         } else {
             None
         };
+        let pg_reads = match backend {
+            Backend::Postgres => Some(Arc::new(postgres_read::PgReader::new(
+                &connected,
+                options
+                    .max_connections
+                    .unwrap_or_else(|| default_max_connections(backend)),
+            )?)),
+            Backend::Sqlite => None,
+        };
         Ok(Store {
             pool,
             backend,
             sla: options.sla,
             write_lock,
             reader,
+            pg_reads,
             vacuuming: Arc::default(),
             written_since_vacuum: Arc::default(),
             trigram_counts: Arc::default(),
@@ -683,7 +697,17 @@ impl Store {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        if let Some(reads) = &self.pg_reads {
+            reads.close().await;
+        }
         self.pool.close().await;
+    }
+
+    /// PostgreSQL: the pool of the queue's typed reads (`postgres_read`).
+    fn pg_reads(&self) -> Result<&postgres_read::PgReader> {
+        self.pg_reads.as_deref().ok_or_else(|| {
+            StoreError::Corrupt("PostgreSQL's typed reads asked of a SQLite store".into())
+        })
     }
 
     /// SQLite's `PRAGMA integrity_check` (`Ok` when the file is sound); PostgreSQL: always `Ok`.

@@ -72,34 +72,36 @@ pub(crate) const QUEUE_COLUMNS: &str =
      f.risk_accepted_until, f.is_mitigated, f.mitigated_at, f.mitigated_by, f.duplicate, \
      f.permanently_closed, f.closed_as, f.priority";
 
-/// A row of [`QUEUE_COLUMNS`] read through sqlx.
-pub(crate) fn queue_row_from_row(row: &AnyRow) -> Result<QueueRow> {
+/// A row of [`QUEUE_COLUMNS`] read through sqlx (its `Any` rows, or PostgreSQL's own).
+pub(crate) fn queue_row_from_row(row: &impl crate::sql::Columns) -> Result<QueueRow> {
     Ok(QueueRow {
-        id: get_i64(row, "id")?,
-        product_id: get_i64(row, "product_id")?,
-        title: get_str(row, "title")?,
-        severity: crate::severity_from_rank(get_i64(row, "severity")?),
+        id: row.i64("id")?,
+        product_id: row.i64("product_id")?,
+        title: row.string("title")?,
+        severity: crate::severity_from_rank(row.i64("severity")?),
         // NULL only before migration 0007's backfill wrote them.
-        scanner: get_opt_str(row, "scanner")?.unwrap_or_default(),
-        location: get_opt_str(row, "location")?.unwrap_or_default(),
-        first_seen: get_i64(row, "first_seen")?,
-        sla_due: get_opt_str(row, "sla_due")?,
+        scanner: row.opt_string("scanner")?.unwrap_or_default(),
+        location: row.opt_string("location")?.unwrap_or_default(),
+        first_seen: row.i64("first_seen")?,
+        sla_due: row.opt_string("sla_due")?,
         status: FindingStatus {
-            active: get_bool(row, "active")?,
-            verified: get_bool(row, "verified")?,
-            false_p: get_bool(row, "false_p")?,
-            out_of_scope: get_bool(row, "out_of_scope")?,
-            risk_accepted: get_bool(row, "risk_accepted")?,
-            risk_accepted_until: get_opt_str(row, "risk_accepted_until")?,
-            is_mitigated: get_bool(row, "is_mitigated")?,
-            mitigated_at: get_opt_i64(row, "mitigated_at")?,
-            mitigated_by: get_opt_str(row, "mitigated_by")?,
-            duplicate: get_bool(row, "duplicate")?,
-            permanently_closed: get_bool(row, "permanently_closed")?,
-            closed_as: get_opt_str(row, "closed_as")?
+            active: row.boolean("active")?,
+            verified: row.boolean("verified")?,
+            false_p: row.boolean("false_p")?,
+            out_of_scope: row.boolean("out_of_scope")?,
+            risk_accepted: row.boolean("risk_accepted")?,
+            risk_accepted_until: row.opt_string("risk_accepted_until")?,
+            is_mitigated: row.boolean("is_mitigated")?,
+            mitigated_at: row.opt_i64("mitigated_at")?,
+            mitigated_by: row.opt_string("mitigated_by")?,
+            duplicate: row.boolean("duplicate")?,
+            permanently_closed: row.boolean("permanently_closed")?,
+            closed_as: row
+                .opt_string("closed_as")?
                 .as_deref()
                 .and_then(ClosedAs::from_str_opt),
-            priority: get_opt_str(row, "priority")?
+            priority: row
+                .opt_string("priority")?
                 .as_deref()
                 .and_then(Priority::from_str_opt),
         },

@@ -11,13 +11,12 @@ use crate::query::{
     finding_from_row, finding_from_sqlite_row, queue_row_from_row, queue_row_from_sqlite_row,
     FINDING_COLUMNS, FINDING_FROM, QUEUE_COLUMNS,
 };
-use crate::sql::{get_i64, Arg, Sql};
+use crate::sql::{get_i64, Arg, Columns, Sql};
 use crate::{
     severity_rank, Backend, ClosedAs, FindingStatus, Priority, QueueRow, Result, Store, StoreError,
     StoredFinding, Timestamp,
 };
-use sqlx::any::AnyRow;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, PgConnection};
 use tollgate_model::{Finding, Severity};
 
 /// SQLite steps a page's walk of its order may take (a few milliseconds) before the page is
@@ -1395,10 +1394,10 @@ fn rows_of(ids: &Sql) -> Sql {
 
 /// The queue rows of rows from [`rows_of`] in the page's order (`page_order`); rows without a
 /// finding (the count's row when the page is empty) are skipped.
-fn in_page_order(rows: &[AnyRow]) -> Result<Vec<QueueRow>> {
+fn in_page_order(rows: &[impl Columns]) -> Result<Vec<QueueRow>> {
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
-        if let Some(order) = crate::sql::get_opt_i64(row, "page_order")? {
+        if let Some(order) = row.opt_i64("page_order")? {
             found.push((order, queue_row_from_row(row)?));
         }
     }
@@ -1607,14 +1606,16 @@ impl Store {
                 .push(") c LEFT JOIN LATERAL (")
                 .embed(&rows_of(&p.gathered(backend)))
                 .push(") r ON true");
-            let rows = q.query(backend)?.fetch_all(&self.pool).await?;
+            let mut read = self.pg_reads()?.acquire().await?;
+            let rows = q.pg_query()?.fetch_all(&mut *read).await?;
+            read.give_back();
             let total = match rows.first() {
-                Some(row) => get_i64(row, "total")?,
+                Some(row) => row.i64("total")?,
                 None => return Err(StoreError::Corrupt("a count gave no row".into())),
             };
             let mut products = None;
             for row in &rows {
-                if let Some(text) = crate::sql::get_opt_str(row, "products")? {
+                if let Some(text) = row.opt_string("products")? {
                     products = Some(products_from_json(&text)?);
                 }
             }
@@ -1631,18 +1632,21 @@ impl Store {
         // own when each reads the products' numbers of changes (migration 0018) and they agree —
         // no write to the page's products committed between them — which saves the `BEGIN` and its
         // round trip. When they differ, the page is read again in one snapshot.
+        let mut read = self.pg_reads()?.acquire().await?;
         if p.remembered.is_none() {
-            let mut conn = self.pool.acquire().await?;
-            if let Some(page) = self.postgres_page_reads(&mut conn, &p, true).await? {
+            if let Some(page) = self.postgres_page_reads(&mut read, &p, true).await? {
+                read.give_back();
                 return Ok(page);
             }
         }
-        let mut conn = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .await?;
-        let page = self.postgres_page_reads(&mut conn, &p, false).await?;
-        end_read(conn);
+        let mut snapshot = sqlx::Connection::begin_with(
+            &mut *read,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        )
+        .await?;
+        let page = self.postgres_page_reads(&mut snapshot, &p, false).await?;
+        snapshot.commit().await?;
+        read.give_back();
         page.ok_or_else(|| StoreError::Corrupt("a page read in one snapshot moved".into()))
     }
 
@@ -1652,7 +1656,7 @@ impl Store {
     /// numbers of changes too: None when those moved between them (the page may mix two states).
     async fn postgres_page_reads(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut PgConnection,
         p: &PostgresPage<'_>,
         checked: bool,
     ) -> Result<Option<QueuePage>> {
@@ -1683,15 +1687,15 @@ impl Store {
                 .embed(&p.facet_rows(kind, value))
                 .push(") AS facet_rows");
         }
-        let row = first.query(backend)?.fetch_one(&mut *conn).await?;
+        let row = first.pg_query()?.fetch_one(&mut *conn).await?;
         let facet_rows = match facet_walk {
-            Some(_) => Some(get_i64(&row, "facet_rows")?),
+            Some(_) => Some(row.i64("facet_rows")?),
             None => None,
         };
-        let all = get_i64(&row, "all_findings")?;
-        let products = products_from_json(&crate::sql::get_str(&row, "products")?)?;
+        let all = row.i64("all_findings")?;
+        let products = products_from_json(&row.string("products")?)?;
         let versions = if p.remembered.is_some() || checked {
-            Some(crate::sql::get_str(&row, "versions")?)
+            Some(row.string("versions")?)
         } else {
             None
         };
@@ -1700,7 +1704,7 @@ impl Store {
                 self.remembered_count(conn, count, &p.count, versions)
                     .await?
             }
-            _ => get_i64(&row, "n")?,
+            _ => row.i64("n")?,
         };
         if p.offset >= total {
             return Ok(Some(QueuePage {
@@ -1796,7 +1800,7 @@ impl Store {
     /// line counts).
     async fn remembered_count(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut PgConnection,
         count: &FindingCount,
         total: &Sql,
         versions: &str,
@@ -1838,11 +1842,11 @@ impl Store {
                     let only = (stale.len() < cells.len()).then_some(ids.as_slice());
                     for row in count
                         .by_product(only)
-                        .query(self.backend)?
+                        .pg_query()?
                         .fetch_all(&mut *conn)
                         .await?
                     {
-                        counted.insert(get_i64(&row, "product_id")?, get_i64(&row, "n")?);
+                        counted.insert(row.i64("product_id")?, row.i64("n")?);
                     }
                     for (id, cell) in others {
                         // Another reader may be filling it, with the same count.
@@ -1863,11 +1867,11 @@ impl Store {
                         .get_or_try_init(|| async {
                             let rows = count
                                 .by_product(Some(&[*id]))
-                                .query(self.backend)?
+                                .pg_query()?
                                 .fetch_all(&mut *conn)
                                 .await?;
                             match rows.first() {
-                                Some(row) => get_i64(row, "n"),
+                                Some(row) => row.i64("n"),
                                 None => Ok(0),
                             }
                         })
@@ -1883,12 +1887,12 @@ impl Store {
     /// page read), the same statement reads them again and gives None if they moved.
     async fn findings_of(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut PgConnection,
         q: &Sql,
         check: Option<(&Sql, &str)>,
     ) -> Result<Option<Vec<QueueRow>>> {
         let Some((read_versions, versions)) = check else {
-            return in_page_order(&q.query(self.backend)?.fetch_all(conn).await?).map(Some);
+            return in_page_order(&q.pg_query()?.fetch_all(conn).await?).map(Some);
         };
         // The numbers on every row (the page's first row alone would need its order here), or on
         // the one row of an empty page.
@@ -1898,9 +1902,9 @@ impl Store {
             .push(") v LEFT JOIN LATERAL (")
             .embed(q)
             .push(") r ON true");
-        let rows = checked.query(self.backend)?.fetch_all(conn).await?;
+        let rows = checked.pg_query()?.fetch_all(conn).await?;
         for row in &rows {
-            if crate::sql::get_str(row, "versions_now")? != versions {
+            if row.string("versions_now")? != versions {
                 return Ok(None);
             }
         }
@@ -2498,14 +2502,6 @@ fn sqlite_by_ids<T>(
         }
     }
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
-}
-
-/// Ends a page's read-only transaction without a round trip in the page's time: dropped, it
-/// queues a `ROLLBACK` (for a transaction that wrote nothing, the same as `COMMIT`), which the
-/// pool sends with the ping it always sends when a connection comes back, after the page has
-/// been answered. Only for `READ ONLY` transactions: a write would be undone.
-fn end_read(read: sqlx::Transaction<'_, sqlx::Any>) {
-    drop(read);
 }
 
 #[cfg(test)]

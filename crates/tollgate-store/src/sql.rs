@@ -3,8 +3,9 @@
 
 use crate::{Backend, Result, StoreError};
 use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
-use sqlx::{Any, Row};
+use sqlx::{Any, Postgres, Row};
 
 /// A bound value. Each variant carries its column's type whether or not it holds a value: a
 /// missing value is `Text(None)`, `Int(None)` or `Bool(None)`, chosen by the Rust type it came
@@ -196,25 +197,106 @@ impl Sql {
     /// which made large multi-row INSERTs quadratic.
     pub fn query(&self, backend: Backend) -> Result<Query<'_, Any, AnyArguments<'_>>> {
         self.check()?;
-        let mut q = match backend {
-            Backend::Postgres => sqlx::query(&self.text),
-            Backend::Sqlite => sqlx::query(self.sqlite_text()),
-        };
-        for a in &self.args {
-            q = match a {
-                Arg::Int(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(v.as_deref()),
-                Arg::Bool(v) => q.bind(*v),
-                Arg::Json(v) => q.bind(v.as_str()),
-            };
-        }
-        Ok(q)
+        Ok(bound(
+            match backend {
+                Backend::Postgres => sqlx::query(&self.text),
+                Backend::Sqlite => sqlx::query(self.sqlite_text()),
+            },
+            &self.args,
+        ))
+    }
+
+    /// The query for PostgreSQL's typed connections (`postgres_read`), bound as `query` binds.
+    pub fn pg_query(&self) -> Result<Query<'_, Postgres, PgArguments>> {
+        self.check()?;
+        Ok(bound(sqlx::query(&self.text), &self.args))
     }
 
     /// The arguments for SQLite's direct read path (rusqlite), checked like `query`'s.
     pub fn sqlite_params(&self) -> Result<rusqlite::ParamsFromIter<&Vec<Arg>>> {
         self.check()?;
         Ok(rusqlite::params_from_iter(&self.args))
+    }
+}
+
+/// `q` with `args` bound in order, each with its own type (NULLs too).
+fn bound<'q, DB: sqlx::Database>(
+    mut q: Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    args: &'q [Arg],
+) -> Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<bool>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for a in args {
+        q = match a {
+            Arg::Int(v) => q.bind(*v),
+            Arg::Text(v) => q.bind(v.as_deref()),
+            Arg::Bool(v) => q.bind(*v),
+            Arg::Json(v) => q.bind(v.as_str()),
+        };
+    }
+    q
+}
+
+/// A row's columns read by name, from either kind of row the store's sqlx statements give:
+/// `AnyRow` (most statements) and `PgRow` (PostgreSQL's typed reads, `postgres_read`).
+pub(crate) trait Columns {
+    fn i64(&self, col: &str) -> Result<i64>;
+    fn opt_i64(&self, col: &str) -> Result<Option<i64>>;
+    fn string(&self, col: &str) -> Result<String>;
+    fn opt_string(&self, col: &str) -> Result<Option<String>>;
+    fn boolean(&self, col: &str) -> Result<bool>;
+}
+
+impl Columns for AnyRow {
+    fn i64(&self, col: &str) -> Result<i64> {
+        get_i64(self, col)
+    }
+    fn opt_i64(&self, col: &str) -> Result<Option<i64>> {
+        get_opt_i64(self, col)
+    }
+    fn string(&self, col: &str) -> Result<String> {
+        get_str(self, col)
+    }
+    fn opt_string(&self, col: &str) -> Result<Option<String>> {
+        get_opt_str(self, col)
+    }
+    fn boolean(&self, col: &str) -> Result<bool> {
+        get_bool(self, col)
+    }
+}
+
+/// PostgreSQL's own types: an integer of any width reads as `i64` (as the `Any` driver reads
+/// it), looked up by the column's type first (a failed typed read formats an error).
+impl Columns for PgRow {
+    fn i64(&self, col: &str) -> Result<i64> {
+        self.opt_i64(col)?
+            .ok_or_else(|| StoreError::Corrupt(format!("column {col} is NULL")))
+    }
+    fn opt_i64(&self, col: &str) -> Result<Option<i64>> {
+        use sqlx::{TypeInfo as _, ValueRef as _};
+        let raw = self.try_get_raw(col)?;
+        if raw.is_null() {
+            return Ok(None);
+        }
+        let width = raw.type_info().name().to_string();
+        Ok(Some(match width.as_str() {
+            "INT4" => i64::from(self.try_get::<i32, _>(col)?),
+            "INT2" => i64::from(self.try_get::<i16, _>(col)?),
+            _ => self.try_get::<i64, _>(col)?,
+        }))
+    }
+    fn string(&self, col: &str) -> Result<String> {
+        Ok(self.try_get::<String, _>(col)?)
+    }
+    fn opt_string(&self, col: &str) -> Result<Option<String>> {
+        Ok(self.try_get::<Option<String>, _>(col)?)
+    }
+    fn boolean(&self, col: &str) -> Result<bool> {
+        Ok(self.try_get::<bool, _>(col)?)
     }
 }
 

@@ -435,24 +435,92 @@ pub async fn tally_drift(store: &crate::Store) -> crate::Result<Vec<String>> {
     Ok(drift)
 }
 
-/// A setting of a pooled PostgreSQL connection (`current_setting`).
+/// A setting of a pooled PostgreSQL connection (`current_setting`), the same on the connection
+/// the queue's pages are read on (`postgres_read`; an error names both when they differ).
 pub async fn postgres_setting(store: &crate::Store, name: &str) -> crate::Result<String> {
-    let row = crate::sql::Sql::new("SELECT current_setting(")
+    let q = crate::sql::Sql::new("SELECT current_setting(")
         .arg(name)
         .push(") AS value")
-        .query(store.backend)?
-        .fetch_one(&store.pool)
-        .await?;
-    crate::sql::get_str(&row, "value")
+        .clone();
+    let row = q.query(store.backend)?.fetch_one(&store.pool).await?;
+    let pooled = crate::sql::get_str(&row, "value")?;
+    let read = on_page_connection(store, |conn| {
+        Box::pin(async move {
+            use crate::sql::Columns;
+            q.pg_query()?.fetch_one(conn).await?.string("value")
+        })
+    })
+    .await?;
+    agree(name, pooled, read)
 }
 
-/// PostgreSQL: whether the store's connection is encrypted (TLS), from `pg_stat_ssl`.
+/// PostgreSQL: whether the store's connection is encrypted (TLS), from `pg_stat_ssl` (the same
+/// on the connection the queue's pages are read on; an error when they differ).
 pub async fn postgres_connection_uses_tls(store: &crate::Store) -> crate::Result<bool> {
     use sqlx::Row;
-    let row = sqlx::query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+    const SSL: &str = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    let pooled = sqlx::query(SSL)
         .fetch_one(&store.pool)
-        .await?;
-    Ok(row.try_get::<bool, _>("ssl")?)
+        .await?
+        .try_get::<bool, _>("ssl")?;
+    let read = on_page_connection(store, |conn| {
+        Box::pin(async move {
+            Ok(sqlx::query(SSL)
+                .fetch_one(conn)
+                .await?
+                .try_get::<bool, _>("ssl")?)
+        })
+    })
+    .await?;
+    agree("ssl", pooled, read)
+}
+
+/// PostgreSQL: the server process of the connection the next queue page would be read on
+/// (`postgres_read`): the connection is given back after, as a page's is.
+pub async fn page_connection_pid(store: &crate::Store) -> crate::Result<i64> {
+    on_page_connection(store, |conn| {
+        Box::pin(async move {
+            use crate::sql::Columns;
+            sqlx::query("SELECT CAST(pg_backend_pid() AS BIGINT) AS pid")
+                .fetch_one(conn)
+                .await?
+                .i64("pid")
+        })
+    })
+    .await
+}
+
+/// PostgreSQL: takes a connection of the queue's typed reads and drops it without giving it
+/// back, as a page read given up part way (a client gone) does.
+pub async fn abandon_page_connection(store: &crate::Store) -> crate::Result<()> {
+    let conn = store.pg_reads()?.acquire().await?;
+    drop(conn);
+    Ok(())
+}
+
+/// `read` run on a connection of the queue's typed reads (`postgres_read`), given back after.
+async fn on_page_connection<T>(
+    store: &crate::Store,
+    read: impl for<'c> FnOnce(
+        &'c mut sqlx::PgConnection,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = crate::Result<T>> + Send + 'c>,
+    >,
+) -> crate::Result<T> {
+    let mut conn = store.pg_reads()?.acquire().await?;
+    let out = read(&mut conn).await?;
+    conn.give_back();
+    Ok(out)
+}
+
+fn agree<T: PartialEq + std::fmt::Debug>(what: &str, pooled: T, read: T) -> crate::Result<T> {
+    if pooled == read {
+        Ok(pooled)
+    } else {
+        Err(crate::StoreError::Corrupt(format!(
+            "{what}: {pooled:?} on the pool's connection, {read:?} on the pages' typed connection"
+        )))
+    }
 }
 
 /// Runs one SQL statement on the store's database (a test's deliberate damage or repair).

@@ -1,13 +1,12 @@
 //! People and their sign-in sessions. A password is kept only as an argon2id hash; a session id
 //! is 256 random bits, handed to the browser once and stored as its SHA-256 (like a token).
 
-use crate::sql::{get_i64, get_opt_i64, get_str, Arg, Sql};
+use crate::sql::{get_i64, get_opt_i64, get_str, Arg, Columns, Sql};
 use crate::{Result, Scope, Store, StoreError, Timestamp, Token, User};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::any::AnyRow;
 use std::sync::OnceLock;
 
 /// A session ends after this long without a request…
@@ -122,18 +121,19 @@ async fn verify_password(password: String, hash: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
-fn user_from_row(r: &AnyRow) -> Result<User> {
+fn user_from_row(r: &impl Columns) -> Result<User> {
     Ok(User {
-        id: get_i64(r, "id")?,
-        name: get_str(r, "name")?,
-        scopes: get_str(r, "scopes")?
+        id: r.i64("id")?,
+        name: r.string("name")?,
+        scopes: r
+            .string("scopes")?
             .split(',')
             .filter_map(Scope::from_str_opt)
             .collect(),
-        product_id: get_opt_i64(r, "product_id")?,
-        created_at: get_i64(r, "created_at")?,
-        disabled_at: get_opt_i64(r, "disabled_at")?,
-        last_sign_in: get_opt_i64(r, "last_sign_in")?,
+        product_id: r.opt_i64("product_id")?,
+        created_at: r.i64("created_at")?,
+        disabled_at: r.opt_i64("disabled_at")?,
+        last_sign_in: r.opt_i64("last_sign_in")?,
     })
 }
 
@@ -418,51 +418,72 @@ impl Store {
     /// [`SESSION_ABSOLUTE_SECS`], its user not disabled or its token not revoked (read at each
     /// call: a disable or a revocation ends it at once). Marks the session as seen.
     pub async fn session(&self, secret: &str, now: Timestamp) -> Result<Option<SessionOf>> {
-        let row = Sql::new(format!(
+        let mut q = Sql::new(format!(
             "SELECT {USER_COLUMNS}, s.id AS session_id, s.last_seen, s.user_id, s.token_id, \
              t.name AS t_name, t.scopes AS t_scopes, t.product_id AS t_product_id, \
              t.created_at AS t_created_at FROM sessions s \
              LEFT JOIN users u ON u.id = s.user_id AND u.disabled_at IS NULL \
              LEFT JOIN tokens t ON t.id = s.token_id AND t.revoked_at IS NULL \
              WHERE s.id_sha256 = "
-        ))
-        .arg(sha256_hex(secret))
-        .push(" AND s.expires_at > ")
-        .arg(now)
-        .push(" AND s.last_seen > ")
-        .arg(now - SESSION_IDLE_SECS)
-        .push(" AND (u.id IS NOT NULL OR t.id IS NOT NULL)")
-        .query(self.backend)?
-        .fetch_optional(&self.pool)
-        .await?;
+        ));
+        q.arg(sha256_hex(secret))
+            .push(" AND s.expires_at > ")
+            .arg(now)
+            .push(" AND s.last_seen > ")
+            .arg(now - SESSION_IDLE_SECS)
+            .push(" AND (u.id IS NOT NULL OR t.id IS NOT NULL)");
+        // Every page of the UI asks: on PostgreSQL, on the typed connections of the queue's
+        // pages (`postgres_read`).
+        match self.backend {
+            crate::Backend::Postgres => {
+                let mut read = self.pg_reads()?.acquire().await?;
+                let row = q.pg_query()?.fetch_optional(&mut *read).await?;
+                read.give_back();
+                self.session_of(row, now).await
+            }
+            crate::Backend::Sqlite => {
+                let row = q.query(self.backend)?.fetch_optional(&self.pool).await?;
+                self.session_of(row, now).await
+            }
+        }
+    }
+
+    /// The session a row of [`Store::session`]'s statement reads (None: no live session).
+    async fn session_of(
+        &self,
+        row: Option<impl Columns + Send>,
+        now: Timestamp,
+    ) -> Result<Option<SessionOf>> {
         let Some(r) = row else { return Ok(None) };
         // The touch is best effort: while a writer holds SQLite's writers' turn (an import, for
         // seconds) this request does not wait for it, and a later one touches (the session is
         // idle only after SESSION_IDLE_SECS).
-        let touch = get_i64(&r, "last_seen")? <= now - TOUCH_EVERY_SECS;
+        let touch = r.i64("last_seen")? <= now - TOUCH_EVERY_SECS;
         if let Some(_guard) = touch.then(|| self.try_write_guard()).flatten() {
             Sql::new("UPDATE sessions SET last_seen = ")
                 .arg(now)
                 .push(" WHERE id = ")
-                .arg(get_i64(&r, "session_id")?)
+                .arg(r.i64("session_id")?)
                 .query(self.backend)?
                 .execute(&self.pool)
                 .await?;
         }
-        if get_opt_i64(&r, "user_id")?.is_some() {
+        if r.opt_i64("user_id")?.is_some() {
             return user_from_row(&r).map(|u| Some(SessionOf::User(u)));
         }
-        let token_id = get_opt_i64(&r, "token_id")?
+        let token_id = r
+            .opt_i64("token_id")?
             .ok_or_else(|| StoreError::Corrupt("a session of no user and no token".into()))?;
         Ok(Some(SessionOf::Token(Token {
             id: token_id,
-            name: get_str(&r, "t_name")?,
-            scopes: get_str(&r, "t_scopes")?
+            name: r.string("t_name")?,
+            scopes: r
+                .string("t_scopes")?
                 .split(',')
                 .filter_map(Scope::from_str_opt)
                 .collect(),
-            product_id: get_opt_i64(&r, "t_product_id")?,
-            created_at: get_i64(&r, "t_created_at")?,
+            product_id: r.opt_i64("t_product_id")?,
+            created_at: r.i64("t_created_at")?,
         })))
     }
 

@@ -1850,10 +1850,11 @@ async fn a_view_read_again_shows_its_own_count_and_page_after_its_matches_move()
 
 #[tokio::test]
 async fn a_page_read_in_a_transaction_leaves_its_connection_outside_it() {
-    // PostgreSQL ends a page's read-only transaction by dropping it: the pool sends the
-    // ROLLBACK when the connection comes back. With one connection in the pool, every statement
-    // after a page runs on the page's connection, so a transaction left open would show here
-    // (a repeatable-read, read-only setting; a write refused; counts from the old snapshot).
+    // PostgreSQL reads a page on its own typed connections (`postgres_read`), and a page read in
+    // a read-only transaction ends it before its connection is given back. With one connection
+    // (`max_connections: 1`), every later page and `testing::postgres_setting` (which reads the
+    // pool's connection and the pages' one) run on the page's connection, so a transaction left
+    // open would show here (a repeatable-read, read-only setting; counts from the old snapshot).
     let Some(url) = postgres_url("page-transaction").await else {
         return;
     };

@@ -364,6 +364,64 @@ async fn postgres_random_page_cost_is_lowered_unless_the_operator_set_it() {
     assert_eq!(cost, "3", "the database's own setting stands");
 }
 
+/// PostgreSQL reads the queue's pages on connections of its own (`postgres_read`): the most
+/// recently used is reused, one idle a while is checked first (a server that closed it is not a
+/// failed page), and one a read gave up part way is closed, never reused mid-exchange.
+#[tokio::test]
+async fn postgres_page_connections_are_reused_checked_when_idle_and_closed_when_abandoned() {
+    let Some(url) = fresh_postgres_url().await else {
+        return;
+    };
+    let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+    let s = &store;
+    s.import(reimport(1_000), vec![finding("a1", Severity::High)])
+        .await
+        .unwrap();
+    let page = |s: &Store| {
+        let s = s.clone();
+        async move {
+            s.queue_page(
+                &FindingFilter {
+                    text: Some("title a1".into()),
+                    ..FindingFilter::default()
+                },
+                QueueSort::SeverityDesc,
+                1,
+                10,
+                2_000,
+            )
+            .await
+            .unwrap()
+            .total
+        }
+    };
+    assert_eq!(page(s).await, 1);
+    let first = testing::page_connection_pid(s).await.unwrap();
+    assert_eq!(page(s).await, 1);
+    assert_eq!(
+        testing::page_connection_pid(s).await.unwrap(),
+        first,
+        "the connection given back is the one used next"
+    );
+    // Closed by the server while idle: the next page checks it, opens another, and is answered.
+    testing::execute(s, &format!("SELECT pg_terminate_backend({first})"))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    assert_eq!(
+        page(s).await,
+        1,
+        "a page after the server closed its idle connection"
+    );
+    let second = testing::page_connection_pid(s).await.unwrap();
+    assert_ne!(second, first);
+    // Taken and dropped without being given back: closed, and the next read opens another.
+    testing::abandon_page_connection(s).await.unwrap();
+    let third = testing::page_connection_pid(s).await.unwrap();
+    assert_ne!(third, second, "an abandoned connection is not reused");
+    assert_eq!(page(s).await, 1);
+}
+
 #[tokio::test]
 async fn postgres_on_this_machine_is_reached_without_tls_unless_the_url_asks_for_it() {
     let Some(url) = fresh_postgres_url().await else {
