@@ -49,10 +49,12 @@ hub_database() {
   echo "database: $DB" >&2
 }
 
-# hub_start: an admin token (TOKEN, and curl's `auth` array) and `tollgate serve` on $DB (HUB).
+# hub_start: an admin token (TOKEN, and curl's `auth` array) and `tollgate serve` on $DB (HUB),
+# with HUB_SERVE_ARGS when set (e.g. `--max-connections 4`).
 hub_start() {
   TOKEN="$("$TOLLGATE" token create --name "$BENCH_NAME-$$" --scope admin --database "$DB" | head -n 1)"
-  "$TOLLGATE" serve --listen 127.0.0.1:0 --database "$DB" >"$WORK/server.out" 2>"$WORK/server.log" &
+  # shellcheck disable=SC2086 # HUB_SERVE_ARGS: more arguments for `serve`, split on spaces
+  "$TOLLGATE" serve --listen 127.0.0.1:0 --database "$DB" ${HUB_SERVE_ARGS:-} >"$WORK/server.out" 2>"$WORK/server.log" &
   SERVER_PID=$!
   HUB=""
   for _ in $(seq 1 600); do

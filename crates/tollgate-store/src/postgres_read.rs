@@ -1,8 +1,8 @@
-//! PostgreSQL's typed read path for the hottest read, a page of the findings queue.
+//! PostgreSQL's typed read path for the hottest reads: a page of the findings queue, and the
+//! session every page of the UI looks up first.
 //!
-//! Every other statement goes through sqlx's `Any` driver and its pool. For a page, both cost
-//! more than the page's own statements on the bench hub (docs/benchmarks.md, "PostgreSQL's
-//! pages on their own connections"):
+//! Every other statement goes through sqlx's `Any` driver and its pool, which cost a page more
+//! than they need to (docs/benchmarks.md, "PostgreSQL's pages on connections of their own"):
 //!
 //! - the `Any` driver copies each row it receives into owned `Any` values (each text a new
 //!   `String`, each column's name and type a new entry) before the store reads them, and the
@@ -11,15 +11,16 @@
 //! - sqlx's pool pings every connection it gets back (one more round trip, a wake-up of the
 //!   server's process and of this one, after every use).
 //!
-//! Here a page's statements run on connections of PostgreSQL's own driver, decoded straight from
+//! Here those statements run on connections of PostgreSQL's own driver, decoded straight from
 //! the rows received (`sql::Columns`), kept idle in a small list of this module's: the most
 //! recently used is handed out first (it and its server process are warm), a connection idle for
 //! a while is pinged before it is used (a server restart or a firewall may have closed it), and
 //! one is put back only after a read that completed — a read that failed, or was dropped part way
 //! (a client that went away), may have left it mid-exchange, so it is closed instead.
 //!
-//! Connections are opened as pages are read, at most as many at once as the main pool may hold,
-//! set up as the main pool's are (the same URL, TLS off on loopback when the main pool turned it
+//! Connections are opened as pages are read, at most `--max-connections` when it is given, else
+//! [`crate::default_page_connections`] (fewer than the main pool's: 2 per core), and are set up
+//! as the main pool's are (the same URL, TLS off on loopback when the main pool turned it
 //! off, the same `random_page_cost`).
 
 use crate::{Result, StoreError, IDLE_BEFORE_PING};

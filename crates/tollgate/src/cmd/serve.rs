@@ -28,7 +28,9 @@ pub struct ServeArgs {
     #[arg(long, value_parser = crate::input::parse_size, default_value = "512M")]
     body_limit: u64,
     /// Database connections in the pool. Default: 16 on SQLite; on PostgreSQL 4 per core of
-    /// this machine, from 4 to 16 (each connection is a PostgreSQL process).
+    /// this machine, from 4 to 16 (each connection is a PostgreSQL process), plus up to 2 per
+    /// core (2 to 16) for the findings queue's pages and the UI's sessions. Given, it bounds
+    /// each of the two on PostgreSQL.
     #[arg(long)]
     max_connections: Option<u32>,
     /// Days to fix a finding per severity (its SLA due date): e.g. `critical=7,high=30,medium=90,low=120`
