@@ -282,8 +282,8 @@ impl Columns for PgRow {
         if raw.is_null() {
             return Ok(None);
         }
-        let width = raw.type_info().name().to_string();
-        Ok(Some(match width.as_str() {
+        let ty = raw.type_info();
+        Ok(Some(match ty.name() {
             "INT4" => i64::from(self.try_get::<i32, _>(col)?),
             "INT2" => i64::from(self.try_get::<i16, _>(col)?),
             _ => self.try_get::<i64, _>(col)?,
