@@ -165,6 +165,9 @@ pub struct Store {
     /// Counts of the queue that read their findings, by the data they were counted on
     /// (`queue::CountCache`).
     count_cache: Arc<std::sync::Mutex<queue::CountCache>>,
+    /// PostgreSQL: the queue's pages read in a snapshot of their own (a `BEGIN` and a `COMMIT`
+    /// more) rather than in checked statements; tests read it to tell the two apart.
+    snapshot_pages: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The migrations, embedded in the binary: what `sqlx::migrate!` embeds (version, description,
@@ -691,6 +694,7 @@ impl Store {
             walk_budget: Arc::new(std::sync::atomic::AtomicU64::new(queue::WALK_BUDGET)),
             text_walk_from: Arc::new(std::sync::atomic::AtomicI64::new(queue::TEXT_WALK_FROM)),
             count_cache: Arc::default(),
+            snapshot_pages: Arc::default(),
         })
     }
 

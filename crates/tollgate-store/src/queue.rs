@@ -1628,17 +1628,20 @@ impl Store {
                 products,
             });
         }
-        // A count the tallies give (a facet): the page's statements need no snapshot of their
-        // own when each reads the products' numbers of changes (migration 0018) and they agree —
-        // no write to the page's products committed between them — which saves the `BEGIN` and its
-        // round trip. When they differ, the page is read again in one snapshot.
+        // A count the tallies give (a facet), or one remembered for every product's present
+        // number of changes (a text, an SLA state, a time): the page's statements need no
+        // snapshot of their own when each reads the products' numbers of changes (migration 0018)
+        // and they agree — no write to the page's products committed between them — which saves
+        // the `BEGIN` and the `COMMIT`, two of a page's four or five round trips. When they
+        // differ, or a remembered count has a part to count (which must be counted in the
+        // snapshot whose numbers it is remembered under), the page is read in one snapshot.
         let mut read = self.pg_reads()?.acquire().await?;
-        if p.remembered.is_none() {
-            if let Some(page) = self.postgres_page_reads(&mut read, &p, true).await? {
-                read.give_back();
-                return Ok(page);
-            }
+        if let Some(page) = self.postgres_page_reads(&mut read, &p, true).await? {
+            read.give_back();
+            return Ok(page);
         }
+        self.snapshot_pages
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut snapshot = sqlx::Connection::begin_with(
             &mut *read,
             "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
@@ -1653,7 +1656,8 @@ impl Store {
     /// The statements of a PostgreSQL page that reads the number of findings first (its
     /// filters are not all the tallies'), on `conn`: in one snapshot (a read-only repeatable-read
     /// transaction), or, when `checked`, each in its own snapshot, each reading the products'
-    /// numbers of changes too: None when those moved between them (the page may mix two states).
+    /// numbers of changes too: None when those moved between them (the page may mix two states),
+    /// or when a remembered count has a part not remembered yet.
     async fn postgres_page_reads(
         &self,
         conn: &mut PgConnection,
@@ -1701,8 +1705,13 @@ impl Store {
         };
         let total = match (&p.remembered, &versions) {
             (Some(count), Some(versions)) => {
-                self.remembered_count(conn, count, &p.count, versions)
+                match self
+                    .remembered_count(conn, count, &p.count, versions, !checked)
                     .await?
+                {
+                    Some(n) => n,
+                    None => return Ok(None),
+                }
             }
             _ => row.i64("n")?,
         };
@@ -1797,14 +1806,16 @@ impl Store {
     /// `versions` gives (`id:changes,…`, `FindingFilter::product_versions`), the others counted
     /// in one statement grouped by product. The first reader of a stale part counts every part
     /// stale for it; the others asking meanwhile wait for that count (if it fails, the next in
-    /// line counts).
+    /// line counts). Without `may_count` (outside a snapshot: a part counted there could be of a
+    /// later state than `versions` says), None when a part is not remembered yet.
     async fn remembered_count(
         &self,
         conn: &mut PgConnection,
         count: &FindingCount,
         total: &Sql,
         versions: &str,
-    ) -> Result<i64> {
+        may_count: bool,
+    ) -> Result<Option<i64>> {
         let mut products = Vec::new();
         for pair in versions.split(',').filter(|p| !p.is_empty()) {
             let parsed = pair
@@ -1833,6 +1844,9 @@ impl Store {
             .iter()
             .filter(|(_, cell)| !cell.initialized())
             .collect();
+        if !may_count && !stale.is_empty() {
+            return Ok(None);
+        }
         let mut counted: std::collections::HashMap<i64, i64> = Default::default();
         if let Some(((first, first_cell), others)) = stale.split_first() {
             first_cell
@@ -1879,7 +1893,7 @@ impl Store {
                 }
             };
         }
-        Ok(sum)
+        Ok(Some(sum))
     }
 
     /// The queue rows `q` (from [`rows_of`]) reads, in the page's order. With a check (the

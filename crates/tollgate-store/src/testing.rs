@@ -550,6 +550,15 @@ pub fn set_text_walk_from(store: &crate::Store, findings: Option<i64>) {
     );
 }
 
+/// PostgreSQL: how many of the queue's pages were read in a snapshot of their own (a `BEGIN` and
+/// a `COMMIT` around their statements) since the store opened; the others were read in checked
+/// statements. Clones of the store share it.
+pub fn snapshot_pages(store: &crate::Store) -> u64 {
+    store
+        .snapshot_pages
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Begins a transaction on the store's database and runs `sql` in it, left open: a writer in
 /// progress (its commit or drop is the test's).
 pub async fn begin_write(
