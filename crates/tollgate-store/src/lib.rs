@@ -481,6 +481,15 @@ pub fn default_max_connections(backend: Backend) -> u32 {
 const POSTGRES_RANDOM_PAGE_COST: &str = "SELECT set_config('random_page_cost', '1.1', false) \
      FROM pg_settings WHERE name = 'random_page_cost' AND source = 'default'";
 
+/// PostgreSQL: the store's vacuums after writes ([`Store::vacuum_after_writes`]) go at
+/// autovacuum's pace — a 2 ms rest each time they have done `vacuum_cost_limit` of work, where a
+/// `VACUUM` typed at a prompt never rests — unless the server, the database or the role sets
+/// `vacuum_cost_delay`. Unpaced, the vacuum of a 1M-finding hub's tables took a core (and two
+/// parallel workers for their indexes) for 2–4 s every few reimports, and the pages read
+/// meanwhile waited for the cores (docs/benchmarks.md).
+const POSTGRES_VACUUM_PACE: &str = "SELECT set_config('vacuum_cost_delay', '2ms', false) \
+     FROM pg_settings WHERE name = 'vacuum_cost_delay' AND source = 'default'";
+
 /// PostgreSQL: the connections the queue's pages and the UI's sessions are read on
 /// (`postgres_read`) when none is given: 2 per core of this machine, from 2 to 16. Fewer than the
 /// pool's: on 2 cores during 100k-finding reimports, 4 of them served 8 readers of a page with a
@@ -607,6 +616,29 @@ const SMALL_VACUUM: &str = "finding_tallies, facet_tallies, products, tests";
 /// The findings' tables, vacuumed once a large share of them was written (and the small ones).
 const LARGE_VACUUM: &str =
     "findings, finding_facets, finding_text, finding_tallies, facet_tallies, products, tests";
+
+/// Sets [`POSTGRES_VACUUM_PACE`] on `conn` for its session.
+async fn pace_vacuum(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    conn.execute(POSTGRES_VACUUM_PACE).await?;
+    Ok(())
+}
+
+/// Runs the vacuum `statement` on a connection of `pool` at [`POSTGRES_VACUUM_PACE`], and gives
+/// the connection back as it was.
+async fn paced_vacuum(pool: &sqlx::AnyPool, statement: &str) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    let c: &mut sqlx::AnyConnection = &mut conn;
+    pace_vacuum(c).await?;
+    let vacuumed = c.execute(sqlx::raw_sql(statement)).await;
+    let reset = c.execute("RESET vacuum_cost_delay").await;
+    if reset.is_err() {
+        // Not back in the pool with the pace set.
+        conn.detach();
+    }
+    vacuumed?;
+    reset?;
+    Ok(())
+}
 
 /// Whether `written` findings' rows written since the last vacuum leave PostgreSQL's visibility
 /// map and statistics stale enough to vacuum now: at least 1,000 rows and 5% of the hub's `total`.
@@ -822,7 +854,7 @@ impl Store {
         let written_since = self.written_since_vacuum.clone();
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            match sqlx::raw_sql(&statement).execute(&pool).await {
+            match paced_vacuum(&pool, &statement).await {
                 Ok(_) if pending > 0 => tracing::info!(
                     written = pending,
                     total,
@@ -840,6 +872,24 @@ impl Store {
             }
             running.store(false, Ordering::Release);
         });
+    }
+
+    /// PostgreSQL: `vacuum_cost_delay` as the store's vacuums after writes run with it (see
+    /// [`POSTGRES_VACUUM_PACE`]).
+    /// Then runs a vacuum of the tallies as the store's vacuums after writes run.
+    pub(crate) async fn vacuum_pace(&self) -> Result<String> {
+        let delay = {
+            let mut conn = self.pool.acquire().await?;
+            let c: &mut sqlx::AnyConnection = &mut conn;
+            pace_vacuum(c).await?;
+            let delay: String = sqlx::query_scalar("SELECT current_setting('vacuum_cost_delay')")
+                .fetch_one(&mut *c)
+                .await?;
+            c.execute("RESET vacuum_cost_delay").await?;
+            delay
+        };
+        paced_vacuum(&self.pool, &format!("VACUUM {SMALL_VACUUM}")).await?;
+        Ok(delay)
     }
 
     /// The writers' turn if nobody holds it now: `Some(None)` on PostgreSQL (no turn to take),

@@ -454,6 +454,15 @@ pub async fn postgres_setting(store: &crate::Store, name: &str) -> crate::Result
     agree(name, pooled, read)
 }
 
+/// PostgreSQL: `vacuum_cost_delay` as the store's vacuums after writes run with it, and then, after
+/// such a vacuum, on the pool's connections (on a store of one connection, the vacuum's own: an
+/// error when the pace was left set there).
+pub async fn vacuum_pace(store: &crate::Store) -> crate::Result<(String, String)> {
+    let paced = store.vacuum_pace().await?;
+    let after = postgres_setting(store, "vacuum_cost_delay").await?;
+    Ok((paced, after))
+}
+
 /// PostgreSQL: whether the store's connection is encrypted (TLS), from `pg_stat_ssl` (the same
 /// on the connection the queue's pages are read on; an error when they differ).
 pub async fn postgres_connection_uses_tls(store: &crate::Store) -> crate::Result<bool> {

@@ -364,6 +364,34 @@ async fn postgres_random_page_cost_is_lowered_unless_the_operator_set_it() {
     assert_eq!(cost, "3", "the database's own setting stands");
 }
 
+/// PostgreSQL: the store's vacuums after writes go at autovacuum's pace (a 2 ms rest after each
+/// `vacuum_cost_limit` of work), on their connection only, unless the operator set a pace.
+#[tokio::test]
+async fn postgres_vacuums_after_writes_are_paced_unless_the_operator_set_it() {
+    let Some(url) = fresh_postgres_url().await else {
+        return;
+    };
+    // One connection: the vacuum's is the one read afterwards.
+    let one = StoreOptions {
+        max_connections: Some(1),
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&url, one).await.unwrap();
+    let (paced, after) = tollgate_store::testing::vacuum_pace(&store).await.unwrap();
+    assert_eq!(paced, "2ms");
+    assert_eq!(after, "0", "the pool's connection keeps the server's pace");
+    let db = url.rsplit('/').next().unwrap();
+    tollgate_store::testing::execute(
+        &store,
+        &format!("ALTER DATABASE \"{db}\" SET vacuum_cost_delay = 0"),
+    )
+    .await
+    .unwrap();
+    let again = Store::open(&url, StoreOptions::default()).await.unwrap();
+    let (paced, _) = tollgate_store::testing::vacuum_pace(&again).await.unwrap();
+    assert_eq!(paced, "0", "the database's own setting stands");
+}
+
 /// PostgreSQL reads the queue's pages on connections of its own (`postgres_read`): the most
 /// recently used is reused, one idle a while is checked first (a server that closed it is not a
 /// failed page), and one a read gave up part way is closed, never reused mid-exchange.
