@@ -874,9 +874,9 @@ impl Store {
         });
     }
 
-    /// PostgreSQL: `vacuum_cost_delay` as the store's vacuums after writes run with it (see
-    /// [`POSTGRES_VACUUM_PACE`]).
-    /// Then runs a vacuum of the tallies as the store's vacuums after writes run.
+    /// PostgreSQL, for tests: `vacuum_cost_delay` as [`pace_vacuum`] sets it (read on a
+    /// connection of its own, reset there), and then a vacuum of the tallies through
+    /// [`paced_vacuum`] itself, so the caller can read the pool's connection after it.
     pub(crate) async fn vacuum_pace(&self) -> Result<String> {
         let delay = {
             let mut conn = self.pool.acquire().await?;
