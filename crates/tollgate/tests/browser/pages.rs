@@ -674,15 +674,27 @@ fn a_person_limited_to_one_product_sees_nothing_of_the_others_on_the_new_pages()
                 );
             }
         }
-        // The queue counts the bank's open findings, as the bank-limited API does.
-        let want = api(hub, &token, "/api/v2/findings/?active=true&limit=1").await["count"]
-            .as_i64()
-            .unwrap();
-        open(&c, hub, "/ui/findings").await?;
-        ensure!(
-            queue_count(&c).await? == want,
-            "lena's queue counts differently from the API"
-        );
+        // The queue counts the bank's open findings, as the bank-limited API does. The bulk test
+        // closes bank findings meanwhile: a count read while the API's moved is read again.
+        let open_count = || async {
+            api(hub, &token, "/api/v2/findings/?active=true&limit=1").await["count"]
+                .as_i64()
+                .unwrap()
+        };
+        for attempt in 0..3 {
+            let before = open_count().await;
+            open(&c, hub, "/ui/findings").await?;
+            let shown = queue_count(&c).await?;
+            let after = open_count().await;
+            if before != after && attempt < 2 {
+                continue;
+            }
+            ensure!(
+                shown == before || shown == after,
+                "lena's queue counts {shown}, the API {before} then {after}"
+            );
+            break;
+        }
         open(&c, hub, &format!("/ui/findings?product={}", hub.shop)).await?;
         ensure!(
             h1(&c).await? == "Not found" || queue_count(&c).await? == 0,
